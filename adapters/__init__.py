@@ -1,0 +1,1 @@
+"""Edges: each adapter translates one platform's events and actions."""

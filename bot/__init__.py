@@ -1,0 +1,1 @@
+"""journeybot's core: cases, journeys, policy and compose. No platform imports."""

@@ -1,0 +1,167 @@
+"""What the core decides: platform-neutral actions, performed by adapters.
+
+Every action is stored before it is performed and marked when done, so a
+crash delays but never drops or doubles it. ``seq`` is the outbox id the
+runtime uses to mark it performed (0 until stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.events import Address
+
+ReplyKind = Literal["answer", "clarify", "handoff", "relay", "notice"]
+RouteReason = Literal[
+    "low_confidence",
+    "conflict",
+    "stale",
+    "human_requested",
+    "sensitive",
+    "promise",
+    "reopened",
+]
+ROUTE_REASONS: tuple[str, ...] = (
+    "low_confidence",
+    "conflict",
+    "stale",
+    "human_requested",
+    "sensitive",
+    "promise",
+    "reopened",
+)
+
+# Buttons an answer carries on platforms that have them.
+FEEDBACK_BUTTONS: tuple[str, ...] = ("solved", "not_solved", "human")
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A source an answer stands on: entry id and version, title and link."""
+
+    entry: str
+    version: int
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A knowledge entry considered for a question, with its score."""
+
+    entry: str
+    score: float
+    title: str = ""
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Fields every action carries: the causing event, the case and space."""
+
+    event: str
+    case: str | None
+    space: str
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Action):
+    """The bot posts in a thread (or privately to ``private_to``).
+
+    Non-resolving replies (``handoff``, ``clarify``, ``notice``) carry
+    ``owner`` and ``next_step``, which their text also states.
+    """
+
+    address: Address = field(default_factory=lambda: Address("replay", "default", ""))
+    text: str = ""
+    kind: ReplyKind = "notice"
+    sources: tuple[str, ...] = ()
+    confidence: float = 0.0
+    by: str | None = None
+    options: tuple[str, ...] = ()
+    owner: str | None = None
+    next_step: str | None = None
+    citations: tuple[Citation, ...] = ()
+    buttons: tuple[str, ...] = ()
+    private_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Everything a staff member needs to answer without asking again."""
+
+    question: str
+    asker: str
+    asker_name: str | None
+    reason: str
+    journey_summary: str
+    candidates: tuple[Candidate, ...]
+    case_address: Address
+    owner: str
+    status: str
+    conversation: tuple[str, ...] = ()
+    suggested: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Action):
+    """A card in the staff channel with the case's whole context."""
+
+    address: Address = field(default_factory=lambda: Address("replay", "default", ""))
+    card: str = ""
+    reason: RouteReason = "low_confidence"
+    candidates: tuple[Candidate, ...] = ()
+    text: str = ""
+    content: Card | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardUpdate(Action):
+    """An existing card changed: taken, answered, resolved, closed.
+
+    ``card_ref`` is the platform message the card was posted as, when known.
+    """
+
+    address: Address = field(default_factory=lambda: Address("replay", "default", ""))
+    card: str = ""
+    card_ref: str | None = None
+    text: str = ""
+    content: Card | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Learned(Action):
+    """A staff answer became knowledge."""
+
+    entry: str = ""
+    version: int = 1
+    from_user: str = ""
+    question: str = ""
+    answer: str = ""
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Private(Action):
+    """A thread moved to a direct message with ``user``."""
+
+    user: str = ""
+    channel: str = ""
+    text: str = ""
+    address: Address | None = None
+
+
+ACTION_TYPES: dict[type[Action], str] = {
+    Reply: "reply",
+    Route: "route",
+    CardUpdate: "card_update",
+    Learned: "learned",
+    Private: "private",
+}
+
+
+def action_type(action: Action) -> str:
+    """The wire name of an action's type."""
+    return ACTION_TYPES[type(action)]

@@ -1,0 +1,144 @@
+"""Cases: every question opens one; it always has an owner and a next step.
+
+Lifecycle: open → answered | routed → resolved, and back to reopened when
+the asker says it did not work or returns to a resolved thread; closed when
+the question is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from pydantic import TypeAdapter
+
+from bot.actions import Candidate
+from bot.events import Address
+from bot.storage.database import Database
+
+Status = Literal["open", "answered", "routed", "resolved", "reopened", "closed"]
+BOT = "bot"
+STAFF_QUEUE = "staff"  # routed, not yet taken by a named person
+MAX_TURNS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One line of the case's conversation, as the staff card shows it."""
+
+    who: Literal["asker", "bot", "staff", "other"]
+    user: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    key: str
+    space: str
+    user: str
+    question: str
+    address: Address
+    opened_at: datetime
+    updated_at: datetime
+    user_name: str | None = None
+    status: Status = "open"
+    owner: str = BOT
+    next_step: str = ""
+    card: str | None = None
+    card_ref: str | None = None
+    route_reason: str | None = None
+    answered_by: str | None = None
+    entry: str | None = None
+    entry_version: int | None = None
+    options: tuple[str, ...] = ()
+    clarifications: int = 0
+    linked_to: str | None = None
+    private: bool = False
+    turns: tuple[Turn, ...] = ()
+    resolution: Literal["confirmed", "presumed"] | None = None
+    last_asker_at: datetime | None = None
+    last_reply_at: datetime | None = None
+    reminded: bool = False
+    candidates: tuple[Candidate, ...] = ()
+    platform_refs: tuple[str, ...] = ()
+
+    @property
+    def waiting_on_staff(self) -> bool:
+        return self.status == "routed"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in ("resolved", "closed")
+
+    def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
+             at: datetime) -> Case:
+        turns = (*self.turns, Turn(who, user, text, at))[-MAX_TURNS:]
+        changes: dict[str, object] = {"turns": turns, "updated_at": at}
+        if who == "asker":
+            changes["last_asker_at"] = at
+        elif who in ("bot", "staff"):
+            changes["last_reply_at"] = at
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def asker_words(self) -> list[str]:
+        return [t.text for t in self.turns if t.who == "asker"]
+
+
+_CASE = TypeAdapter(Case)
+
+
+class CaseStore:
+    """Cases by (space, key), and the platform references that lead to them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, space: str, key: str) -> Case | None:
+        row = await self.db.fetchone(
+            "SELECT state FROM cases WHERE space = ? AND key = ?", (space, key)
+        )
+        return _CASE.validate_python(json.loads(row["state"])) if row else None
+
+    async def save(self, case: Case) -> None:
+        state = json.dumps(_CASE.dump_python(case, mode="json"), ensure_ascii=False)
+        await self.db.execute(
+            """INSERT INTO cases (space, key, user, status, opened_at, updated_at, state)
+               VALUES (?,?,?,?,?,?,?)
+               ON CONFLICT (space, key) DO UPDATE SET status = excluded.status,
+                   updated_at = excluded.updated_at, state = excluded.state""",
+            (case.space, case.key, case.user, case.status, case.opened_at.isoformat(),
+             case.updated_at.isoformat(), state),
+        )
+
+    async def with_status(self, space: str | None, *statuses: str) -> list[Case]:
+        marks = ",".join("?" * len(statuses))
+        sql = f"SELECT state FROM cases WHERE status IN ({marks})"
+        params: list[str] = list(statuses)
+        if space is not None:
+            sql += " AND space = ?"
+            params.append(space)
+        rows = await self.db.fetchall(sql + " ORDER BY opened_at, key", params)
+        return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
+
+    async def of_user(self, space: str, user: str, *, since: datetime) -> list[Case]:
+        rows = await self.db.fetchall(
+            "SELECT state FROM cases WHERE space = ? AND user = ? AND opened_at >= ? "
+            "ORDER BY opened_at DESC",
+            (space, user, since.isoformat()),
+        )
+        return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
+
+    async def link(self, space: str, ref: str, key: str, what: str) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO refs (space, ref, case_key, what) VALUES (?,?,?,?)",
+            (space, ref, key, what),
+        )
+
+    async def by_ref(self, space: str, ref: str) -> tuple[str, str] | None:
+        row = await self.db.fetchone(
+            "SELECT case_key, what FROM refs WHERE space = ? AND ref = ?", (space, ref)
+        )
+        return (row["case_key"], row["what"]) if row else None

@@ -1,0 +1,241 @@
+"""The core: ``handle(event) -> list[Action]``. It knows no platform.
+
+Each event goes through small ordered steps: prepare (clean and redact the
+text), dedupe (platforms redeliver), store (before anything is acted on),
+dispatch to its flow inside one transaction that also stores the resulting
+actions in the outbox, and, should anything inside fail, a fallback that
+still tells the asker who has their question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.actions import Action, CardUpdate, Private, Route
+from bot.cases import CaseStore
+from bot.compose import Composer
+from bot.events import Edit, Event, Message
+from bot.handling import Handling
+from bot.journeys import JourneyStore
+from bot.settings import Settings
+from bot.storage.database import Database
+from bot.storage.eventlog import EventLog
+from bot.text import clean
+from bot.trust.redact import redact
+from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
+from knowledge.base import KnowledgeBase
+from knowledge.embedder import CachedEmbedder, load_embedder
+
+logger = logging.getLogger(__name__)
+
+
+class Core:
+    """Cases, journeys, policy and compose over one store.
+
+    Given its store and knowledge base by the caller (``Core.open`` builds
+    them from settings); adapters talk to it only through ``handle`` and
+    ``performed``.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        kb: KnowledgeBase,
+        composer: Composer | None = None,
+        sensitive: Any = None,
+        generator: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.kb = kb
+        self.embedder = kb.embedder
+        self.composer = composer or Composer(team=settings.staff_team_name)
+        self.sensitive = sensitive
+        self.generator = generator
+        self.cases = CaseStore(db)
+        self.journeys = JourneyStore(db)
+        self.log = EventLog(db)
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
+        """Open the store, load the index and the model (side by side)."""
+        from bot.trust.sensitive import SensitiveDetector
+
+        db = Database(settings.db)
+        model_task = None
+        if embedder is None:
+            model_task = asyncio.create_task(asyncio.to_thread(load_embedder, settings.embedder))
+        try:
+            await db.open()
+            embedder = embedder or await model_task  # type: ignore[misc]
+        except BaseException:
+            if model_task is not None and not model_task.done():
+                model_task.cancel()
+            await db.close()
+            raise
+        snapshots = None if settings.db == ":memory:" else Path(settings.db + ".index")
+        kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
+                           support_k=settings.policy.support_k)
+        await kb.open()
+        examples = settings.sensitive_examples
+        detector = (SensitiveDetector(examples=examples, embed=embedder.encode) if examples
+                    else SensitiveDetector(embed=embedder.encode))
+        await asyncio.to_thread(detector.prepare)
+        core = cls(settings=settings, db=db, kb=kb, sensitive=detector)
+        core.generator = await _maybe_generator(settings)
+        return core
+
+    async def close(self) -> None:
+        if self.generator is not None and hasattr(self.generator, "close"):
+            await self.generator.close()
+        await self.kb.close()
+        await self.db.close()
+
+    # -- the pipeline ----------------------------------------------------------
+
+    async def handle(self, event: Event) -> list[Action]:
+        """Everything the bot does about one event, stored before it is returned."""
+        async with self._lock:
+            event, notes = self._prepare(event)
+            if await self._seen(event):
+                logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
+                return []
+            await self._store_event(event, notes)
+            return await self._dispatch(event, notes)
+
+    def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
+        """Clean the text and redact personal data before anything stores it."""
+        notes: dict[str, Any] = {}
+        if isinstance(event, Message | Edit):
+            cleaned = clean(event.text, limit=self.settings.max_message_chars)
+            red = redact(cleaned.text)
+            notes = {"truncated": cleaned.truncated, "original_length": cleaned.original_length,
+                     "redactions": len(red.spans),
+                     "secrets": sorted({s.kind for s in red.secrets})}
+            event = replace(event, text=red.text)
+        return event, notes
+
+    async def _seen(self, event: Event) -> bool:
+        row = await self.db.fetchone(
+            "SELECT status FROM events WHERE space = ? AND id = ?", (event.space, event.id))
+        return row is not None
+
+    async def _store_event(self, event: Event, notes: dict[str, Any]) -> None:
+        async with self.db.transaction():
+            seq = await self.log.append("event", at=event.at, space=event.space,
+                                        event_id=event.id, body={**event_to_json(event), **notes})
+            await self.db.execute(
+                "INSERT INTO events (space, id, log_seq, status) VALUES (?,?,?,'received')",
+                (event.space, event.id, seq))
+
+    async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
+        from bot.flows import route_event  # the flows import the core's types
+
+        handling = Handling(self, event, notes)
+        try:
+            async with self.db.transaction():
+                await route_event(handling)
+                await handling.flush()
+                actions = await self._store_actions(handling.actions, event.at)
+                await self._mark(event, "handled")
+            return actions
+        except Exception:
+            logger.exception("handling event %s (%s) failed", event.id, type(event).__name__)
+            return await self._fallback(event)
+
+    async def _fallback(self, event: Event) -> list[Action]:
+        """Something inside failed: never leave a question in silence."""
+        from bot.flows.questions import fallback
+
+        handling = Handling(self, event)
+        try:
+            async with self.db.transaction():
+                await fallback(handling)
+                await handling.flush()
+                actions = await self._store_actions(handling.actions, event.at)
+                await self._mark(event, "failed")
+            return actions
+        except Exception:
+            logger.exception("even the fallback for event %s failed", event.id)
+            await self._mark(event, "failed")
+            return []
+
+    async def _mark(self, event: Event, status: str) -> None:
+        await self.db.execute("UPDATE events SET status = ? WHERE space = ? AND id = ?",
+                              (status, event.space, event.id))
+
+    async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
+        stored: list[Action] = []
+        for action in actions:
+            body = action_to_json(action)
+            seq = await self.db.execute(
+                "INSERT INTO outbox (event_id, space, body) VALUES (?,?,?)",
+                (action.event, action.space, json.dumps(body, ensure_ascii=False)))
+            await self.log.append("action", at=at, space=action.space,
+                                  case=action.case, event_id=action.event, body={"seq": seq, **body})
+            stored.append(replace(action, seq=seq))
+        return stored
+
+    # -- delivery --------------------------------------------------------------
+
+    async def performed(self, action: Action, ref: str | None = None) -> None:
+        """The adapter did ``action``; ``ref`` is what it posted, if anything."""
+        at = datetime.now(UTC)
+        async with self.db.transaction():
+            await self.db.execute("UPDATE outbox SET performed_at = ?, ref = ? WHERE seq = ?",
+                                  (at.isoformat(), ref, action.seq))
+            if ref and action.case and isinstance(action, Route | CardUpdate | Private):
+                what = "dm" if isinstance(action, Private) else "card"
+                await self.cases.link(action.space, ref, action.case, what)
+                if isinstance(action, Route):
+                    case = await self.cases.get(action.space, action.case)
+                    if case is not None:
+                        await self.cases.save(replace(case, card_ref=ref))
+
+    async def pending(self) -> list[Action]:
+        """Actions stored but not yet performed (after a crash or an outage)."""
+        rows = await self.db.fetchall(
+            "SELECT seq, body FROM outbox WHERE performed_at IS NULL ORDER BY seq")
+        return [replace(action_from_json(json.loads(row["body"])), seq=row["seq"]) for row in rows]
+
+    async def recover(self) -> list[Action]:
+        """Handle events stored but never handled (the process stopped mid-way)."""
+        rows = await self.db.fetchall(
+            "SELECT e.space, e.id, l.body FROM events e JOIN log l ON l.seq = e.log_seq "
+            "WHERE e.status = 'received' ORDER BY e.log_seq")
+        actions: list[Action] = []
+        for row in rows:
+            body = json.loads(row["body"])
+            try:
+                event = event_from_json(body)
+            except ValueError:
+                logger.exception("stored event %s cannot be read back; skipped", row["id"])
+                continue
+            event = replace(event, platform=body.get("platform", event.platform))
+            logger.info("recovering event %s stored before a stop", event.id)
+            async with self._lock:
+                actions += await self._dispatch(event, {})
+        return actions
+
+
+async def _maybe_generator(settings: Settings) -> Any:
+    """The optional grounded generator, when an endpoint is configured."""
+    if not settings.llm.model:
+        return None
+    try:
+        from bot.generate import Generator
+    except ImportError:
+        logger.warning("an LLM model is configured but grounded generation is not available")
+        return None
+    return Generator.from_settings(settings)
+
+

@@ -1,0 +1,146 @@
+"""Retrieve, weigh and act: the shared path from a question to an answer,
+a clarifying question or a hand-over, with its evidence recorded."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from bot.actions import FEEDBACK_BUTTONS, Candidate, Citation
+from bot.cases import BOT, Case
+from bot.handling import Handling
+from bot.policy import Decision, Option, Signals, decide
+from bot.text import asks_for_person
+from bot.trust.promises import asks_for_commitment, find_commitments
+from knowledge.base import Hit
+from knowledge.entries import Entry
+
+logger = logging.getLogger(__name__)
+
+MAX_CANDIDATES = 5
+
+
+async def retrieve(handling: Handling, vector: np.ndarray) -> tuple[list[Hit], list[Option]]:
+    core = handling.core
+    hits = (await core.kb.search(handling.space, vector))[:12]
+    conflicts = await core.kb.store.open_conflicts(handling.space) if hits else []
+    partners: dict[str, set[str]] = {}
+    for a, b in conflicts:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    options = [
+        Option(entry=h.entry.id, score=h.score, support=h.support,
+               stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,
+               conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))))
+        for h in hits
+    ]
+    return hits, options
+
+
+def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -> Signals:
+    detector = handling.core.sensitive
+    sensitive = detector.classify(text, vector) if detector is not None else None
+    return Signals(
+        human_requested=asks_for_person(text),
+        sensitive=sensitive.category if sensitive else None,
+        wants_commitment=bool(asks_for_commitment(text)),
+        clarifications=case.clarifications,
+    )
+
+
+def candidates_of(hits: list[Hit]) -> tuple[Candidate, ...]:
+    return tuple(Candidate(h.entry.id, round(h.score, 4), h.entry.title, h.entry.version)
+                 for h in hits[:MAX_CANDIDATES])
+
+
+async def record_decision(handling: Handling, case: Case, decision: Decision, hits: list[Hit],
+                          **extra: Any) -> None:
+    core = handling.core
+    body = decision.evidence(core.settings.policy)
+    body.update(
+        candidates=[{"entry": h.entry.id, "version": h.entry.version, "score": round(h.score, 4),
+                     "support": h.support, "stale": h.entry.is_stale(handling.now)}
+                    for h in hits[:MAX_CANDIDATES]],
+        model=core.embedder.name,
+        generator=getattr(core.generator, "model", None),
+        **extra,
+    )
+    await handling.log("decision", body, case=case.key)
+
+
+async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.ndarray,
+                         *, signals: Signals | None = None, avoid: str | None = None,
+                         linked: str | None = None) -> Case:
+    """Run the policy for ``text`` and carry out its decision on ``case``.
+
+    ``avoid`` names an entry the asker already got and came back from: it is
+    not offered again as if it were new.
+    """
+    hits, options = await retrieve(handling, vector)
+    signals = signals or signals_for(handling, text, vector, case)
+    decision = decide(options, signals, handling.core.settings.policy)
+    if avoid and decision.kind == "answer" and decision.entry == avoid:
+        decision = Decision("route", reason="reopened", confidence=decision.confidence,
+                            why=f"the asker already had {avoid} and is still asking")
+    await record_decision(handling, case, decision, hits)
+    by_id = {h.entry.id: h for h in hits}
+    candidates = candidates_of(hits)
+    case = replace(case, candidates=candidates)
+    if decision.kind == "answer" and decision.entry is not None:
+        return await answer_with(handling, case, by_id[decision.entry].entry,
+                                 confidence=decision.confidence, candidates=candidates)
+    if decision.kind == "clarify":
+        return await clarify(handling, case, [by_id[e].entry for e in decision.options],
+                             confidence=decision.confidence)
+    return await handling.route(case, decision.reason or "low_confidence", candidates=candidates,
+                                linked=linked)
+
+
+async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,
+                      candidates: tuple[Candidate, ...] = (), by: str | None = None) -> Case:
+    """Answer from ``entry`` — unless the reply would promise what no policy entry says."""
+    core = handling.core
+    text = core.composer.answer(entry)
+    generated = None
+    if core.generator is not None and by is None:
+        generated = await core.generator.compose(handling, case, entry, candidates)
+        if generated is not None:
+            text = generated.text
+    commitments = find_commitments(generated.text if generated else entry.answer)
+    if commitments and not entry.is_policy:
+        kinds = sorted({c.kind for c in commitments})
+        logger.info("held back an answer from %s for case %s: it would promise %s",
+                    entry.id, case.key, ", ".join(kinds))
+        await handling.log("promise_blocked", {"entry": entry.id, "kinds": kinds}, case=case.key)
+        return await handling.route(case, "promise", candidates=candidates)
+    text = f"{text}\n\n{core.composer.answer_footer()}"
+    sources = (entry.id,) if generated is None else generated.sources
+    handling.reply(case, text, kind="relay" if by else "answer", sources=sources,
+                   confidence=1.0 if by else confidence, by=by,
+                   citations=(Citation(entry.id, entry.version, entry.title, entry.url),),
+                   buttons=FEEDBACK_BUTTONS)
+    case = replace(case, status="answered", owner=BOT if by is None else by, entry=entry.id,
+                   entry_version=entry.version, options=(), answered_by=by,
+                   next_step="the asker tries it and tells us if it worked")
+    case = case.said("staff" if by else "bot", by or core.settings.bot_name, entry.answer, handling.now)
+    await handling.transition(case, "answered", entry=entry.id, version=entry.version,
+                              confidence=round(confidence, 4), taught=entry.taught,
+                              fresh=not entry.is_stale(handling.now), by=by or "bot")
+    journey = (await handling.journey(case.user)).tell(case.key, entry.title, handling.now, entry.id)
+    handling.keep_journey(journey.update_case(case.key, status="answered", stuck=None,
+                                              outcome=f"answered from {entry.id}"))
+    return case
+
+
+async def clarify(handling: Handling, case: Case, entries: list[Entry], *, confidence: float) -> Case:
+    words = handling.core.composer.clarify(entries)
+    handling.reply(case, words, kind="clarify", options=tuple(e.id for e in entries),
+                   confidence=confidence)
+    case = replace(case, status="open", owner=BOT, options=tuple(e.id for e in entries),
+                   clarifications=case.clarifications + 1, next_step=words.next_step or "")
+    case = case.said("bot", handling.core.settings.bot_name, words.text, handling.now)
+    await handling.transition(case, "clarified", options=list(case.options))
+    return case

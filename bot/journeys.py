@@ -1,0 +1,181 @@
+"""Journeys: each person's working memory, carried to every hand-off.
+
+What they told us (their setup, what they tried, the errors they saw), their
+cases and how each ended, where they are stuck, and what we told or
+promised them. Stored per (space, user), so one space never reads another's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from pydantic import TypeAdapter
+
+from bot.storage.database import Database
+
+MAX_FACTS = 30
+MAX_CASES = 30
+MAX_TOLD = 20
+
+FactKind = Literal["setup", "tried", "error", "said"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    kind: FactKind
+    text: str
+    case: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNote:
+    case: str
+    question: str
+    opened_at: datetime
+    status: str
+    outcome: str | None = None
+    stuck: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    case: str
+    what: str
+    at: datetime
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    space: str
+    user: str
+    user_name: str | None = None
+    facts: tuple[Fact, ...] = ()
+    cases: tuple[CaseNote, ...] = ()
+    told: tuple[Told, ...] = ()
+
+    def with_case(self, note: CaseNote) -> Journey:
+        others = tuple(c for c in self.cases if c.case != note.case)
+        return replace(self, cases=(*others, note)[-MAX_CASES:])
+
+    def case_note(self, key: str) -> CaseNote | None:
+        return next((c for c in self.cases if c.case == key), None)
+
+    def update_case(self, key: str, **changes: object) -> Journey:
+        note = self.case_note(key)
+        if note is None:
+            return self
+        return self.with_case(replace(note, **changes))  # type: ignore[arg-type]
+
+    def learn_facts(self, text: str, case: str, at: datetime) -> Journey:
+        known = {f.text.casefold() for f in self.facts}
+        fresh = [f for f in extract_facts(text, case, at) if f.text.casefold() not in known]
+        if not fresh:
+            return self
+        return replace(self, facts=(*self.facts, *fresh)[-MAX_FACTS:])
+
+    def tell(self, case: str, what: str, at: datetime, source: str | None = None) -> Journey:
+        return replace(self, told=(*self.told, Told(case, what, at, source))[-MAX_TOLD:])
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_TRIED = re.compile(
+    r"\b(i|we)\s*(have|'ve|already|also)?\s*(tried|restarted|reinstalled|rebooted|cleared|updated|"
+    r"upgraded|reset|checked|disabled|enabled|removed|deleted|followed|ran|re-?installed)\b",
+    re.IGNORECASE,
+)
+_ERROR = re.compile(
+    r"\b(error|exception|traceback|failed|failure|errno|status code|code \d{3}|\d{3} (error|response)|"
+    r"crash(es|ed)?|timed? ?out)\b",
+    re.IGNORECASE,
+)
+_SETUP = re.compile(
+    r"\b(i'?m|i am|we'?re|we are|i use|we use|using|running|on)\s+(on\s+)?"
+    r"(windows|mac ?os|macos|linux|ubuntu|debian|android|ios|iphone|ipad|chrome|firefox|safari|"
+    r"edge|version|v?\d+(\.\d+)+|the (free|pro|team|business|enterprise) (plan|tier))",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(i|i'm|i've|my|we|our|me)\b", re.IGNORECASE)
+
+
+def extract_facts(text: str, case: str, at: datetime) -> list[Fact]:
+    """First-person statements worth not asking again: setup, attempts, errors.
+
+    Questions are not facts. Sentences are kept verbatim (already redacted by
+    the caller) and short, so a staff card stays readable.
+    """
+    facts: list[Fact] = []
+    for raw in _SENTENCE.split(text):
+        sentence = raw.strip()
+        if not sentence or len(sentence) < 6 or sentence.endswith("?"):
+            continue
+        sentence = sentence[:240]
+        if _TRIED.search(sentence):
+            facts.append(Fact("tried", sentence, case, at))
+        elif _ERROR.search(sentence):
+            facts.append(Fact("error", sentence, case, at))
+        elif _SETUP.search(sentence):
+            facts.append(Fact("setup", sentence, case, at))
+    return facts
+
+
+def summary(journey: Journey | None, *, current: str | None = None, now: datetime | None = None) -> str:
+    """The journey in a few lines, for staff cards and recaps.
+
+    Always non-empty: a first-time asker's summary says so, which is itself
+    context a staff member needs.
+    """
+    if journey is None or not journey.cases:
+        return "First contact: no earlier questions or details on record."
+    lines: list[str] = []
+    earlier = [c for c in journey.cases if c.case != current]
+    if earlier:
+        lines.append(f"Earlier questions ({len(earlier)}):")
+        for note in earlier[-5:]:
+            outcome = note.outcome or note.status
+            stuck = f"; stuck: {note.stuck}" if note.stuck else ""
+            lines.append(f"- {note.opened_at:%b %d %H:%M} “{_short(note.question)}” → {outcome}{stuck}")
+    else:
+        lines.append("First question on record.")
+    by_kind = {"setup": "Their setup", "tried": "Already tried", "error": "Errors seen"}
+    for kind, label in by_kind.items():
+        said = [f.text for f in journey.facts if f.kind == kind]
+        if said:
+            lines.append(f"{label}: " + " | ".join(_short(s, 120) for s in said[-4:]))
+    told = [t for t in journey.told if t.case != current][-3:]
+    if told:
+        lines.append("We told them: " + " | ".join(
+            f"{_short(t.what, 90)}" + (f" [{t.source}]" if t.source else "") for t in told))
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_JOURNEY = TypeAdapter(Journey)
+
+
+class JourneyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, space: str, user: str) -> Journey:
+        row = await self.db.fetchone(
+            "SELECT state FROM journeys WHERE space = ? AND user = ?", (space, user)
+        )
+        return _JOURNEY.validate_python(json.loads(row["state"])) if row else Journey(space, user)
+
+    async def save(self, journey: Journey) -> None:
+        await self.db.execute(
+            "INSERT INTO journeys (space, user, state) VALUES (?,?,?) "
+            "ON CONFLICT (space, user) DO UPDATE SET state = excluded.state",
+            (journey.space, journey.user,
+             json.dumps(_JOURNEY.dump_python(journey, mode="json"), ensure_ascii=False)),
+        )

@@ -1,0 +1,102 @@
+"""One typed settings object, validated at start-up.
+
+Values come from (highest first) explicit arguments, the environment
+(``JOURNEYBOT_…``, nested with ``__``, e.g. ``JOURNEYBOT_POLICY__ANSWER_THRESHOLD``),
+an optional YAML config file, then these defaults. Secrets (tokens, API keys)
+are read only from the environment by the adapters that need them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PolicySettings(BaseModel):
+    """Named thresholds of the answer / clarify / route decision.
+
+    Scores are cosine similarities between the question and an entry's
+    question forms (all-MiniLM-L6-v2, normalised).
+    """
+
+    answer_threshold: float = Field(0.66, description="answer when the best entry scores at least this …")
+    answer_margin: float = Field(0.04, description="… and leads the best different entry by at least this")
+    sure_threshold: float = Field(0.86, description="answer at this score even with a small margin")
+    clarify_floor: float = Field(0.50, description="offer options when the best entries score at least this")
+    clarify_band: float = Field(0.08, description="options are entries within this of the best one")
+    max_options: int = Field(3, ge=2, le=5)
+    support_k: int = Field(5, ge=1, description="neighbours whose votes back an entry")
+    min_support: float = Field(0.0, description="share of the top neighbours that must agree")
+    conflict_threshold: float = Field(0.90, description="two entries' question forms this close …")
+    conflict_answer_gap: float = Field(0.80, description="… with answers less alike than this conflict")
+    repeat_threshold: float = Field(0.80, description="same person, same issue: question similarity")
+    repeat_window_hours: float = 72.0
+    auto_resolve_hours: float = 48.0
+    owner_sla_minutes: float = 60.0
+    max_clarifications: int = 1
+
+
+class LLMSettings(BaseModel):
+    """Optional grounded generation through any OpenAI-compatible endpoint."""
+
+    model: str | None = None
+    base_url: str | None = None
+    timeout_seconds: float = Field(30.0, le=30.0)
+    max_retries: int = Field(1, ge=0, le=1)
+    max_prompt_chars: int = 12_000
+
+
+class Settings(BaseSettings):
+    """journeybot's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOURNEYBOT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    db: str = Field(":memory:", description="SQLite path of the store; ':memory:' is throw-away")
+    help_channels: list[str] = Field(default_factory=lambda: ["help"])
+    staff_channel: str = "staff"
+    staff_role: str = "staff"
+    moderator_role: str = "moderator"
+    bot_name: str = "journeybot"
+    staff_team_name: str = "the staff team"
+    max_message_chars: int = 4000
+    index_hnsw_min: int = Field(50_000, description="use an HNSW index from this many question forms")
+    embedder: str = Field("transformers", description="'transformers' (fast start) or 'sentence-transformers'")
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    sensitive_examples: dict[str, list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _channels_are_distinct(self) -> Settings:
+        if self.staff_channel in self.help_channels:
+            raise ValueError("the staff channel cannot also be a help channel")
+        return self
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from an optional YAML file, the environment and ``overrides``."""
+    file_values: dict[str, Any] = {}
+    if config is not None:
+        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config}: expected a mapping of settings at the top level")
+        file_values = loaded
+    # Environment beats the file; explicit overrides beat both.
+    env_values = Settings().model_dump(exclude_unset=True)
+    merged = _deep_merge(_deep_merge(file_values, env_values), overrides)
+    return Settings(**merged)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,148 @@
+"""SQLite through aiosqlite: one connection, explicit transactions, migrations.
+
+The embedded default store. WAL with ``synchronous=NORMAL`` keeps a commit
+cheap (no fsync per event) while a crash still loses nothing that was
+committed before the last checkpoint of the OS; every write the core makes
+goes through ``transaction()`` so each event's consequences land together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.migrations import MIGRATIONS
+
+logger = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (bad path, newer schema, corrupt file)."""
+
+
+class Database:
+    """An open SQLite database with journeybot's schema.
+
+    Lifecycle: ``await open()`` … ``await close()`` (or ``async with``).
+    One writer at a time: ``transaction()`` serialises writers on an
+    ``asyncio.Lock`` so a transaction's statements are never interleaved.
+    """
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        # Per task: is this task inside a transaction already? (re-entrancy)
+        self._in_tx: ContextVar[bool] = ContextVar(f"journeybot-tx-{id(self)}", default=False)
+        self._undo: list[Callable[[], None]] = []
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError("the database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        except Exception as exc:  # sqlite3.OperationalError and friends
+            raise StoreError(f"cannot open the database at {self.path!r}: {exc}") from exc
+        self._conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+            "PRAGMA temp_store=MEMORY",
+            "PRAGMA cache_size=-65536",
+        ):
+            await self._conn.execute(pragma)
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _migrate(self) -> None:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        row = await self.fetchone("SELECT max(version) AS v FROM schema_version")
+        current = (row["v"] if row else None) or 0
+        latest = len(MIGRATIONS)
+        if current > latest:
+            raise StoreError(
+                f"the database at {self.path!r} has schema version {current}, newer than this "
+                f"journeybot understands ({latest}); upgrade journeybot"
+            )
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            logger.info("migrating the store to schema version %d", version)
+            await self.conn.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_version VALUES ({version});\nCOMMIT;")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        """Run the block's writes as one transaction (re-entrant)."""
+        if self._in_tx.get():
+            yield self
+            return
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            token = self._in_tx.set(True)
+            self._undo = []
+            try:
+                yield self
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                for undo in reversed(self._undo):
+                    try:
+                        undo()
+                    except Exception:
+                        logger.exception("undoing an in-memory change after a rollback failed")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+            finally:
+                self._undo = []
+                self._in_tx.reset(token)
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Register how to undo an in-memory change made inside the current
+        transaction (e.g. a vector added to the index) should it roll back."""
+        if self._in_tx.get():
+            self._undo.append(undo)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the last row id."""
+        cursor = await self.conn.execute(sql, params)
+        rowid = cursor.lastrowid or 0
+        await cursor.close()
+        return rowid
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        cursor = await self.conn.execute(sql, params)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        cursor = await self.conn.execute(sql, params)
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)

@@ -1,0 +1,131 @@
+"""Schema migrations, applied in order; never edit a released one, append."""
+
+MIGRATIONS: list[str] = [
+    # 1: knowledge, cases, journeys, the event log and the outbox.
+    """
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+    CREATE TABLE entries (
+        id TEXT NOT NULL PRIMARY KEY,
+        space TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        status TEXT NOT NULL,              -- live | retired | pending
+        questions TEXT NOT NULL,           -- JSON list
+        answer TEXT NOT NULL,
+        answer_key TEXT NOT NULL,          -- normalised answer, to find the same answer
+        tags TEXT NOT NULL,                -- JSON list
+        url TEXT,
+        review_after TEXT,
+        author TEXT,
+        source_case TEXT,
+        origin TEXT NOT NULL,              -- import | staff | correction
+        private INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX entries_space_answer ON entries (space, answer_key);
+
+    CREATE TABLE entry_versions (
+        entry_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        snapshot TEXT NOT NULL,            -- JSON of the entry as it was
+        author TEXT,
+        source_case TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (entry_id, version)
+    );
+
+    CREATE TABLE forms (
+        id INTEGER PRIMARY KEY,
+        entry_id TEXT NOT NULL,
+        space TEXT NOT NULL,
+        text TEXT NOT NULL,
+        vector BLOB NOT NULL,              -- float32, L2-normalised
+        live INTEGER NOT NULL,
+        author TEXT,
+        source_case TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX forms_entry ON forms (entry_id);
+    CREATE INDEX forms_live ON forms (live, space);
+
+    CREATE TABLE form_changes (            -- the change feed replicas replay
+        seq INTEGER PRIMARY KEY,
+        form_id INTEGER NOT NULL,
+        space TEXT NOT NULL,
+        op TEXT NOT NULL                   -- add | remove
+    );
+
+    CREATE TABLE conflicts (
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        space TEXT NOT NULL,
+        status TEXT NOT NULL,              -- open | settled
+        at TEXT NOT NULL,
+        settled_at TEXT,
+        PRIMARY KEY (a, b)
+    );
+
+    CREATE TABLE log (
+        seq INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        space TEXT NOT NULL,
+        case_key TEXT,
+        event_id TEXT,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX log_case ON log (space, case_key);
+    CREATE INDEX log_at ON log (at);
+
+    CREATE TABLE events (
+        space TEXT NOT NULL,
+        id TEXT NOT NULL,
+        log_seq INTEGER NOT NULL,
+        status TEXT NOT NULL,              -- received | handled | failed
+        PRIMARY KEY (space, id)
+    );
+    CREATE INDEX events_status ON events (status);
+
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        space TEXT NOT NULL,
+        body TEXT NOT NULL,
+        performed_at TEXT,
+        ref TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (performed_at) WHERE performed_at IS NULL;
+
+    CREATE TABLE cases (
+        space TEXT NOT NULL,
+        key TEXT NOT NULL,
+        user TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        state TEXT NOT NULL,               -- JSON of the Case
+        vector BLOB,                       -- the question's embedding (float32)
+        PRIMARY KEY (space, key)
+    );
+    CREATE INDEX cases_status ON cases (space, status);
+    CREATE INDEX cases_user ON cases (space, user);
+
+    CREATE TABLE refs (                    -- platform messages we posted, and threads, to cases
+        space TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        case_key TEXT NOT NULL,
+        what TEXT NOT NULL,                -- card | thread | dm
+        PRIMARY KEY (space, ref)
+    );
+
+    CREATE TABLE journeys (
+        space TEXT NOT NULL,
+        user TEXT NOT NULL,
+        state TEXT NOT NULL,               -- JSON of the Journey
+        PRIMARY KEY (space, user)
+    );
+    """,
+]

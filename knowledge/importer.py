@@ -1,0 +1,158 @@
+"""Bring drafts into the live store: create, version or leave unchanged.
+
+Importing an existing id makes a new version only when something changed,
+so importing an export (or the same file twice) changes nothing. Question
+texts are embedded in batches, with progress reported for large files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from knowledge.base import KnowledgeBase
+from knowledge.entries import Draft, Entry, same_answer
+from knowledge.files import Problem
+
+logger = logging.getLogger(__name__)
+
+BATCH = 64
+WRITE_BATCH = 512
+CONFLICT_SCAN_LIMIT = 20_000  # forms; beyond this `kb import` skips the pairwise scan
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    versioned: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return len(self.created) + len(self.versioned)
+
+
+def _changed(entry: Entry, draft: Draft) -> bool:
+    return (
+        entry.questions != tuple(dict.fromkeys(draft.questions))
+        or entry.answer != draft.answer
+        or entry.tags != draft.tags
+        or entry.url != draft.url
+        or entry.review_after != draft.review_after
+        or (entry.status != draft.status)
+    )
+
+
+async def import_drafts(
+    kb: KnowledgeBase,
+    drafts: Sequence[Draft],
+    *,
+    author: str | None,
+    at: datetime,
+    progress: Progress | None = None,
+    conflict_threshold: float = 0.92,
+    conflict_answer_gap: float = 0.80,
+) -> ImportReport:
+    report = ImportReport()
+    existing = await kb.store.many([d.id for d in drafts if d.id])
+    work: list[tuple[Draft, Entry | None]] = []
+    for draft in drafts:
+        old = existing.get(draft.id) if draft.id else None
+        if old is not None and old.space != draft.space:
+            report.problems.append(Problem(
+                f"entry {draft.id}", f"id belongs to space {old.space!r}, not {draft.space!r}"))
+            continue
+        if old is not None and not _changed(old, draft):
+            report.unchanged.append(old.id)
+            continue
+        work.append((draft, old))
+
+    # Embed every question that is not already stored with the entry.
+    texts: list[str] = []
+    for draft, old in work:
+        have = set(old.questions) if old else set()
+        texts.extend(q for q in dict.fromkeys(draft.questions) if q not in have)
+    unique = list(dict.fromkeys(texts))
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(unique), BATCH):
+        batch = unique[start : start + BATCH]
+        for text, vector in zip(batch, await kb.embedder.embed(batch), strict=True):
+            vectors[text] = vector
+        if progress:
+            progress(min(start + BATCH, len(unique)), len(unique))
+    if progress and not unique:
+        progress(0, 0)
+
+    touched: list[Entry] = []
+    for start in range(0, len(work), WRITE_BATCH):
+        async with kb.db.transaction():
+            for draft, old in work[start : start + WRITE_BATCH]:
+                if old is None:
+                    questions = list(dict.fromkeys(draft.questions))
+                    entry = await kb.create(
+                        draft, author=author, origin="import", at=at,
+                        vectors=np.stack([vectors[q] for q in questions]),
+                    )
+                    report.created.append(entry.id)
+                else:
+                    entry = await kb.revise(
+                        old, author=author, origin="import", at=at, answer=draft.answer,
+                        questions=draft.questions, tags=draft.tags, url=draft.url,
+                        review_after=draft.review_after, status=draft.status,
+                    )
+                    report.versioned.append(entry.id)
+                touched.append(entry)
+
+    total_forms = sum(len(e.questions) for e in touched)
+    if total_forms <= CONFLICT_SCAN_LIMIT:
+        report.conflicts = await flag_conflicts(
+            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
+    else:
+        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
+                    total_forms, CONFLICT_SCAN_LIMIT)
+    return report
+
+
+async def flag_conflicts(
+    kb: KnowledgeBase,
+    entries: Sequence[Entry],
+    *,
+    at: datetime,
+    threshold: float,
+    answer_gap: float,
+) -> list[tuple[str, str]]:
+    """Flag pairs of entries asked the same way but answering differently."""
+    flagged: list[tuple[str, str]] = []
+    for entry in entries:
+        if entry.status != "live":
+            continue
+        forms = await kb.store.live_forms(entry.id)
+        if not forms:
+            continue
+        vectors = await kb.store.form_vectors([fid for fid, _ in forms])
+        near: dict[str, float] = {}
+        for vector in vectors:
+            for hit in await kb.search(entry.space, vector, k=12):
+                if hit.entry.id != entry.id and hit.score >= threshold:
+                    near[hit.entry.id] = max(near.get(hit.entry.id, 0.0), hit.score)
+        if not near:
+            continue
+        others = await kb.store.many(list(near))
+        for other in others.values():
+            if same_answer(other.answer, entry.answer):
+                continue
+            a, b = await kb.embedder.embed([entry.answer, other.answer])
+            if float(np.dot(a, b)) < answer_gap and await kb.store.flag_conflict(
+                entry.id, other.id, entry.space, at
+            ):
+                logger.info("conflict: %s and %s answer the same question differently", entry.id, other.id)
+                flagged.append(tuple(sorted((entry.id, other.id))))  # type: ignore[arg-type]
+    return flagged

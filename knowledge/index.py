@@ -1,0 +1,130 @@
+"""A FAISS index over normalised question-form vectors, changed in place.
+
+Inner product over L2-normalised vectors is cosine similarity. Ids are the
+``forms`` table's row ids, so a hit maps straight back to its entry.
+
+- ``exact``: ``IndexIDMap2(IndexFlatIP)``; adds and removals in place.
+- ``hnsw``: ``IndexIDMap2(IndexHNSWFlat)`` for large stores (see
+  ``bench/latency.py`` for where it pays). HNSW cannot delete, so removals
+  are tombstones filtered out of results (the search over-fetches to make up
+  for them); the graph is compacted when a quarter of it is dead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 128
+
+
+class VectorIndex:
+    """One space's vectors. Thread-safe: searches run in worker threads."""
+
+    def __init__(self, dim: int, *, kind: str = "exact") -> None:
+        if kind not in ("exact", "hnsw"):
+            raise ValueError(f"unknown index kind {kind!r}")
+        self.dim = dim
+        self.kind = kind
+        self._index = self._empty()
+        self._dead: set[int] = set()
+        self._lock = threading.RLock()
+
+    def _empty(self) -> faiss.IndexIDMap2:
+        if self.kind == "exact":
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        graph = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        graph.hnsw.efSearch = HNSW_EF_SEARCH
+        return faiss.IndexIDMap2(graph)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal) - len(self._dead)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        with self._lock:
+            revived = self._dead.intersection(ids.tolist())
+            if revived:  # a form id reused after a removal: drop the stale copy first
+                self._remove_now(np.array(sorted(revived), dtype=np.int64))
+            self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        with self._lock:
+            if self.kind == "exact":
+                self._index.remove_ids(ids)
+                return
+            self._dead.update(ids.tolist())
+            if len(self._dead) * 4 > self._index.ntotal:
+                self._compact()
+
+    def _remove_now(self, ids: np.ndarray) -> None:
+        if self.kind == "exact":
+            self._index.remove_ids(ids)
+        else:
+            self._dead.difference_update(ids.tolist())
+            self._compact(extra_dead=set(ids.tolist()))
+
+    def _compact(self, extra_dead: set[int] | None = None) -> None:
+        dead = self._dead | (extra_dead or set())
+        ids = faiss.vector_to_array(self._index.id_map)
+        keep = np.array([i for i, fid in enumerate(ids) if int(fid) not in dead], dtype=np.int64)
+        vectors = self._index.index.reconstruct_n(0, self._index.ntotal)
+        logger.info("compacting the %s index: %d live of %d", self.kind, len(keep), len(ids))
+        self._index = self._empty()
+        self._dead = set()
+        if len(keep):
+            self._index.add_with_ids(vectors[keep], ids[keep])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` (scores, ids) per query row; id -1 pads short results."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            total = int(self._index.ntotal)
+            if total == 0 or k <= 0:
+                empty = np.zeros((len(queries), 0))
+                return empty.astype(np.float32), empty.astype(np.int64)
+            fetch = min(total, k + (min(len(self._dead), 4 * k) if self._dead else 0))
+            scores, ids = self._index.search(queries, fetch)
+            dead = self._dead
+        if not dead:
+            return scores[:, :k], ids[:, :k]
+        out_s = np.full((len(queries), k), -1.0, dtype=np.float32)
+        out_i = np.full((len(queries), k), -1, dtype=np.int64)
+        for row in range(len(queries)):
+            alive = [j for j, fid in enumerate(ids[row]) if fid != -1 and int(fid) not in dead][:k]
+            out_s[row, : len(alive)] = scores[row, alive]
+            out_i[row, : len(alive)] = ids[row, alive]
+        return out_s, out_i
+
+    def save(self, path: Path) -> None:
+        """Write a snapshot (HNSW graphs are slow to build; vectors are not)."""
+        with self._lock:
+            if self._dead:
+                self._compact()
+            faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, dim: int, kind: str) -> VectorIndex:
+        index = cls(dim, kind=kind)
+        loaded = faiss.read_index(str(path))
+        if loaded.d != dim:
+            raise ValueError(f"index snapshot {path} has dimension {loaded.d}, expected {dim}")
+        index._index = faiss.downcast_index(loaded) if not isinstance(loaded, faiss.IndexIDMap2) else loaded
+        if kind == "hnsw":
+            faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        return index

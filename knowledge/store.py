@@ -1,0 +1,266 @@
+"""Entries, their versions, question forms and conflicts in the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from bot.storage.database import Database
+from bot.storage.eventlog import EventLog
+from knowledge.entries import LIVE, Entry, answer_key
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def entry_to_row(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "space": entry.space,
+        "version": entry.version,
+        "status": entry.status,
+        "questions": list(entry.questions),
+        "answer": entry.answer,
+        "tags": list(entry.tags),
+        "url": entry.url,
+        "review_after": entry.review_after.isoformat() if entry.review_after else None,
+        "author": entry.author,
+        "source_case": entry.source_case,
+        "origin": entry.origin,
+        "private": entry.private,
+        "created_at": _iso(entry.created_at),
+        "updated_at": _iso(entry.updated_at),
+    }
+
+
+def entry_from_mapping(row: Any) -> Entry:
+    def parse_list(value: Any) -> tuple[str, ...]:
+        return tuple(json.loads(value) if isinstance(value, str) else value)
+
+    review = row["review_after"]
+    return Entry(
+        id=row["id"],
+        space=row["space"],
+        version=int(row["version"]),
+        status=row["status"],
+        questions=parse_list(row["questions"]),
+        answer=row["answer"],
+        tags=parse_list(row["tags"]),
+        url=row["url"],
+        review_after=date.fromisoformat(review) if review else None,
+        author=row["author"],
+        source_case=row["source_case"],
+        origin=row["origin"],
+        private=bool(row["private"]),
+        created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
+        updated_at=datetime.fromisoformat(row["updated_at"]) if row["updated_at"] else None,
+    )
+
+
+class EntryStore:
+    """SQL for the knowledge tables. Callers own the transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, entry_id: str) -> Entry | None:
+        row = await self.db.fetchone("SELECT * FROM entries WHERE id = ?", (entry_id,))
+        return entry_from_mapping(row) if row else None
+
+    async def many(self, ids: Sequence[str]) -> dict[str, Entry]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(f"SELECT * FROM entries WHERE id IN ({marks})", tuple(ids))
+        return {row["id"]: entry_from_mapping(row) for row in rows}
+
+    async def list(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+        sql, params = "SELECT * FROM entries WHERE 1=1", []
+        if space is not None:
+            sql += " AND space = ?"
+            params.append(space)
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        rows = await self.db.fetchall(sql + " ORDER BY space, created_at, id", params)
+        return [entry_from_mapping(row) for row in rows]
+
+    async def with_answer(self, space: str, answer: str) -> list[Entry]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM entries WHERE space = ? AND answer_key = ? AND status != 'retired'",
+            (space, answer_key(answer)),
+        )
+        return [entry_from_mapping(row) for row in rows]
+
+    async def next_id(self, prefix: str = "k") -> str:
+        """A fresh ``k<n>`` id, never one an import already took."""
+        while True:
+            row = await self.db.fetchone("SELECT value FROM counters WHERE name = 'entry'")
+            value = (row["value"] if row else 0) + 1
+            await self.db.execute(
+                "INSERT INTO counters (name, value) VALUES ('entry', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (value,),
+            )
+            candidate = f"{prefix}{value}"
+            if await self.db.fetchone("SELECT 1 FROM entries WHERE id = ?", (candidate,)) is None:
+                return candidate
+
+    async def save(self, entry: Entry, *, snapshot: bool) -> None:
+        """Insert or update the current version; ``snapshot`` keeps it in history."""
+        row = entry_to_row(entry)
+        await self.db.execute(
+            """INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags,
+                   url, review_after, author, source_case, origin, private, created_at, updated_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (id) DO UPDATE SET version=excluded.version, status=excluded.status,
+                   questions=excluded.questions, answer=excluded.answer,
+                   answer_key=excluded.answer_key, tags=excluded.tags, url=excluded.url,
+                   review_after=excluded.review_after, author=excluded.author,
+                   source_case=excluded.source_case, origin=excluded.origin,
+                   private=excluded.private, updated_at=excluded.updated_at""",
+            (
+                entry.id, entry.space, entry.version, entry.status,
+                json.dumps(row["questions"], ensure_ascii=False), entry.answer,
+                answer_key(entry.answer), json.dumps(row["tags"], ensure_ascii=False),
+                entry.url, row["review_after"], entry.author, entry.source_case, entry.origin,
+                int(entry.private), row["created_at"], row["updated_at"],
+            ),
+        )
+        if snapshot:
+            await self.db.execute(
+                "INSERT OR REPLACE INTO entry_versions (entry_id, version, snapshot, author, "
+                "source_case, at) VALUES (?,?,?,?,?,?)",
+                (
+                    entry.id, entry.version, json.dumps(row, ensure_ascii=False), entry.author,
+                    entry.source_case, row["updated_at"] or "",
+                ),
+            )
+
+    async def history(self, entry_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT snapshot FROM entry_versions WHERE entry_id = ? ORDER BY version", (entry_id,)
+        )
+        return [json.loads(row["snapshot"]) for row in rows]
+
+    async def version(self, entry_id: str, version: int) -> dict[str, Any] | None:
+        row = await self.db.fetchone(
+            "SELECT snapshot FROM entry_versions WHERE entry_id = ? AND version = ?",
+            (entry_id, version),
+        )
+        return json.loads(row["snapshot"]) if row else None
+
+    # -- question forms and their vectors ------------------------------------
+
+    async def add_forms(
+        self,
+        entry: Entry,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        *,
+        author: str | None,
+        case: str | None,
+        at: datetime,
+    ) -> list[int]:
+        ids: list[int] = []
+        for text, vector in zip(texts, vectors, strict=True):
+            form_id = await self.db.execute(
+                "INSERT INTO forms (entry_id, space, text, vector, live, author, source_case, at) "
+                "VALUES (?,?,?,?,1,?,?,?)",
+                (entry.id, entry.space, text, np.asarray(vector, np.float32).tobytes(), author,
+                 case, at.isoformat()),
+            )
+            ids.append(form_id)
+        await self.db.executemany(
+            "INSERT INTO form_changes (form_id, space, op) VALUES (?,?,'add')",
+            [(fid, entry.space) for fid in ids],
+        )
+        return ids
+
+    async def live_forms(self, entry_id: str) -> list[tuple[int, str]]:
+        rows = await self.db.fetchall(
+            "SELECT id, text FROM forms WHERE entry_id = ? AND live = 1 ORDER BY id", (entry_id,)
+        )
+        return [(int(row["id"]), row["text"]) for row in rows]
+
+    async def form_vectors(self, form_ids: Sequence[int]) -> np.ndarray:
+        if not form_ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        marks = ",".join("?" * len(form_ids))
+        rows = await self.db.fetchall(
+            f"SELECT id, vector FROM forms WHERE id IN ({marks})", tuple(form_ids)
+        )
+        by_id = {int(row["id"]): row["vector"] for row in rows}
+        return np.stack([np.frombuffer(by_id[i], dtype=np.float32) for i in form_ids])
+
+    async def kill_forms(self, form_ids: Iterable[int], space: str) -> None:
+        ids = list(form_ids)
+        await self.db.executemany("UPDATE forms SET live = 0 WHERE id = ?", [(i,) for i in ids])
+        await self.db.executemany(
+            "INSERT INTO form_changes (form_id, space, op) VALUES (?,?,'remove')",
+            [(i, space) for i in ids],
+        )
+
+    async def load_live_forms(self) -> tuple[np.ndarray, list[str], list[str], bytes]:
+        """Every answerable form: (ids, entry ids, spaces, concatenated vectors).
+
+        One query and one join of the blobs: this is the start-up path.
+        """
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.entry_id, f.space, f.vector FROM forms f "
+            "JOIN entries e ON e.id = f.entry_id WHERE f.live = 1 ORDER BY f.id"
+        )
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        return ids, [row[1] for row in rows], [row[2] for row in rows], b"".join(r[3] for r in rows)
+
+    async def change_seq(self) -> int:
+        row = await self.db.fetchone("SELECT max(seq) AS s FROM form_changes")
+        return int(row["s"] or 0) if row else 0
+
+    # -- conflicts -------------------------------------------------------------
+
+    async def flag_conflict(self, a: str, b: str, space: str, at: datetime) -> bool:
+        first, second = sorted((a, b))
+        row = await self.db.fetchone(
+            "SELECT status FROM conflicts WHERE a = ? AND b = ?", (first, second)
+        )
+        if row is not None:
+            return False
+        await self.db.execute(
+            "INSERT INTO conflicts (a, b, space, status, at) VALUES (?,?,?,'open',?)",
+            (first, second, space, at.isoformat()),
+        )
+        await EventLog(self.db).append("conflict", at=at, space=space,
+                                       body={"a": first, "b": second, "status": "open"})
+        return True
+
+    async def open_conflicts(self, space: str | None = None) -> list[tuple[str, str]]:
+        sql = "SELECT a, b FROM conflicts WHERE status = 'open'"
+        params: tuple[str, ...] = ()
+        if space is not None:
+            sql += " AND space = ?"
+            params = (space,)
+        return [(row["a"], row["b"]) for row in await self.db.fetchall(sql, params)]
+
+    async def settle_conflicts(self, entry_id: str, at: datetime) -> int:
+        rows = await self.db.fetchall(
+            "SELECT a, b FROM conflicts WHERE status = 'open' AND (a = ? OR b = ?)",
+            (entry_id, entry_id),
+        )
+        await self.db.execute(
+            "UPDATE conflicts SET status = 'settled', settled_at = ? "
+            "WHERE status = 'open' AND (a = ? OR b = ?)",
+            (at.isoformat(), entry_id, entry_id),
+        )
+        for row in rows:
+            space = await self.db.fetchone("SELECT space FROM conflicts WHERE a = ? AND b = ?",
+                                           (row["a"], row["b"]))
+            await EventLog(self.db).append(
+                "conflict", at=at, space=space["space"] if space else "default",
+                body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
+        return len(rows)

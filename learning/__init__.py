@@ -1,0 +1,1 @@
+"""Closing the loop: staff answers become knowledge; the scorecard."""

@@ -1,0 +1,81 @@
+"""A staff answer becomes knowledge, searchable at once.
+
+Three outcomes, chosen so one answer never becomes two entries:
+
+- the staff member corrects an entry (in a thread after the bot used it, or
+  on a card routed because that entry was stale or in conflict): a new
+  **version** of that entry;
+- the answer is the same as an existing entry's answer: the question becomes
+  a new **form** of that entry (it was asked in words the entry lacked);
+- otherwise a **new** entry: the asker's question and the staff answer.
+
+Text reaching here is already redacted. What staff teach from a private
+thread is stored ``pending``: it answers no one until a staff member
+approves it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+
+from knowledge.base import KnowledgeBase
+from knowledge.entries import LIVE, PENDING, Draft, Entry
+
+logger = logging.getLogger(__name__)
+
+How = Literal["new", "form", "version"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    entry: Entry
+    how: How
+    supersedes: str | None
+
+
+async def learn(
+    kb: KnowledgeBase,
+    *,
+    space: str,
+    question: str,
+    question_vector: np.ndarray | None,
+    answer: str,
+    staff: str,
+    case: str,
+    at: datetime,
+    correcting: Entry | None = None,
+    private: bool = False,
+) -> Lesson:
+    """Turn one staff answer into knowledge; see the module docstring."""
+    if correcting is not None and correcting.status != "retired":
+        entry = await kb.revise(correcting, author=staff, origin="correction", at=at, case=case,
+                                answer=answer)
+        if question and question not in entry.questions and not private:
+            entry = await kb.add_question(entry, question, author=staff, at=at, case=case,
+                                          vector=question_vector)
+        logger.info("staff %s corrected %s (now version %d)", staff, entry.id, entry.version)
+        return Lesson(entry, "version", correcting.id)
+
+    if question_vector is not None:
+        same = await kb.similar_entry(space, answer, question_vector)
+    else:
+        same = await kb.same_answer_entry(space, answer)
+    if same is not None and not private:
+        entry = await kb.add_question(same, question, author=staff, at=at, case=case,
+                                      vector=question_vector)
+        logger.info("staff %s answered like %s: learned a new way to ask it", staff, entry.id)
+        return Lesson(entry, "form", None)
+
+    draft = Draft(questions=(question,), answer=answer, space=space,
+                  status=PENDING if private else LIVE)
+    vectors = None if question_vector is None else np.asarray(question_vector).reshape(1, -1)
+    entry = await kb.create(draft, author=staff, origin="staff", at=at, case=case,
+                            vectors=vectors, private=private)
+    logger.info("staff %s taught a new entry %s%s", staff, entry.id,
+                " (pending approval: private thread)" if private else "")
+    return Lesson(entry, "new", None)

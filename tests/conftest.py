@@ -1,0 +1,83 @@
+"""Shared fixtures: an offline guard, one embedding model, a transcript chat."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from knowledge.embedder import CachedEmbedder, load_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_KB = ROOT / "data" / "demo" / "knowledge.yaml"
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to leave loopback."""
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def offline_guard() -> Iterator[None]:
+    """Any connection beyond 127.0.0.1/::1 fails the test that made it."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            if not _is_loopback(address[0]):
+                raise NetworkBlocked(f"tests must not reach the network (tried {address[0]})")
+
+    def connect(self: socket.socket, address: object) -> None:
+        check(self, address)
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        check(self, address)
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> CachedEmbedder:
+    """The real bundled model, loaded once per test session."""
+    return load_embedder()
+
+
+@pytest.fixture
+async def core(embedder: CachedEmbedder, tmp_path: Path) -> AsyncIterator[object]:
+    """A core on a fresh store with the demo knowledge imported."""
+    from tests.chat import make_core
+
+    core = await make_core(embedder, kb=DEMO_KB)
+    try:
+        yield core
+    finally:
+        await core.close()
+
+
+@pytest.fixture
+async def chat(core: object) -> object:
+    from tests.chat import Chat
+
+    return Chat(core)  # type: ignore[arg-type]
