@@ -100,7 +100,7 @@ class Composer:
         return Words(text, owner, next_step)
 
     def still_waiting(self, case: Case, owner_name: str) -> Words:
-        next_step = "they will reply in this thread; I've added what you just wrote to your case"
+        next_step = "they will reply here; I've added what you just wrote to your case"
         return Words(f"Got it, added to your case. Who has it now: {owner_name}. Next step: {next_step}.",
                      case.owner, next_step)
 

@@ -114,6 +114,7 @@ async def test_only_the_asker_can_mark_their_question(chat: Chat) -> None:
 async def test_a_returning_person_is_not_started_from_zero(chat: Chat) -> None:
     await chat.ask("I'm on Windows 11 and the tidepool widget shows a blank square. I already "
                    "reinstalled the app.", id="m1", user="u7")
+    await chat.press("m1", "human", user="u7")  # whatever the bot did, it is now with staff
     chat.later(hours=20)
     said = await chat.ask("the tidepool widget is still a blank square on my windows 11 pc", id="m2",
                           user="u7")
@@ -259,7 +260,8 @@ async def test_moderators_move_a_thread_to_a_dm_and_it_continues_there(chat: Cha
 
     follow = await chat.say("it was on March 1st", thread=None, channel=private.channel, user="u5")  # type: ignore[arg-type]
     case = await chat.core.cases.get("default", "m1")
-    assert case is not None and case.private and case.turns[-1].text == "it was on March 1st"
+    assert case is not None and case.private
+    assert "it was on March 1st" in [t.text for t in case.turns if t.who == "asker"]
     assert all(r.address.channel == private.channel for r in follow.replies)
 
 

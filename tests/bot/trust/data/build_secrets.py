@@ -197,7 +197,8 @@ def main() -> None:
     for _ in range(22):
         v, v2 = email(), email()
         template = rng.choice(CONTEXT["email"])
-        add(template.format(v=v, v2=v2), ["email"], [v, v2] if "{v2}" in template else [v])
+        both = "{v2}" in template
+        add(template.format(v=v, v2=v2), ["email", "email"] if both else ["email"], [v, v2] if both else [v])
     for _ in range(26):
         v = phone()
         add(rng.choice(CONTEXT["phone"]).format(v=v), ["phone"], [v])

@@ -1,0 +1,74 @@
+"""The decision, with no I/O: answer, clarify or route, and why."""
+
+from __future__ import annotations
+
+from bot.policy import Option, Signals, decide
+from bot.settings import PolicySettings
+
+T = PolicySettings()
+
+
+def opt(entry: str, score: float, **kw: object) -> Option:
+    return Option(entry=entry, score=score, support=kw.pop("support", 3), **kw)  # type: ignore[arg-type]
+
+
+def test_a_clear_leader_is_answered() -> None:
+    decision = decide([opt("a", T.answer_threshold + 0.1), opt("b", 0.3)], Signals(), T)
+    assert decision.kind == "answer" and decision.entry == "a"
+
+
+def test_nothing_close_routes_for_low_confidence() -> None:
+    assert decide([opt("a", T.clarify_floor - 0.01)], Signals(), T).reason == "low_confidence"
+    assert decide([], Signals(), T).reason == "low_confidence"
+
+
+def test_two_close_entries_are_offered_as_options() -> None:
+    high = T.answer_threshold + 0.05
+    decision = decide([opt("a", high), opt("b", high - T.answer_margin / 2), opt("c", 0.2)], Signals(), T)
+    assert decision.kind == "clarify" and decision.options == ("a", "b")
+
+
+def test_options_never_exceed_the_maximum() -> None:
+    close = [opt(str(i), T.answer_threshold - 0.001 * i) for i in range(8)]
+    decision = decide(close, Signals(), T)
+    assert decision.kind == "clarify" and len(decision.options) == T.max_options
+
+
+def test_asking_once_is_enough() -> None:
+    high = T.answer_threshold + 0.05
+    options = [opt("a", high), opt("b", high - 0.01)]
+    assert decide(options, Signals(clarifications=1), T).kind == "route"
+    assert decide(options, Signals(options_refused=True), T).kind == "route"
+
+
+def test_a_person_requested_routes_even_when_sure() -> None:
+    decision = decide([opt("a", 0.99)], Signals(human_requested=True), T)
+    assert decision.kind == "route" and decision.reason == "human_requested"
+
+
+def test_sensitive_routes_even_when_sure() -> None:
+    decision = decide([opt("a", 0.99)], Signals(sensitive="billing_dispute"), T)
+    assert decision.reason == "sensitive"
+
+
+def test_stale_best_entry_routes() -> None:
+    assert decide([opt("a", 0.95, stale=True)], Signals(), T).reason == "stale"
+
+
+def test_a_conflicting_close_pair_routes() -> None:
+    options = [opt("a", 0.95, conflicts_with=("b",)), opt("b", 0.95 - T.clarify_band / 2)]
+    assert decide(options, Signals(), T).reason == "conflict"
+    far = [opt("a", 0.95, conflicts_with=("b",)), opt("b", 0.95 - T.clarify_band - 0.2)]
+    assert decide(far, Signals(), T).kind == "answer"
+
+
+def test_a_commitment_needs_a_policy_entry() -> None:
+    wants = Signals(wants_commitment=True)
+    assert decide([opt("a", 0.95)], wants, T).reason == "promise"
+    assert decide([opt("a", 0.95, policy=True)], wants, T).kind == "answer"
+
+
+def test_evidence_names_the_thresholds_used() -> None:
+    evidence = decide([opt("a", 0.95)], Signals(), T).evidence(T)
+    assert evidence["thresholds"]["answer_threshold"] == T.answer_threshold  # type: ignore[index]
+    assert evidence["decision"] == "answer"

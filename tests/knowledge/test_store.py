@@ -1,0 +1,222 @@
+"""The live knowledge store as a contract: every store implementation must pass.
+
+Entries are versioned, never silently overwritten; changes are searchable at
+once; retirements stop answering; restarts never re-embed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.storage.database import Database
+from knowledge.base import KnowledgeBase
+from knowledge.embedder import CachedEmbedder
+from knowledge.entries import Draft
+from knowledge.files import dump, parse_jsonl, parse_markdown, parse_yaml
+from knowledge.importer import import_drafts
+
+AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite-memory", "sqlite-file"])
+async def kb(request: pytest.FixtureRequest, embedder: CachedEmbedder, tmp_path: Path) -> AsyncIterator[KnowledgeBase]:
+    path = ":memory:" if request.param == "sqlite-memory" else str(tmp_path / "kb.db")
+    db = Database(path)
+    await db.open()
+    store = KnowledgeBase(db, embedder)
+    await store.open()
+    yield store
+    await db.close()
+
+
+async def top(kb: KnowledgeBase, text: str, space: str = "default") -> tuple[str | None, float]:
+    vector = (await kb.embedder.embed([text]))[0]
+    hits = await kb.search(space, vector)
+    return (hits[0].entry.id, hits[0].score) if hits else (None, 0.0)
+
+
+async def test_a_new_entry_is_searchable_at_once(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I rotate my API key?",), "Settings → API → Rotate."),
+                            author="alice", origin="staff", at=AT, case="m1")
+    assert entry.id == "k1" and entry.version == 1 and entry.author == "alice"
+    found, score = await top(kb, "how to rotate my api key")
+    assert found == "k1" and score > 0.8
+
+
+async def test_versions_are_kept_and_the_index_follows(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I export data?",), "Use Export."), author="a", origin="import", at=AT)
+    revised = await kb.revise(entry, author="b", origin="staff", at=AT, answer="Use Settings → Data.",
+                              questions=["How do I download a backup?"])
+    assert revised.version == 2
+    history = await kb.store.history(entry.id)
+    assert [h["answer"] for h in history] == ["Use Export.", "Use Settings → Data."]
+    assert (await top(kb, "download a backup of my data"))[0] == entry.id
+    _, old_score = await top(kb, "How do I export data?")
+    assert old_score < 0.99, "the old question form no longer matches exactly"
+
+
+async def test_a_retired_entry_stops_answering(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("Is there a dark mode?",), "Yes."), author="a", origin="import", at=AT)
+    await kb.retire(entry, by="op", at=AT)
+    assert (await top(kb, "Is there a dark mode?"))[0] is None
+    assert (await kb.get(entry.id)).status == "retired"  # type: ignore[union-attr]
+
+
+async def test_a_pending_entry_answers_no_one(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I get my data deleted?",), "Email privacy@…", status="pending"),
+                            author="a", origin="staff", at=AT, private=True)
+    assert (await top(kb, "How do I get my data deleted?"))[0] is None
+    approved = await kb.approve(entry, by="lead", at=AT)
+    assert approved.status == "live"
+    assert (await top(kb, "How do I get my data deleted?"))[0] == entry.id
+
+
+async def test_a_rolled_back_change_leaves_the_index_as_it_was(kb: KnowledgeBase) -> None:
+    with pytest.raises(RuntimeError):
+        async with kb.db.transaction():
+            await kb.create(Draft(("Can I print a notebook?",), "Yes."), author="a", origin="staff", at=AT)
+            raise RuntimeError("crash mid-event")
+    assert (await top(kb, "Can I print a notebook?"))[0] is None
+    assert await kb.store.list() == []
+
+
+async def test_spaces_do_not_see_each_other(kb: KnowledgeBase) -> None:
+    await kb.create(Draft(("What is the office wifi password?",), "Ask IT.", space="guild-a"),
+                    author="a", origin="import", at=AT)
+    assert (await top(kb, "wifi password", space="guild-b"))[0] is None
+    assert (await top(kb, "wifi password", space="guild-a"))[0] is not None
+
+
+async def test_restart_loads_vectors_without_embedding(embedder: CachedEmbedder, tmp_path: Path) -> None:
+    path = str(tmp_path / "restart.db")
+    async with Database(path) as db:
+        kb = KnowledgeBase(db, embedder)
+        await kb.open()
+        await kb.create(Draft(("How do I reset my password?",), "Forgot password link."),
+                        author="a", origin="import", at=AT)
+
+    class NoEmbedding(CachedEmbedder):
+        def encode(self, texts):  # type: ignore[no-untyped-def]
+            raise AssertionError("start-up must not re-embed")
+
+    async with Database(path) as db:
+        kb = KnowledgeBase(db, NoEmbedding(embedder.inner))
+        await kb.open()
+        vector = embedder.encode(["reset my password"])[0]
+        hits = await kb.search("default", vector)
+        assert hits[0].entry.title == "How do I reset my password?"
+
+
+async def test_an_hnsw_index_takes_changes_in_place(embedder: CachedEmbedder, tmp_path: Path) -> None:
+    async with Database(str(tmp_path / "h.db")) as db:
+        kb = KnowledgeBase(db, embedder, hnsw_min=1, snapshot_dir=tmp_path / "idx")
+        await kb.open()
+        first = await kb.create(Draft(("How do I change my email?",), "Profile → Email."),
+                                author="a", origin="import", at=AT)
+        assert kb.index_of("default").kind == "exact"  # chosen at start: the store was empty
+        await kb.close()
+        kb2 = KnowledgeBase(db, embedder, hnsw_min=1, snapshot_dir=tmp_path / "idx")
+        await kb2.open()
+        assert kb2.index_of("default").kind == "hnsw"
+        second = await kb2.create(Draft(("How do I leave a workspace?",), "Members → Leave."),
+                                  author="a", origin="import", at=AT)
+        await kb2.retire(first, by="op", at=AT)
+        assert (await top(kb2, "leave the workspace"))[0] == second.id
+        assert (await top(kb2, "How do I change my email?"))[0] != first.id
+        await kb2.close()
+        assert (tmp_path / "idx" / "default.faiss").exists()
+        kb3 = KnowledgeBase(db, embedder, hnsw_min=1, snapshot_dir=tmp_path / "idx")
+        await kb3.open()
+        assert (await top(kb3, "leave the workspace"))[0] == second.id
+
+
+# -- files ----------------------------------------------------------------------------
+
+YAML = """
+- id: api-key-rotate
+  questions: ["How do I rotate my API key?", "regenerate api token"]
+  answer: "Settings → API → Rotate. The old key keeps working for 24 hours."
+  tags: [api]
+  review_after: 2027-03-01
+- questions: "single question as text"
+  answer: 42
+- id: broken-no-answer
+  questions: ["what?"]
+- "not a mapping"
+- id: bad-date
+  questions: [q]
+  answer: a
+  review_after: someday
+"""
+
+
+def test_yaml_keeps_good_entries_and_names_broken_ones() -> None:
+    parsed = parse_yaml(YAML, source="kb.yaml")
+    assert [d.id for d in parsed.drafts] == ["api-key-rotate", None]
+    assert parsed.drafts[0].review_after == date(2027, 3, 1) and parsed.drafts[0].tags == ("api",)
+    assert parsed.drafts[1].questions == ("single question as text",) and parsed.drafts[1].answer == "42"
+    reasons = [str(p) for p in parsed.problems]
+    assert any("item 3" in r and "answer" in r for r in reasons)
+    assert any("item 4" in r and "mapping" in r for r in reasons)
+    assert any("item 5" in r and "review_after" in r for r in reasons)
+
+
+def test_jsonl_reports_the_broken_line_and_reads_the_rest() -> None:
+    text = '{"questions": ["a?"], "answer": "A"}\n{not json\n\n{"questions": ["b?"], "answer": "B", "id": "b"}\n'
+    parsed = parse_jsonl(text, source="kb.jsonl")
+    assert [d.answer for d in parsed.drafts] == ["A", "B"]
+    assert [str(p) for p in parsed.problems] == ["kb.jsonl line 2: not valid JSON (Expecting property name enclosed in double quotes)"]
+
+
+def test_markdown_sections_become_entries_with_heading_paths() -> None:
+    doc = "# Install\nIntro text.\n## On Windows\nRun the installer.\n```\n# not a heading\n```\n### Silent\nUse /S.\n# Empty\n"
+    parsed = parse_markdown(doc, source="guide.md")
+    questions = [d.questions[0] for d in parsed.drafts]
+    assert questions == ["Install", "Install > On Windows", "Install > On Windows > Silent"]
+    assert "# not a heading" in parsed.drafts[1].answer
+    assert parsed.drafts[1].id == "md-guide-install-on-windows" and parsed.drafts[1].url == "guide.md#on-windows"
+
+
+async def test_export_then_import_changes_nothing(kb: KnowledgeBase) -> None:
+    parsed = parse_yaml(YAML)
+    first = await import_drafts(kb, parsed.drafts, author="op", at=AT)
+    assert len(first.created) == 2
+    exported = dump(await kb.store.list(), "jsonl")
+    again = await import_drafts(kb, parse_jsonl(exported).drafts, author="op", at=AT)
+    assert again.created == [] and again.versioned == [] and len(again.unchanged) == 2
+    yaml_again = await import_drafts(kb, parse_yaml(dump(await kb.store.list(), "yaml")).drafts,
+                                     author="op", at=AT)
+    assert len(yaml_again.unchanged) == 2
+
+
+async def test_reimporting_a_changed_entry_makes_a_version(kb: KnowledgeBase) -> None:
+    await import_drafts(kb, parse_yaml(YAML).drafts, author="op", at=AT)
+    changed = YAML.replace("keeps working for 24 hours", "stops working at once")
+    report = await import_drafts(kb, parse_yaml(changed).drafts, author="op", at=AT)
+    assert report.versioned == ["api-key-rotate"]
+    entry = await kb.get("api-key-rotate")
+    assert entry is not None and entry.version == 2 and "at once" in entry.answer
+
+
+async def test_conflicting_entries_are_flagged(kb: KnowledgeBase) -> None:
+    drafts = parse_yaml("""
+- id: a
+  questions: ["How long do refunds take?"]
+  answer: "Refunds arrive within 5 business days."
+- id: b
+  questions: ["How long does a refund take?"]
+  answer: "We do not offer refunds on monthly plans under any circumstances whatsoever."
+""").drafts
+    report = await import_drafts(kb, drafts, author="op", at=AT)
+    assert report.conflicts == [("a", "b")]
+    assert await kb.store.open_conflicts("default") == [("a", "b")]
+
+
+def test_vectors_are_normalised(embedder: CachedEmbedder) -> None:
+    vectors = embedder.encode(["hello", "a much longer sentence about API keys"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
