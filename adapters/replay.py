@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from adapters.base import EventSink
 from bot.actions import Action, Route
+from bot.ports import EventSink
 from bot.wire import BadEvent, event_from_json, replay_view
 
 logger = logging.getLogger(__name__)

@@ -20,6 +20,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="journeybot: a community-support bot judged by the asker's whole journey.")
 kb_app = typer.Typer(no_args_is_help=True, help="Import, export and look after the knowledge base.")
 app.add_typer(kb_app, name="kb")
+run_app = typer.Typer(no_args_is_help=True, help="Run the bot on a platform (see the README to connect one).")
+app.add_typer(run_app, name="run")
 
 T = TypeVar("T")
 
@@ -96,9 +98,33 @@ def replay(
     run(_replay(settings, file, kb or []))
 
 
+def load_adapter(name: str) -> Any:
+    """An adapter class registered under ``journeybot.adapters`` (the core never imports adapters)."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="journeybot.adapters", name=name)
+    if not found:
+        fail(f"the {name} adapter is not installed (reinstall journeybot: pip install -e .)")
+    return next(iter(found)).load()
+
+
+def register_plugins() -> None:
+    """Commands contributed by adapters (``journeybot.cli`` entry points)."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="journeybot.cli"):
+        try:
+            point.load()(app, run_app)
+        except ModuleNotFoundError as exc:
+            logging.getLogger(__name__).debug("command plugin %s not installed: %s", point.name, exc)
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            logging.getLogger(__name__).warning("command plugin %s unavailable: %s", point.name, exc)
+
+
 async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
-    from adapters.replay import ReplayAdapter, read_lines
     from bot.runtime import Runtime
+
+    replay_module = load_adapter("replay")
 
     core = await open_core(settings)
     try:
@@ -106,7 +132,7 @@ async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
             await _import(core, path, space=None, quiet=True)
         stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
         try:
-            adapter = ReplayAdapter(read_lines(stream), sys.stdout)
+            adapter = replay_module.ReplayAdapter(replay_module.read_lines(stream), sys.stdout)
             runtime = Runtime(core, [adapter])
             await runtime.start()
         finally:
@@ -337,4 +363,5 @@ def report(
 
 
 def main() -> None:
+    register_plugins()
     app()

@@ -13,10 +13,10 @@ import logging
 import random
 from collections.abc import Sequence
 
-from adapters.base import Adapter
 from bot.actions import Action
 from bot.core import Core
 from bot.events import Event
+from bot.ports import Adapter
 
 logger = logging.getLogger(__name__)
 

@@ -59,9 +59,9 @@ _CUED_SECRET = re.compile(
 )
 # "anna@example.com / Summer2024!": a login written as address and password.
 _LOGIN_PAIR = re.compile(
-    r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}[ \t]*[/|][ \t]*(?P<val>[^\s/|]{4,64})"
+    r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}[ \t]*[/|][ \t]*(?P<val>[^\s/|,]{4,64})"
 )
-_URL_PASSWORD = re.compile(r"(?<=://)[^\s:/@]{1,64}:(?P<val>[^\s@/]{1,128})@")
+_URL_PASSWORD = re.compile(r"(?<=://)[^\s:/@,]{1,64}:(?P<val>[^\s@/,]{1,128})@")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
 
 _NOT_A_VALUE = frozenset(
@@ -174,7 +174,9 @@ def _password_ok(value: str, *, key: str, owned: bool) -> bool:
 
 
 def _token_value_ok(value: str) -> bool:
-    return bool(value) and not (_PLACEHOLDER.match(value) or _ENV_NAME.fullmatch(value))
+    if not any(char.isalnum() for char in value):
+        return False  # also what a blanked placeholder looks like on a second pass
+    return not (_PLACEHOLDER.match(value) or _ENV_NAME.fullmatch(value))
 
 
 def _secret_value_ok(value: str) -> bool:

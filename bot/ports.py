@@ -1,4 +1,9 @@
-"""The one small interface every adapter implements."""
+"""The core's ports: the one small interface every adapter implements.
+
+Adapters live in ``adapters/`` and import this; the core never imports them.
+The command line finds them through the ``journeybot.adapters`` and
+``journeybot.cli`` entry points (see ``pyproject.toml``).
+"""
 
 from __future__ import annotations
 
