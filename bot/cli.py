@@ -129,7 +129,7 @@ async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
     core = await open_core(settings)
     try:
         for path in kb_files:
-            await _import(core, path, space=None, quiet=True)
+            await import_knowledge(core, path, space=None, quiet=True)
         stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
         try:
             adapter = replay_module.ReplayAdapter(replay_module.read_lines(stream), sys.stdout)
@@ -145,7 +145,7 @@ async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
 # -- knowledge -------------------------------------------------------------------------
 
 
-async def _import(core: Any, path: Path, *, space: str | None, quiet: bool) -> Any:
+async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool) -> Any:
     from datetime import UTC, datetime
 
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -188,7 +188,7 @@ def kb_import(
     async def go() -> Any:
         core = await open_core(settings)
         try:
-            return await _import(core, file, space=space, quiet=False)
+            return await import_knowledge(core, file, space=space, quiet=False)
         finally:
             await core.close()
 

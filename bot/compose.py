@@ -61,8 +61,13 @@ class Composer:
     # -- to the asker ----------------------------------------------------------
 
     def answer(self, entry: Entry) -> str:
-        source = entry.url or f"knowledge entry {entry.id}"
-        return f"{entry.answer}\n\nSource: {entry.title} ({source})"
+        if entry.url:
+            source = f"{entry.title} ({entry.url})"
+        elif entry.taught and entry.updated_at:
+            source = f"answered by {entry.author or 'staff'} ({self.team}), {entry.updated_at:%b %d %Y} [{entry.id}]"
+        else:
+            source = f"{entry.title} [{entry.id}]"
+        return f"{entry.answer}\n\nSource: {source}"
 
     def answer_footer(self) -> str:
         return "If this didn't solve it, say so here and I'll pass it to a person."

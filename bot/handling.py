@@ -85,9 +85,11 @@ class Handling:
         **fields: Any,
     ) -> Reply:
         text = words.text if isinstance(words, Words) else words
-        if isinstance(words, Words) and words.owner is not None:
-            fields.setdefault("owner", words.owner)
-            fields.setdefault("next_step", words.next_step)
+        if isinstance(words, Words):
+            if words.owner is not None:
+                fields.setdefault("owner", words.owner)
+            if words.next_step is not None:
+                fields.setdefault("next_step", words.next_step)
         target = address or (case.address if case else None)
         if target is None:
             raise ValueError("a reply needs a case or an address")

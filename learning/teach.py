@@ -17,6 +17,7 @@ approves it.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -38,6 +39,16 @@ class Lesson:
     supersedes: str | None
 
 
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+
+
+def question_part(text: str) -> str:
+    """The question sentences of what the asker wrote, without their own
+    circumstances ("I'm on an iPad Pro…"): that is what the next person asks."""
+    asked = [s.strip() for s in _SENTENCES.split(text) if s.strip().endswith("?")]
+    return " ".join(asked) if asked else text.strip()
+
+
 async def learn(
     kb: KnowledgeBase,
     *,
@@ -52,6 +63,9 @@ async def learn(
     private: bool = False,
 ) -> Lesson:
     """Turn one staff answer into knowledge; see the module docstring."""
+    asked = question_part(question)
+    if asked != question:
+        question, question_vector = asked, (await kb.embedder.embed([asked]))[0]
     if correcting is not None and correcting.status != "retired":
         entry = await kb.revise(correcting, author=staff, origin="correction", at=at, case=case,
                                 answer=answer)

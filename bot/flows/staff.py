@@ -134,6 +134,9 @@ async def relay_to_linked(handling: Handling, linked: Case, lesson: Lesson, mess
                      entry=lesson.entry.id, entry_version=lesson.entry.version)
     await handling.transition(linked, "answered", by=message.user, entry=lesson.entry.id,
                               version=lesson.entry.version, staff=True, linked=True)
+    journey = await handling.journey(linked.user)
+    handling.keep_journey(journey.update_case(linked.key, status="answered", stuck=None,
+                                              outcome=f"answered by staff ({name}) on {linked.linked_to}"))
     await handling.save(linked)
 
 

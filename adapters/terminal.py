@@ -1,0 +1,246 @@
+"""The terminal: ``journeybot demo`` plays a small community as a readable
+conversation; ``journeybot chat`` lets you type as a member or as staff.
+
+Both go through the same core path as Discord or Slack: events in, actions
+out, with a printer that renders actions the way a person reads a channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from bot.actions import Action, CardUpdate, Learned, Private, Reply, Route
+from bot.events import Command, Event, Feedback, Message, Tick
+from bot.ports import EventSink
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+KIND_STYLE = {"answer": "green", "clarify": "yellow", "handoff": "magenta", "relay": "cyan",
+              "notice": "blue"}
+
+
+class Printer:
+    """Renders events and actions as a conversation."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.names: dict[str, str] = {}
+
+    def event(self, event: Event) -> None:
+        c = self.console
+        if event.user_name:
+            self.names[event.user] = event.user_name
+        who = escape(event.user_name or event.user)
+        stamp = f"[dim]{event.at:%a %H:%M}[/dim]"
+        if isinstance(event, Message):
+            where = f"#{event.channel}" + (f" › {event.thread}" if event.thread else "")
+            c.print(f"\n{stamp} [bold]{who}[/bold] [dim]in {escape(where)}[/dim]")
+            c.print(f"  {escape(event.text)}")
+        elif isinstance(event, Feedback):
+            label = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}[event.value]
+            c.print(f"\n{stamp} [bold]{who}[/bold] pressed [bold]{label}[/bold] on {event.about}")
+        elif isinstance(event, Command):
+            c.print(f"\n{stamp} [bold]{who}[/bold] ran [bold]/{event.name}[/bold]"
+                    + (f" on {event.about or event.thread}" if (event.about or event.thread) else ""))
+        elif isinstance(event, Tick):
+            c.print(f"\n{stamp} [dim]… time passes …[/dim]")
+
+    def action(self, action: Action) -> None:
+        c = self.console
+        if isinstance(action, Reply):
+            style = KIND_STYLE.get(action.kind, "white")
+            where = f"DM to {action.private_to}" if action.private_to else (
+                f"#{action.address.channel}" + (f" › {action.address.thread}" if action.address.thread else ""))
+            extra = ""
+            if action.kind == "answer":
+                extra = f" {action.confidence:.2f} from {', '.join(action.sources)}"
+            elif action.by:
+                extra = f" by {self.names.get(action.by, action.by)}"
+            c.print(f"  [{style}]↳ journeybot ({action.kind}{extra}) in {escape(where)}:[/{style}]")
+            for line in action.text.splitlines():
+                c.print(f"    [{style}]{escape(line)}[/{style}]")
+        elif isinstance(action, Route):
+            c.print(f"  [red]⚑ card {action.card} in #{action.address.channel} (reason: {action.reason})[/red]")
+            for line in action.text.splitlines():
+                c.print(f"    [dim]{escape(line)}[/dim]")
+        elif isinstance(action, CardUpdate):
+            c.print(f"  [dim]⚑ {action.card} updated: {escape(action.text)}[/dim]")
+        elif isinstance(action, Learned):
+            how = f"new version of {action.supersedes}" if action.supersedes else "knowledge"
+            c.print(f"  [bold cyan]✎ learned {action.entry} v{action.version} ({how}) from "
+                    f"{self.names.get(action.from_user, action.from_user)}[/bold cyan]")
+        elif isinstance(action, Private):
+            c.print(f"  [yellow]🔒 moved to a private message with {self.names.get(action.user, action.user)}:[/yellow]")
+            for line in action.text.splitlines():
+                c.print(f"    [yellow]{escape(line)}[/yellow]")
+
+
+class TerminalAdapter:
+    """Events from a list or from the keyboard; actions printed."""
+
+    name = "replay"  # the core's actions carry the platform of their events
+
+    def __init__(self, events: AsyncIterator[Event], printer: Printer) -> None:
+        self._events = events
+        self.printer = printer
+
+    async def start(self, sink: EventSink) -> None:
+        async for event in self._events:
+            self.printer.event(event)
+            await sink(event)
+
+    async def stop(self) -> None:
+        return None
+
+    async def perform(self, action: Action) -> str | None:
+        self.printer.action(action)
+        if isinstance(action, Private):
+            return action.channel
+        return action.card if isinstance(action, Route) else None
+
+
+async def scenario_events(path: Path) -> AsyncIterator[Event]:
+    from bot.wire import event_from_json
+
+    previous = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            event = event_from_json(json.loads(line), default_at=previous)
+            previous = event.at
+            yield event
+
+
+async def play_demo(*, db: str | None, console: Console) -> None:
+    from bot.cli import import_knowledge, open_core
+    from bot.runtime import Runtime
+    from bot.settings import load_settings
+    from learning.report import render_table
+    from learning.scorecard import compute
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(db=db or str(Path(tmp) / "demo.db"))
+        console.print("[bold]journeybot demo[/bold]: the Tidepool community (a made-up product).")
+        console.print("[dim]Loading the embedding model and the demo knowledge (30 entries)…[/dim]")
+        core = await open_core(settings)
+        try:
+            await import_knowledge(core, DEMO / "knowledge.yaml", space=None, quiet=True)
+            printer = Printer(console)
+            runtime = Runtime(core, [TerminalAdapter(scenario_events(DEMO / "scenario.jsonl"), printer)])
+            await runtime.start()
+            console.print()
+            render_table(await compute(core.db, policy=settings.policy), console)
+        finally:
+            await core.close()
+
+
+async def keyboard_events(console: Console, *, space: str = "default") -> AsyncIterator[Event]:
+    """Lines typed at the prompt as events. See ``CHAT_HELP``."""
+    persona = {"user": "me", "name": "You", "roles": ()}
+    counter = 0
+    last_case: str | None = None
+    console.print(CHAT_HELP)
+    while True:
+        try:
+            line = await asyncio.to_thread(input, f"{persona['name']}> ")
+        except EOFError:
+            return
+        line = line.strip()
+        if not line:
+            continue
+        counter += 1
+        now = datetime.now(UTC)
+        common: dict[str, Any] = {"id": f"k{counter}", "at": now, "space": space,
+                                  "user": persona["user"], "user_name": persona["name"],
+                                  "roles": persona["roles"], "platform": "replay"}
+        word, _, rest = line.partition(" ")
+        if word in ("/quit", "/exit"):
+            return
+        if word == "/as":
+            who, _, role = rest.partition(" ")
+            persona = {"user": who or "me", "name": (who or "you").title(),
+                       "roles": tuple(r for r in role.split(",") if r)}
+            console.print(f"[dim]now typing as {persona['name']} {list(persona['roles'])}[/dim]")
+            continue
+        if word == "/staff":
+            card = f"card:{last_case}" if last_case else ""
+            yield Message(**{**common, "roles": ("staff",) if not persona["roles"] else persona["roles"]},
+                          channel="staff", thread=card, text=rest)
+        elif word in ("/solved", "/notsolved", "/human") and last_case:
+            value = {"/solved": "solved", "/notsolved": "not_solved", "/human": "human"}[word]
+            yield Feedback(**common, about=last_case, value=value)  # type: ignore[arg-type]
+        elif word in ("/recap", "/private", "/claim"):
+            yield Command(**common, name=word[1:], about=last_case, thread=last_case, channel="help")
+        elif word == "/new" or last_case is None:
+            text = rest if word == "/new" else line
+            last_case = common["id"]
+            yield Message(**common, channel="help", text=text)
+        else:
+            yield Message(**common, channel="help", thread=last_case, text=line)
+
+
+CHAT_HELP = """[bold]journeybot chat[/bold]: you are a member in #help. Your first line asks a question;
+later lines continue in its thread. Commands:
+  /new <question>      ask a new question        /solved /notsolved /human   press a button
+  /staff <answer>      answer the latest card as staff
+  /as <user> [roles]   type as someone else, e.g. /as alice staff  or  /as sam moderator
+  /recap /private /claim                         /quit"""
+
+
+def register(app: typer.Typer, run_app: typer.Typer) -> None:
+    """Adds ``demo`` and ``chat`` to the command line."""
+
+    @app.command()
+    def demo(db: Annotated[str | None, typer.Option("--db", help="keep the demo's store here")] = None) -> None:
+        """Play the demo community: an answer, a hand-over, staff teaching, a returning user, a recap."""
+        from bot.cli import run, setup_logging
+
+        setup_logging()
+        import logging
+
+        logging.getLogger().setLevel(logging.WARNING)
+        run(play_demo(db=db, console=Console()))
+
+    @app.command()
+    def chat(
+        kb: Annotated[list[Path] | None, typer.Option("--kb", help="knowledge to load (default: the demo's)")] = None,
+        db: Annotated[str | None, typer.Option("--db", help="keep state here (default: throw-away)")] = None,
+    ) -> None:
+        """Talk to the bot in the terminal, as a member or as staff."""
+        from bot.cli import run, setup_logging
+
+        setup_logging()
+        import logging
+
+        logging.getLogger().setLevel(logging.WARNING)
+        run(_chat(kb or [DEMO / "knowledge.yaml"], db))
+
+
+async def _chat(kb_files: list[Path], db: str | None) -> None:
+    from bot.cli import import_knowledge, open_core
+    from bot.runtime import Runtime
+    from bot.settings import load_settings
+
+    console = Console()
+    core = await open_core(load_settings(db=db or ":memory:"))
+    try:
+        for path in kb_files:
+            await import_knowledge(core, path, space=None, quiet=True)
+        runtime = Runtime(core, [TerminalAdapter(keyboard_events(console), Printer(console))])
+        await runtime.start()
+    finally:
+        await core.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: journeybot demo | journeybot chat")
