@@ -26,6 +26,14 @@ What counts, and why (the tests pin each rule):
   opposite of a commitment; such a sentence is skipped.
 
 Code (fenced blocks and inline backticks) is ignored: ``echo $1`` is no price.
+
+Measured on ``tests/bot/trust/data/{promises,asks}.jsonl``. Each held-out
+batch was scored once before any rule was changed for it (message level):
+replies, batch 1 precision 1.00 / recall 0.72, batch 2 1.00 / 0.86;
+questions, batch 1 0.89 / 0.53, batch 2 1.00 / 0.36. The rules were then
+generalised, so the whole corpus now scores 1.00 / 1.00: expect figures
+nearer the first-look ones on phrasings nobody has seen, especially for
+questions, whose wording varies the most.
 """
 
 from __future__ import annotations

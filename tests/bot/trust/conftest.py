@@ -46,7 +46,9 @@ def embed() -> Embed:
         ids = torch.tensor([x.ids for x in encoded])
         mask = torch.tensor([x.attention_mask for x in encoded])
         with torch.inference_mode():
-            out = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)).last_hidden_state
+            out = model(
+                input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
+            ).last_hidden_state
         weights = mask.unsqueeze(-1).float()
         pooled = (out * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=1).numpy()
