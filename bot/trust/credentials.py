@@ -45,13 +45,14 @@ _AUTH_HEADER = re.compile(
 )
 _QUOTED_OR_BARE = r"(?P<val>\"[^\"\n]{1,200}\"|'[^'\n]{1,200}'|[^\s\"',;]{1,200})"
 _KEY_VALUE = re.compile(
-    r"(?i)(?<![A-Za-z])(?P<key>password|passwd|passphrase|pass(?=\s*=)|pwd|secret|token|api[_-]?key"
-    r"|apikey|access[_-]?key|private[_-]?key|credentials?)[\"']?\s*(?::=|=>|[:=])\s*" + _QUOTED_OR_BARE
+    r"(?i)(?<![A-Za-z])(?P<key>password|passwd|passphrase|pass(?=\s*[:=])|pwd|secret|token|api[_-]?key"
+    r"|apikey|access[_-]?key|private[_-]?key|(?:secret|signing|encryption|master|license)[_-]?key"
+    r"|credentials?)[\"']?\s*(?::=|=>|[:=])\s*" + _QUOTED_OR_BARE
 )
 _PROSE_PASSWORD = re.compile(
     r"(?i)\b(?:(?P<owner>my|our|new|temporary|temp|admin|root|wifi|wi-fi|default|current|old)\s+)?"
     r"(?P<key>password|passwd|passphrase|passcode|pin|pwd)\s+"
-    r"(?:is now|is set to|was set to|would be|is|was|=)\s*:?\s*" + _QUOTED_OR_BARE
+    r"(?P<verb>(?:is now|is set to|was set to|would be|is|was|=)\s*:?\s*)?" + _QUOTED_OR_BARE
 )
 _CUED_SECRET = re.compile(
     r"(?i)\b(?:api[ _-]?key|access[ _-]?key|auth[ _-]?key|license[ _-]?key|secret|token)\b"
@@ -72,7 +73,7 @@ _NOT_A_VALUE = frozenset(
     strong weak long short accepted rejected shown case-sensitive sensitive updated
     needed protected encrypted masked stored unknown n/a tbd in on for of from and or
     password pass passwd pwd secret token key here there below above at about only just
-    now really definitely probably exactly literally actually working longer shorter"""
+    now really definitely probably exactly literally actually working longer shorter 2fa"""
     )
 )
 _PLACEHOLDER = re.compile(r"[$<{%\[(]|your[_-]|\*{2,}|x{4,}|•|\.\.\.", re.I)
@@ -129,13 +130,16 @@ def _passwords(text: str, lowered: str) -> list[Hit]:
         is_password = key.startswith("pass") or key == "pwd"
         span = _value_span(match)
         value = text[span[0] : span[1]]
+        if key == "pass" and not re.search(r"[A-Za-z]", value):
+            continue  # "tests pass: 42" is a count, not a password
         if is_password and _password_ok(value, key=key, owned=True):
             hits.append(("password", *span))
         elif not is_password and _secret_value_ok(value):
             hits.append(("secret", *span))
     prose = any(word in lowered for word in ("pass", "pwd", "pin"))
     for match in _PROSE_PASSWORD.finditer(text) if prose else ():
-        owned = match.group("owner") is not None
+        # "password hunter2" (no verb) counts only when the value looks typed.
+        owned = match.group("owner") is not None and match.group("verb") is not None
         if match.group("key").lower() == "pin" and not owned:
             continue
         span = _value_span(match)

@@ -92,6 +92,9 @@ def test_ordinary_support_messages_stay_untouched(corpus: Corpus) -> None:
         ("my password is hunter2, right?", "my password is [password], right?"),
         ("the wifi password is sunshine", "the wifi password is [password]"),
         ("pwd=S3cret!", "pwd=[password]"),
+        ("password hunter2", "password [password]"),
+        ("pass: hunter2", "pass: [password]"),
+        ("SECRET_KEY = 'django-insecure-9x#k2!m@p4$z8&q1w7e^r5t3y6u0i'", "SECRET_KEY = '[secret]'"),
         ('{"password": "correct horse battery"}', '{"password": "[password]"}'),
         ("postgres://admin:Tr0ub4dor@db.example.com/app", "postgres://admin:[password]@db.example.com/app"),
         ("anna@example.com / Summer2024!", "[email] / [password]"),
@@ -136,6 +139,7 @@ def test_redacts_each_form(text: str, expected: str) -> None:
         "getUserById2FactorAuthenticationHandler lives in src/auth/handlers_v2.py",
         "Pod api-server-7d4b9c8f6d-x2k9p, payment pi_3MtwBwLkdIwHu7ix28a3tqPa, ULID 01HXZ5K7Q9W3V8T2N4M6P1R0SJ",
         "token_ttl: 3600\nmax_tokens: 512\nPWD=/home/runner/work",
+        "All tests pass: 42. The password manager and Password 2FA setup pages moved.",
     ],
 )
 def test_leaves_ordinary_text_alone(text: str) -> None:
