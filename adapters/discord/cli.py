@@ -1,0 +1,117 @@
+"""``journeybot run discord`` and ``journeybot discord invite-url``.
+
+discord.py is imported inside the commands, so the rest of the command line
+stays fast. Start-up failures a server owner can fix (no token, a wrong
+token, the Message Content intent switched off) end in one line that says
+which and how, and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.cli import ConfigOption, DbOption, fail, open_core, run, settings_for, setup_logging
+
+DEFAULT_DB = "journeybot.db"
+
+NO_TOKEN = ("DISCORD_TOKEN is not set: copy the bot token from the Developer Portal "
+            "(your application → Bot → Reset Token) into the DISCORD_TOKEN environment variable")
+BAD_TOKEN = ("Discord refused the token in DISCORD_TOKEN (401 Unauthorized): it is wrong or was reset; "
+             "copy a fresh one from the Developer Portal (your application → Bot → Reset Token)")
+NO_INTENT = ("Discord refused the Message Content intent: turn on Developer Portal → your application → "
+             "Bot → Privileged Gateway Intents → Message Content Intent, save, and start again")
+NO_APP_ID = ("no application id: pass --app-id, set discord.application_id in the settings file, or "
+             "DISCORD_APPLICATION_ID (Developer Portal → your application → General Information)")
+
+
+def _discord_settings(config: Path | None) -> Any:
+    from pydantic import ValidationError
+
+    from adapters.discord.settings import load_discord_settings
+
+    try:
+        return load_discord_settings(config)
+    except (ValidationError, ValueError) as exc:
+        fail(f"invalid discord settings: {exc}")
+
+
+def register(app: typer.Typer, run_app: typer.Typer) -> None:
+    """Add the Discord commands to journeybot's command line."""
+    discord_app = typer.Typer(no_args_is_help=True, help="Discord: invite the bot to a server.")
+    app.add_typer(discord_app, name="discord")
+
+    @run_app.command("discord")
+    def run_discord(
+        config: ConfigOption = None,
+        db: DbOption = None,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    ) -> None:
+        """Run the bot on Discord (token in DISCORD_TOKEN; see docs/discord.md)."""
+        from adapters.discord.settings import discord_token
+
+        setup_logging(verbose)
+        token = discord_token()
+        if token is None:
+            fail(NO_TOKEN)
+        settings = settings_for(config, db)
+        if db is None and "db" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"db": DEFAULT_DB})  # buttons must survive a restart
+        discord_settings = _discord_settings(config)
+        serve(settings, discord_settings, token)  # type: ignore[arg-type]
+
+    @discord_app.command("invite-url")
+    def invite_url_command(
+        app_id: Annotated[int | None, typer.Option("--app-id", help="the application id")] = None,
+        config: ConfigOption = None,
+    ) -> None:
+        """Print the URL that adds the bot to a server with exactly the permissions it needs."""
+        from adapters.discord.client import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
+        from adapters.discord.settings import APP_ID_VARIABLE
+
+        if config is not None and not config.exists():
+            fail(f"no settings file at {config}")
+        env_id = os.environ.get(APP_ID_VARIABLE, "").strip()
+        chosen = app_id or _discord_settings(config).application_id or (int(env_id) if env_id.isdigit() else None)
+        if chosen is None:
+            fail(NO_APP_ID)
+        typer.echo(invite_url(chosen))  # type: ignore[arg-type]
+        granted = ", ".join(name for name, on in INVITE_PERMISSIONS if on)
+        typer.echo(f"scopes: {' '.join(INVITE_SCOPES)}; permissions {INVITE_PERMISSIONS.value}: {granted}",
+                   err=True)
+
+
+def serve(settings: Any, discord_settings: Any, token: str) -> None:
+    """Run until stopped; known start-up failures become one line."""
+    import discord
+
+    try:
+        run(_serve(settings, discord_settings, token))
+    except discord.LoginFailure:
+        fail(BAD_TOKEN)
+    except discord.PrivilegedIntentsRequired:
+        fail(NO_INTENT)
+
+
+async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
+    from adapters.discord.adapter import DiscordAdapter
+    from bot.runtime import Runtime
+
+    core = await open_core(settings)
+    adapter = DiscordAdapter.for_core(discord_settings, settings, token=token)
+    runtime = Runtime(core, [adapter])
+    loop = asyncio.get_running_loop()
+    try:
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(adapter.stop()))
+        await runtime.start()
+        await adapter.wait_closed()
+    finally:
+        await runtime.stop()
+        await core.close()
