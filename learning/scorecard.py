@@ -186,6 +186,8 @@ async def compute(
                 current.restated = True
         elif rec.kind == "restated" and line is not None:
             line.restated = True
+        elif rec.kind == "human_requested" and line is not None:
+            line.human = True
         elif rec.kind == "learn":
             entry = body.get("entry", "")
             if body.get("how") in ("new", "version"):

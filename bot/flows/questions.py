@@ -145,8 +145,10 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
         case = await on_pick(handling, case, text)
     elif case.status in ("answered", "reopened") and says_solved(text):
         case = await resolve(handling, case, confirmed=True)
-    elif asks_for_person(text) and case.status != "routed":
-        case = await handling.route(case, "human_requested")
+    elif asks_for_person(text):
+        await handling.log("human_requested", {"how": "asked"}, case=case.key)
+        case = (await add_to_waiting_case(handling, case) if case.status == "routed"
+                else await handling.route(case, "human_requested"))
     elif case.status == "answered" and says_not_solved(text):
         case = await reopen(handling, case, why="the asker said it did not work")
     elif case.status == "routed":
@@ -267,9 +269,10 @@ async def on_feedback(handling: Handling, feedback: Feedback) -> None:
     elif feedback.value == "not_solved":
         if case.status in ("answered", "resolved", "reopened"):
             case = await reopen(handling, case, why="the asker pressed Not solved")
-    elif case.status != "routed":
-        await handling.log("human_requested", {}, case=case.key)
-        case = await handling.route(case, "human_requested")
+    else:
+        await handling.log("human_requested", {"how": "button"}, case=case.key)
+        if case.status != "routed":
+            case = await handling.route(case, "human_requested")
     await handling.save(case)
 
 
