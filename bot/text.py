@@ -43,7 +43,7 @@ def neutralise_mentions(text: str) -> str:
     Adapters also switch mention parsing off; this is the belt to their braces.
     """
     text = re.sub(r"@(everyone|here|channel)\b", "@\u200b\\1", text, flags=re.IGNORECASE)
-    text = re.sub(r"<!(everyone|here|channel)(\|[^>]*)?>", r"@\u200b\1", text)
+    text = re.sub(r"<!(everyone|here|channel)(\|[^>]*)?>", "@\u200b\\1", text)
     text = re.sub(r"<!subteam\^[A-Z0-9]+(\|[^>]*)?>", "@\u200bgroup", text)
     return re.sub(r"<@&(\d+)>", "@\u200brole", text)
 
