@@ -1,0 +1,216 @@
+"""Core actions → Slack Web API calls.
+
+Replies go to the case's thread (``thread_ts`` from the composite thread
+id), to a DM when the case moved there, or as an ephemeral message when
+only one person may see them. Cards go to the staff channel and are
+updated in place. Posts are paced per channel; a post that still fails
+after the client's own rate-limit retries raises, and the runtime keeps
+the action in its outbox and tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import ids
+from adapters.slack.blocks import Block, card_blocks, reply_blocks, sections
+from adapters.slack.directory import Directory
+from adapters.slack.errors import NOT_VISIBLE, PERMANENT, error_of
+from adapters.slack.text import fallback
+from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
+from bot.cases import BOT, STAFF_QUEUE
+from bot.events import Address
+
+logger = logging.getLogger(__name__)
+
+QUIET = {"parse": "none", "link_names": False}
+MAX_REMEMBERED = 500
+
+
+class Pacer:
+    """At most one post per channel every ``interval`` seconds; later posts wait their turn."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._next: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def turn(self, channel: str) -> None:
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            wait = self._next.get(channel, 0.0) - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next[channel] = self._clock() + self.interval
+
+
+class Performer:
+    """Performs one action at a time and returns its Slack reference."""
+
+    def __init__(self, client: AsyncWebClient, directory: Directory, *, pacer: Pacer,
+                 workspace_url: str | None = None) -> None:
+        self.client = client
+        self.directory = directory
+        self.pacer = pacer
+        self.workspace_url = workspace_url
+        self._response_urls: OrderedDict[str, str] = OrderedDict()
+        self._permalinks: dict[str, str | None] = {}
+
+    def remember_response_url(self, event_id: str, url: str | None) -> None:
+        """Where an ephemeral answer to a command can go if the bot is not in the channel."""
+        if url:
+            self._response_urls[event_id] = url
+            while len(self._response_urls) > MAX_REMEMBERED:
+                self._response_urls.popitem(last=False)
+
+    async def perform(self, action: Action) -> str | None:
+        handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
+            Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
+        if isinstance(action, Learned):
+            return None
+        handler = handlers.get(type(action))
+        if handler is None:
+            logger.warning("no Slack rendering for %s: skipped", type(action).__name__)
+            return None
+        try:
+            return await handler(action)
+        except SlackApiError as exc:
+            error = error_of(exc)
+            if error not in PERMANENT:
+                raise
+            logger.error("Slack refused %s for case %s (%s); it cannot succeed later, so it is dropped",
+                         type(action).__name__, action.case, error)
+            return None
+
+    # -- replies --------------------------------------------------------------------------
+
+    async def reply(self, reply: Reply) -> str | None:
+        channel, thread_ts = await self.where(reply.address)
+        blocks = reply_blocks(reply)
+        if reply.private_to:
+            await self.ephemeral(channel, thread_ts, reply.private_to, reply.text, blocks, event=reply.event)
+            return None
+        ts = await self.post(channel, reply.text, blocks, thread_ts)
+        return ids.ref(channel, ts)
+
+    async def where(self, address: Address) -> tuple[str, str | None]:
+        """The Slack channel and thread a core address points at."""
+        parsed = ids.split(address.thread)
+        if address.dm_user:
+            channel = await self.directory.dm_channel(address.dm_user)
+            return channel, parsed[1] if parsed and parsed[0] == channel else None
+        if parsed:
+            return parsed
+        channel = await self.directory.channel_id(address.channel)
+        if channel is None:
+            raise SlackApiError(f"no Slack channel for {address.channel!r}", {"ok": False,
+                                                                              "error": "channel_not_found"})
+        return channel, None
+
+    async def post(self, channel: str, text: str, blocks: list[Block], thread_ts: str | None) -> str:
+        await self.pacer.turn(channel)
+        try:
+            sent = await self.client.chat_postMessage(
+                channel=channel, text=fallback(text), blocks=blocks, thread_ts=thread_ts,
+                unfurl_links=False, unfurl_media=False, **QUIET)
+        except SlackApiError as exc:
+            if error_of(exc) not in ("invalid_blocks", "invalid_blocks_format"):
+                raise
+            logger.warning("Slack rejected the blocks of a post (%s); sending the text alone", error_of(exc))
+            sent = await self.client.chat_postMessage(channel=channel, text=fallback(text),
+                                                      thread_ts=thread_ts, **QUIET)
+        return str(sent["ts"])
+
+    async def ephemeral(self, channel: str, thread_ts: str | None, user: str, text: str,
+                        blocks: list[Block], *, event: str) -> None:
+        """Only ``user`` sees it: in the thread if we can, else through the command's
+        response URL, else in a DM."""
+        await self.pacer.turn(channel)
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=fallback(text),
+                                                 blocks=blocks, thread_ts=thread_ts, **QUIET)
+            return
+        except SlackApiError as exc:
+            if error_of(exc) not in NOT_VISIBLE:
+                raise
+            logger.info("ephemeral in %s not possible (%s): trying elsewhere", channel, error_of(exc))
+        url = self._response_urls.get(event)
+        if url:
+            sent = await AsyncWebhookClient(url).send(text=fallback(text), blocks=blocks,
+                                                      response_type="ephemeral", replace_original=False)
+            if sent.status_code == 200:
+                return
+        dm = await self.directory.dm_channel(user)
+        await self.post(dm, text, blocks, None)
+
+    # -- staff cards --------------------------------------------------------------------------
+
+    async def route(self, route: Route) -> str:
+        channel = await self.directory.staff_channel()
+        blocks = (await self.card(route.content, case=route.case or "", reason=route.reason)
+                  if route.content else sections(route.text))
+        ts = await self.post(channel, route.text, blocks, None)
+        return ids.ref(channel, ts)
+
+    async def card_update(self, update: CardUpdate) -> str | None:
+        parsed = ids.split(update.card_ref)
+        if parsed is None:
+            logger.warning("card %s of case %s was never posted to Slack: nothing to update",
+                           update.card, update.case)
+            return None
+        channel, ts = parsed
+        if update.content is not None:
+            blocks = await self.card(update.content, case=update.case or "", reason=update.content.reason,
+                                     note=update.text)
+            await self.pacer.turn(channel)
+            await self.client.chat_update(channel=channel, ts=ts, text=fallback(update.text or "card"),
+                                          blocks=blocks, **QUIET)
+        if update.text:
+            await self.post(channel, update.text, sections(update.text), ts)
+        return update.card_ref
+
+    async def card(self, card: Card, *, case: str, reason: str, note: str | None = None) -> list[Block]:
+        asker = card.asker_name or await self.directory.user_name(card.asker) or card.asker
+        thread_link = None if card.case_address.dm_user else await self.permalink(card.case_address)
+        return card_blocks(card, case=case, reason=reason, owner_name=await self.owner_name(card.owner),
+                           asker_name=asker, thread_link=thread_link, note=note)
+
+    async def owner_name(self, owner: str) -> str:
+        if owner == STAFF_QUEUE:
+            return "nobody yet (staff queue)"
+        if owner == BOT:
+            return "the bot"
+        return await self.directory.user_name(owner) or owner
+
+    async def permalink(self, address: Address) -> str | None:
+        parsed = ids.split(address.thread)
+        if parsed is None:
+            return None
+        key = ids.ref(*parsed)
+        if key not in self._permalinks:
+            try:
+                found = await self.client.chat_getPermalink(channel=parsed[0], message_ts=parsed[1])
+                self._permalinks[key] = str(found["permalink"])
+            except SlackApiError as exc:
+                logger.info("no permalink for %s (%s): building one", key, error_of(exc))
+                self._permalinks[key] = ids.permalink(self.workspace_url, *parsed)
+        return self._permalinks[key]
+
+    # -- private ------------------------------------------------------------------------------
+
+    async def private(self, private: Private) -> str:
+        """The case moves to a DM: its context goes there, and the DM channel id
+        becomes the case's reference so the asker's DMs continue it."""
+        channel = await self.directory.dm_channel(private.user)
+        await self.post(channel, private.text, sections(private.text), None)
+        return channel
