@@ -57,9 +57,6 @@ class DiscordAdapter:
                           staff_channel=core_settings.staff_channel)
         return cls(settings, token=token, names=names, client_options=client_options)
 
-    def translator_or_none(self) -> Translator | None:
-        return self.translator
-
     def _started(self) -> tuple[discord.Client, Translator]:
         if self.client is None or self.translator is None or self.tree is None:
             raise NotConnected("the Discord adapter is not started")

@@ -22,6 +22,7 @@ from bot.events import Address
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
+    from adapters.discord.translate import Translator
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,13 @@ class Poster:
         if client is None or client.user is None:
             raise NotConnected("not connected to Discord yet")
         return client
+
+    @property
+    def translator(self) -> Translator:
+        translator = self.adapter.translator
+        if translator is None:
+            raise NotConnected("the Discord adapter is not started")
+        return translator
 
     def remember_question(self, message_id: str, text: str) -> None:
         """Kept briefly so the thread created for the answer can be named after it."""
@@ -103,7 +111,7 @@ class Poster:
         """The case moves to a DM with the asker: post the context, return the DM
         channel id so the asker's next DM finds the case."""
         dm = await self.client.create_dm(discord.Object(int(action.user)))
-        self.adapter.translator_or_none().dm_spaces[dm.id] = action.space  # type: ignore[union-attr]
+        self.translator.dm_spaces[dm.id] = action.space
         await self.send(dm, action.text)
         return str(dm.id)
 
@@ -130,10 +138,9 @@ class Poster:
 
     def _is_staff(self, address: Address) -> bool:
         names = {self.adapter.names.staff_channel, self.adapter.settings.staff_channel}
-        staff = self.adapter.translator_or_none()
-        if staff is not None and address.channel.isdigit():
+        if address.channel.isdigit():
             found = self.client.get_channel(int(address.channel))
-            if found is not None and staff.is_staff_channel(found):
+            if found is not None and self.translator.is_staff_channel(found):
                 return True
         return address.channel in names
 
@@ -175,8 +182,7 @@ class Poster:
                                                         type=discord.ChannelType.public_thread)
 
     def staff_channel(self) -> Any:
-        translator = self.adapter.translator_or_none()
-        channel = translator.staff_channel() if translator is not None else None
+        channel = self.translator.staff_channel()
         if channel is None:
             raise NotConnected(f"the staff channel {self.adapter.settings.staff_channel!r} is not visible "
                                "to the bot (yet)")
@@ -205,5 +211,5 @@ class Poster:
                                                                  allowed_mentions=NO_PINGS)
             return card_ref
         sent = await staff.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        self.adapter.translator_or_none().remember_card(sent.id)  # type: ignore[union-attr]
+        self.translator.remember_card(sent.id)
         return str(sent.id)

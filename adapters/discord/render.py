@@ -89,7 +89,8 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     if card.candidates:
         lines = [f"`{c.entry}` {c.score:.2f} {c.title}" for c in card.candidates]
         embed.add_field(name="Candidates", value=clip("\n".join(lines), FIELD_MAX), inline=False)
-    embed.add_field(name="Owner", value=clip(card.owner, FIELD_MAX))
+    owner = f"<@{card.owner}>" if card.owner.isdigit() else card.owner  # shown as a name, never pings
+    embed.add_field(name="Owner", value=clip(owner, FIELD_MAX))
     embed.add_field(name="Status", value=card.status)
     if card.case_address.dm_user:
         embed.add_field(name="Thread", value="moved to a private conversation", inline=False)

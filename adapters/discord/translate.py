@@ -53,6 +53,7 @@ class Translator:
         self._staff_roles = _names(settings.staff_roles)
         self._moderator_roles = _names(settings.moderator_roles)
         self._cards: OrderedDict[int, bool] = OrderedDict()
+        self.dm_spaces: dict[int, str] = {}  # DM channel -> space of the case moved there
 
     # -- channels ------------------------------------------------------------
 
@@ -141,6 +142,7 @@ class Translator:
             "platform": PLATFORM, "text": self.text_of(message),
         }
         if isinstance(channel, discord.DMChannel):
+            base["space"] = self.dm_spaces.get(channel.id, self.settings.space)
             return Message(**base, channel=str(channel.id), channel_kind="dm", direct=True)
         if isinstance(channel, discord.Thread):
             return await self._in_thread(message, channel, base, direct)

@@ -111,7 +111,7 @@ class Bot:
             await self.runtime.stop()
             self.runtime = None
 
-    async def handled(self, count: int, timeout: float = 10.0) -> list[Event]:
+    async def handled(self, count: int, within: float = 10.0) -> list[Event]:
         """Wait until the core handled ``count`` events in all (and their actions were performed)."""
         async def poll() -> list[Event]:
             while len(self.delivered) < count:
@@ -119,7 +119,7 @@ class Bot:
                 await self._changed.wait()
             return self.delivered
         try:
-            return await asyncio.wait_for(poll(), timeout)
+            return await asyncio.wait_for(poll(), within)
         except TimeoutError:
             raise AssertionError(f"only {len(self.delivered)} of {count} events handled: "
                                  f"{self.delivered!r}") from None

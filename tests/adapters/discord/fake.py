@@ -10,7 +10,6 @@ replays events the bot had already seen.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -56,7 +55,6 @@ class FakeDiscord:
         self.threads: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}  # interaction token -> channel id, for follow-ups
         self._changed = asyncio.Event()
-        self._identified = asyncio.Event()
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
@@ -106,7 +104,6 @@ class FakeDiscord:
                 ready["shard"] = data["d"]["shard"]
             await self.dispatch("READY", ready)
             await self.dispatch("GUILD_CREATE", p.guild())
-            self._identified.set()
         elif data["op"] == 6:  # RESUME: replay what the client may have missed, then RESUMED
             self.resumes.append(data["d"])
             after = self.replay_after if self.replay_after is not None else data["d"]["seq"]
@@ -196,9 +193,10 @@ class FakeDiscord:
     async def _route(self, request: web.Request, path: str, body: Any) -> web.StreamResponse:
         parts = path.strip("/").split("/")
         method = request.method
-        if parts[0] not in ("interactions", "webhooks"):  # those carry their token in the URL
-            if request.headers.get("Authorization") != f"Bot {self.token}":
-                return jr({"message": "401: Unauthorized", "code": 0}, 401)
+        # interactions and webhooks carry their token in the URL
+        if parts[0] not in ("interactions", "webhooks") and request.headers.get("Authorization") != \
+                f"Bot {self.token}":
+            return jr({"message": "401: Unauthorized", "code": 0}, 401)
         if path == "/gateway/bot":
             return jr({"url": self.gateway_url(), "shards": 1, "session_start_limit": {
                 "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
@@ -270,7 +268,7 @@ class FakeDiscord:
     def matching(self, method: str, test: Callable[[str], bool]) -> list[Call]:
         return [c for c in self.calls if c[0] == method and test(c[1])]
 
-    async def wait_for(self, method: str, prefix: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    async def wait_for(self, method: str, prefix: str, count: int = 1, within: float = 10.0) -> list[Call]:
         """Wait until the bot made ``count`` requests like this (the core may take a moment)."""
         async def poll() -> list[Call]:
             while len(hits := [c for c in self.calls if c[0] == method and c[1].startswith(prefix)]) < count:
@@ -278,11 +276,11 @@ class FakeDiscord:
                 await self._changed.wait()
             return hits
         try:
-            return await asyncio.wait_for(poll(), timeout)
+            return await asyncio.wait_for(poll(), within)
         except TimeoutError:
             seen = "\n  ".join(f"{m} {path}" for m, path, _ in self.calls)
-            raise AssertionError(f"no {count}x {method} {prefix} within {timeout}s; saw:\n  {seen}") from None
+            raise AssertionError(f"no {count}x {method} {prefix} within {within}s; saw:\n  {seen}") from None
 
-    async def wait_identified(self, timeout: float = 5.0) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._identified.wait(), timeout)
+    def bot_messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """What the bot posted in a channel or thread, as stored (with ids and later edits)."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel_id and m["author"]["id"] == p.BOT_ID]
