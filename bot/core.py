@@ -68,8 +68,6 @@ class Core:
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
         """Open the store, load the index and the model (side by side)."""
-        from bot.trust.sensitive import SensitiveDetector
-
         db = Database(settings.db)
         model_task = None
         if embedder is None:
@@ -86,9 +84,7 @@ class Core:
         kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
                            support_k=settings.policy.support_k)
         await kb.open()
-        examples = settings.sensitive_examples
-        detector = (SensitiveDetector(examples=examples, embed=embedder.encode) if examples
-                    else SensitiveDetector(embed=embedder.encode))
+        detector = make_detector(settings, embedder)
         await asyncio.to_thread(detector.prepare)
         core = cls(settings=settings, db=db, kb=kb, sensitive=detector)
         core.generator = await _maybe_generator(settings)
@@ -225,6 +221,16 @@ class Core:
             async with self._lock:
                 actions += await self._dispatch(event, {})
         return actions
+
+
+def make_detector(settings: Settings, embedder: CachedEmbedder) -> Any:
+    """The sensitive-case detector from the configured examples and threshold."""
+    from bot.trust.sensitive import SensitiveDetector
+
+    extra: dict[str, Any] = {}
+    if settings.sensitive_examples:
+        extra["examples"] = {k: tuple(v) for k, v in settings.sensitive_examples.items()}
+    return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold, **extra)
 
 
 async def _maybe_generator(settings: Settings) -> Any:

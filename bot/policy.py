@@ -32,7 +32,12 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class Signals:
-    """What the message itself tells us, before any retrieval."""
+    """What the message itself tells us, before any retrieval.
+
+    ``wants_commitment`` is recorded as evidence, not a reason to route: a
+    question may ask for a refund; only a *reply* that would promise one
+    without a policy entry is held back (see ``bot.flows.deciding``).
+    """
 
     human_requested: bool = False
     sensitive: str | None = None
@@ -88,8 +93,6 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
             return route("stale", f"the best entry {top.entry} is past its review date", score, margin)
         if close.intersection(top.conflicts_with):
             return route("conflict", f"{top.entry} conflicts with a close entry", score, margin)
-        if signals.wants_commitment and not top.policy:
-            return route("promise", "they ask for a commitment no policy entry backs", score, margin)
         return Decision("answer", entry=top.entry, confidence=score, margin=margin,
                         why="sure" if sure else "leads clearly")
 

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sensitive_examples: dict[str, list[str]] | None = None
+    sensitive_threshold: float = Field(
+        0.55, description="similarity to the sensitive examples that routes a question to a person")
 
     @model_validator(mode="after")
     def _channels_are_distinct(self) -> Settings:

@@ -25,7 +25,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str = ":memory:",
                     **settings: Any) -> Core:
-    from bot.trust.sensitive import SensitiveDetector
+    from bot.core import make_detector
     from knowledge.files import read_file
     from knowledge.importer import import_drafts
 
@@ -35,7 +35,7 @@ async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str
     knowledge = KnowledgeBase(database, embedder, hnsw_min=config.index_hnsw_min,
                               support_k=config.policy.support_k)
     await knowledge.open()
-    detector = SensitiveDetector(embed=embedder.encode)
+    detector = make_detector(config, embedder)
     detector.prepare()
     core = Core(settings=config, db=database, kb=knowledge, sensitive=detector)
     if kb is not None:
