@@ -103,7 +103,8 @@ class FakeDiscord:
             if "shard" in data["d"]:
                 ready["shard"] = data["d"]["shard"]
             await self.dispatch("READY", ready)
-            await self.dispatch("GUILD_CREATE", p.guild())
+            # active threads come with the guild, as on Discord
+            await self.dispatch("GUILD_CREATE", {**p.guild(), "threads": list(self.threads.values())})
         elif data["op"] == 6:  # RESUME: replay what the client may have missed, then RESUMED
             self.resumes.append(data["d"])
             after = self.replay_after if self.replay_after is not None else data["d"]["seq"]
