@@ -108,7 +108,7 @@ async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     runtime = Runtime(core, [adapter])
     loop = asyncio.get_running_loop()
     try:
-        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
             loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(adapter.stop()))
         await runtime.start()
         await adapter.wait_closed()
