@@ -220,6 +220,7 @@ class DiscordAdapter:
         """/private and /recap: ``thread`` is the case thread the command was run in."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel = interaction.channel
+        where: dict[str, Any]
         if isinstance(channel, discord.Thread):
             where = {"channel": str(channel.parent_id), "thread": str(channel.id)}
         else:

@@ -87,5 +87,5 @@ def build_client(adapter: DiscordAdapter, **options: Any) -> discord.Client:
         client = ShardedJourneyClient(**common)
     else:
         client = JourneyClient(**common)
-    client.adapter = adapter  # type: ignore[attr-defined]
+    client.adapter = adapter
     return client

@@ -52,7 +52,7 @@ class Translator:
         self._staff = _names([settings.staff_channel])
         self._staff_roles = _names(settings.staff_roles)
         self._moderator_roles = _names(settings.moderator_roles)
-        self._cards: OrderedDict[int, bool] = OrderedDict()
+        self._cards: OrderedDict[int, int | None] = OrderedDict()  # staff message -> its card
         self.dm_spaces: dict[int, str] = {}  # DM channel -> space of the case moved there
 
     # -- channels ------------------------------------------------------------
@@ -153,10 +153,11 @@ class Translator:
             ref = message.reference
             if ref is None or ref.message_id is None:
                 return None  # staff talking among themselves
-            if not await self.is_card(channel, ref.message_id, ref.resolved):
+            card = await self.card_of(channel, ref.message_id, ref.resolved)
+            if card is None:
                 return None
             return Message(**base, channel=str(channel.id), channel_name=getattr(channel, "name", None),
-                           channel_kind="staff", thread=str(ref.message_id))
+                           channel_kind="staff", thread=str(card))
         if direct:
             return Message(**base, channel=str(channel.id), channel_name=getattr(channel, "name", None),
                            channel_kind="other", direct=True)
@@ -165,15 +166,17 @@ class Translator:
     async def _in_thread(self, message: discord.Message, thread: discord.Thread,
                          base: dict[str, Any], direct: bool) -> Message | None:
         parent = thread.parent or thread.parent_id
-        where = {"channel": str(thread.parent_id), "channel_name": getattr(thread.parent, "name", None)}
+        where: dict[str, Any] = {"channel": str(thread.parent_id),
+                                 "channel_name": getattr(thread.parent, "name", None)}
         if self.is_help(parent):
             if message.id == thread.id:  # a forum post's starter message: the question itself
                 return Message(**base, **where, channel_kind="help")
             return Message(**base, **where, channel_kind="help", thread=str(thread.id))
         if self.is_staff_channel(parent):
-            if not await self.is_card(thread.parent, thread.id, None):
+            card = await self.card_of(thread.parent, thread.id, None)  # the thread has its message's id
+            if card is None:
                 return None
-            return Message(**base, **where, channel_kind="staff", thread=str(thread.id))
+            return Message(**base, **where, channel_kind="staff", thread=str(card))
         me = self.client.user
         if me is not None and thread.owner_id == me.id:  # a thread we opened for a mention
             return Message(**base, **where, channel_kind="other", thread=str(thread.id), direct=direct)
@@ -192,27 +195,37 @@ class Translator:
                 return None
         return channel
 
-    async def is_card(self, channel: Any, message_id: int, resolved: Any) -> bool:
-        """Is ``message_id`` in the staff channel one of the bot's posts (a card)?"""
+    async def card_of(self, channel: Any, message_id: int, resolved: Any) -> int | None:
+        """The card a staff message answers: ``message_id`` itself when it is one of our
+        cards (our post with an embed), or the card one of our notices replied to
+        (a reminder); ``None`` when staff are replying to anything else."""
         if message_id in self._cards:
             return self._cards[message_id]
         me = self.client.user
-        if isinstance(resolved, discord.Message):
-            answer = me is not None and resolved.author.id == me.id
-        else:
+        found = resolved if isinstance(resolved, discord.Message) else None
+        if found is None:
             try:
                 found = await channel.fetch_message(message_id)
-                answer = me is not None and found.author.id == me.id
             except (discord.NotFound, AttributeError):
-                answer = False
+                found = None
             except discord.HTTPException:
                 logger.warning("could not check whether message %s is a card", message_id)
-                return False  # not remembered: ask again next time
-        self.remember_card(message_id, answer)
-        return answer
+                return None  # not remembered: ask again next time
+        card: int | None = None
+        if found is not None and me is not None and found.author.id == me.id:
+            if found.embeds:
+                card = found.id
+            elif found.reference is not None and found.reference.message_id is not None:
+                card = found.reference.message_id
+        self._remember(message_id, card)
+        return card
 
-    def remember_card(self, message_id: int, is_card: bool = True) -> None:
-        self._cards[message_id] = is_card
+    def remember_card(self, message_id: int) -> None:
+        """A card we just posted (no need to ask Discord about it later)."""
+        self._remember(message_id, message_id)
+
+    def _remember(self, message_id: int, card: int | None) -> None:
+        self._cards[message_id] = card
         self._cards.move_to_end(message_id)
         while len(self._cards) > KNOWN_CARDS:
             self._cards.popitem(last=False)

@@ -19,7 +19,7 @@ CUSTOM_ID_MAX = 100  # Discord's limit
 
 
 def _adapter(interaction: discord.Interaction[Any]) -> Any:
-    return interaction.client.adapter  # type: ignore[attr-defined]
+    return interaction.client.adapter
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],

@@ -159,3 +159,16 @@ async def test_talk_to_a_person_routes_the_answered_question(fake: FakeDiscord, 
     (card,) = fake.bot_messages(p.STAFF_ID)
     assert fields(card["embeds"][0])["Why it's here"]
     assert "staff" in fake.posts(question["id"])[-1]["content"]
+
+
+async def test_a_reply_to_the_bots_reminder_under_a_card_answers_that_card(fake: FakeDiscord, bot: Bot) -> None:
+    question, card = await route_one(fake, bot)
+    # What the bot posts when it nudges staff: a plain message replying to the card.
+    reminder = p.message(p.STAFF_ID, p.BOT, "Reminder: this has been waiting for an hour.",
+                         message_reference={"message_id": card["id"], "channel_id": p.STAFF_ID})
+    fake.messages[reminder["id"]] = reminder
+    await fake.say(p.STAFF_ID, p.STAFFER, STAFF_ANSWER, type=19,
+                   message_reference={"message_id": reminder["id"], "channel_id": p.STAFF_ID})
+    await bot.handled(2)
+    assert STAFF_ANSWER in fake.posts(question["id"])[-1]["content"]
+    assert fake.matching("GET", lambda path: path == f"/channels/{p.STAFF_ID}/messages/{reminder['id']}")
