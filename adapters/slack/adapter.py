@@ -125,15 +125,19 @@ class SlackAdapter:
     async def _connect(self) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+        assert self.client is not None
         token = self.settings.app_token.get_secret_value() if self.settings.app_token else ""
-        self._socket = AsyncSocketModeHandler(self.app, app_token=token, web_client=self.client)  # type: ignore[arg-type]
+        # The Socket Mode client retries a refused token forever; ask once ourselves first.
         try:
-            await self._socket.connect_async()
+            opened = await self.client.apps_connections_open(app_token=token)
         except SlackApiError as exc:
             if error_of(exc) in REFUSED:
                 raise SlackTokenError(f"Slack refused SLACK_APP_TOKEN ({error_of(exc)}). "
                                       f"{HOW_TO['app_token']}") from exc
             raise
+        self._socket = AsyncSocketModeHandler(self.app, app_token=token, web_client=self.client)  # type: ignore[arg-type]
+        self._socket.client.wss_uri = opened["url"]  # use the URL we were just given
+        await self._socket.connect_async()
         logger.info("listening to Slack over Socket Mode")
 
     async def _listen(self) -> None:

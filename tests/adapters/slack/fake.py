@@ -33,6 +33,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def ts(self) -> str:

@@ -1,0 +1,176 @@
+"""What Slack expects of an app: signed requests only, fast acks, redeliveries
+skipped, rate limits respected, Socket Mode as well as HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from adapters.slack.adapter import SlackAdapter
+from bot.runtime import Runtime
+from tests.adapters.slack import payloads
+from tests.adapters.slack.conftest import ANSWERABLE, Workspace, WorkspaceFactory, slack_settings
+from tests.adapters.slack.fake import HELP, FakeSlack
+
+
+async def test_url_verification_is_answered(slack: Workspace) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "legacy"})
+
+    status, text = await slack.send(body, "application/json")
+
+    assert (status, json.loads(text)) == (200, {"challenge": "c-123"})
+
+
+async def test_a_bad_signature_is_refused(slack: Workspace) -> None:
+    calls = len(slack.fake.calls)
+    ts = slack.fake.next_ts()
+
+    status, _ = await slack.event(payloads.message(ANSWERABLE, ts=ts), secret="not-the-secret")
+    await slack.settle()
+
+    assert status == 401
+    assert len(slack.fake.calls) == calls and await slack.case_of(ts) is None
+
+
+async def test_a_stale_timestamp_is_refused(slack: Workspace) -> None:
+    calls = len(slack.fake.calls)
+    ts = slack.fake.next_ts()
+
+    # Correctly signed, but ten minutes old: a replayed request.
+    status, _ = await slack.event(payloads.message(ANSWERABLE, ts=ts), at=int(time.time()) - 600)
+    await slack.settle()
+
+    assert status == 401
+    assert len(slack.fake.calls) == calls and await slack.case_of(ts) is None
+
+
+async def test_a_redelivered_event_is_answered_once(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+    ts = slack.fake.next_ts()
+    event = payloads.message(ANSWERABLE, ts=ts)
+
+    first = await slack.event(event, event_id="Ev0001")
+    await slack.settle()
+    again = await slack.event(event, event_id="Ev0001",
+                              headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    await slack.settle()
+
+    assert first[0] == again[0] == 200
+    assert len(slack.fake.posts(channel=HELP, thread_ts=ts)) == 1
+    assert any("redelivered event Ev0001 (retry 1, http_timeout)" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_retry_racing_the_first_delivery_is_answered_once(slack: Workspace) -> None:
+    ts = slack.fake.next_ts()
+    event = payloads.message(ANSWERABLE, ts=ts)
+
+    await asyncio.gather(slack.event(event, event_id="Ev0002"),
+                         slack.event(event, event_id="Ev0002", headers={"X-Slack-Retry-Num": "1"}))
+    await slack.settle()
+
+    assert len(slack.fake.posts(channel=HELP, thread_ts=ts)) == 1
+
+
+async def test_a_rate_limited_post_still_arrives(slack: Workspace) -> None:
+    slack.fake.fail("chat.postMessage", status=429, retry_after=0)
+    ts = slack.fake.next_ts()
+
+    await slack.event(payloads.message(ANSWERABLE, ts=ts))
+    await slack.fake.wait_for("chat.postMessage", 2, channel=HELP, thread_ts=ts)
+
+    refused, answer = slack.fake.posts(channel=HELP, thread_ts=ts)
+    assert refused.result["error"] == "ratelimited" and answer.result["ok"]
+    assert "Rotate key" in answer.params["text"]
+
+
+async def test_a_post_refused_beyond_retries_waits_in_the_outbox(
+        workspace_with: WorkspaceFactory, caplog: pytest.LogCaptureFixture) -> None:
+    slack = await workspace_with(rate_limit_retries=0)
+    slack.fake.fail("chat.postMessage", status=429, retry_after=0)
+    ts = slack.fake.next_ts()
+
+    await slack.event(payloads.message(ANSWERABLE, ts=ts))
+    await slack.fake.wait_for("chat.postMessage", 2, channel=HELP, thread_ts=ts)  # the runtime retries
+
+    assert [c.result["ok"] for c in slack.fake.posts(channel=HELP, thread_ts=ts)] == [False, True]
+    assert any("stays queued" in r.getMessage() for r in caplog.records)
+    caplog.clear()  # that error was the point of the test
+
+
+async def test_posts_to_one_channel_are_paced(workspace_with: WorkspaceFactory) -> None:
+    slack = await workspace_with(post_interval_seconds=0.2)
+    ts = slack.fake.next_ts()
+
+    await slack.event(payloads.message(ANSWERABLE, ts=ts))
+    await slack.event(payloads.message("thanks, that worked!", ts=slack.fake.next_ts(), thread_ts=ts))
+    answer, solved = await slack.fake.wait_for("chat.postMessage", 2, channel=HELP, thread_ts=ts)
+
+    assert "marked it solved" in solved.params["text"]
+    assert solved.at - answer.at >= 0.18
+
+
+async def test_the_health_check_answers(slack: Workspace) -> None:
+    async with slack.http.get(slack.url.replace("/slack/events", "/healthz")) as response:
+        assert (response.status, await response.text()) == (200, "ok")
+
+
+async def test_socket_mode_round_trip(fake: FakeSlack, slack_core: object) -> None:
+    adapter = SlackAdapter(slack_settings(fake), mode="socket")
+    runtime = Runtime(slack_core, [adapter])  # type: ignore[arg-type]
+    await runtime.start()
+    try:
+        assert fake.socket_mode_ws is not None or await _connected(fake)
+        ts = fake.next_ts()
+        envelope = {"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+                    "retry_attempt": 0, "retry_reason": "",
+                    "payload": payloads.envelope(payloads.message(ANSWERABLE, ts=ts))}
+        assert fake.socket_mode_ws is not None
+        await fake.socket_mode_ws.send_json(envelope)
+
+        (ack,) = await fake.wait_for("socket_mode_ack")
+        (answer,) = await fake.wait_for("chat.postMessage", channel=HELP, thread_ts=ts)
+        assert ack.params["envelope_id"] == "env-1"
+        assert "Rotate key" in answer.params["text"]
+        (opened,) = fake.of("apps.connections.open")
+        assert opened.headers["Authorization"] == "Bearer xapp-test"
+    finally:
+        await runtime.stop()
+
+
+async def _connected(fake: FakeSlack) -> bool:
+    for _ in range(100):
+        if fake.socket_mode_ws is not None:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_slack_is_acknowledged_before_the_core_works(slack: Workspace) -> None:
+    release = asyncio.Event()
+    handle = slack.core.handle
+
+    async def slow_handle(event: object) -> object:
+        await release.wait()  # retrieval taking its time
+        return await handle(event)  # type: ignore[arg-type]
+
+    slack.core.handle = slow_handle  # type: ignore[method-assign]
+    ts = slack.fake.next_ts()
+    status, _ = await asyncio.wait_for(slack.event(payloads.message(ANSWERABLE, ts=ts)), timeout=1)
+
+    assert status == 200
+    try:
+        assert await _task_running(f"slack-event-{HELP}:{ts}")  # the core's work runs in its own task
+        assert not slack.fake.posts()
+    finally:
+        release.set()
+    await slack.fake.wait_for("chat.postMessage", channel=HELP, thread_ts=ts)
+
+
+async def _task_running(name: str) -> bool:
+    for _ in range(100):
+        if any(t.get_name() == name for t in asyncio.all_tasks()):
+            return True
+        await asyncio.sleep(0.01)
+    return False
