@@ -109,7 +109,8 @@ class SlackAdapter:
     async def start(self, sink: EventSink) -> None:
         """Connect (Socket Mode) or listen (HTTP) and return; events flow to ``sink``."""
         await self._ready()
-        assert self.client is not None and self.directory is not None
+        assert self.client is not None
+        assert self.directory is not None
         self._sink = sink
         try:
             await self.directory.staff_channel()
@@ -207,7 +208,8 @@ class SlackAdapter:
                 self._inbox.task_done()
 
     async def _translate(self, kind: str, body: dict[str, Any], event: dict[str, Any] | None) -> Event | None:
-        assert self.translator is not None and self.performer is not None
+        assert self.translator is not None
+        assert self.performer is not None
         t = self.translator
         if kind == "message" and event is not None:
             return await t.message(body, event)

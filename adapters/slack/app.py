@@ -59,7 +59,7 @@ def build_app(client: AsyncWebClient, settings: SlackSettings, inbox: Inbox, *, 
             reason = (request.headers.get("x-slack-retry-reason") or ["?"])[0]
             logger.info("Slack redelivered event %s (retry %s, %s): already taken, skipped",
                         event_id, retry, reason)
-            return await context.ack()  # type: ignore[no-any-return]
+            return await context.ack()
         return await next()  # type: ignore[no-any-return]
 
     @app.event("message")

@@ -7,6 +7,7 @@ stays instant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from pathlib import Path
@@ -52,7 +53,8 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
 
 async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, port: int) -> None:
-    from adapters.slack.adapter import SlackAdapter, SlackTokenError
+    from adapters.slack.adapter import SlackAdapter
+    from adapters.slack.errors import SlackTokenError
     from bot.cli import fail, open_core
     from bot.runtime import Runtime
 
@@ -68,10 +70,8 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError):  # not on this platform; Ctrl-C still stops it
             loop.add_signal_handler(sig, stop.set)
-        except NotImplementedError:  # not on this platform; Ctrl-C still ends the loop
-            pass
     try:
         try:
             await runtime.start()

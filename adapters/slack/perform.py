@@ -32,8 +32,11 @@ from bot.events import Address
 
 logger = logging.getLogger(__name__)
 
-QUIET = {"parse": "none", "link_names": False}
 MAX_REMEMBERED = 500
+
+
+class UnknownChannel(LookupError):
+    """An address names a channel Slack does not know (or the bot cannot see)."""
 
 
 class Pacer:
@@ -84,6 +87,9 @@ class Performer:
             return None
         try:
             return await handler(action)
+        except UnknownChannel as exc:
+            logger.error("%s for case %s: %s dropped", exc, action.case, type(action).__name__)
+            return None
         except SlackApiError as exc:
             error = error_of(exc)
             if error not in PERMANENT:
@@ -111,24 +117,23 @@ class Performer:
             return channel, parsed[1] if parsed and parsed[0] == channel else None
         if parsed:
             return parsed
-        channel = await self.directory.channel_id(address.channel)
-        if channel is None:
-            raise SlackApiError(f"no Slack channel for {address.channel!r}", {"ok": False,
-                                                                              "error": "channel_not_found"})
-        return channel, None
+        found = await self.directory.channel_id(address.channel)
+        if found is None:
+            raise UnknownChannel(f"no Slack channel for {address.channel!r}")
+        return found, None
 
     async def post(self, channel: str, text: str, blocks: list[Block], thread_ts: str | None) -> str:
         await self.pacer.turn(channel)
         try:
             sent = await self.client.chat_postMessage(
                 channel=channel, text=fallback(text), blocks=blocks, thread_ts=thread_ts,
-                unfurl_links=False, unfurl_media=False, **QUIET)
+                unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
         except SlackApiError as exc:
             if error_of(exc) not in ("invalid_blocks", "invalid_blocks_format"):
                 raise
             logger.warning("Slack rejected the blocks of a post (%s); sending the text alone", error_of(exc))
             sent = await self.client.chat_postMessage(channel=channel, text=fallback(text),
-                                                      thread_ts=thread_ts, **QUIET)
+                                                      thread_ts=thread_ts, parse="none", link_names=False)
         return str(sent["ts"])
 
     async def ephemeral(self, channel: str, thread_ts: str | None, user: str, text: str,
@@ -138,7 +143,7 @@ class Performer:
         await self.pacer.turn(channel)
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=fallback(text),
-                                                 blocks=blocks, thread_ts=thread_ts, **QUIET)
+                                                 blocks=blocks, thread_ts=thread_ts, parse="none", link_names=False)
             return
         except SlackApiError as exc:
             if error_of(exc) not in NOT_VISIBLE:
@@ -174,7 +179,7 @@ class Performer:
                                      note=update.text)
             await self.pacer.turn(channel)
             await self.client.chat_update(channel=channel, ts=ts, text=fallback(update.text or "card"),
-                                          blocks=blocks, **QUIET)
+                                          blocks=blocks, parse="none", link_names=False)
         if update.text:
             await self.post(channel, update.text, sections(update.text), ts)
         return update.card_ref

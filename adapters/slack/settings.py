@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -44,19 +44,19 @@ class SlackSettings(BaseSettings):
     bot_token: SecretStr | None = None
     app_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
-    api_url: str | None = Field(None, description="Web API base URL (a proxy, or a local fake in tests)")
+    api_url: str | None = Field(default=None, description="Web API base URL (a proxy, or a local fake in tests)")
     help_channels: Names = Field(default_factory=lambda: ["help"], description="names or ids")
-    staff_channel: str = Field("staff", description="name or id of the one staff channel")
+    staff_channel: str = Field(default="staff", description="name or id of the one staff channel")
     staff_users: Names = Field(default_factory=list, description="user ids")
     staff_groups: Names = Field(default_factory=list, description="user-group handles or ids")
     moderator_users: Names = Field(default_factory=list)
     moderator_groups: Names = Field(default_factory=list)
-    space: str = Field("default", description="the knowledge space questions are answered from")
+    space: str = Field(default="default", description="the knowledge space questions are answered from")
     team_spaces: dict[str, str] = Field(default_factory=dict, description="team id → space")
     command: str = "/journeybot"
-    cache_seconds: float = Field(300.0, ge=0, description="how long channel, user and group lookups last")
-    post_interval_seconds: float = Field(1.0, ge=0, description="at most one post per channel this often")
-    rate_limit_retries: int = Field(3, ge=0, le=10)
+    cache_seconds: float = Field(default=300.0, ge=0, description="how long channel, user and group lookups last")
+    post_interval_seconds: float = Field(default=1.0, ge=0, description="at most one post per channel this often")
+    rate_limit_retries: int = Field(default=3, ge=0, le=10)
 
     @field_validator("help_channels", "staff_users", "staff_groups", "moderator_users",
                      "moderator_groups", mode="before")

@@ -8,6 +8,7 @@ be scripted to fail a method (``fail("chat.postMessage", status=429)``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -25,6 +26,7 @@ CHANNELS = {HELP: "help", STAFF: "staff", RANDOM: "random"}
 USERS = {"UANN": "Ann", "UBOB": "Bob", "UALICE": "Alice", "USTAN": "Stan", "UMOD": "Mo", BOT_USER: "journeybot"}
 GROUPS = {"SSUPPORT": ("support", ["USTAN"]), "SMODS": ("mods", ["UMOD"])}
 BOT_TOKEN, APP_TOKEN = "xoxb-test", "xapp-test"
+WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -102,10 +104,10 @@ class FakeSlack:
     def posts(self, **where: Any) -> list[Call]:
         return self.of("chat.postMessage", **where)
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0, **where: Any) -> list[Call]:
-        """The adapter works after Slack's ack, so tests wait for calls to arrive."""
+    async def wait_for(self, method: str, count: int = 1, **where: Any) -> list[Call]:
+        """The adapter works after Slack's ack, so tests wait (up to 5 s) for calls to arrive."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + WAIT_SECONDS
         while True:
             found = self.of(method, **where)
             if len(found) >= count:
@@ -115,10 +117,8 @@ class FakeSlack:
             if left <= 0:
                 seen = [(c.method, c.params.get("channel"), c.params.get("thread_ts")) for c in self.calls]
                 raise AssertionError(f"{method} x{count} {where} not seen; calls={seen}")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
 
     # -- the API ------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ async def test_a_question_is_answered_in_its_thread_with_sources_and_buttons(sla
 
     (answer,) = slack.fake.posts(channel=HELP, thread_ts=ts)
     assert "Settings → API → Rotate key" in answer.params["text"]
-    assert answer.params["parse"] == "none" and answer.params.get("link_names") in (False, 0, "0", "false")
+    assert answer.params["parse"] == "none"
+    assert answer.params.get("link_names") in (False, 0, "0", "false")
     sources = [b for b in answer.blocks() if b.get("block_id") == "journeybot_sources"]
     assert "<https://docs.tidepool.example/api/keys#rotate|" in sources[0]["elements"][0]["text"]
     assert answer.buttons() == {"journeybot_solved": f"{HELP}:{ts}", "journeybot_not_solved": f"{HELP}:{ts}",
@@ -103,7 +104,8 @@ async def test_the_bots_own_and_other_bots_messages_are_ignored(slack: Workspace
     await slack.settle()
 
     assert not slack.fake.posts()
-    assert await slack.case_of(ts) is None and await slack.case_of(other) is None
+    assert await slack.case_of(ts) is None
+    assert await slack.case_of(other) is None
 
 
 async def test_mass_mentions_in_a_question_never_ping(slack: Workspace) -> None:

@@ -26,7 +26,8 @@ async def test_a_moderator_moves_a_thread_to_a_dm_and_the_case_continues_there(s
     assert opened.params["users"] == "UANN"
     (context,) = slack.fake.posts(channel="DUANN")
     assert "a moderator moved your question here" in context.params["text"]
-    assert UNANSWERABLE in context.params["text"] and "thread_ts" not in context.params
+    assert UNANSWERABLE in context.params["text"]
+    assert "thread_ts" not in context.params
     notice = slack.fake.posts(channel=HELP, thread_ts=ts)[-1]
     assert "moved this conversation to a private message" in notice.params["text"]
     assert "Moved to a private conversation" in slack.fake.of("chat.update", ts=card.ts)[-1].everything()
@@ -64,7 +65,8 @@ async def test_private_is_refused_to_anyone_but_a_moderator(slack: Workspace) ->
     (refusal,) = slack.fake.of("chat.postEphemeral")
     assert (refusal.params["user"], refusal.params["channel"], refusal.params["thread_ts"]) == ("UBOB", HELP, ts)
     assert "Only moderators" in refusal.params["text"]
-    assert not slack.fake.of("conversations.open") and len(slack.fake.posts()) == posts
+    assert not slack.fake.of("conversations.open")
+    assert len(slack.fake.posts()) == posts
     assert not (await slack.case_of(ts)).private
 
 
@@ -76,7 +78,8 @@ async def test_recap_is_shown_only_to_the_caller(slack: Workspace) -> None:
 
     assert status == 200
     (recap,) = slack.fake.of("chat.postEphemeral")
-    assert recap.params["user"] == "UANN" and recap.params["channel"] == HELP
+    assert recap.params["user"] == "UANN"
+    assert recap.params["channel"] == HELP
     assert "Here's what I have on record for you" in recap.params["text"]
     assert "rotate my API key" in recap.params["text"]
     assert len(slack.fake.posts()) == posts
@@ -95,5 +98,8 @@ async def test_recap_reaches_the_caller_where_the_bot_is_not_a_member(slack: Wor
 async def test_the_bare_command_explains_itself_without_bothering_the_core(slack: Workspace) -> None:
     status, body = await slack.command("", user="UANN")
 
-    assert status == 200 and "Move to private" in body and "recap" in body
-    assert not slack.fake.of("chat.postEphemeral") and not slack.fake.posts()
+    assert status == 200
+    assert "Move to private" in body
+    assert "recap" in body
+    assert not slack.fake.of("chat.postEphemeral")
+    assert not slack.fake.posts()

@@ -36,10 +36,12 @@ def test_the_yaml_section_is_read_and_the_environment_wins(tmp_path: Path, monke
     settings = load_slack_settings(config)
 
     assert settings.help_channels == ["help", "C0HELP"]
-    assert settings.staff_channel == "support-staff" and settings.staff_groups == ["support"]
+    assert settings.staff_channel == "support-staff"
+    assert settings.staff_groups == ["support"]
     assert settings.staff_users == ["U7", "U8"]
     assert settings.api_url == "http://127.0.0.1:9/api/"  # slack_sdk needs the trailing slash
-    assert settings.space_for("T1") == "acme" and settings.space_for("T2") == "default"
+    assert settings.space_for("T1") == "acme"
+    assert settings.space_for("T2") == "default"
 
 
 def test_tokens_in_the_yaml_file_are_refused(tmp_path: Path) -> None:
@@ -73,7 +75,9 @@ def test_run_slack_without_a_token_fails_with_one_clear_line() -> None:
 
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "SLACK_BOT_TOKEN is not set" in lines[0] and "OAuth & Permissions" in lines[0]
+    assert len(lines) == 1
+    assert "SLACK_BOT_TOKEN is not set" in lines[0]
+    assert "OAuth & Permissions" in lines[0]
 
 
 def test_run_slack_http_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +85,8 @@ def test_run_slack_http_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch
 
     result = CliRunner().invoke(cli(), ["run", "slack", "--http", "--port", "0"])
 
-    assert result.exit_code != 0 and "SLACK_SIGNING_SECRET is not set" in result.output
+    assert result.exit_code != 0
+    assert "SLACK_SIGNING_SECRET is not set" in result.output
 
 
 async def test_a_refused_bot_token_is_named(fake: FakeSlack) -> None:

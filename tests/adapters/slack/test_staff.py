@@ -22,9 +22,12 @@ async def test_a_routed_question_gets_a_card_with_the_whole_context(slack: Works
     assert "Who has it now" in handoff.params["text"]
     card = slack.card()
     shown = card.everything()
-    assert "question from Ann" in shown and UNANSWERABLE in shown
-    assert "Why it's here" in shown and "no entry was close enough" in shown
-    assert "*Journey*" in shown and "First" in shown  # a first-time asker's journey says so
+    assert "question from Ann" in shown
+    assert UNANSWERABLE in shown
+    assert "Why it's here" in shown
+    assert "no entry was close enough" in shown
+    assert "*Journey*" in shown
+    assert "First" in shown
     assert "score 0." in shown  # candidates with their scores
     assert f"<{WORKSPACE_URL}archives/{HELP}/p{ts.replace('.', '')}|Open the thread>" in shown
     assert slack.fake.of("chat.getPermalink", channel=HELP, message_ts=ts)
@@ -42,7 +45,8 @@ async def test_ill_take_it_names_the_owner_in_the_thread_and_updates_the_card(sl
     await slack.click("journeybot_claim", f"{HELP}:{ts}", user="UALICE", on=card)
 
     notice = slack.fake.posts(channel=HELP, thread_ts=ts)[-1]
-    assert "Alice" in notice.params["text"] and "picked up your question" in notice.params["text"]
+    assert "Alice" in notice.params["text"]
+    assert "picked up your question" in notice.params["text"]
     (update,) = slack.fake.of("chat.update", channel=STAFF, ts=card.ts)
     assert "*Owner*\\nAlice" in update.everything()
     assert "Alice took this question." in slack.fake.posts(channel=STAFF, thread_ts=card.ts)[-1].params["text"]
@@ -55,8 +59,10 @@ async def test_only_staff_can_take_a_question(slack: Workspace) -> None:
     await slack.click("journeybot_claim", f"{HELP}:{ts}", user="UBOB", on=card)
 
     (refusal,) = slack.fake.of("chat.postEphemeral")
-    assert refusal.params["user"] == "UBOB" and refusal.params["channel"] == STAFF
-    assert refusal.params["thread_ts"] == card.ts and "Only staff" in refusal.params["text"]
+    assert refusal.params["user"] == "UBOB"
+    assert refusal.params["channel"] == STAFF
+    assert refusal.params["thread_ts"] == card.ts
+    assert "Only staff" in refusal.params["text"]
     assert not slack.fake.of("chat.update")
     assert len(slack.fake.posts(channel=HELP, thread_ts=ts)) == 1  # just the hand-off
 
@@ -89,12 +95,14 @@ async def test_a_staff_reply_in_the_card_thread_is_relayed_learned_and_shown_on_
     assert relay.params["text"].startswith("Alice")
     assert "Timeline view" in relay.params["text"]
     (update,) = slack.fake.of("chat.update", channel=STAFF, ts=card.ts)
-    assert "Answered by Alice" in update.everything() and "Answered: question from Ann" in update.everything()
+    assert "Answered by Alice" in update.everything()
+    assert "Answered: question from Ann" in update.everything()
     # Learned: the next person asking the same thing is answered at once, not routed.
     cards = len(slack.fake.posts(channel=STAFF))
     again = await slack.say(UNANSWERABLE, user="UBOB")
     answer = slack.fake.posts(channel=HELP, thread_ts=again)[-1]
-    assert "Timeline view" in answer.params["text"] and "journeybot_solved" in answer.buttons()
+    assert "Timeline view" in answer.params["text"]
+    assert "journeybot_solved" in answer.buttons()
     assert len(slack.fake.posts(channel=STAFF)) == cards
 
 

@@ -20,9 +20,12 @@ def test_markup_becomes_the_words_a_person_reads() -> None:
 def test_escaping_leaves_nothing_live() -> None:
     out = escape("<!channel> @here <!subteam^S1|@team> <https://evil.example|click> & <@U1>")
 
-    assert "<" not in out and ">" not in out
-    assert "&amp;" in out and "&lt;@U1&gt;" in out
-    assert "@here" not in out and "@\u200bhere" in out
+    assert "<" not in out
+    assert ">" not in out
+    assert "&amp;" in out
+    assert "&lt;@U1&gt;" in out
+    assert "@here" not in out
+    assert "@\u200bhere" in out
 
 
 def test_links_we_build_are_links_only_for_http_urls() -> None:
@@ -39,14 +42,18 @@ def test_long_text_is_cut_into_sections_without_splitting_an_entity() -> None:
 
     assert all(len(p) <= 3000 for p in pieces)
     assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
-    assert pieces[0].endswith("a") and pieces[1].startswith("&amp;")
+    assert pieces[0].endswith("a")
+    assert pieces[1].startswith("&amp;")
 
 
 def test_composite_ids_round_trip() -> None:
     assert ids.split(ids.ref("C123", "1700000000.000100")) == ("C123", "1700000000.000100")
-    assert ids.split("card:C1:1.2") is None and ids.split("dm:U1") is None and ids.split(None) is None
+    assert ids.split("card:C1:1.2") is None
+    assert ids.split("dm:U1") is None
+    assert ids.split(None) is None
     assert ids.thread_of("C1", "2.0", "1.0") == "C1:1.0"
-    assert ids.thread_of("C1", "1.0", "1.0") is None and ids.thread_of("C1", "1.0", None) is None
+    assert ids.thread_of("C1", "1.0", "1.0") is None
+    assert ids.thread_of("C1", "1.0", None) is None
 
 
 def test_a_thread_link_names_the_thread_root() -> None:

@@ -32,7 +32,8 @@ async def test_a_bad_signature_is_refused(slack: Workspace) -> None:
     await slack.settle()
 
     assert status == 401
-    assert len(slack.fake.calls) == calls and await slack.case_of(ts) is None
+    assert len(slack.fake.calls) == calls
+    assert await slack.case_of(ts) is None
 
 
 async def test_a_stale_timestamp_is_refused(slack: Workspace) -> None:
@@ -44,7 +45,8 @@ async def test_a_stale_timestamp_is_refused(slack: Workspace) -> None:
     await slack.settle()
 
     assert status == 401
-    assert len(slack.fake.calls) == calls and await slack.case_of(ts) is None
+    assert len(slack.fake.calls) == calls
+    assert await slack.case_of(ts) is None
 
 
 async def test_a_redelivered_event_is_answered_once(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
@@ -81,7 +83,8 @@ async def test_a_rate_limited_post_still_arrives(slack: Workspace) -> None:
     await slack.fake.wait_for("chat.postMessage", 2, channel=HELP, thread_ts=ts)
 
     refused, answer = slack.fake.posts(channel=HELP, thread_ts=ts)
-    assert refused.result["error"] == "ratelimited" and answer.result["ok"]
+    assert refused.result["error"] == "ratelimited"
+    assert answer.result["ok"]
     assert "Rotate key" in answer.params["text"]
 
 
