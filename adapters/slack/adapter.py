@@ -90,7 +90,7 @@ class SlackAdapter:
                 identity = await client.auth_test()
             except SlackApiError as exc:
                 if error_of(exc) in REFUSED:
-                    raise SlackTokenError(f"Slack refused SLACK_BOT_TOKEN ({error_of(exc)}). "
+                    raise SlackTokenError(f"Slack refused SLACK_BOT_TOKEN ({error_of(exc)}): "
                                           f"{HOW_TO['bot_token']}") from exc
                 raise
             except aiohttp.ClientError as exc:
@@ -133,7 +133,7 @@ class SlackAdapter:
             opened = await self.client.apps_connections_open(app_token=token)
         except SlackApiError as exc:
             if error_of(exc) in REFUSED:
-                raise SlackTokenError(f"Slack refused SLACK_APP_TOKEN ({error_of(exc)}). "
+                raise SlackTokenError(f"Slack refused SLACK_APP_TOKEN ({error_of(exc)}): "
                                       f"{HOW_TO['app_token']}") from exc
             raise
         self._socket = AsyncSocketModeHandler(self.app, app_token=token, web_client=self.client)  # type: ignore[arg-type]

@@ -22,12 +22,11 @@ SECRETS = ("bot_token", "app_token", "signing_secret")
 Names = Annotated[list[str], NoDecode]
 
 HOW_TO = {
-    "bot_token": "SLACK_BOT_TOKEN: copy the Bot User OAuth Token (xoxb-…) from your app's "
-                 "OAuth & Permissions page (see docs/slack.md)",
-    "app_token": "SLACK_APP_TOKEN: create an app-level token (xapp-…) with the connections:write "
-                 "scope under Basic Information → App-Level Tokens (see docs/slack.md)",
-    "signing_secret": "SLACK_SIGNING_SECRET: copy the Signing Secret from your app's Basic "
-                      "Information page (see docs/slack.md)",
+    "bot_token": "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page "
+                 "(see docs/slack.md)",
+    "app_token": "create an app-level token (xapp-…) with the connections:write scope under Basic "
+                 "Information → App-Level Tokens (see docs/slack.md)",
+    "signing_secret": "copy the Signing Secret from your app's Basic Information page (see docs/slack.md)",
 }
 PREFIXES = {"bot_token": "xoxb-", "app_token": "xapp-"}
 
@@ -101,10 +100,10 @@ class SlackSettings(BaseSettings):
             secret: SecretStr | None = getattr(self, name)
             value = secret.get_secret_value().strip() if secret else ""
             if not value:
-                return f"SLACK_{name.upper()} is not set. {HOW_TO[name]}"
+                return f"SLACK_{name.upper()} is not set: {HOW_TO[name]}"
             prefix = PREFIXES.get(name)
             if prefix and not value.startswith(prefix):
-                return (f"SLACK_{name.upper()} does not look right (it should start with {prefix}). "
+                return (f"SLACK_{name.upper()} does not look right (it should start with {prefix}): "
                         f"{HOW_TO[name]}")
         return None
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from adapters.slack.blocks import reply_blocks
+from bot.actions import Reply
+from bot.events import Address
 from tests.adapters.slack import payloads
 from tests.adapters.slack.conftest import ANSWERABLE, UNANSWERABLE, Workspace
 from tests.adapters.slack.fake import BOT_ID, BOT_USER, HELP, RANDOM, STAFF, Call
@@ -157,3 +163,30 @@ async def test_a_deleted_thread_root_with_replies_closes_its_case(slack: Workspa
     await slack.settle()
 
     assert (await slack.case_of(ts)).status == "closed"
+
+
+async def heard(slack: Workspace, kind: str) -> list[dict[str, Any]]:
+    """The events the core stored, as it logged them."""
+    rows = await slack.core.db.fetchall("SELECT body FROM log WHERE kind = 'event'")
+    return [body for body in (json.loads(r["body"]) for r in rows) if body["type"] == kind]
+
+
+def test_a_clarifying_question_offers_numbered_choices() -> None:
+    address = Address("slack", "default", HELP, f"{HELP}:1.1")
+    reply = Reply(event="e", case=f"{HELP}:1.1", space="default", address=address, kind="clarify",
+                  text="Did you mean:\n1. A\n2. B", options=("k1", "k2"))
+
+    (choices,) = [b for b in reply_blocks(reply) if b.get("block_id") == "journeybot_options"]
+
+    assert [e["text"]["text"] for e in choices["elements"]] == ["1", "2", "None of these"]
+    assert [json.loads(e["value"]) for e in choices["elements"]][-1] == {"thread": f"{HELP}:1.1", "pick": "none"}
+
+
+async def test_a_numbered_choice_is_the_asker_answering_in_the_thread(slack: Workspace) -> None:
+    ts, answer = await answered(slack)
+
+    await slack.click("journeybot_pick_2", json.dumps({"thread": f"{HELP}:{ts}", "pick": "2"}),
+                      user="UANN", on=answer)
+
+    (pick,) = [m for m in await heard(slack, "message") if m["text"] == "2"]
+    assert (pick["user"], pick["thread"], pick["channel"], pick["platform"]) == ("UANN", f"{HELP}:{ts}", HELP, "slack")

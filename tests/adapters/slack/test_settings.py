@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,44 @@ def test_run_slack_http_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch
 
     assert result.exit_code != 0
     assert "SLACK_SIGNING_SECRET is not set" in result.output
+
+
+@pytest.fixture
+def fake_in_a_thread() -> Iterator[FakeSlack]:
+    """The fake served from its own thread and loop, for the synchronous command line."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: list[FakeSlack] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        holder.append(loop.run_until_complete(FakeSlack().start()))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="fake-slack", daemon=True)
+    thread.start()
+    assert started.wait(5)
+    yield holder[0]
+    asyncio.run_coroutine_threadsafe(holder[0].close(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_run_slack_with_a_refused_token_fails_with_one_clear_line(
+        fake_in_a_thread: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+    monkeypatch.setenv("SLACK_API_URL", fake_in_a_thread.api_url)
+
+    result = CliRunner().invoke(cli(), ["run", "slack"])
+
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["journeybot: Slack refused SLACK_BOT_TOKEN (invalid_auth): copy the Bot User OAuth "
+                     "Token (xoxb-…) from your app's OAuth & Permissions page (see docs/slack.md)"]
+    assert [c.method for c in fake_in_a_thread.calls] == ["auth.test"]  # before any model is loaded
 
 
 async def test_a_refused_bot_token_is_named(fake: FakeSlack) -> None:
