@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from bot.cli import ConfigOption, DbOption
+
 logger = logging.getLogger(__name__)
+
+DEFAULT_DB = "journeybot.db"
 
 
 def register(app: typer.Typer, run_app: typer.Typer) -> None:
@@ -26,8 +29,8 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         http: Annotated[bool, typer.Option("--http", help="serve /slack/events over HTTP instead of Socket Mode")] = False,
         port: Annotated[int, typer.Option("--port", help="HTTP port (with --http)")] = 3000,
         host: Annotated[str, typer.Option("--host", help="HTTP address (with --http)")] = "0.0.0.0",
-        config: Annotated[Path | None, typer.Option("--config", help="a YAML settings file (slack: section)")] = None,
-        db: Annotated[str | None, typer.Option("--db", help="the SQLite store (default: settings)")] = None,
+        config: ConfigOption = None,
+        db: DbOption = None,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """Run journeybot in a Slack workspace (tokens from SLACK_* environment variables)."""
@@ -48,7 +51,10 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         problem = slack_settings.token_problem(http=http)
         if problem:
             fail(problem)
-        settings = settings_for(config, db if db is not None else None)
+        settings = settings_for(config, db)
+        if db is None and "db" not in settings.model_fields_set:
+            # Cards and buttons must keep working after a restart: never a throw-away store.
+            settings = settings.model_copy(update={"db": DEFAULT_DB})
         run(_serve(settings, slack_settings, http=http, host=host, port=port))
 
 
