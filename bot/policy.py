@@ -25,6 +25,7 @@ class Option:
     entry: str
     score: float
     support: int = 1
+    second: float | None = None
     stale: bool = False
     policy: bool = False
     conflicts_with: tuple[str, ...] = ()
@@ -84,21 +85,24 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
     if top is None or score < t.clarify_floor:
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
-    sure = score >= t.sure_threshold and margin >= t.answer_margin / 2
-    leading = score >= t.answer_threshold and margin >= t.answer_margin
-    backed = top.support >= max(1, round(t.min_support * t.support_k))
-    if (sure or leading) and backed:
+    agreed = top.second is not None and top.second >= score - t.agree_gap
+    floor = t.answer_threshold if agreed else t.lone_threshold
+    sure = score >= t.sure_threshold and margin >= t.sure_margin
+    leading = score >= floor and margin >= t.answer_margin
+    if sure or leading:
         close = {o.entry for o in options[1:] if score - o.score <= t.clarify_band}
         if top.stale:
             return route("stale", f"the best entry {top.entry} is past its review date", score, margin)
         if close.intersection(top.conflicts_with):
             return route("conflict", f"{top.entry} conflicts with a close entry", score, margin)
         return Decision("answer", entry=top.entry, confidence=score, margin=margin,
-                        why="sure" if sure else "leads clearly")
+                        why="sure" if sure else ("leads clearly, forms agree" if agreed
+                                                 else "leads clearly on one form"))
 
     if signals.clarifications >= t.max_clarifications or signals.options_refused:
         return route("low_confidence", "still unsure after asking once", score, margin)
-    choices = [o for o in options if score - o.score <= t.clarify_band and not o.stale]
+    choices = [o for o in options
+               if score - o.score <= t.clarify_band and o.score >= t.option_floor and not o.stale]
     choices = choices[: t.max_options]
     if len(choices) >= 2:
         return Decision("clarify", options=tuple(o.entry for o in choices), confidence=score,

@@ -20,18 +20,27 @@ class PolicySettings(BaseModel):
     """Named thresholds of the answer / clarify / route decision.
 
     Scores are cosine similarities between the question and an entry's
-    question forms (all-MiniLM-L6-v2, normalised).
+    question forms (all-MiniLM-L6-v2, normalised). An entry is answered when
+    it leads every other entry by ``answer_margin`` and scores at least
+    ``answer_threshold`` while a second of its forms agrees (within
+    ``agree_gap``), or ``lone_threshold`` when only one form is near; or when it
+    scores ``sure_threshold`` with ``sure_margin``. Otherwise close entries are
+    offered as options, or the question goes to staff. ``bench/quality.py``
+    measures the trade these values make.
     """
 
-    answer_threshold: float = Field(0.66, description="answer when the best entry scores at least this …")
-    answer_margin: float = Field(0.04, description="… and leads the best different entry by at least this")
-    sure_threshold: float = Field(0.86, description="answer at this score even with a small margin")
-    clarify_floor: float = Field(0.50, description="offer options when the best entries score at least this")
-    clarify_band: float = Field(0.08, description="options are entries within this of the best one")
+    answer_threshold: float = Field(0.64, description="best score, when a second form agrees")
+    lone_threshold: float = Field(0.76, description="best score, when only one form is near")
+    answer_margin: float = Field(0.15, description="lead over the best different entry")
+    agree_gap: float = Field(0.15, description="a second form this close to the best one agrees")
+    sure_threshold: float = Field(0.90, description="answer at this score …")
+    sure_margin: float = Field(0.05, description="… with at least this lead")
+    clarify_floor: float = Field(0.55, description="offer options when the best entry scores at least this")
+    option_floor: float = Field(0.50, description="and every option offered scores at least this")
+    clarify_band: float = Field(0.12, description="options are entries within this of the best one")
     max_options: int = Field(3, ge=2, le=5)
-    support_k: int = Field(5, ge=1, description="neighbours whose votes back an entry")
-    min_support: float = Field(0.0, description="share of the top neighbours that must agree")
-    conflict_threshold: float = Field(0.90, description="two entries' question forms this close …")
+    support_k: int = Field(5, ge=1, description="nearest forms counted as an entry's support (evidence)")
+    conflict_threshold: float = Field(0.92, description="two entries' question forms this close …")
     conflict_answer_gap: float = Field(0.80, description="… with answers less alike than this conflict")
     repeat_threshold: float = Field(0.80, description="same person, same issue: question similarity")
     repeat_window_hours: float = 72.0

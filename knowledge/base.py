@@ -38,13 +38,17 @@ class Hit:
     """One entry's standing for a question.
 
     ``score`` is the best cosine similarity between the question and any of
-    the entry's question forms; ``support`` counts how many of the question's
+    the entry's question forms; ``second`` the next best of its forms among the
+    question's nearest (``None`` when only one of them is near): a question
+    close to several ways of asking an entry is that entry far more often than
+    one close to a single form. ``support`` counts how many of the question's
     nearest forms belong to this entry.
     """
 
     entry: Entry
     score: float
     support: int
+    second: float | None = None
 
 
 class KnowledgeBase:
@@ -159,7 +163,7 @@ class KnowledgeBase:
         if index is None or len(index) == 0:
             return []
         scores, form_ids = await asyncio.to_thread(index.search, vector, k)
-        best: dict[str, tuple[float, int]] = {}
+        best: dict[str, list[float]] = {}
         support: dict[str, int] = defaultdict(int)
         order: list[str] = []
         for rank, (score, form_id) in enumerate(zip(scores[0], form_ids[0], strict=True)):
@@ -169,16 +173,19 @@ class KnowledgeBase:
             if rank < self.support_k:
                 support[entry_id] += 1
             if entry_id not in best:
-                best[entry_id] = (float(score), int(form_id))
+                best[entry_id] = [float(score)]
                 order.append(entry_id)
+            elif len(best[entry_id]) == 1:
+                best[entry_id].append(float(score))
         entries = await self.store.many(order)
         hits = []
         for entry_id in order:
             entry = entries.get(entry_id)
             if entry is None or entry.status != LIVE:
                 continue
-            score, _ = best[entry_id]
-            hits.append(Hit(entry, score, support[entry_id]))
+            scores_of = best[entry_id]
+            second = scores_of[1] if len(scores_of) > 1 else None
+            hits.append(Hit(entry, scores_of[0], support[entry_id], second))
         return hits
 
     async def same_answer_entry(self, space: str, answer: str) -> Entry | None:

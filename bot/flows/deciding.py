@@ -32,7 +32,7 @@ async def retrieve(handling: Handling, vector: np.ndarray) -> tuple[list[Hit], l
         partners.setdefault(a, set()).add(b)
         partners.setdefault(b, set()).add(a)
     options = [
-        Option(entry=h.entry.id, score=h.score, support=h.support,
+        Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
                stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,
                conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))))
         for h in hits
@@ -62,6 +62,7 @@ async def record_decision(handling: Handling, case: Case, decision: Decision, hi
     body = decision.evidence(core.settings.policy)
     body.update(
         candidates=[{"entry": h.entry.id, "version": h.entry.version, "score": round(h.score, 4),
+                     "second": None if h.second is None else round(h.second, 4),
                      "support": h.support, "stale": h.entry.is_stale(handling.now)}
                     for h in hits[:MAX_CANDIDATES]],
         model=core.embedder.name,

@@ -9,12 +9,32 @@ T = PolicySettings()
 
 
 def opt(entry: str, score: float, **kw: object) -> Option:
+    """An option whose second question form agrees unless told otherwise."""
+    kw.setdefault("second", score - 0.01)
     return Option(entry=entry, score=score, support=kw.pop("support", 3), **kw)  # type: ignore[arg-type]
 
 
 def test_a_clear_leader_is_answered() -> None:
-    decision = decide([opt("a", T.answer_threshold + 0.1), opt("b", 0.3)], Signals(), T)
+    decision = decide([opt("a", T.answer_threshold + 0.05), opt("b", 0.3)], Signals(), T)
     assert decision.kind == "answer" and decision.entry == "a"
+
+
+def test_one_lone_close_form_needs_a_higher_score() -> None:
+    between = (T.answer_threshold + T.lone_threshold) / 2
+    lone = [opt("a", between, second=None), opt("b", 0.2)]
+    assert decide(lone, Signals(), T).kind == "route"
+    far_second = [opt("a", between, second=between - T.agree_gap - 0.05), opt("b", 0.2)]
+    assert decide(far_second, Signals(), T).kind == "route"
+    agreeing = [opt("a", between, second=between - T.agree_gap + 0.01), opt("b", 0.2)]
+    assert decide(agreeing, Signals(), T).kind == "answer"
+    assert decide([opt("a", T.lone_threshold + 0.01, second=None), opt("b", 0.2)], Signals(), T).kind == "answer"
+
+
+def test_a_narrow_lead_is_not_enough_even_when_high() -> None:
+    narrow = [opt("a", 0.85), opt("b", 0.85 - T.clarify_band + 0.02)]
+    assert decide(narrow, Signals(), T).kind == "clarify"
+    very_high = [opt("a", T.sure_threshold + 0.02), opt("b", T.sure_threshold + 0.02 - T.sure_margin - 0.01)]
+    assert decide(very_high, Signals(), T).kind == "answer"
 
 
 def test_nothing_close_routes_for_low_confidence() -> None:
@@ -24,8 +44,14 @@ def test_nothing_close_routes_for_low_confidence() -> None:
 
 def test_two_close_entries_are_offered_as_options() -> None:
     high = T.answer_threshold + 0.05
-    decision = decide([opt("a", high), opt("b", high - T.answer_margin / 2), opt("c", 0.2)], Signals(), T)
+    decision = decide([opt("a", high), opt("b", high - T.clarify_band / 2), opt("c", 0.2)], Signals(), T)
     assert decision.kind == "clarify" and decision.options == ("a", "b")
+
+
+def test_implausible_options_are_not_offered() -> None:
+    low = T.clarify_floor + 0.01
+    decision = decide([opt("a", low, second=None), opt("b", T.option_floor - 0.02)], Signals(), T)
+    assert decision.kind == "route"
 
 
 def test_options_never_exceed_the_maximum() -> None:
