@@ -188,5 +188,6 @@ async def test_a_numbered_choice_is_the_asker_answering_in_the_thread(slack: Wor
     await slack.click("journeybot_pick_2", json.dumps({"thread": f"{HELP}:{ts}", "pick": "2"}),
                       user="UANN", on=answer)
 
+    assert len(slack.fake.posts(channel=HELP, thread_ts=ts)) == 2  # the bot reacted in the thread
     (pick,) = [m for m in await heard(slack, "message") if m["text"] == "2"]
     assert (pick["user"], pick["thread"], pick["channel"], pick["platform"]) == ("UANN", f"{HELP}:{ts}", HELP, "slack")
