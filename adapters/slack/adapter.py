@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import build_app
 from adapters.slack.directory import Directory, StaffChannelMissing
-from adapters.slack.errors import REFUSED, SlackTokenError, error_of
+from adapters.slack.errors import REFUSED, SlackSetupError, SlackTokenError, error_of
 from adapters.slack.perform import Pacer, Performer
 from adapters.slack.settings import HOW_TO, SlackSettings
 from adapters.slack.translate import Translator
@@ -69,8 +69,17 @@ class SlackAdapter:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def check(self) -> dict[str, Any]:
-        """Ask Slack who we are (``auth.test``); a refused token raises ``SlackTokenError``."""
+        """Ask Slack who we are (``auth.test``) and find the staff channel.
+
+        Raises ``SlackTokenError`` when Slack refuses the bot token and
+        ``SlackSetupError`` when the staff channel cannot be found: cards would
+        pile up in the outbox, and every later reply behind them."""
         await self._ready()
+        assert self.directory is not None
+        try:
+            await self.directory.staff_channel()
+        except StaffChannelMissing as exc:
+            raise SlackSetupError(str(exc)) from exc
         return self.identity
 
     async def _ready(self) -> None:
@@ -107,15 +116,13 @@ class SlackAdapter:
                         self.identity.get("user"))
 
     async def start(self, sink: EventSink) -> None:
-        """Connect (Socket Mode) or listen (HTTP) and return; events flow to ``sink``."""
-        await self._ready()
+        """Connect (Socket Mode) or listen (HTTP) and return; events flow to ``sink``.
+
+        Raises ``SlackSetupError`` (see ``check``), or ``SlackTokenError`` when
+        Slack refuses the app token."""
+        await self.check()
         assert self.client is not None
-        assert self.directory is not None
         self._sink = sink
-        try:
-            await self.directory.staff_channel()
-        except StaffChannelMissing as exc:
-            logger.warning("%s; routed questions will wait in the outbox until it is", exc)
         self.app = build_app(self.client, self.settings, self, http=self.mode == "http")
         self._worker = asyncio.create_task(self._work(), name="slack-inbox")
         if self.mode == "http":

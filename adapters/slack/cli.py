@@ -60,15 +60,15 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
 async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, port: int) -> None:
     from adapters.slack.adapter import SlackAdapter
-    from adapters.slack.errors import SlackTokenError
+    from adapters.slack.errors import SlackSetupError
     from bot.cli import fail, open_core
     from bot.runtime import Runtime
 
     adapter = SlackAdapter(slack_settings, mode="http" if http else "socket", host=host, port=port,
                            staff_role=settings.staff_role, moderator_role=settings.moderator_role)
     try:
-        await adapter.check()  # a refused token fails before the model loads
-    except SlackTokenError as exc:
+        await adapter.check()  # a refused token or a missing staff channel fails before the model loads
+    except SlackSetupError as exc:
         await adapter.stop()
         fail(str(exc))
     core = await open_core(settings)
@@ -81,7 +81,7 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
     try:
         try:
             await runtime.start()
-        except SlackTokenError as exc:
+        except SlackSetupError as exc:
             fail(str(exc))
         logger.info("journeybot is running on Slack; Ctrl-C to stop")
         await stop.wait()

@@ -18,7 +18,11 @@ REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_re
                      "token_expired", "not_allowed_token_type"})
 
 
-class SlackTokenError(RuntimeError):
+class SlackSetupError(RuntimeError):
+    """journeybot cannot work in this workspace as set up; the message says how to fix it."""
+
+
+class SlackTokenError(SlackSetupError):
     """A token is missing or Slack refused it; the message says which and how to fix it."""
 
 

@@ -51,6 +51,7 @@ def test_events_commands_and_shortcuts_match_the_app() -> None:
 
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_mention", "message.channels", "message.groups", "message.im"}
-    assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
+    assert settings["interactivity"]["is_enabled"]
+    assert settings["socket_mode_enabled"]
     assert [c["command"] for c in MANIFEST["features"]["slash_commands"]] == [SlackSettings().command]
     assert [s["callback_id"] for s in MANIFEST["features"]["shortcuts"]] == [PRIVATE_SHORTCUT]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.cli import register
-from adapters.slack.errors import SlackTokenError
+from adapters.slack.errors import SlackSetupError, SlackTokenError
 from adapters.slack.settings import SlackSettingsError, load_slack_settings
 from tests.adapters.slack.conftest import slack_settings
 from tests.adapters.slack.fake import FakeSlack
@@ -149,3 +149,13 @@ async def test_a_refused_app_token_is_named(fake: FakeSlack) -> None:
             await adapter.start(sink)  # type: ignore[arg-type]
     finally:
         await adapter.stop()
+
+
+async def test_a_staff_channel_that_cannot_be_found_stops_the_start(fake: FakeSlack) -> None:
+    adapter = SlackAdapter(slack_settings(fake, staff_channel="#nowhere"))
+    try:
+        with pytest.raises(SlackSetupError, match=r"staff channel #nowhere was not found: invite the bot"):
+            await adapter.check()
+    finally:
+        await adapter.stop()
+    assert fake.of("conversations.list")
