@@ -93,7 +93,7 @@ def card_blocks(card: Card, *, case: str, reason: str, owner_name: str, asker_na
     if card.suggested:
         blocks += sections(f"*Suggested answer*\n{card.suggested}")
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)[:2900]}]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)[:2000]}]})
     if status in ACTIVE:
         buttons = [button("I'll take it", CLAIM, case, style="primary")]
         if card.candidates:

@@ -139,7 +139,7 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         call = Call(method, await self._params(request), dict(request.headers))
-        status, headers = 200, {}
+        status, headers = 200, dict[str, str]()
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token != expected:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from adapters.slack.app import PRIVATE_SHORTCUT
 from adapters.slack.settings import SlackSettings

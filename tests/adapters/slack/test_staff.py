@@ -76,6 +76,7 @@ async def test_send_suggested_answer_answers_the_asker(slack: Workspace) -> None
 
     answer = slack.fake.posts(channel=HELP, thread_ts=ts)[-1]
     entry = await slack.core.kb.get(suggestion["entry"])
+    assert entry is not None
     assert entry.answer.split(".")[0] in answer.params["text"]
     assert "journeybot_solved" in answer.buttons()
     (update,) = slack.fake.of("chat.update", channel=STAFF, ts=card.ts)

@@ -158,7 +158,7 @@ async def test_slack_is_acknowledged_before_the_core_works(slack: Workspace) -> 
         await release.wait()  # retrieval taking its time
         return await handle(event)  # type: ignore[arg-type]
 
-    slack.core.handle = slow_handle  # type: ignore[method-assign]
+    slack.core.handle = slow_handle  # type: ignore[method-assign, assignment]
     ts = slack.fake.next_ts()
     status, _ = await asyncio.wait_for(slack.event(payloads.message(ANSWERABLE, ts=ts)), timeout=1)
 
