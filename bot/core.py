@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bot.actions import Action, CardUpdate, Private, Route
 from bot.cases import CaseStore
 from bot.compose import Composer
@@ -67,25 +69,28 @@ class Core:
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
-        """Open the store, load the index and the model (side by side)."""
-        db = Database(settings.db)
+        """Open the store and load the index while the model loads in a thread:
+        start-up costs the slower of the two, not their sum."""
         model_task = None
         if embedder is None:
             model_task = asyncio.create_task(asyncio.to_thread(load_embedder, settings.embedder))
+        db = Database(settings.db)
         try:
             await db.open()
-            embedder = embedder or await model_task  # type: ignore[misc]
+            snapshots = None if settings.db == ":memory:" else Path(settings.db + ".index")
+            kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
+                               support_k=settings.policy.support_k)
+            await kb.open()
+            if model_task is not None:
+                kb.embedder = embedder = await model_task
         except BaseException:
             if model_task is not None and not model_task.done():
                 model_task.cancel()
             await db.close()
             raise
-        snapshots = None if settings.db == ":memory:" else Path(settings.db + ".index")
-        kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
-                           support_k=settings.policy.support_k)
-        await kb.open()
+        assert embedder is not None
         detector = make_detector(settings, embedder)
-        await asyncio.to_thread(detector.prepare)
+        await prepare_with_stored_vectors(db, embedder, detector)
         core = cls(settings=settings, db=db, kb=kb, sensitive=detector)
         core.generator = await _maybe_generator(settings)
         return core
@@ -221,6 +226,23 @@ class Core:
             async with self._lock:
                 actions += await self._dispatch(event, {})
         return actions
+
+
+async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder, detector: Any) -> None:
+    """Embed the detector's examples once per store and model, not at every start."""
+    key = f"example-vectors:{embedder.name}"
+    row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+    if row is not None:
+        stored = json.loads(row["value"])
+        vectors = np.frombuffer(bytes.fromhex(stored["vectors"]), dtype=np.float32)
+        embedder.remember(stored["texts"], vectors.reshape(len(stored["texts"]), embedder.dim))
+    before = len(embedder.cached()[0])
+    await asyncio.to_thread(detector.prepare)
+    texts, vectors = embedder.cached()
+    if len(texts) != before or row is None:
+        value = json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()})
+        async with db.transaction():
+            await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
 def make_detector(settings: Settings, embedder: CachedEmbedder) -> Any:

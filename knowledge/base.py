@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.storage.database import Database
 from bot.storage.eventlog import EventLog
-from knowledge.embedder import CachedEmbedder
+from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
 from knowledge.index import VectorIndex
 from knowledge.store import EntryStore
@@ -57,15 +57,17 @@ class KnowledgeBase:
     def __init__(
         self,
         db: Database,
-        embedder: CachedEmbedder,
+        embedder: CachedEmbedder | None,
         *,
         hnsw_min: int = 50_000,
         snapshot_dir: Path | None = None,
         support_k: int = 5,
+        dim: int = DIM,
     ) -> None:
         self.db = db
         self.store = EntryStore(db)
-        self.embedder = embedder
+        self._embedder = embedder
+        self.dim = dim
         self.hnsw_min = hnsw_min
         self.snapshot_dir = snapshot_dir
         self.support_k = support_k
@@ -73,41 +75,59 @@ class KnowledgeBase:
         self._form_entry: dict[int, str] = {}
         self._dirty: set[str] = set()
 
+    @property
+    def embedder(self) -> CachedEmbedder:
+        if self._embedder is None:
+            raise RuntimeError("the knowledge base has no embedder yet")
+        return self._embedder
+
+    @embedder.setter
+    def embedder(self, embedder: CachedEmbedder) -> None:
+        self._embedder = embedder
+
     # -- lifecycle -----------------------------------------------------------
 
     async def open(self) -> None:
-        """Load every live vector into the index (no re-embedding)."""
-        ids, entry_ids, spaces, blob = await self.store.load_live_forms()
-        vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), self.embedder.dim)
+        """Load the index from stored vectors (never re-embedding); needs no model,
+        so it runs while the model loads."""
+        ids, entry_ids, spaces = await self.store.load_live_forms()
         self._form_entry = dict(zip(ids.tolist(), entry_ids, strict=True))
-        by_space: dict[str, list[int]] = defaultdict(list)
-        for row, space in enumerate(spaces):
-            by_space[space].append(row)
+        counts: dict[str, int] = defaultdict(int)
+        for space in spaces:
+            counts[space] += 1
         seq = await self.store.change_seq()
-        for space, rows in by_space.items():
-            self._indexes[space] = await asyncio.to_thread(
-                self._build, space, ids[rows], vectors[rows], seq
-            )
-        logger.info(
-            "knowledge loaded: %d question forms in %d space(s)", len(ids), len(self._indexes)
-        )
+        for space, count in counts.items():
+            index = await asyncio.to_thread(self._from_snapshot, space, count, seq)
+            if index is None:
+                space_ids, vectors = await self.store.space_vectors(space, self.dim)
+                index = await asyncio.to_thread(self._build, space, space_ids, vectors, seq)
+            self._indexes[space] = index
+        logger.info("knowledge loaded: %d question forms in %d space(s)", len(ids), len(self._indexes))
+
+    def _kind_for(self, count: int) -> str:
+        return "hnsw" if count >= self.hnsw_min else "exact"
+
+    def _from_snapshot(self, space: str, count: int, seq: int) -> VectorIndex | None:
+        """A saved HNSW graph, if it matches the store exactly."""
+        snapshot = self._snapshot_path(space)
+        if self._kind_for(count) != "hnsw" or snapshot is None or not snapshot.exists():
+            return None
+        try:
+            meta = json.loads(snapshot.with_suffix(".json").read_text())
+            index = VectorIndex.load(snapshot, self.dim, "hnsw")
+        except (OSError, ValueError, RuntimeError) as exc:
+            logger.warning("index snapshot for %s unreadable (%s); rebuilding", space, exc)
+            return None
+        if meta.get("seq") == seq and len(index) == count:
+            return index
+        logger.info("index snapshot for %s is out of date; rebuilding", space)
+        return None
 
     def _build(self, space: str, ids: np.ndarray, vectors: np.ndarray, seq: int) -> VectorIndex:
-        kind = "hnsw" if len(ids) >= self.hnsw_min else "exact"
-        snapshot = self._snapshot_path(space)
-        if kind == "hnsw" and snapshot is not None and snapshot.exists():
-            meta_path = snapshot.with_suffix(".json")
-            try:
-                meta = json.loads(meta_path.read_text())
-                index = VectorIndex.load(snapshot, self.embedder.dim, kind)
-                if meta.get("seq") == seq and len(index) == len(ids):
-                    return index
-                logger.info("index snapshot for %s is out of date; rebuilding", space)
-            except (OSError, ValueError, RuntimeError) as exc:
-                logger.warning("index snapshot for %s unreadable (%s); rebuilding", space, exc)
+        kind = self._kind_for(len(ids))
         if kind == "hnsw":
             logger.info("building an HNSW index over %d forms in %s (saved for next start)", len(ids), space)
-        index = VectorIndex(self.embedder.dim, kind=kind)
+        index = VectorIndex(self.dim, kind=kind)
         index.add(ids, vectors)
         if kind == "hnsw":
             self._save_snapshot(space, index, seq)
@@ -143,7 +163,7 @@ class KnowledgeBase:
     def index_of(self, space: str) -> VectorIndex:
         index = self._indexes.get(space)
         if index is None:
-            index = self._indexes[space] = VectorIndex(self.embedder.dim)
+            index = self._indexes[space] = VectorIndex(self.dim)
         return index
 
     def size(self, space: str | None = None) -> int:

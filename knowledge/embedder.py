@@ -164,6 +164,19 @@ class CachedEmbedder:
                         self._cache.popitem(last=False)
         return out
 
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Seed the cache with vectors computed earlier (e.g. stored at the last start)."""
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._cache[text] = np.asarray(vector, dtype=np.float32)
+
+    def cached(self) -> tuple[list[str], np.ndarray]:
+        """Everything in the cache, to store for the next start."""
+        with self._lock:
+            texts = list(self._cache)
+            vectors = np.stack(list(self._cache.values())) if texts else np.zeros((0, self.dim), np.float32)
+        return texts, vectors
+
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``encode`` in a worker thread, so the event loop keeps beating."""
         return await asyncio.to_thread(self.encode, list(texts))

@@ -128,4 +128,8 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (space, user)
     );
     """,
+    # 2: small keyed values (e.g. vectors of configured examples, so start-up never re-embeds them).
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+    """,
 ]
