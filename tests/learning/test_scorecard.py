@@ -54,7 +54,7 @@ async def test_resolution_trust_and_learning_for_a_small_day(chat: Chat) -> None
 async def test_taught_knowledge_reused_by_someone_else_is_uplift(chat: Chat) -> None:
     await chat.ask("is there a dark theme in the app?", id="m1", user="u1")
     await chat.staff("Yes: Settings → Appearance → Theme → Dark.", card="card:m1")
-    await chat.ask("how do I turn on the dark theme?", id="m2", user="u2")
+    await chat.ask("is there a dark theme in this app?", id="m2", user="u2")
     await chat.say("thanks, that worked!", thread="m2", user="u2")
     f = await card(chat)
     assert f["taught_reuse"].value == 1
