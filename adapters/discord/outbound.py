@@ -98,12 +98,15 @@ class Poster:
         assert action.private_to is not None
         followup = self.adapter.interactions.followup_for(action.event, action.private_to)
         if followup is not None:
-            message_id = None
-            for part in render.chunks(action.text):
-                sent = await followup.send(part, ephemeral=True, allowed_mentions=NO_PINGS, wait=True)
-                message_id = str(sent.id)
-            self.adapter.interactions.answered(action.event)
-            return message_id
+            try:
+                message_id = None
+                for part in render.chunks(action.text):
+                    sent = await followup.send(part, ephemeral=True, allowed_mentions=NO_PINGS, wait=True)
+                    message_id = str(sent.id)
+                self.adapter.interactions.answered(action.event)
+                return message_id
+            except (discord.NotFound, discord.Forbidden):
+                logger.info("interaction %s can no longer be answered; sending a DM instead", action.event)
         dm = await self.client.create_dm(discord.Object(int(action.private_to)))
         return await self.send(dm, action.text)
 

@@ -122,3 +122,13 @@ async def test_recap_is_ephemeral(fake: FakeDiscord, bot: Bot) -> None:
     assert recap["flags"] == EPHEMERAL
     assert "gantt chart" in recap["content"]
     assert fake.matching("DELETE", lambda path: True) == []  # the recap replaced "thinking…"
+
+
+async def test_a_private_reply_whose_interaction_expired_goes_by_dm(fake: FakeDiscord, bot: Bot) -> None:
+    await ask(fake, bot, ANSWERED)
+    fake.fail_next[("POST", "/webhooks/")] = (404, {"message": "Unknown Webhook", "code": 10015})
+    command = await fake.slash("recap", p.OTHER, p.HELP_ID)
+    await bot.handled(2)
+    assert fake.matching("POST", lambda path: path == f"/webhooks/{p.APP_ID}/{command['token']}")  # tried
+    (recap,) = fake.posts(fake.dm_channel_id(p.OTHER["id"]))
+    assert "Here's what I have on record" in recap["content"]
