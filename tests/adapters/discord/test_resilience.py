@@ -20,6 +20,10 @@ ANSWERED = "how do I rotate my API key?"
 ROUTED = "does tidepool have a gantt chart view?"
 
 
+def fields_of(message: dict[str, Any]) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
+
+
 def threads_created(fake: FakeDiscord) -> list[str]:
     return [path for m, path, _ in fake.calls if m == "POST" and path.endswith("/threads")]
 
@@ -147,12 +151,16 @@ async def test_deleting_the_question_closes_the_case(fake: FakeDiscord, bot: Bot
 async def test_deleting_a_forum_post_closes_its_case(fake: FakeDiscord, bot: Bot) -> None:
     post = await fake.forum_post(p.ASKER, "gantt", ROUTED)
     await bot.handled(1)
+    (card,) = fake.bot_messages(p.STAFF_ID)
+    assert fields_of(card)["Thread"] == f"https://discord.com/channels/{p.GUILD_ID}/{post['id']}"
     await fake.dispatch("THREAD_DELETE", {"id": post["id"], "guild_id": p.GUILD_ID, "parent_id": p.FORUM_ID,
                                           "type": 11})
     await bot.handled(2)
     case = await bot.core.cases.get("default", post["id"])
     assert case is not None
     assert case.status == "closed"
+    (_, _, edit), = fake.matching("PATCH", lambda path: path.endswith(f"/messages/{card['id']}"))
+    assert edit["components"] == []
 
 
 @pytest.mark.parametrize(("shards", "identified", "asked_gateway"), [
