@@ -96,8 +96,12 @@ class Core:
         return core
 
     async def close(self) -> None:
-        if self.generator is not None and hasattr(self.generator, "close"):
-            await self.generator.close()
+        generator, self.generator = self.generator, None
+        try:
+            if generator is not None and hasattr(generator, "close"):
+                await generator.close()
+        except Exception:  # a broken connection to the LLM must not keep the store open
+            logger.exception("closing the LLM client failed")
         await self.kb.close()
         await self.db.close()
 
@@ -107,6 +111,9 @@ class Core:
         """Everything the bot does about one event, stored before it is returned."""
         async with self._lock:
             event, notes = self._prepare(event)
+            if not await self._concerns_us(event):
+                logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
+                return []
             if await self._seen(event):
                 logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
                 return []
@@ -124,6 +131,21 @@ class Core:
                      "secrets": sorted({s.kind for s in red.secrets})}
             event = replace(event, text=red.text)
         return event, notes
+
+    async def _concerns_us(self, event: Event) -> bool:
+        """Only messages the bot acts on are stored: help and staff channels,
+        direct messages and mentions, and threads of known cases. Chatter in
+        other channels the bot can read never enters its store."""
+        if not isinstance(event, Message) or event.direct:
+            return True
+        from bot.flows import channel_kind_of  # the flows import the core's types
+
+        if channel_kind_of(self.settings, event) != "other":
+            return True
+        if event.thread is None:
+            return False
+        known = await self.cases.get(event.space, event.thread)
+        return known is not None or await self.cases.by_ref(event.space, event.thread) is not None
 
     async def _seen(self, event: Event) -> bool:
         row = await self.db.fetchone(
@@ -256,14 +278,24 @@ def make_detector(settings: Settings, embedder: CachedEmbedder) -> Any:
 
 
 async def _maybe_generator(settings: Settings) -> Any:
-    """The optional grounded generator, when an endpoint is configured."""
+    """The optional grounded generator, when an endpoint is configured.
+
+    Generation is never required: if it cannot be set up the bot says why
+    once and answers extractively.
+    """
     if not settings.llm.model:
         return None
     try:
-        from bot.generate import Generator
+        from bot.generate import Generator, GeneratorUnavailable
     except ImportError:
         logger.warning("an LLM model is configured but grounded generation is not available")
         return None
-    return Generator.from_settings(settings)
+    try:
+        generator = Generator.from_settings(settings)
+    except GeneratorUnavailable as exc:
+        logger.error("grounded generation is off, answers stay extractive: %s", exc)
+        return None
+    logger.info("grounded generation on: model %s at %s", generator.model, generator.endpoint)
+    return generator
 
 

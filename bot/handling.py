@@ -17,6 +17,7 @@ from bot.cases import STAFF_QUEUE, Case
 from bot.compose import Words
 from bot.events import Address, Event
 from bot.journeys import Journey, summary
+from bot.text import neutralise_mentions
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -84,7 +85,7 @@ class Handling:
         address: Address | None = None,
         **fields: Any,
     ) -> Reply:
-        text = words.text if isinstance(words, Words) else words
+        text = neutralise_mentions(words.text if isinstance(words, Words) else words)
         if isinstance(words, Words):
             if words.owner is not None:
                 fields.setdefault("owner", words.owner)
@@ -121,8 +122,9 @@ class Handling:
                        next_step="a staff member replies in the thread")
         content = await self.card(case, reason=reason, candidates=case.candidates)
         owner_name = self.core.composer.owner_label(owner)
-        text = self.core.composer.card(case, reason=reason, journey_summary=content.journey_summary,
-                                       candidates=case.candidates, owner_name=owner_name)
+        text = neutralise_mentions(self.core.composer.card(
+            case, reason=reason, journey_summary=content.journey_summary, candidates=case.candidates,
+            owner_name=owner_name))
         self.emit(Route(event=self.event.id, case=case.key, space=self.space,
                         address=self.staff_address(), card=card_id, reason=reason,  # type: ignore[arg-type]
                         candidates=case.candidates, text=text, content=content))
@@ -146,4 +148,4 @@ class Handling:
         content = await self.card(case, reason=case.route_reason or "", candidates=case.candidates)
         self.emit(CardUpdate(event=self.event.id, case=case.key, space=self.space,
                              address=self.staff_address(), card=case.card, card_ref=case.card_ref,
-                             text=note, content=content))
+                             text=neutralise_mentions(note), content=content))

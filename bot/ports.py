@@ -20,6 +20,9 @@ class Adapter(Protocol):
     """A platform edge: it turns platform events into core events for ``sink``
     and performs core actions on the platform.
 
+    ``perform`` may be called before ``start``: on start the runtime first
+    performs what a previous run stored but never sent.
+
     ``perform`` returns the platform reference of what it posted (a message id
     or ts) when there is one, so a staff reply to a posted card can be traced
     back to its case after a restart.

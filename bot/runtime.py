@@ -50,18 +50,26 @@ class Runtime:
         return actions
 
     async def perform(self, actions: Sequence[Action]) -> bool:
-        """Perform in order; stop at the first failure (order matters in a thread)."""
+        """Perform in order. A failure holds back the rest of *its* case (order
+        matters in a thread) but not other cases' replies; what failed stays in
+        the outbox and is retried with backoff."""
+        held: set[tuple[str, str | None]] = set()
         async with self._perform_lock:
             for action in actions:
+                key = (action.space, action.case)
+                if key in held:
+                    continue
                 try:
                     ref = await self.adapter_for(action).perform(action)
                 except Exception:
                     logger.exception("performing %s (outbox %d) failed; it stays queued",
                                      type(action).__name__, action.seq)
-                    self._schedule_retry()
-                    return False
+                    held.add(key)
+                    continue
                 await self.core.performed(action, ref)
-        return True
+        if held:
+            self._schedule_retry()
+        return not held
 
     def _schedule_retry(self) -> None:
         if self._retry_task is None or self._retry_task.done():

@@ -7,15 +7,19 @@ import logging
 from bot.events import Command, Delete, Edit, Feedback, Message, Tick
 from bot.flows import commands, edits, questions, staff, timers
 from bot.handling import Handling
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 def channel_kind(handling: Handling, message: Message) -> str:
+    return channel_kind_of(handling.core.settings, message)
+
+
+def channel_kind_of(settings: Settings, message: Message) -> str:
     """help, staff, dm or other: the adapter's word if it gave one, else settings."""
     if message.channel_kind:
         return message.channel_kind
-    settings = handling.core.settings
     names = {message.channel, message.channel_name}
     if names & set(settings.help_channels):
         return "help"

@@ -12,6 +12,7 @@ from bot.flows.deciding import answer_with
 from bot.flows.staff import case_of_card, is_moderator, is_staff, question_vector, record_lesson
 from bot.handling import Handling
 from bot.journeys import summary
+from bot.text import neutralise_mentions
 from learning.teach import Lesson
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ async def on_private(handling: Handling, command: Command) -> None:
         return
     case = await case_for(handling, command)
     if case is None:
-        refuse(handling, command, "Use this command inside the thread of a member's question.")
+        refuse(handling, command, "I couldn't tell which member's question you mean: run this on "
+                                  "their question's thread (or name it).")
         return
     if case.private:
         refuse(handling, command, "This conversation is already private.")
@@ -89,7 +91,7 @@ async def on_private(handling: Handling, command: Command) -> None:
     await handling.core.cases.link(handling.space, dm, case.key, "dm")
     await handling.log("private_move", {"by": command.user, "from": case.address.channel}, case=case.key)
     await handling.transition(moved, "moved_private", by=command.user)
-    await handling.update_card(moved, f"Moved to a private conversation by {command.user}.")
+    await handling.update_card(moved, f"Moved to a private conversation by {command.user_name or command.user}.")
     await handling.save(moved)
 
 
@@ -97,6 +99,9 @@ async def on_recap(handling: Handling, command: Command) -> None:
     """The caller's own journey, shown only to them."""
     journey = await handling.journey(command.user)
     text = "Here's what I have on record for you:\n" + summary(journey)
+    generator = handling.core.generator
+    if generator is not None and journey.cases:  # worded by the LLM when it can, else the summary
+        text = await generator.recap(handling, journey) or text
     open_cases = [n for n in journey.cases if n.status in ("open", "routed", "answered", "reopened")]
     if open_cases:
         latest = open_cases[-1]

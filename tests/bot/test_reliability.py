@@ -157,3 +157,28 @@ async def test_answered_cases_resolve_presumed_after_silence(chat: Chat) -> None
     case = await chat.core.cases.get("default", "m1")
     assert case is not None and case.status == "resolved" and case.resolution == "presumed"
 
+
+
+async def test_chatter_in_other_channels_never_enters_the_store(chat: Chat) -> None:
+    said = await chat.ask("my phone number is 555-0100, anyone up for lunch?", channel="random", id="r1")
+    assert list(said) == []
+    assert await chat.core.db.fetchone("SELECT 1 FROM events WHERE id = 'r1'") is None
+    mention = await chat.ask("how do I rotate my API key?", channel="random", id="r2", direct=True)
+    assert mention.reply.kind == "answer", "a mention of the bot is a question anywhere"
+
+
+async def test_one_failing_reply_does_not_hold_back_other_cases(chat: Chat) -> None:
+    class FailsForOneCase(Recorder):
+        async def perform(self, action: Action) -> str | None:
+            if action.case == "m1":
+                raise ConnectionError("that thread is gone")
+            return await super().perform(action)
+
+    adapter = FailsForOneCase()
+    runtime = Runtime(chat.core, [adapter])
+    await runtime.start()
+    await runtime.deliver(question("does tidepool have a gantt chart view?", id="m1"))
+    await runtime.deliver(question("how do I rotate my API key?", id="m2", user="u2"))
+    assert [a.case for a in adapter.done] == ["m2"]
+    assert {a.case for a in await chat.core.pending()} == {"m1"}
+    await runtime.stop()
