@@ -8,8 +8,9 @@ are read only from the environment by the adapters that need them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
@@ -50,13 +51,28 @@ class PolicySettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    """Optional grounded generation through any OpenAI-compatible endpoint."""
+    """Optional grounded generation through any OpenAI-compatible endpoint.
 
-    model: str | None = None
-    base_url: str | None = None
-    timeout_seconds: float = Field(30.0, le=30.0)
+    Off unless a model is named: ``JOURNEYBOT_LLM_MODEL`` (or ``llm.model``
+    in the config file, ``JOURNEYBOT_LLM__MODEL``). The endpoint is
+    ``base_url``, else ``OPENAI_BASE_URL``, else api.openai.com; the key comes
+    only from ``OPENAI_API_KEY``. ``timeout_seconds`` bounds the whole call,
+    retry included, so an asker never waits longer for a model.
+    """
+
+    model: str | None = Field(default_factory=lambda: os.environ.get("JOURNEYBOT_LLM_MODEL") or None,
+                              description="model (or Azure deployment) name; none = extractive only")
+    base_url: str | None = Field(None, description="endpoint, e.g. http://localhost:11434/v1 (Ollama)")
+    timeout_seconds: float = Field(30.0, gt=0, le=30.0)
     max_retries: int = Field(1, ge=0, le=1)
-    max_prompt_chars: int = 12_000
+    max_prompt_chars: int = Field(12_000, ge=3_000, le=400_000,
+                                  description="bound on every prompt (about 4 characters a token)")
+    max_answer_tokens: int = Field(400, ge=50, le=4_000)
+    max_answer_words: int = Field(150, ge=20, le=1_000)
+    max_sources: int = Field(4, ge=1, le=8, description="entries offered to the model, the decided one included")
+    temperature: float | None = Field(None, ge=0.0, le=2.0, description="none = the model's default")
+    answer_token_field: Literal["max_completion_tokens", "max_tokens"] | None = Field(
+        None, description="none = max_completion_tokens for OpenAI/Azure, max_tokens elsewhere")
 
 
 class Settings(BaseSettings):

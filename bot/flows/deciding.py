@@ -104,29 +104,36 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
                       candidates: tuple[Candidate, ...] = (), by: str | None = None) -> Case:
     """Answer from ``entry`` — unless the reply would promise what no policy entry says."""
     core = handling.core
-    text = core.composer.answer(entry)
+    text, said = core.composer.answer(entry), entry.answer
+    cited: tuple[Entry, ...] = (entry,)
+    # Grounded generation, when configured, words the answer; it checks its own
+    # output and otherwise falls back (``used`` False) to the extractive words.
     generated = None
     if core.generator is not None and by is None:
         generated = await core.generator.compose(handling, case, entry, candidates)
-        if generated is not None:
-            text = generated.text
-    commitments = find_commitments(generated.text if generated else entry.answer)
-    if commitments and not entry.is_policy:
-        kinds = sorted({c.kind for c in commitments})
+        if generated.text is not None:
+            text, said, cited = generated.text, generated.answer or text, generated.sources
+    refused = () if generated is None else generated.promised
+    commitments = find_commitments(said)
+    if commitments and not any(e.is_policy for e in cited):
+        kinds = sorted({c.kind for c in commitments} | set(refused))
         logger.info("held back an answer from %s for case %s: it would promise %s",
                     entry.id, case.key, ", ".join(kinds))
-        await handling.log("promise_blocked", {"entry": entry.id, "kinds": kinds}, case=case.key)
+        await handling.log("promise_blocked", {"entry": entry.id, "kinds": kinds,
+                                               "generated": bool(refused)}, case=case.key)
         return await handling.route(case, "promise", candidates=candidates)
+    if refused:  # the model's promise was refused; the extractive answer promises nothing
+        await handling.log("promise_blocked", {"entry": entry.id, "kinds": list(refused),
+                                               "generated": True}, case=case.key)
     text = f"{text}\n\n{core.composer.answer_footer()}"
-    sources = (entry.id,) if generated is None else generated.sources
-    handling.reply(case, text, kind="relay" if by else "answer", sources=sources,
+    handling.reply(case, text, kind="relay" if by else "answer", sources=tuple(e.id for e in cited),
                    confidence=1.0 if by else confidence, by=by,
-                   citations=(Citation(entry.id, entry.version, entry.title, entry.url),),
+                   citations=tuple(Citation(e.id, e.version, e.title, e.url) for e in cited),
                    buttons=FEEDBACK_BUTTONS)
     case = replace(case, status="answered", owner=BOT if by is None else by, entry=entry.id,
                    entry_version=entry.version, options=(), answered_by=by,
                    next_step="the asker tries it and tells us if it worked")
-    case = case.said("staff" if by else "bot", by or core.settings.bot_name, entry.answer, handling.now)
+    case = case.said("staff" if by else "bot", by or core.settings.bot_name, said, handling.now)
     await handling.transition(case, "answered", entry=entry.id, version=entry.version,
                               confidence=round(confidence, 4), taught=entry.taught,
                               fresh=not entry.is_stale(handling.now), by=by or "bot")

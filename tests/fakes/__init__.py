@@ -1,0 +1,1 @@
+"""Loopback fakes of remote services, driven by the real client libraries."""
