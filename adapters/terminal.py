@@ -114,7 +114,8 @@ async def scenario_events(path: Path) -> AsyncIterator[Event]:
     from bot.wire import event_from_json
 
     previous = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    for line in text.splitlines():
         if line.strip():
             event = event_from_json(json.loads(line), default_at=previous)
             previous = event.at

@@ -54,7 +54,7 @@ AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def load_pool(path: Path | None) -> tuple[list[str], list[str]]:
@@ -301,11 +301,11 @@ def main() -> None:
         print(json.dumps(row), flush=True)
         results["sizes"].append(row)  # type: ignore[union-attr]
     if not args.skip_index_kinds:
-        texts, vecs = entry_set(max(sizes), pool, vectors)
+        _, vecs = entry_set(max(sizes), pool, vectors)
         qv = embedder.encode(questions[:200])
         results["index_kinds"] = index_kinds(vecs, qv, [s for s in (1000, 10_000, 50_000, 100_000) if s <= max(sizes)])
     results["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out = args.out or ROOT / "bench" / "results" / f"latency-{datetime.now():%Y%m%d-%H%M%S}.json"
+    out = args.out or ROOT / "bench" / "results" / f"latency-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"\n{'entries':>8} {'index':>6} {'raw p50':>8} {'core p50':>9} {'×raw':>5} {'core p99':>9} "

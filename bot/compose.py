@@ -93,7 +93,7 @@ class Composer:
         opening = {
             "human_requested": "Of course. I've passed this to",
             "reopened": "Sorry that didn't solve it. I've passed it to",
-        }.get(reason, f"I've passed this to")
+        }.get(reason, "I've passed this to")
         text = f"{opening} {self.team} with everything you've written here ({why})."
         if reason == "sensitive":
             text += (" Please don't post passwords, card numbers or other private details here;"

@@ -284,8 +284,8 @@ class KnowledgeBase:
         answer: str | None = None,
         questions: Sequence[str] | None = None,
         tags: Sequence[str] | None = None,
-        url: str | None | object = KEEP,
-        review_after: date | None | object = KEEP,
+        url: str | object | None = KEEP,
+        review_after: date | object | None = KEEP,
         status: str | None = None,
     ) -> Entry:
         """A new version of ``entry``; the old one stays in its history.

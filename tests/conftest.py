@@ -37,9 +37,9 @@ def offline_guard() -> Iterator[None]:
     real_connect_ex = socket.socket.connect_ex
 
     def check(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            if not _is_loopback(address[0]):
-                raise NetworkBlocked(f"tests must not reach the network (tried {address[0]})")
+        inet = sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
+        if inet and not _is_loopback(address[0]):  # type: ignore[index]
+            raise NetworkBlocked(f"tests must not reach the network (tried {address[0]})")
 
     def connect(self: socket.socket, address: object) -> None:
         check(self, address)

@@ -12,7 +12,6 @@ from bot.flows.deciding import answer_with
 from bot.flows.staff import case_of_card, is_moderator, is_staff, question_vector, record_lesson
 from bot.handling import Handling
 from bot.journeys import summary
-from bot.text import neutralise_mentions
 from learning.teach import Lesson
 
 logger = logging.getLogger(__name__)

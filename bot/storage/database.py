@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextvars import ContextVar
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite

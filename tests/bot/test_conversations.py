@@ -144,8 +144,8 @@ async def test_staff_cards_carry_the_journey(chat: Chat) -> None:
 
 
 async def test_clarify_offers_close_entries_and_a_pick_answers(chat: Chat) -> None:
-    from bot.policy import Decision
     from bot.flows import deciding
+    from bot.policy import Decision
 
     # Make the policy clarify whatever it finds, to test the conversation itself.
     real = deciding.decide

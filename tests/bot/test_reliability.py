@@ -4,7 +4,6 @@ platform outages. A question always gets an owner and a next step."""
 from __future__ import annotations
 
 import asyncio
-
 from pathlib import Path
 
 from bot.actions import Action, Route

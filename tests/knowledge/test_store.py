@@ -77,10 +77,13 @@ async def test_a_pending_entry_answers_no_one(kb: KnowledgeBase) -> None:
 
 
 async def test_a_rolled_back_change_leaves_the_index_as_it_was(kb: KnowledgeBase) -> None:
-    with pytest.raises(RuntimeError):
+    async def crash_mid_event() -> None:
         async with kb.db.transaction():
             await kb.create(Draft(("Can I print a notebook?",), "Yes."), author="a", origin="staff", at=AT)
             raise RuntimeError("crash mid-event")
+
+    with pytest.raises(RuntimeError):
+        await crash_mid_event()
     assert (await top(kb, "Can I print a notebook?"))[0] is None
     assert await kb.store.list() == []
 
