@@ -16,6 +16,10 @@ from bot.events import Event
 EventSink = Callable[[Event], Awaitable[None]]
 
 
+class NotReady(ConnectionError):
+    """The adapter cannot perform yet (still connecting); the runtime retries quietly."""
+
+
 class Adapter(Protocol):
     """A platform edge: it turns platform events into core events for ``sink``
     and performs core actions on the platform.

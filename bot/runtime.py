@@ -12,11 +12,12 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot.actions import Action
 from bot.core import Core
-from bot.events import Event
-from bot.ports import Adapter
+from bot.events import Event, Tick
+from bot.ports import Adapter, NotReady
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +28,16 @@ RETRY_MAX = 60.0
 class Runtime:
     """The core plus its adapters; adapters call ``deliver`` for each event."""
 
-    def __init__(self, core: Core, adapters: Sequence[Adapter]) -> None:
+    def __init__(self, core: Core, adapters: Sequence[Adapter], *, tick_seconds: float | None = None) -> None:
+        """``tick_seconds``: on live platforms, let time pass every so often
+        (reminders, presumed resolution); replay has no wall clock."""
         if not adapters:
             raise ValueError("the runtime needs at least one adapter")
         self.core = core
         self.adapters = {adapter.name: adapter for adapter in adapters}
         self.primary = adapters[0]
+        self.tick_seconds = tick_seconds
+        self._clock_task: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
         self._perform_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -61,6 +66,10 @@ class Runtime:
                     continue
                 try:
                     ref = await self.adapter_for(action).perform(action)
+                except NotReady as exc:
+                    logger.info("not connected yet (%s); outbox %d waits", exc, action.seq)
+                    held.add(key)
+                    continue
                 except Exception:
                     logger.exception("performing %s (outbox %d) failed; it stays queued",
                                      type(action).__name__, action.seq)
@@ -95,6 +104,15 @@ class Runtime:
             await self.perform(recovered)
         for adapter in self.adapters.values():
             await adapter.start(self.deliver_quietly)
+        if self.tick_seconds:
+            self._clock_task = asyncio.create_task(self._clock(self.tick_seconds), name="journeybot-clock")
+
+    async def _clock(self, every: float) -> None:
+        """Time passes for the core: reminders to staff, presumed resolution."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(every)
+            now = datetime.now(UTC)
+            await self.deliver_quietly(Tick(id=f"tick:{now.isoformat()}", at=now))
 
     async def deliver_quietly(self, event: Event) -> None:
         try:
@@ -109,5 +127,6 @@ class Runtime:
                 await adapter.stop()
             except Exception:
                 logger.exception("stopping the %s adapter failed", adapter.name)
-        if self._retry_task is not None:
-            self._retry_task.cancel()
+        for task in (self._retry_task, self._clock_task):
+            if task is not None:
+                task.cancel()

@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     bot_name: str = "journeybot"
     staff_team_name: str = "the staff team"
     max_message_chars: int = 4000
+    tick_seconds: float = Field(300.0, gt=0, description="live platforms: how often time passes (reminders, auto-resolve)")
     index_hnsw_min: int = Field(50_000, description="use an HNSW index from this many question forms")
     embedder: str = Field("transformers", description="'transformers' (fast start) or 'sentence-transformers'")
     policy: PolicySettings = Field(default_factory=PolicySettings)

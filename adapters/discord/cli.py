@@ -105,7 +105,7 @@ async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
 
     core = await open_core(settings)
     adapter = DiscordAdapter.for_core(discord_settings, settings, token=token)
-    runtime = Runtime(core, [adapter])
+    runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
     loop = asyncio.get_running_loop()
     try:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread

@@ -19,6 +19,7 @@ from adapters.discord import render
 from adapters.discord.views import card_view, feedback_view
 from bot.actions import Action, CardUpdate, Learned, Private, Reply, Route
 from bot.events import Address
+from bot.ports import NotReady
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -31,7 +32,7 @@ THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 REMEMBERED_QUESTIONS = 1024
 
 
-class NotConnected(RuntimeError):
+class NotConnected(NotReady):
     """The bot is not logged in (yet): the runtime retries the action later."""
 
 

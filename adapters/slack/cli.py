@@ -72,7 +72,7 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
         await adapter.stop()
         fail(str(exc))
     core = await open_core(settings)
-    runtime = Runtime(core, [adapter])
+    runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

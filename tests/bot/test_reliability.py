@@ -181,3 +181,13 @@ async def test_one_failing_reply_does_not_hold_back_other_cases(chat: Chat) -> N
     assert [a.case for a in adapter.done] == ["m2"]
     assert {a.case for a in await chat.core.pending()} == {"m1"}
     await runtime.stop()
+
+
+async def test_live_runs_let_time_pass_for_reminders(chat: Chat) -> None:
+    adapter = Recorder()
+    runtime = Runtime(chat.core, [adapter], tick_seconds=0.05)
+    await runtime.start()
+    await asyncio.sleep(0.3)
+    await runtime.stop()
+    ticks = [r async for r in chat.core.log.records(kinds=("event",)) if r.body.get("type") == "tick"]
+    assert len(ticks) >= 2
