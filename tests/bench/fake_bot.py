@@ -53,7 +53,7 @@ def main() -> int:
         sys.stdout.write("this is not json\n")
         sys.stdout.flush()
 
-    log = open(args.log, "a", encoding="utf-8") if args.log else None
+    log = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115 - lives as long as the bot
     cards: dict[str, dict] = {}  # card -> {"case", "text"}
     pending: dict[str, str] = {}  # case -> clarify directive
     learned: dict[str, str] = {}  # entry -> answer text

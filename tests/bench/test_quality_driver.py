@@ -187,7 +187,7 @@ needs_data = pytest.mark.skipif(not (q.DATA_DIR / "clinc150_full.csv").exists(),
 
 
 @needs_data
-@pytest.mark.parametrize("name,n_labels,size,oos", [
+@pytest.mark.parametrize(("name", "n_labels", "size", "oos"), [
     ("clinc150", 150, 5500, 1000), ("sofmattress", 21, 397, 144), ("curekart", 28, 991, 532),
     ("stackfaq", 125, 1249, 0)])
 def test_dataset_shapes(name, n_labels, size, oos):
@@ -206,7 +206,8 @@ def test_dataset_shapes(name, n_labels, size, oos):
 def test_clinc_draw_order_is_literal():
     import csv
 
-    rows = list(csv.DictReader(open(q.DATA_DIR / "clinc150_full.csv", encoding="utf-8")))
+    with open(q.DATA_DIR / "clinc150_full.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     rng = random.Random(0)
     labels = sorted({r["intent"] for r in rows} - {"oos"})
     rng.shuffle(labels)
@@ -225,7 +226,8 @@ def test_clinc_draw_order_is_literal():
 @needs_data
 def test_stackfaq_entries_and_stream():
     ds = q.build_dataset("stackfaq", 2)
-    faqs = {str(f["faq_id"]): f for f in map(json.loads, open(q.DATA_DIR / "stackfaq.jsonl", encoding="utf-8"))}
+    with open(q.DATA_DIR / "stackfaq.jsonl", encoding="utf-8") as fh:
+        faqs = {str(f["faq_id"]): f for f in map(json.loads, fh)}
     for e in ds.entries:
         assert e["questions"] == [faqs[e["id"]]["question"]]
         assert e["answer"] == faqs[e["id"]]["answers"][0]
