@@ -63,7 +63,7 @@ def database_text(path: Path) -> dict[str, str]:
     with sqlite3.connect(path) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
-            rows = conn.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 (names from sqlite_master)
+            rows = conn.execute(f"SELECT * FROM {table}").fetchall()  # names come from sqlite_master
             out[f"table {table}"] = "\n".join(str(v) for row in rows for v in row if not isinstance(v, bytes))
     return out
 
