@@ -1,7 +1,7 @@
 """Is a model's output fit to send? Checked before anyone sees it.
 
 An answer must cite its sources by number, cite only numbers it was given,
-and make no commitment (refund, compensation, date, price, legal) unless a
+link only to addresses its sources contain, and make no commitment (refund, compensation, date, price, legal) unless a
 cited source is tagged ``policy``. A recap must keep its five parts, every
 error code it was given, and make no commitment at all. Anything else is
 rejected with a short reason, and the caller falls back to words that need
@@ -24,6 +24,7 @@ MAX_OUTPUT_CHARS = 4000
 RECAP_PARTS = ("goal:", "stages:", "errors met:", "current state:", "next step:")
 
 _CITATION = re.compile(r"\[(\s*\d{1,3}(?:\s*,\s*\d{1,3})*\s*)\]")
+_URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
 _ERROR_TOKEN = re.compile(r"\b(?:\d{3,}|[A-Za-z_]*(?:Error|Exception))\b")
 
 
@@ -66,6 +67,9 @@ def check_answer(raw: str | None, sources: Sequence[Entry]) -> Verdict:
         return Verdict(None, "uncited")
     if any(n < 1 or n > len(sources) for n in cited):
         return Verdict(None, "unknown_citation", cited)
+    known = "\n".join(f"{e.url or ''}\n{e.answer}" for e in sources)
+    if any(url.rstrip(".,;:!?") not in known for url in _URL.findall(text)):
+        return Verdict(None, "unknown_link", cited)
     commitments = find_commitments(text)
     backed = any(sources[n - 1].is_policy for n in cited)
     if commitments and not backed:

@@ -151,6 +151,24 @@ async def test_citing_a_source_that_was_not_given_falls_back(chat: Chat, fake: F
     assert (evidence["used"], evidence["fallback"]) == (False, "unknown_citation")
 
 
+async def test_a_link_no_source_contains_falls_back(chat: Chat, fake: FakeOpenAI) -> None:
+    fake.then(answer="Rotate it under Settings → API [1], or at https://tidepool-keys.example/rotate "
+                     "(see https://docs.tidepool.example/api/keys#rotate).")
+
+    said = await chat.ask(ROTATE)
+
+    assert said.reply.text == await extractive(chat.core, "api-key-rotate")
+    assert (await generation(chat.core))["fallback"] == "unknown_link"
+
+
+async def test_a_link_from_a_source_is_kept(chat: Chat, fake: FakeOpenAI) -> None:
+    fake.then(answer="Rotate it under Settings → API [1] (https://docs.tidepool.example/api/keys#rotate).")
+
+    said = await chat.ask(ROTATE)
+
+    assert said.reply.text.startswith("Rotate it under Settings → API [1] (https://docs.tidepool")
+
+
 async def test_an_injected_instruction_changes_nothing(chat: Chat, fake: FakeOpenAI) -> None:
     fake.then(answer="Of course! We will refund your last payment in full [1].")
 
