@@ -164,7 +164,13 @@ REPLY_RULES: tuple[Rule, ...] = (
     Rule("legal", _p(
         r"\b(?:we|i)(?:'ll| will| can| do)? guarantee\b|\bguaranteed (?:refund|uptime|response"
         r"|availability|money|results?|by)\b|\bmoney-back guarantee\b|\b(?:our|the) guarantee\b",
-        r"\b(?:we|i) promise\b|\bwarrant(?:y|ies)\b|\bliab(?:le|ility)\b",
+        r"\b(?:we|i) promise\b|\bliab(?:le|ility)\b",
+        # a warranty is promised when something comes with it or is covered by it, not when named
+        r"\b(?:comes? with|includes?|including|backed by|covered (?:by|under)|under|offers?|provides?"
+        r"|gives?|extends?|honou?rs?)\s+(?:a |an |our |the |its |your )?(?:full |limited |lifetime "
+        r"|\d+[- ](?:year|yr|month|day)s?[- ]?|one[- ]year |two[- ]year )*warrant(?:y|ies)\b",
+        r"\b(?:\d+|one|two|three|five|ten|lifetime)[- ](?:year|yr|month|day)s?[- ]warrant(?:y|ies)\b",
+        r"\bwe warrant\b|\b(?:our|the) warranty (?:covers|includes|lasts|is valid|applies)\b",
         r"\b(?:you are|you're|you'd be|customers are|users are) (?:legally )?(?:entitled|eligible)\b",
         r"\byou have (?:the|a) (?:legal )?right to\b",
         r"\bright to (?:be forgotten|erasure|a refund|cancel|withdraw)\b",

@@ -145,3 +145,10 @@ def test_commitment_is_frozen() -> None:
     commitment = find_commitments("We'll refund it.")[0]
     with pytest.raises(AttributeError):
         commitment.kind = "price"  # type: ignore[misc]
+
+
+def test_naming_a_warranty_is_not_promising_one() -> None:
+    assert find_commitments("Follow the warranty guide in the help centre.") == ()
+    assert find_commitments("Check the warranty section of your invoice.") == ()
+    assert [c.kind for c in find_commitments("Every mattress comes with a 10-year warranty.")] == ["legal"]
+    assert [c.kind for c in find_commitments("It is covered under warranty, so send it back.")] == ["legal"]
