@@ -114,7 +114,11 @@ class Generator:
 
     async def compose(self, handling: Handling, case: Case, entry: Entry,
                       candidates: Sequence[Candidate] = ()) -> Generated:
-        """An answer to ``case`` from ``entry`` and close ``candidates``, checked; never raises."""
+        """An answer to ``case`` from ``entry`` and close ``candidates``, checked.
+
+        Whatever the endpoint does, this returns: ``text`` is ``None`` when
+        the caller must fall back, and the evidence is logged either way.
+        """
         sources = await self._sources(handling, entry, candidates)
         journey = summary(await handling.journey(case.user), current=case.key, now=handling.now)
         prompt = answer_prompt(
