@@ -140,6 +140,13 @@ class Chat:
                                        roles=roles, name=name, about=about, thread=thread, args=args,
                                        channel=channel))
 
+    async def send_command_in(self, space: str, name: str, **fields: Any) -> Said:
+        saved, self.space = self.space, space
+        try:
+            return await self.command(name, **fields)
+        finally:
+            self.space = saved
+
     async def edit(self, about: str, text: str, *, user: str = "u1") -> Said:
         return await self.send(Edit(id=self._next("e"), at=self.now, space=self.space, user=user,
                                     about=about, text=text))

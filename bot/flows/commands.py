@@ -141,7 +141,7 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
     case = await case_for(handling, command)
     entry_id = (command.args or "").strip() or (case.candidates[0].entry if case and case.candidates else "")
     entry = await handling.core.kb.get(entry_id) if entry_id else None
-    if case is None or entry is None or entry.status != "live":
+    if case is None or entry is None or entry.status != "live" or entry.space != handling.space:
         refuse(handling, command, "There is no suggested answer to send for this card.")
         return
     vector = await question_vector(handling, case)

@@ -101,15 +101,20 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
 
 
 async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,
-                      candidates: tuple[Candidate, ...] = (), by: str | None = None) -> Case:
-    """Answer from ``entry`` — unless the reply would promise what no policy entry says."""
+                      candidates: tuple[Candidate, ...] = (), by: str | None = None,
+                      generate: bool = True) -> Case:
+    """Answer from ``entry`` — unless the reply would promise what no policy entry says.
+
+    ``generate=False`` keeps it extractive even with an LLM configured (one
+    staff answer fanning out to many waiting cases must not make many calls).
+    """
     core = handling.core
     text, said = core.composer.answer(entry), entry.answer
     cited: tuple[Entry, ...] = (entry,)
     # Grounded generation, when configured, words the answer; it checks its own
     # output and otherwise falls back (``used`` False) to the extractive words.
     generated = None
-    if core.generator is not None and by is None:
+    if core.generator is not None and by is None and generate:
         generated = await core.generator.compose(handling, case, entry, candidates)
         if generated.text is not None:
             text, said, cited = generated.text, generated.answer or text, generated.sources

@@ -175,7 +175,7 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
                                         "candidates": [{"entry": h.entry.id, "version": h.entry.version,
                                                         "score": round(h.score, 4)} for h in hits[:5]],
                                         "model": core.embedder.name}, case=case.key)
-        case = await answer_with(handling, case, entry, confidence=decision.confidence)
+        case = await answer_with(handling, case, entry, confidence=decision.confidence, generate=False)
         await handling.update_card(case, f"Answered automatically from {entry.id}, which staff taught "
                                          f"on {taught_on.card}.")
         await handling.save(case)

@@ -279,3 +279,12 @@ async def test_one_space_never_answers_from_another(chat: Chat) -> None:
     await chat.staff("Ask your admin.", card=said.route.card, space="other-guild")
     home = await chat.ask("how do I rotate my API key?", user="u2")
     assert home.reply.sources == ("api-key-rotate",)
+
+
+async def test_staff_cannot_send_another_spaces_entry(chat: Chat) -> None:
+    await chat.ask("does tidepool have a gantt chart view?", id="m1", space="other-guild")
+    said = await chat.send_command_in("other-guild", "send_suggested", user="alice", roles=("staff",),
+                                      about="card:m1", args="api-key-rotate")
+    assert [r.kind for r in said.replies] == ["notice"] and said.replies[0].private_to == "alice"
+    case = await chat.core.cases.get("other-guild", "m1")
+    assert case is not None and case.status == "routed"
