@@ -38,7 +38,7 @@ class PolicySettings(BaseModel):
     sure_margin: float = Field(0.05, description="… with at least this lead")
     clarify_floor: float = Field(0.55, description="offer options when the best entry scores at least this")
     option_floor: float = Field(0.50, description="and every option offered scores at least this")
-    clarify_band: float = Field(0.12, description="options are entries within this of the best one")
+    clarify_band: float = Field(0.14, description="options are entries within this of the best one")
     max_options: int = Field(3, ge=2, le=5)
     support_k: int = Field(5, ge=1, description="nearest forms counted as an entry's support (evidence)")
     conflict_threshold: float = Field(0.92, description="two entries' question forms this close …")
