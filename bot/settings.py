@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         env_prefix="JOURNEYBOT_", env_nested_delimiter="__", extra="ignore"
     )
 
-    db: str = Field(":memory:", description="SQLite path of the store; ':memory:' is throw-away")
+    db: str = Field("journeybot.db", description="SQLite path of the store; ':memory:' is throw-away")
     help_channels: list[str] = Field(default_factory=lambda: ["help"])
     staff_channel: str = "staff"
     staff_role: str = "staff"
