@@ -8,7 +8,7 @@ runtime uses to mark it performed (0 until stored).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.events import Address
 
@@ -22,15 +22,7 @@ RouteReason = Literal[
     "promise",
     "reopened",
 ]
-ROUTE_REASONS: tuple[str, ...] = (
-    "low_confidence",
-    "conflict",
-    "stale",
-    "human_requested",
-    "sensitive",
-    "promise",
-    "reopened",
-)
+ROUTE_REASONS: tuple[str, ...] = get_args(RouteReason)
 
 # Buttons an answer carries on platforms that have them.
 FEEDBACK_BUTTONS: tuple[str, ...] = ("solved", "not_solved", "human")

@@ -184,15 +184,7 @@ def kb_import(
     """Import a knowledge file (YAML, JSON lines or Markdown); broken entries are skipped and named."""
     setup_logging()
     settings = settings_for(config, db)
-
-    async def go() -> Any:
-        core = await open_core(settings)
-        try:
-            return await import_knowledge(core, file, space=space, quiet=False)
-        finally:
-            await core.close()
-
-    report = run(go())
+    report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False))
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
                f"{len(report.unchanged)} unchanged, {len(report.problems)} skipped")
     for problem in report.problems:
@@ -201,6 +193,19 @@ def kb_import(
         typer.echo(f"  conflict: {a} and {b} answer the same question differently")
     if report.problems and not report.imported and not report.unchanged:
         raise typer.Exit(1)
+
+
+def with_core(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the core (store, index, model), run ``body`` with it, close it."""
+
+    async def go() -> T:
+        core = await open_core(settings)
+        try:
+            return await body(core)
+        finally:
+            await core.close()
+
+    return run(go())
 
 
 def _with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
@@ -306,17 +311,11 @@ def kb_retire(
     setup_logging()
     settings = settings_for(config, db)
 
-    async def go() -> Any:
-        core = await open_core(settings)
-        try:
-            entry = await core.kb.get(entry_id)
-            if entry is None:
-                return None
-            return await core.kb.retire(entry, by=by, at=datetime.now(UTC))
-        finally:
-            await core.close()
+    async def retire(core: Any) -> Any:
+        entry = await core.kb.get(entry_id)
+        return None if entry is None else await core.kb.retire(entry, by=by, at=datetime.now(UTC))
 
-    retired = run(go())
+    retired = with_core(settings, retire)
     if retired is None:
         fail(f"no entry {entry_id!r}", 1)
     typer.echo(f"retired {entry_id} (version {retired.version})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,35 +163,29 @@ class Core:
 
     async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
         from bot.flows import route_event  # the flows import the core's types
-
-        handling = Handling(self, event, notes)
-        try:
-            async with self.db.transaction():
-                await route_event(handling)
-                await handling.flush()
-                actions = await self._store_actions(handling.actions, event.at)
-                await self._mark(event, "handled")
-            return actions
-        except Exception:
-            logger.exception("handling event %s (%s) failed", event.id, type(event).__name__)
-            return await self._fallback(event)
-
-    async def _fallback(self, event: Event) -> list[Action]:
-        """Something inside failed: never leave a question in silence."""
         from bot.flows.questions import fallback
 
-        handling = Handling(self, event)
         try:
-            async with self.db.transaction():
-                await fallback(handling)
-                await handling.flush()
-                actions = await self._store_actions(handling.actions, event.at)
-                await self._mark(event, "failed")
-            return actions
+            return await self._commit(event, notes, route_event, "handled")
+        except Exception:
+            logger.exception("handling event %s (%s) failed", event.id, type(event).__name__)
+        try:  # never leave a question in silence
+            return await self._commit(event, notes, fallback, "failed")
         except Exception:
             logger.exception("even the fallback for event %s failed", event.id)
             await self._mark(event, "failed")
             return []
+
+    async def _commit(self, event: Event, notes: dict[str, Any],
+                      flow: Callable[[Handling], Awaitable[None]], status: str) -> list[Action]:
+        """Run ``flow`` and store its consequences and actions in one transaction."""
+        handling = Handling(self, event, notes)
+        async with self.db.transaction():
+            await flow(handling)
+            await handling.flush()
+            actions = await self._store_actions(handling.actions, event.at)
+            await self._mark(event, status)
+        return actions
 
     async def _mark(self, event: Event, status: str) -> None:
         await self.db.execute("UPDATE events SET status = ? WHERE space = ? AND id = ?",
