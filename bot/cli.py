@@ -318,7 +318,7 @@ def kb_retire(
     retired = with_core(settings, retire)
     if retired is None:
         fail(f"no entry {entry_id!r}", 1)
-    typer.echo(f"retired {entry_id} (version {retired.version})")
+    typer.echo(f"retired {entry_id} (version {retired.version}); its history is kept")
 
 
 # -- report ----------------------------------------------------------------------------

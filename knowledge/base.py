@@ -317,7 +317,9 @@ class KnowledgeBase:
         return updated
 
     async def retire(self, entry: Entry, *, by: str | None, at: datetime) -> Entry:
-        """Stop answering from ``entry``; its history is kept."""
+        """Stop answering from ``entry``; its history is kept. Retiring twice changes nothing."""
+        if entry.status == RETIRED:
+            return entry
         async with self.db.transaction():
             retired = replace(entry, version=entry.version + 1, status=RETIRED, author=by, updated_at=at)
             await self.store.save(retired, snapshot=True)

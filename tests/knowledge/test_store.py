@@ -223,3 +223,11 @@ async def test_conflicting_entries_are_flagged(kb: KnowledgeBase) -> None:
 def test_vectors_are_normalised(embedder: CachedEmbedder) -> None:
     vectors = embedder.encode(["hello", "a much longer sentence about API keys"])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+async def test_retiring_twice_changes_nothing(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("Is there a dark mode?",), "Yes."), author="a", origin="import", at=AT)
+    once = await kb.retire(entry, by="op", at=AT)
+    twice = await kb.retire(once, by="op", at=AT)
+    assert twice.version == once.version == 2
+    assert len(await kb.store.history(entry.id)) == 2
