@@ -1,0 +1,34 @@
+"""The ``journeybot`` command line.
+
+Heavy imports (torch, faiss, platform SDKs) happen inside commands, so
+``journeybot --help`` is instant. Logs go to standard error; only a
+command's own output goes to standard output. Adapters add their commands
+through the ``journeybot.cli`` entry points (``register_plugins``).
+"""
+
+from bot.cli import audit, kb, replay, report  # noqa: F401  (each registers its commands)
+from bot.cli.common import (
+    ConfigOption,
+    DbOption,
+    app,
+    fail,
+    open_core,
+    register_plugins,
+    run,
+    run_app,
+    settings_for,
+    setup_logging,
+    with_core,
+)
+from bot.cli.kb import import_knowledge
+
+
+def main() -> None:
+    register_plugins()
+    app()
+
+
+__all__ = [
+    "ConfigOption", "DbOption", "app", "fail", "import_knowledge", "main", "open_core", "run", "run_app",
+    "settings_for", "setup_logging", "with_core",
+]

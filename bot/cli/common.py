@@ -1,0 +1,126 @@
+"""What every ``journeybot`` command shares: the app, its options, and how a
+command opens the store or the core and turns start-up failures into one line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="journeybot: a community-support bot judged by the asker's whole journey.")
+kb_app = typer.Typer(no_args_is_help=True, help="Import, export and look after the knowledge base.")
+app.add_typer(kb_app, name="kb")
+run_app = typer.Typer(no_args_is_help=True, help="Run the bot on a platform (see the README to connect one).")
+app.add_typer(run_app, name="run")
+
+T = TypeVar("T")
+
+DbOption = Annotated[str | None, typer.Option("--db", help="the SQLite store (default: settings, journeybot.db)")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="a YAML settings file")]
+SpaceOption = Annotated[str, typer.Option("--space", help="workspace / guild")]
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "urllib3", "filelock", "faiss", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"journeybot: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run(coro: Awaitable[T]) -> T:
+    """Run a command's coroutine; turn known start-up failures into one clear line."""
+    from pydantic import ValidationError
+
+    from bot.storage.database import StoreError
+    from knowledge.embedder import ModelMissing
+    from knowledge.files import KnowledgeFileError
+
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except (ModelMissing, StoreError, KnowledgeFileError) as exc:
+        fail(str(exc))
+    except ValidationError as exc:
+        fail(f"invalid settings: {exc}")
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise AssertionError("unreachable")
+
+
+def settings_for(config: Path | None, db: str | None, **overrides: Any) -> Any:
+    from bot.settings import load_settings
+
+    if config is not None and not config.exists():
+        fail(f"no settings file at {config}")
+    if db is not None:
+        overrides["db"] = db
+    return load_settings(config, **overrides)
+
+
+async def open_core(settings: Any) -> Any:
+    from bot.core import Core
+
+    return await Core.open(settings)
+
+
+
+
+def with_core(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the core (store, index, model), run ``body`` with it, close it."""
+
+    async def go() -> T:
+        core = await open_core(settings)
+        try:
+            return await body(core)
+        finally:
+            await core.close()
+
+    return run(go())
+
+
+def with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Open only the store (no model) for commands that need no embeddings."""
+    from bot.storage.database import Database
+    from knowledge.store import EntryStore
+
+    async def go() -> T:
+        async with Database(settings.db) as db:
+            return await body(EntryStore(db))
+
+    return run(go())
+
+
+
+def load_adapter(name: str) -> Any:
+    """An adapter class registered under ``journeybot.adapters`` (the core never imports adapters)."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="journeybot.adapters", name=name)
+    if not found:
+        fail(f"the {name} adapter is not installed (reinstall journeybot: pip install -e .)")
+    return next(iter(found)).load()
+
+
+def register_plugins() -> None:
+    """Commands contributed by adapters (``journeybot.cli`` entry points)."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="journeybot.cli"):
+        try:
+            point.load()(app, run_app)
+        except ModuleNotFoundError as exc:
+            logging.getLogger(__name__).debug("command plugin %s not installed: %s", point.name, exc)
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            logging.getLogger(__name__).warning("command plugin %s unavailable: %s", point.name, exc)

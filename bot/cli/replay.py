@@ -1,0 +1,62 @@
+"""``journeybot replay``: JSON lines in, JSON lines out (docs/replay.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.cli.common import (
+    ConfigOption,
+    DbOption,
+    app,
+    fail,
+    load_adapter,
+    open_core,
+    run,
+    settings_for,
+    setup_logging,
+)
+
+# -- replay --------------------------------------------------------------------------
+
+
+@app.command()
+def replay(
+    file: Annotated[str, typer.Argument(help="JSON lines of events, or - for standard input")] = "-",
+    kb: Annotated[list[Path] | None, typer.Option("--kb", help="import a knowledge file first (may repeat)")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Drive the bot with JSON lines of events; print its actions as JSON lines."""
+    setup_logging(verbose)
+    settings = settings_for(config, db if db is not None else ":memory:")
+    if file != "-" and not Path(file).exists():
+        fail(f"no such file: {file}")
+    run(_replay(settings, file, kb or []))
+
+
+
+async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
+    from bot.cli.kb import import_knowledge
+    from bot.runtime import Runtime
+
+    replay_module = load_adapter("replay")
+
+    core = await open_core(settings)
+    try:
+        for path in kb_files:
+            await import_knowledge(core, path, space=None, quiet=True)
+        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115, ASYNC230 (opening is instant; reads go through a thread)
+        try:
+            adapter = replay_module.ReplayAdapter(replay_module.read_lines(stream), sys.stdout)
+            runtime = Runtime(core, [adapter])
+            await runtime.start()
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+    finally:
+        await core.close()
