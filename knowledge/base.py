@@ -9,8 +9,6 @@ transaction roll back, the index change is undone with it.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,6 +23,7 @@ from bot.storage.eventlog import EventLog
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
 from knowledge.index import VectorIndex
+from knowledge.indexes import SpaceIndexes
 from knowledge.store import EntryStore
 
 logger = logging.getLogger(__name__)
@@ -68,12 +67,8 @@ class KnowledgeBase:
         self.store = EntryStore(db)
         self._embedder = embedder
         self.dim = dim
-        self.hnsw_min = hnsw_min
-        self.snapshot_dir = snapshot_dir
         self.support_k = support_k
-        self._indexes: dict[str, VectorIndex] = {}
-        self._form_entry: dict[int, str] = {}
-        self._dirty: set[str] = set()
+        self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -88,89 +83,19 @@ class KnowledgeBase:
     # -- lifecycle -----------------------------------------------------------
 
     async def open(self) -> None:
-        """Load the index from stored vectors (never re-embedding); needs no model,
-        so it runs while the model loads."""
-        ids, entry_ids, spaces = await self.store.load_live_forms()
-        self._form_entry = dict(zip(ids.tolist(), entry_ids, strict=True))
-        counts: dict[str, int] = defaultdict(int)
-        for space in spaces:
-            counts[space] += 1
-        seq = await self.store.change_seq()
-        for space, count in counts.items():
-            index = await asyncio.to_thread(self._from_snapshot, space, count, seq)
-            if index is None:
-                space_ids, vectors = await self.store.space_vectors(space, self.dim)
-                index = await asyncio.to_thread(self._build, space, space_ids, vectors, seq)
-            self._indexes[space] = index
-        logger.info("knowledge loaded: %d question forms in %d space(s)", len(ids), len(self._indexes))
-
-    def _kind_for(self, count: int) -> str:
-        return "hnsw" if count >= self.hnsw_min else "exact"
-
-    def _from_snapshot(self, space: str, count: int, seq: int) -> VectorIndex | None:
-        """A saved HNSW graph, if it matches the store exactly."""
-        snapshot = self._snapshot_path(space)
-        if self._kind_for(count) != "hnsw" or snapshot is None or not snapshot.exists():
-            return None
-        try:
-            meta = json.loads(snapshot.with_suffix(".json").read_text())
-            index = VectorIndex.load(snapshot, self.dim, "hnsw")
-        except (OSError, ValueError, RuntimeError) as exc:
-            logger.warning("index snapshot for %s unreadable (%s); rebuilding", space, exc)
-            return None
-        if meta.get("seq") == seq and len(index) == count:
-            return index
-        logger.info("index snapshot for %s is out of date; rebuilding", space)
-        return None
-
-    def _build(self, space: str, ids: np.ndarray, vectors: np.ndarray, seq: int) -> VectorIndex:
-        kind = self._kind_for(len(ids))
-        if kind == "hnsw":
-            logger.info("building an HNSW index over %d forms in %s (saved for next start)", len(ids), space)
-        index = VectorIndex(self.dim, kind=kind)
-        index.add(ids, vectors)
-        if kind == "hnsw":
-            self._save_snapshot(space, index, seq)
-        return index
-
-    def _snapshot_path(self, space: str) -> Path | None:
-        if self.snapshot_dir is None:
-            return None
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in space)
-        return self.snapshot_dir / f"{safe}.faiss"
-
-    def _save_snapshot(self, space: str, index: VectorIndex, seq: int) -> None:
-        path = self._snapshot_path(space)
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        index.save(tmp)
-        tmp.replace(path)
-        path.with_suffix(".json").write_text(json.dumps({"seq": seq}))
+        """Load the indexes from stored vectors (never re-embedding); needs no
+        model, so it runs while the model loads."""
+        await self.indexes.load()
 
     async def close(self) -> None:
-        """Save HNSW snapshots that changed, so the next start is fast."""
-        if not self._dirty:
-            return
-        seq = await self.store.change_seq()
-        for space in sorted(self._dirty):
-            index = self._indexes.get(space)
-            if index is not None and index.kind == "hnsw":
-                await asyncio.to_thread(self._save_snapshot, space, index, seq)
-        self._dirty.clear()
+        """Save changed HNSW snapshots, so the next start is fast."""
+        await self.indexes.save()
 
     def index_of(self, space: str) -> VectorIndex:
-        index = self._indexes.get(space)
-        if index is None:
-            index = self._indexes[space] = VectorIndex(self.dim)
-        return index
+        return self.indexes.index_of(space)
 
     def size(self, space: str | None = None) -> int:
-        if space is not None:
-            index = self._indexes.get(space)
-            return len(index) if index else 0
-        return sum(len(index) for index in self._indexes.values())
+        return self.indexes.size(space)
 
     # -- reading -------------------------------------------------------------
 
@@ -179,17 +104,10 @@ class KnowledgeBase:
 
     async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K) -> list[Hit]:
         """Live entries of ``space`` closest to ``vector``, one hit per entry, best first."""
-        index = self._indexes.get(space)
-        if index is None or len(index) == 0:
-            return []
-        scores, form_ids = await asyncio.to_thread(index.search, vector, k)
         best: dict[str, list[float]] = {}
         support: dict[str, int] = defaultdict(int)
         order: list[str] = []
-        for rank, (score, form_id) in enumerate(zip(scores[0], form_ids[0], strict=True)):
-            entry_id = self._form_entry.get(int(form_id))
-            if entry_id is None:
-                continue
+        for rank, (entry_id, score) in enumerate(await self.indexes.nearest(space, vector, k)):
             if rank < self.support_k:
                 support[entry_id] += 1
             if entry_id not in best:
@@ -353,43 +271,14 @@ class KnowledgeBase:
         form_ids = await self.store.add_forms(entry, texts, vectors, author=author, case=case, at=at)
         if entry.status != LIVE:
             return  # stored, but answers no one until approved
-        self._index_forms(entry.space, form_ids, texts, entry.id, vectors)
-
-    def _index_forms(
-        self, space: str, form_ids: list[int], texts: list[str], entry_id: str, vectors: np.ndarray
-    ) -> None:
-        index = self.index_of(space)
-        ids = np.array(form_ids, dtype=np.int64)
-        index.add(ids, vectors)
-        for form_id in form_ids:
-            self._form_entry[form_id] = entry_id
-        self._dirty.add(space)
-
-        def undo() -> None:
-            index.remove(ids)
-            for form_id in form_ids:
-                self._form_entry.pop(form_id, None)
-
-        self.db.on_rollback(undo)
+        self.db.on_rollback(self.indexes.add(entry.space, form_ids, entry.id, vectors))
 
     async def _remove_forms(self, space: str, form_ids: list[int]) -> None:
         if not form_ids:
             return
         vectors = await self.store.form_vectors(form_ids)
         await self.store.kill_forms(form_ids, space)
-        index = self.index_of(space)
-        ids = np.array(form_ids, dtype=np.int64)
-        owners = {fid: self._form_entry.pop(fid, None) for fid in form_ids}
-        index.remove(ids)
-        self._dirty.add(space)
-
-        def undo() -> None:
-            index.add(ids, vectors)
-            for fid, owner in owners.items():
-                if owner is not None:
-                    self._form_entry[fid] = owner
-
-        self.db.on_rollback(undo)
+        self.db.on_rollback(self.indexes.remove(space, form_ids, vectors))
 
     async def _replace_forms(
         self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
@@ -406,7 +295,7 @@ class KnowledgeBase:
             kept = [(fid, text) for fid, text in current if text in keep]
             if kept:
                 vectors = await self.store.form_vectors([fid for fid, _ in kept])
-                self._index_forms(new.space, [f for f, _ in kept], [t for _, t in kept], new.id, vectors)
+                self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors))
         await self._add_forms(new, [q for q in new.questions if q not in have], None,
                               author=author, case=case, at=at)
 
