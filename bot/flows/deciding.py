@@ -119,7 +119,8 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
         if generated.text is not None:
             text, said, cited = generated.text, generated.answer or text, generated.sources
     refused = () if generated is None else generated.promised
-    commitments = find_commitments(said)
+    # Staff sending an entry speak for the company themselves; the gate is for the bot.
+    commitments = find_commitments(said) if by is None else ()
     if commitments and not any(e.is_policy for e in cited):
         kinds = sorted({c.kind for c in commitments} | set(refused))
         logger.info("held back an answer from %s for case %s: it would promise %s",

@@ -288,3 +288,22 @@ async def test_staff_cannot_send_another_spaces_entry(chat: Chat) -> None:
     assert [r.kind for r in said.replies] == ["notice"] and said.replies[0].private_to == "alice"
     case = await chat.core.cases.get("other-guild", "m1")
     assert case is not None and case.status == "routed"
+
+
+async def test_the_bot_never_promises_what_no_policy_entry_says(chat: Chat) -> None:
+    from datetime import timedelta
+
+    from knowledge.entries import Draft
+
+    await chat.core.kb.create(
+        Draft(("When will the Android app get offline mode?",),
+              "We will ship offline mode for Android by March 31, and you'll get a free month for waiting."),
+        author="op", origin="import", at=chat.now - timedelta(days=1))
+    said = await chat.ask("when will the android app get offline mode?", id="m1")
+    assert said.route.reason == "promise"
+    assert "free month" not in " ".join(r.text for r in said.replies)
+    blocked = [r async for r in chat.core.log.records(kinds=("promise_blocked",))]
+    assert blocked and set(blocked[0].body["kinds"]) >= {"date", "compensation"}
+
+    sent = await chat.command("send_suggested", user="alice", roles=("staff",), about="card:m1")
+    assert sent.reply.kind == "relay" and "free month" in sent.reply.text, "staff may say it"
