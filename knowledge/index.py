@@ -13,13 +13,32 @@ Inner product over L2-normalised vectors is cosine similarity. Ids are the
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+# One question is one query: FAISS's OpenMP threads gain nothing there and
+# fight torch's for the cores. Measured on 2 cores (10k vectors): embedding
+# 20 → 11 ms and search p99 25 → 2 ms with one FAISS thread. Bulk graph builds
+# still use every core (``all_cores``).
+faiss.omp_set_num_threads(1)
+BULK = 10_000
+
+
+@contextmanager
+def all_cores() -> Iterator[None]:
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
@@ -58,7 +77,11 @@ class VectorIndex:
             revived = self._dead.intersection(ids.tolist())
             if revived:  # a form id reused after a removal: drop the stale copy first
                 self._remove_now(np.array(sorted(revived), dtype=np.int64))
-            self._index.add_with_ids(vectors, ids)
+            if self.kind == "hnsw" and len(ids) >= BULK:
+                with all_cores():
+                    self._index.add_with_ids(vectors, ids)
+            else:
+                self._index.add_with_ids(vectors, ids)
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids) == 0:
