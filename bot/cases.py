@@ -102,15 +102,17 @@ class CaseStore:
         )
         return _CASE.validate_python(json.loads(row["state"])) if row else None
 
-    async def save(self, case: Case) -> None:
+    async def save(self, case: Case, vector: bytes | None = None) -> None:
+        """Store the case; ``vector`` (the question's embedding) when it changed."""
         state = json.dumps(_CASE.dump_python(case, mode="json"), ensure_ascii=False)
         await self.db.execute(
-            """INSERT INTO cases (space, key, user, status, opened_at, updated_at, state)
-               VALUES (?,?,?,?,?,?,?)
+            """INSERT INTO cases (space, key, user, status, opened_at, updated_at, state, vector)
+               VALUES (?,?,?,?,?,?,?,?)
                ON CONFLICT (space, key) DO UPDATE SET status = excluded.status,
-                   updated_at = excluded.updated_at, state = excluded.state""",
+                   updated_at = excluded.updated_at, state = excluded.state,
+                   vector = coalesce(excluded.vector, cases.vector)""",
             (case.space, case.key, case.user, case.status, case.opened_at.isoformat(),
-             case.updated_at.isoformat(), state),
+             case.updated_at.isoformat(), state, vector),
         )
 
     async def with_status(self, space: str | None, *statuses: str) -> list[Case]:

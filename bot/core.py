@@ -67,6 +67,7 @@ class Core:
         self.journeys = JourneyStore(db)
         self.log = EventLog(db)
         self._lock = asyncio.Lock()
+        self._data_version: int | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
@@ -74,7 +75,8 @@ class Core:
         start-up costs the slower of the two, not their sum."""
         model_task = None
         if embedder is None:
-            model_task = asyncio.create_task(asyncio.to_thread(load_embedder, settings.embedder))
+            model_task = asyncio.create_task(asyncio.to_thread(
+                load_embedder, settings.embedder, threads=settings.embed_threads))
         db = Database(settings.db)
         try:
             await db.open()
@@ -112,6 +114,8 @@ class Core:
         """Everything the bot does about one event, stored before it is returned."""
         async with self._lock:
             event, notes = self._prepare(event)
+            self._prefetch(event)
+            await self._follow_outside_changes()
             if not await self._concerns_us(event):
                 logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
                 return []
@@ -132,6 +136,24 @@ class Core:
                      "secrets": sorted({s.kind for s in red.secrets})}
             event = replace(event, text=red.text)
         return event, notes
+
+    def _prefetch(self, event: Event) -> None:
+        """A new question will be embedded: start now, while the event is stored."""
+        if not isinstance(event, Message) or event.is_bot or event.thread or not event.text.strip():
+            return
+        from bot.flows import channel_kind_of  # the flows import the core's types
+
+        if event.direct or channel_kind_of(self.settings, event) in ("help", "dm"):
+            self.embedder.prefetch(event.text)
+
+    async def _follow_outside_changes(self) -> None:
+        """Another process (``journeybot kb import`` while the bot runs, say)
+        committed to the store: follow its knowledge changes, drop caches."""
+        version = await self.db.data_version()
+        if self._data_version is not None and version != self._data_version:
+            await self.kb.catch_up()
+            self.journeys.forget()
+        self._data_version = version
 
     async def _concerns_us(self, event: Event) -> bool:
         """Only messages the bot acts on are stored: help and staff channels,
@@ -211,7 +233,8 @@ class Core:
         async with self.db.transaction():
             await self.db.execute("UPDATE outbox SET performed_at = ?, ref = ? WHERE seq = ?",
                                   (at.isoformat(), ref, action.seq))
-            if ref and action.case and isinstance(action, Route | CardUpdate | Private):
+            already_linked = isinstance(action, Route | CardUpdate) and ref == action.card
+            if ref and action.case and not already_linked and isinstance(action, Route | CardUpdate | Private):
                 what = "dm" if isinstance(action, Private) else "card"
                 await self.cases.link(action.space, ref, action.case, what)
                 if isinstance(action, Route):

@@ -53,12 +53,7 @@ class Handling:
             await self.core.journeys.save(journey)
 
     async def save(self, case: Case, vector: Any = None) -> None:
-        await self.core.cases.save(case)
-        if vector is not None:
-            await self.core.db.execute(
-                "UPDATE cases SET vector = ? WHERE space = ? AND key = ?",
-                (vector.astype("float32").tobytes(), case.space, case.key),
-            )
+        await self.core.cases.save(case, None if vector is None else vector.astype("float32").tobytes())
 
     # -- evidence ------------------------------------------------------------
 

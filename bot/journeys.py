@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -163,14 +164,29 @@ _JOURNEY = TypeAdapter(Journey)
 
 
 class JourneyStore:
+    """Journeys in the store, with the recently used ones kept in memory
+    (only the bot writes journeys; ``forget`` after anyone else might have)."""
+
+    CACHE = 20_000
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: OrderedDict[tuple[str, str], Journey] = OrderedDict()
+
+    def forget(self) -> None:
+        self._cache.clear()
 
     async def get(self, space: str, user: str) -> Journey:
+        key = (space, user)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         row = await self.db.fetchone(
             "SELECT state FROM journeys WHERE space = ? AND user = ?", (space, user)
         )
-        return _JOURNEY.validate_python(json.loads(row["state"])) if row else Journey(space, user)
+        journey = _JOURNEY.validate_python(json.loads(row["state"])) if row else Journey(space, user)
+        self._remember(key, journey)
+        return journey
 
     async def save(self, journey: Journey) -> None:
         await self.db.execute(
@@ -179,3 +195,20 @@ class JourneyStore:
             (journey.space, journey.user,
              json.dumps(_JOURNEY.dump_python(journey, mode="json"), ensure_ascii=False)),
         )
+        key = (journey.space, journey.user)
+        before = self._cache.get(key)
+        self._remember(key, journey)
+
+        def undo() -> None:  # the transaction rolled back: so does the cache
+            if before is None:
+                self._cache.pop(key, None)
+            else:
+                self._cache[key] = before
+
+        self.db.on_rollback(undo)
+
+    def _remember(self, key: tuple[str, str], journey: Journey) -> None:
+        self._cache[key] = journey
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.CACHE:
+            self._cache.popitem(last=False)

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(300.0, gt=0, description="live platforms: how often time passes (reminders, auto-resolve)")
     index_hnsw_min: int = Field(50_000, description="use an HNSW index from this many question forms")
     embedder: str = Field("minilm", description="'minilm' (fastest start), 'transformers' or 'sentence-transformers'")
+    embed_threads: int = Field(
+        1, ge=1, description="torch threads for embedding: one leaves the other cores to the event loop and "
+                             "the store (measured faster end to end on 2 cores); bulk imports use all")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sensitive_examples: dict[str, list[str]] | None = None

@@ -91,6 +91,11 @@ class KnowledgeBase:
         """Save changed HNSW snapshots, so the next start is fast."""
         await self.indexes.save()
 
+    async def catch_up(self) -> None:
+        """Another process wrote to the store: follow its knowledge changes."""
+        self.store.forget_cached()
+        await self.indexes.catch_up()
+
     def index_of(self, space: str) -> VectorIndex:
         return self.indexes.index_of(space)
 
@@ -102,7 +107,8 @@ class KnowledgeBase:
     async def get(self, entry_id: str) -> Entry | None:
         return await self.store.get(entry_id)
 
-    async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K) -> list[Hit]:
+    async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K,
+                     limit: int = 8) -> list[Hit]:
         """Live entries of ``space`` closest to ``vector``, one hit per entry, best first."""
         best: dict[str, list[float]] = {}
         support: dict[str, int] = defaultdict(int)
@@ -115,9 +121,11 @@ class KnowledgeBase:
                 order.append(entry_id)
             elif len(best[entry_id]) == 1:
                 best[entry_id].append(float(score))
-        entries = await self.store.many(order)
-        hits = []
+        entries = await self.store.many(order[: limit + 4])  # a few spare for pending/retired
+        hits: list[Hit] = []
         for entry_id in order:
+            if len(hits) == limit:
+                break
             entry = entries.get(entry_id)
             if entry is None or entry.status != LIVE:
                 continue
@@ -296,6 +304,7 @@ class KnowledgeBase:
             if kept:
                 vectors = await self.store.form_vectors([fid for fid, _ in kept])
                 self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors))
+                await self.store.note_forms([f for f, _ in kept], new.space, "add")
         await self._add_forms(new, [q for q in new.questions if q not in have], None,
                               author=author, case=case, at=at)
 

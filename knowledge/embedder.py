@@ -172,6 +172,7 @@ class CachedEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._inflight: dict[str, asyncio.Task[np.ndarray]] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -209,16 +210,27 @@ class CachedEmbedder:
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``encode`` in a worker thread, so the event loop keeps beating."""
+        if len(texts) == 1 and texts[0] in self._inflight:
+            return await self._inflight[texts[0]]
         return await asyncio.to_thread(self.encode, list(texts))
 
+    def prefetch(self, text: str) -> None:
+        """Start embedding ``text`` now, so the vector is ready (or nearly) when
+        asked for: the model works while the caller does its I/O."""
+        if text in self._inflight or text in self._cache:
+            return
+        task = asyncio.create_task(asyncio.to_thread(self.encode, [text]), name="journeybot-embed")
+        self._inflight[text] = task
+        task.add_done_callback(lambda _: self._inflight.pop(text, None))
 
-def load_embedder(kind: str = "minilm") -> CachedEmbedder:
+
+def load_embedder(kind: str = "minilm", *, threads: int | None = None) -> CachedEmbedder:
     """The configured back-end, wrapped in a cache. ``ModelMissing`` if absent."""
     path = model_path()
     if kind == "minilm":
-        return CachedEmbedder(MiniLMEmbedder(path))
+        return CachedEmbedder(MiniLMEmbedder(path, threads=threads))
     if kind == "transformers":
-        return CachedEmbedder(TransformersEmbedder(path))
+        return CachedEmbedder(TransformersEmbedder(path, threads=threads))
     if kind == "sentence-transformers":
         return CachedEmbedder(SentenceTransformersEmbedder(path))
     raise ValueError(f"unknown embedder {kind!r}: use 'minilm', 'transformers' or 'sentence-transformers'")

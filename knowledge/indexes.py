@@ -36,6 +36,7 @@ class SpaceIndexes:
         self._indexes: dict[str, VectorIndex] = {}
         self._form_entry: dict[int, str] = {}
         self._dirty: set[str] = set()
+        self._seq = 0  # the change feed has been applied up to here
 
     async def load(self) -> None:
         ids, entry_ids, spaces = await self.store.load_live_forms()
@@ -43,7 +44,7 @@ class SpaceIndexes:
         counts: dict[str, int] = defaultdict(int)
         for space in spaces:
             counts[space] += 1
-        seq = await self.store.change_seq()
+        seq = self._seq = await self.store.change_seq()
         for space, count in counts.items():
             index = await asyncio.to_thread(self._from_snapshot, space, count, seq)
             if index is None:
@@ -51,6 +52,41 @@ class SpaceIndexes:
                 index = await asyncio.to_thread(self._build, space, space_ids, vectors, seq)
             self._indexes[space] = index
         logger.info("knowledge loaded: %d question forms in %d space(s)", len(ids), len(self._indexes))
+
+    async def catch_up(self) -> int:
+        """Apply what other processes changed (the store's change feed) since
+        the last look; our own changes in it are recognised and skipped.
+        Returns how many forms were added or removed."""
+        changes = await self.store.changes_since(self._seq)
+        if not changes:
+            return 0
+        self._seq = changes[-1][0]
+        final: dict[int, tuple[str, str]] = {}
+        for _, form_id, space, op in changes:
+            final[form_id] = (op, space)
+        gone: dict[str, list[int]] = defaultdict(list)
+        wanted: list[int] = []
+        for form_id, (op, space) in final.items():
+            if op == "remove" and form_id in self._form_entry:
+                gone[space].append(form_id)
+            elif op == "add" and form_id not in self._form_entry:
+                wanted.append(form_id)
+        applied = 0
+        for space, form_ids in gone.items():
+            self.index_of(space).remove(np.array(form_ids, dtype=np.int64))
+            for form_id in form_ids:
+                self._form_entry.pop(form_id, None)
+            self._dirty.add(space)
+            applied += len(form_ids)
+        for form_id, entry_id, space, blob in await self.store.answerable_forms(wanted):
+            vector = np.frombuffer(blob, dtype=np.float32).reshape(1, self.dim)
+            self.index_of(space).add(np.array([form_id], dtype=np.int64), vector)
+            self._form_entry[form_id] = entry_id
+            self._dirty.add(space)
+            applied += 1
+        if applied:
+            logger.info("knowledge changed elsewhere: %d question form(s) followed into the index", applied)
+        return applied
 
     async def save(self) -> None:
         if not self._dirty:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812 (the usual name)
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 

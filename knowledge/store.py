@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -65,19 +66,40 @@ def entry_from_mapping(row: Any) -> Entry:
 class EntryStore:
     """SQL for the knowledge tables. Callers own the transaction."""
 
+    CACHE = 10_000
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._conflicts: dict[str | None, list[tuple[str, str]]] = {}
+        # Entries as last written or read by this process. Every write of ours
+        # goes through ``save`` (undone on rollback); another process's writes
+        # make the core call ``forget_cached``.
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+
+    def forget_cached(self) -> None:
+        """Another process changed the store: read again what we keep."""
+        self._conflicts.clear()
+        self._entries.clear()
+
+    def _keep(self, entry: Entry) -> None:
+        self._entries[entry.id] = entry
+        self._entries.move_to_end(entry.id)
+        while len(self._entries) > self.CACHE:
+            self._entries.popitem(last=False)
 
     async def get(self, entry_id: str) -> Entry | None:
-        row = await self.db.fetchone("SELECT * FROM entries WHERE id = ?", (entry_id,))
-        return entry_from_mapping(row) if row else None
+        return (await self.many([entry_id])).get(entry_id)
 
     async def many(self, ids: Sequence[str]) -> dict[str, Entry]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = await self.db.fetchall(f"SELECT * FROM entries WHERE id IN ({marks})", tuple(ids))
-        return {row["id"]: entry_from_mapping(row) for row in rows}
+        found = {i: self._entries[i] for i in ids if i in self._entries}
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            marks = ",".join("?" * len(missing))
+            rows = await self.db.fetchall(f"SELECT * FROM entries WHERE id IN ({marks})", tuple(missing))
+            for row in rows:
+                entry = found[row["id"]] = entry_from_mapping(row)
+                self._keep(entry)
+        return found
 
     async def list(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
         sql, params = "SELECT * FROM entries WHERE 1=1", []
@@ -113,6 +135,16 @@ class EntryStore:
 
     async def save(self, entry: Entry, *, snapshot: bool) -> None:
         """Insert or update the current version; ``snapshot`` keeps it in history."""
+        before = self._entries.get(entry.id)
+        self._keep(entry)
+
+        def undo() -> None:  # the transaction rolled back: so does the cache
+            if before is None:
+                self._entries.pop(entry.id, None)
+            else:
+                self._entries[entry.id] = before
+
+        self.db.on_rollback(undo)
         row = entry_to_row(entry)
         await self.db.execute(
             """INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags,
@@ -225,6 +257,27 @@ class EntryStore:
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)
 
+    async def note_forms(self, form_ids: Iterable[int], space: str, op: str) -> None:
+        """Record in the change feed that forms became (un)answerable."""
+        await self.db.executemany("INSERT INTO form_changes (form_id, space, op) VALUES (?,?,?)",
+                                  [(i, space, op) for i in form_ids])
+
+    async def changes_since(self, seq: int) -> list[tuple[int, int, str, str]]:
+        """(seq, form id, space, op) of the change feed after ``seq``."""
+        rows = await self.db.fetchall(
+            "SELECT seq, form_id, space, op FROM form_changes WHERE seq > ? ORDER BY seq", (seq,))
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+    async def answerable_forms(self, form_ids: Sequence[int]) -> list[tuple[int, str, str, bytes]]:
+        """(id, entry id, space, vector) of those forms that are live, of live entries."""
+        if not form_ids:
+            return []
+        marks = ",".join("?" * len(form_ids))
+        rows = await self.db.fetchall(
+            f"SELECT f.id, f.entry_id, f.space, f.vector FROM forms f JOIN entries e ON e.id = f.entry_id "
+            f"WHERE f.id IN ({marks}) AND f.live = 1 AND e.status = 'live'", tuple(form_ids))
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
     async def change_seq(self) -> int:
         row = await self.db.fetchone("SELECT max(seq) AS s FROM form_changes")
         return int(row["s"] or 0) if row else 0
@@ -242,17 +295,23 @@ class EntryStore:
             "INSERT INTO conflicts (a, b, space, status, at) VALUES (?,?,?,'open',?)",
             (first, second, space, at.isoformat()),
         )
+        self._conflicts.clear()
         await EventLog(self.db).append("conflict", at=at, space=space,
                                        body={"a": first, "b": second, "status": "open"})
         return True
 
     async def open_conflicts(self, space: str | None = None) -> list[tuple[str, str]]:
+        cached = self._conflicts.get(space)
+        if cached is not None:
+            return cached
         sql = "SELECT a, b FROM conflicts WHERE status = 'open'"
         params: tuple[str, ...] = ()
         if space is not None:
             sql += " AND space = ?"
             params = (space,)
-        return [(row["a"], row["b"]) for row in await self.db.fetchall(sql, params)]
+        pairs = [(row["a"], row["b"]) for row in await self.db.fetchall(sql, params)]
+        self._conflicts[space] = pairs
+        return pairs
 
     async def settle_conflicts(self, entry_id: str, at: datetime) -> int:
         rows = await self.db.fetchall(
@@ -264,6 +323,8 @@ class EntryStore:
             "WHERE status = 'open' AND (a = ? OR b = ?)",
             (at.isoformat(), entry_id, entry_id),
         )
+        if rows:
+            self._conflicts.clear()
         for row in rows:
             space = await self.db.fetchone("SELECT space FROM conflicts WHERE a = ? AND b = ?",
                                            (row["a"], row["b"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,7 +62,8 @@ def kb_import(
 ) -> None:
     """Import a knowledge file (YAML, JSON lines or Markdown); broken entries are skipped and named."""
     setup_logging()
-    settings = settings_for(config, db)
+    # A bulk import embeds in batches: every core helps (the bot itself uses one).
+    settings = settings_for(config, db, embed_threads=os.cpu_count() or 1)
     report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False))
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
                f"{len(report.unchanged)} unchanged, {len(report.problems)} skipped")

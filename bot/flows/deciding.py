@@ -25,7 +25,7 @@ MAX_CANDIDATES = 5
 
 async def retrieve(handling: Handling, vector: np.ndarray) -> tuple[list[Hit], list[Option]]:
     core = handling.core
-    hits = (await core.kb.search(handling.space, vector))[:12]
+    hits = await core.kb.search(handling.space, vector)
     conflicts = await core.kb.store.open_conflicts(handling.space) if hits else []
     partners: dict[str, set[str]] = {}
     for a, b in conflicts:

@@ -91,6 +91,9 @@ async def same_issue(handling: Handling, case: Case, vector: np.ndarray) -> Case
     """The person's earlier, still-relevant case about the same thing, if any."""
     policy = handling.core.settings.policy
     since = handling.now - timedelta(hours=policy.repeat_window_hours)
+    journey = await handling.journey(case.user)
+    if not any(n.case != case.key and n.opened_at >= since for n in journey.cases):
+        return None  # nothing recent on record: no need to look
     earlier = [c for c in await handling.core.cases.of_user(handling.space, case.user, since=since)
                if c.key != case.key and c.status != "closed"]
     if not earlier:

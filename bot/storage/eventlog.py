@@ -76,14 +76,28 @@ class EventLog:
         text = canonical(body)
         stamp = at.isoformat()
         async with self.db.transaction():
-            row = await self.db.fetchone("SELECT hash FROM log ORDER BY seq DESC LIMIT 1")
-            prev = row["hash"] if row else GENESIS
+            # The head is read once per transaction, under its write lock, so
+            # another process appending to the same file never forks the chain;
+            # the transaction's records are written together just before it commits.
+            memo = self.db.memo
+            head = memo.get("log_head")
+            if head is None:
+                row = await self.db.fetchone("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1")
+                head = (row["seq"], row["hash"]) if row else (0, GENESIS)
+                memo["log_rows"] = []
+                self.db.before_commit(self._flush)
+            seq, prev = head[0] + 1, head[1]
             digest = chain_hash(prev, kind, stamp, space, case, event_id, text)
-            return await self.db.execute(
-                "INSERT INTO log (kind, at, space, case_key, event_id, body, prev_hash, hash) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (kind, stamp, space, case, event_id, text, prev, digest),
-            )
+            memo["log_rows"].append((seq, kind, stamp, space, case, event_id, text, prev, digest))
+            memo["log_head"] = (seq, digest)
+            return seq
+
+    async def _flush(self) -> None:
+        rows = self.db.memo.pop("log_rows", [])
+        if rows:
+            await self.db.executemany(
+                "INSERT INTO log (seq, kind, at, space, case_key, event_id, body, prev_hash, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?)", rows)
 
     async def records(
         self,

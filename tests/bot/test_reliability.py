@@ -191,3 +191,22 @@ async def test_live_runs_let_time_pass_for_reminders(chat: Chat) -> None:
     await runtime.stop()
     ticks = [r async for r in chat.core.log.records(kinds=("event",)) if r.body.get("type") == "tick"]
     assert len(ticks) >= 2
+
+
+async def test_the_running_bot_answers_from_an_import_made_beside_it(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    from bot.storage.database import Database
+    from knowledge.base import KnowledgeBase
+    from knowledge.entries import Draft
+
+    db = str(tmp_path / "live.db")
+    core = await make_core(embedder, db=db)
+    await core.handle(question("warm up", id="w1"))
+    async with Database(db) as cli_db:  # `journeybot kb import` in another process
+        cli = KnowledgeBase(cli_db, embedder)
+        await cli.open()
+        await cli.create(Draft(("How do I archive a workspace?",), "Settings → Archive."),
+                         author="op", origin="import", at=START)
+    actions = await core.handle(question("how do I archive a workspace?", id="m1", user="u2"))
+    assert [getattr(a, "kind", None) for a in actions] == ["answer"]
+    await core.close()

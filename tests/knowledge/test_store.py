@@ -231,3 +231,26 @@ async def test_retiring_twice_changes_nothing(kb: KnowledgeBase) -> None:
     twice = await kb.retire(once, by="op", at=AT)
     assert twice.version == once.version == 2
     assert len(await kb.store.history(entry.id)) == 2
+
+
+async def test_knowledge_imported_by_another_process_is_searchable_without_a_restart(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    """`journeybot kb import` while the bot runs: the running bot follows the change feed."""
+    path = str(tmp_path / "shared.db")
+    async with Database(path) as bot_db, Database(path) as cli_db:
+        running = KnowledgeBase(bot_db, embedder)
+        await running.open()
+        version = await bot_db.data_version()
+        cli = KnowledgeBase(cli_db, embedder)
+        await cli.open()
+        entry = await cli.create(Draft(("How do I archive a workspace?",), "Settings → Archive."),
+                                 author="op", origin="import", at=AT)
+        assert (await top(running, "archive my workspace"))[0] is None, "not seen yet"
+        assert await bot_db.data_version() != version, "the other process's commit is noticed"
+        await running.catch_up()
+        assert (await top(running, "archive my workspace"))[0] == entry.id
+        await cli.retire(entry, by="op", at=AT)
+        await running.catch_up()
+        assert (await top(running, "archive my workspace"))[0] is None
+        await running.catch_up()  # nothing new: nothing changes
+        assert running.size() == 0
