@@ -119,10 +119,9 @@ class Core:
             if not await self._concerns_us(event):
                 logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
                 return []
-            if await self._seen(event):
+            if not await self._store_event(event, notes):
                 logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
                 return []
-            await self._store_event(event, notes)
             return await self._dispatch(event, notes)
 
     def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
@@ -170,18 +169,22 @@ class Core:
         known = await self.cases.get(event.space, event.thread)
         return known is not None or await self.cases.by_ref(event.space, event.thread) is not None
 
-    async def _seen(self, event: Event) -> bool:
-        row = await self.db.fetchone(
-            "SELECT status FROM events WHERE space = ? AND id = ?", (event.space, event.id))
-        return row is not None
-
-    async def _store_event(self, event: Event, notes: dict[str, Any]) -> None:
-        async with self.db.transaction():
-            seq = await self.log.append("event", at=event.at, space=event.space,
-                                        event_id=event.id, body={**event_to_json(event), **notes})
-            await self.db.execute(
-                "INSERT INTO events (space, id, log_seq, status) VALUES (?,?,?,'received')",
-                (event.space, event.id, seq))
+    async def _store_event(self, event: Event, notes: dict[str, Any]) -> bool:
+        """Store the event before anything acts on it; ``False`` if it was
+        stored before (platforms redeliver), and then nothing is written."""
+        try:
+            async with self.db.transaction():
+                seq = await self.log.append("event", at=event.at, space=event.space,
+                                            event_id=event.id, body={**event_to_json(event), **notes})
+                new = await self.db.fetchall(
+                    "INSERT INTO events (space, id, log_seq, status) VALUES (?,?,?,'received') "
+                    "ON CONFLICT (space, id) DO NOTHING RETURNING id",
+                    (event.space, event.id, seq))
+                if not new:
+                    raise _SeenBefore
+        except _SeenBefore:
+            return False
+        return True
 
     async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
         from bot.flows import route_event  # the flows import the core's types
@@ -266,6 +269,10 @@ class Core:
             async with self._lock:
                 actions += await self._dispatch(event, {})
         return actions
+
+
+class _SeenBefore(Exception):
+    """Internal: roll back the storing of a redelivered event."""
 
 
 async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder, detector: Any) -> None:

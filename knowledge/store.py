@@ -71,6 +71,7 @@ class EntryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._conflicts: dict[str | None, list[tuple[str, str]]] = {}
+        self._partners: dict[str, dict[str, frozenset[str]]] = {}
         # Entries as last written or read by this process. Every write of ours
         # goes through ``save`` (undone on rollback); another process's writes
         # make the core call ``forget_cached``.
@@ -79,6 +80,7 @@ class EntryStore:
     def forget_cached(self) -> None:
         """Another process changed the store: read again what we keep."""
         self._conflicts.clear()
+        self._partners.clear()
         self._entries.clear()
 
     def _keep(self, entry: Entry) -> None:
@@ -296,9 +298,21 @@ class EntryStore:
             (first, second, space, at.isoformat()),
         )
         self._conflicts.clear()
+        self._partners.clear()
         await EventLog(self.db).append("conflict", at=at, space=space,
                                        body={"a": first, "b": second, "status": "open"})
         return True
+
+    async def conflict_partners(self, space: str) -> dict[str, frozenset[str]]:
+        """Each entry in an open conflict, with the entries it conflicts with."""
+        cached = self._partners.get(space)
+        if cached is None:
+            partners: dict[str, set[str]] = {}
+            for a, b in await self.open_conflicts(space):
+                partners.setdefault(a, set()).add(b)
+                partners.setdefault(b, set()).add(a)
+            cached = self._partners[space] = {k: frozenset(v) for k, v in partners.items()}
+        return cached
 
     async def open_conflicts(self, space: str | None = None) -> list[tuple[str, str]]:
         cached = self._conflicts.get(space)
@@ -325,6 +339,7 @@ class EntryStore:
         )
         if rows:
             self._conflicts.clear()
+            self._partners.clear()
         for row in rows:
             space = await self.db.fetchone("SELECT space FROM conflicts WHERE a = ? AND b = ?",
                                            (row["a"], row["b"]))

@@ -26,11 +26,7 @@ MAX_CANDIDATES = 5
 async def retrieve(handling: Handling, vector: np.ndarray) -> tuple[list[Hit], list[Option]]:
     core = handling.core
     hits = await core.kb.search(handling.space, vector)
-    conflicts = await core.kb.store.open_conflicts(handling.space) if hits else []
-    partners: dict[str, set[str]] = {}
-    for a, b in conflicts:
-        partners.setdefault(a, set()).add(b)
-        partners.setdefault(b, set()).add(a)
+    partners = await core.kb.store.conflict_partners(handling.space) if hits else {}
     options = [
         Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
                stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,

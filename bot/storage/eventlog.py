@@ -94,7 +94,11 @@ class EventLog:
 
     async def _flush(self) -> None:
         rows = self.db.memo.pop("log_rows", [])
-        if rows:
+        if len(rows) == 1:
+            await self.db.execute(
+                "INSERT INTO log (seq, kind, at, space, case_key, event_id, body, prev_hash, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?)", rows[0])
+        elif rows:
             await self.db.executemany(
                 "INSERT INTO log (seq, kind, at, space, case_key, event_id, body, prev_hash, hash) "
                 "VALUES (?,?,?,?,?,?,?,?,?)", rows)
