@@ -119,10 +119,14 @@ class Core:
             if not await self._concerns_us(event):
                 logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
                 return []
-            if not await self._store_event(event, notes):
-                logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
-                return []
-            return await self._dispatch(event, notes)
+            try:
+                if not await self._store_event(event, notes):
+                    logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
+                    return []
+                return await self._dispatch(event, notes)
+            finally:
+                if isinstance(event, Message):
+                    self.kb.forget_prefetch(event.space, event.text)
 
     def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
         """Clean the text and redact personal data before anything stores it."""
@@ -143,7 +147,7 @@ class Core:
         from bot.flows import channel_kind_of  # the flows import the core's types
 
         if event.direct or channel_kind_of(self.settings, event) in ("help", "dm"):
-            self.embedder.prefetch(event.text)
+            self.kb.prefetch(event.space, event.text)
 
     async def _follow_outside_changes(self) -> None:
         """Another process (``journeybot kb import`` while the bot runs, say)

@@ -9,6 +9,7 @@ transaction roll back, the index change is undone with it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -29,7 +30,8 @@ from knowledge.store import EntryStore
 logger = logging.getLogger(__name__)
 
 SEARCH_K = 48
-KEEP = object()  # "leave this field as it is" in ``revise``  # question forms fetched per query before grouping by entry
+KEEP = object()
+Prefetched = tuple[np.ndarray, int, list[tuple[str, float]]]  # vector, index version, nearest  # "leave this field as it is" in ``revise``  # question forms fetched per query before grouping by entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class KnowledgeBase:
         self.dim = dim
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
+        self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -107,13 +110,47 @@ class KnowledgeBase:
     async def get(self, entry_id: str) -> Entry | None:
         return await self.store.get(entry_id)
 
+    def prefetch(self, space: str, text: str) -> None:
+        """A question just arrived: embed it and search ``space`` in one trip to
+        a worker thread, while the caller stores the event. ``embed([text])``
+        and ``search(space, vector, text=text)`` then pick the results up."""
+        key = (space, text)
+        if key in self._prefetched:
+            return
+
+        def work() -> Prefetched:
+            vector = self.embedder.encode([text])
+            version = self.indexes.version
+            return vector[0], version, self.indexes.nearest_now(space, vector, SEARCH_K)
+
+        task = asyncio.create_task(asyncio.to_thread(work), name="journeybot-embed-search")
+        self._prefetched[key] = task
+
+        async def vector_only() -> np.ndarray:
+            return (await task)[0].reshape(1, -1)
+
+        self.embedder.expect(text, asyncio.ensure_future(vector_only()))
+
+    def forget_prefetch(self, space: str, text: str) -> None:
+        self._prefetched.pop((space, text), None)
+
+    async def _nearest(self, space: str, vector: np.ndarray, k: int,
+                       text: str | None) -> list[tuple[str, float]]:
+        task = self._prefetched.pop((space, text), None) if text is not None else None
+        if task is not None and k == SEARCH_K:
+            done, version, found = await task
+            # Only if nothing changed in the index since, and it is the same question.
+            if version == self.indexes.version and np.array_equal(done, vector):
+                return found
+        return await self.indexes.nearest(space, vector, k)
+
     async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K,
-                     limit: int = 8) -> list[Hit]:
+                     limit: int = 5, text: str | None = None) -> list[Hit]:
         """Live entries of ``space`` closest to ``vector``, one hit per entry, best first."""
         best: dict[str, list[float]] = {}
         support: dict[str, int] = defaultdict(int)
         order: list[str] = []
-        for rank, (entry_id, score) in enumerate(await self.indexes.nearest(space, vector, k)):
+        for rank, (entry_id, score) in enumerate(await self._nearest(space, vector, k, text)):
             if rank < self.support_k:
                 support[entry_id] += 1
             if entry_id not in best:
@@ -121,7 +158,7 @@ class KnowledgeBase:
                 order.append(entry_id)
             elif len(best[entry_id]) == 1:
                 best[entry_id].append(float(score))
-        entries = await self.store.many(order[: limit + 4])  # a few spare for pending/retired
+        entries = await self.store.many(order[: limit + 2])  # spare for pending/retired ones
         hits: list[Hit] = []
         for entry_id in order:
             if len(hits) == limit:

@@ -214,14 +214,10 @@ class CachedEmbedder:
             return await self._inflight[texts[0]]
         return await asyncio.to_thread(self.encode, list(texts))
 
-    def prefetch(self, text: str) -> None:
-        """Start embedding ``text`` now, so the vector is ready (or nearly) when
-        asked for: the model works while the caller does its I/O."""
-        if text in self._inflight or text in self._cache:
-            return
-        task = asyncio.create_task(asyncio.to_thread(self.encode, [text]), name="journeybot-embed")
-        self._inflight[text] = task
-        task.add_done_callback(lambda _: self._inflight.pop(text, None))
+    def expect(self, text: str, vector: asyncio.Future[np.ndarray]) -> None:
+        """``text``'s vector is being computed elsewhere: ``embed`` waits for it."""
+        self._inflight[text] = vector  # type: ignore[assignment]
+        vector.add_done_callback(lambda _: self._inflight.pop(text, None))
 
 
 def load_embedder(kind: str = "minilm", *, threads: int | None = None) -> CachedEmbedder:

@@ -37,6 +37,7 @@ class SpaceIndexes:
         self._form_entry: dict[int, str] = {}
         self._dirty: set[str] = set()
         self._seq = 0  # the change feed has been applied up to here
+        self.version = 0  # bumped by every change: tells a result computed earlier from a current one
 
     async def load(self) -> None:
         ids, entry_ids, spaces = await self.store.load_live_forms()
@@ -84,6 +85,7 @@ class SpaceIndexes:
             self._form_entry[form_id] = entry_id
             self._dirty.add(space)
             applied += 1
+        self.version += 1
         if applied:
             logger.info("knowledge changed elsewhere: %d question form(s) followed into the index", applied)
         return applied
@@ -112,10 +114,14 @@ class SpaceIndexes:
 
     async def nearest(self, space: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """(entry id, score) of the ``k`` nearest question forms, best first."""
+        return await asyncio.to_thread(self.nearest_now, space, vector, k)
+
+    def nearest_now(self, space: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """``nearest`` on the calling thread (callers off the event loop only)."""
         index = self._indexes.get(space)
         if index is None or len(index) == 0:
             return []
-        scores, form_ids = await asyncio.to_thread(index.search, vector, k)
+        scores, form_ids = index.search(vector, k)
         found = []
         for score, form_id in zip(scores[0], form_ids[0], strict=True):
             entry_id = self._form_entry.get(int(form_id))
@@ -130,9 +136,11 @@ class SpaceIndexes:
         for form_id in form_ids:
             self._form_entry[form_id] = entry_id
         self._dirty.add(space)
+        self.version += 1
 
         def undo() -> None:
             index.remove(ids)
+            self.version += 1
             for form_id in form_ids:
                 self._form_entry.pop(form_id, None)
 
@@ -144,9 +152,11 @@ class SpaceIndexes:
         owners = {fid: self._form_entry.pop(fid, None) for fid in form_ids}
         index.remove(ids)
         self._dirty.add(space)
+        self.version += 1
 
         def undo() -> None:
             index.add(ids, vectors)
+            self.version += 1
             for fid, owner in owners.items():
                 if owner is not None:
                     self._form_entry[fid] = owner

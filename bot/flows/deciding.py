@@ -23,9 +23,10 @@ logger = logging.getLogger(__name__)
 MAX_CANDIDATES = 5
 
 
-async def retrieve(handling: Handling, vector: np.ndarray) -> tuple[list[Hit], list[Option]]:
+async def retrieve(handling: Handling, vector: np.ndarray,
+                   text: str | None = None) -> tuple[list[Hit], list[Option]]:
     core = handling.core
-    hits = await core.kb.search(handling.space, vector)
+    hits = await core.kb.search(handling.space, vector, text=text)
     partners = await core.kb.store.conflict_partners(handling.space) if hits else {}
     options = [
         Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
@@ -76,7 +77,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     ``avoid`` names an entry the asker already got and came back from: it is
     not offered again as if it were new.
     """
-    hits, options = await retrieve(handling, vector)
+    hits, options = await retrieve(handling, vector, text)
     signals = signals or signals_for(handling, text, vector, case)
     decision = decide(options, signals, handling.core.settings.policy)
     if avoid and decision.kind == "answer" and decision.entry == avoid:

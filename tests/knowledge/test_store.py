@@ -254,3 +254,17 @@ async def test_knowledge_imported_by_another_process_is_searchable_without_a_res
         assert (await top(running, "archive my workspace"))[0] is None
         await running.catch_up()  # nothing new: nothing changes
         assert running.size() == 0
+
+
+async def test_a_search_prefetched_before_a_change_is_not_used_after_it(kb: KnowledgeBase) -> None:
+    question = "How do I archive a workspace?"
+    kb.prefetch("default", question)
+    vector = (await kb.embedder.embed([question]))[0]  # waits for the prefetch
+    entry = await kb.create(Draft((question,), "Settings → Archive."), author="op", origin="import", at=AT)
+    hits = await kb.search("default", vector, text=question)
+    assert hits and hits[0].entry.id == entry.id, "the index changed: searched again"
+
+    kb.prefetch("default", "archive workspace please")
+    vector = (await kb.embedder.embed(["archive workspace please"]))[0]
+    hits = await kb.search("default", vector, text="archive workspace please")
+    assert hits[0].entry.id == entry.id
