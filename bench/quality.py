@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The quality benchmark v1 (``/work/shared/spec/quality-benchmark.md``).
+"""The quality benchmark v1 (``../shared/spec/quality-benchmark.md``).
 
 Streams public datasets through a bot that speaks the replay contract
 (``replay.md``), plays the askers and the staff, and scores how well the bot
