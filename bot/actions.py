@@ -8,7 +8,7 @@ runtime uses to mark it performed (0 until stored).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal
 
 from bot.events import Address
 
@@ -22,7 +22,6 @@ RouteReason = Literal[
     "promise",
     "reopened",
 ]
-ROUTE_REASONS: tuple[str, ...] = get_args(RouteReason)
 
 # Buttons an answer carries on platforms that have them.
 FEEDBACK_BUTTONS: tuple[str, ...] = ("solved", "not_solved", "human")
@@ -153,7 +152,3 @@ ACTION_TYPES: dict[type[Action], str] = {
     Private: "private",
 }
 
-
-def action_type(action: Action) -> str:
-    """The wire name of an action's type."""
-    return ACTION_TYPES[type(action)]

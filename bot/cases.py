@@ -63,15 +63,6 @@ class Case:
     last_reply_at: datetime | None = None
     reminded: bool = False
     candidates: tuple[Candidate, ...] = ()
-    platform_refs: tuple[str, ...] = ()
-
-    @property
-    def waiting_on_staff(self) -> bool:
-        return self.status == "routed"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status not in ("resolved", "closed")
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
              at: datetime) -> Case:

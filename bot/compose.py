@@ -80,11 +80,6 @@ class Composer:
         lines.append(f"Who has it now: me (the bot). Next step: {next_step}.")
         return Words("\n".join(lines), "bot", next_step)
 
-    def ask_more(self) -> Words:
-        next_step = "tell me a little more (what you were doing and what happened), here in this thread"
-        return Words(f"Could you tell me a bit more? Who has it now: me (the bot). Next step: {next_step}.",
-                     "bot", next_step)
-
     def handoff(self, reason: str, *, owner: str = STAFF_QUEUE, owner_name: str | None = None,
                 linked: str | None = None) -> Words:
         why = REASONS.get(reason, REASONS["low_confidence"])

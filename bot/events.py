@@ -7,7 +7,7 @@ never sees a Discord or Slack object. Derive changed copies with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -128,4 +128,3 @@ class Address:
     channel: str
     thread: str | None = None
     dm_user: str | None = None
-    extra: tuple[tuple[str, str], ...] = field(default=())

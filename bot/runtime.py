@@ -95,13 +95,11 @@ class Runtime:
 
     async def start(self) -> None:
         """Perform what a previous run left undone, then start the adapters."""
-        recovered = await self.core.recover()
+        await self.core.recover()  # its actions go to the outbox with the rest
         leftover = await self.core.pending()
         if leftover:
             logger.info("performing %d action(s) left from before the last stop", len(leftover))
             await self.perform(leftover)
-        elif recovered:
-            await self.perform(recovered)
         for adapter in self.adapters.values():
             await adapter.start(self.deliver_quietly)
         if self.tick_seconds:

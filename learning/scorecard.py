@@ -115,7 +115,7 @@ async def compute(
     cases: dict[tuple[str, str], CaseLine] = {}
     replies: list[dict[str, Any]] = []
     cards: list[dict[str, Any]] = []
-    decisions: dict[tuple[str, str, str], dict[str, Any]] = {}
+    decisions: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
     feedback = {"solved": 0, "not_solved": 0}
     knowledge: dict[str, dict[str, Any]] = {}
@@ -148,7 +148,7 @@ async def compute(
         elif rec.kind == "decision" and line is not None:
             if line.first_decision is None:
                 line.first_decision = body.get("decision")
-            decisions[(rec.space, rec.case or "", rec.event_id or "")] = body
+            decisions[(rec.space, rec.case or "")].append(body)
         elif rec.kind == "action":
             if body.get("type") == "reply" and in_period(rec.at):
                 replies.append(body)
@@ -263,8 +263,7 @@ async def compute(
             if b.get("taught"):
                 taught_reuse += 1
             entry = b.get("entry", "")
-            decision = next((d for (s, k, _), d in decisions.items()
-                             if s == case.space and k == case.key and d.get("entry") == entry), None)
+            decision = next((d for d in decisions[(case.space, case.key)] if d.get("entry") == entry), None)
             if decision and decision.get("model") and decision.get("candidates") and all(
                     "version" in c for c in decision["candidates"]):
                 evidence += 1

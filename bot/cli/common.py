@@ -23,7 +23,6 @@ T = TypeVar("T")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="the SQLite store (default: settings, journeybot.db)")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="a YAML settings file")]
-SpaceOption = Annotated[str, typer.Option("--space", help="workspace / guild")]
 
 
 def setup_logging(verbose: bool = False) -> None:

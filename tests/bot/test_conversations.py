@@ -307,3 +307,13 @@ async def test_the_bot_never_promises_what_no_policy_entry_says(chat: Chat) -> N
 
     sent = await chat.command("send_suggested", user="alice", roles=("staff",), about="card:m1")
     assert sent.reply.kind == "relay" and "free month" in sent.reply.text, "staff may say it"
+
+
+async def test_a_card_shows_the_answer_send_suggested_would_send(chat: Chat) -> None:
+    said = await chat.ask("which languages can code cells run?", id="m1")  # routed: the entry is stale
+    card = said.route.content
+    assert card is not None and card.candidates[0].entry == "embed-code"
+    assert card.suggested is not None and "Python 3.12" in card.suggested
+    nothing = await chat.ask("does tidepool have a gantt chart view?", id="m2", user="u2")
+    close = nothing.route.content
+    assert close is not None and (close.suggested is None) == (not close.candidates)
