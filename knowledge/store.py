@@ -328,22 +328,22 @@ class EntryStore:
         return pairs
 
     async def settle_conflicts(self, entry_id: str, at: datetime) -> int:
+        """A new version or a retirement of ``entry_id`` settles its open conflicts."""
         rows = await self.db.fetchall(
-            "SELECT a, b FROM conflicts WHERE status = 'open' AND (a = ? OR b = ?)",
+            "SELECT a, b, space FROM conflicts WHERE status = 'open' AND (a = ? OR b = ?)",
             (entry_id, entry_id),
         )
+        if not rows:
+            return 0
         await self.db.execute(
             "UPDATE conflicts SET status = 'settled', settled_at = ? "
             "WHERE status = 'open' AND (a = ? OR b = ?)",
             (at.isoformat(), entry_id, entry_id),
         )
-        if rows:
-            self._conflicts.clear()
-            self._partners.clear()
+        self._conflicts.clear()
+        self._partners.clear()
+        log = EventLog(self.db)
         for row in rows:
-            space = await self.db.fetchone("SELECT space FROM conflicts WHERE a = ? AND b = ?",
-                                           (row["a"], row["b"]))
-            await EventLog(self.db).append(
-                "conflict", at=at, space=space["space"] if space else "default",
-                body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
+            await log.append("conflict", at=at, space=row["space"],
+                             body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
         return len(rows)

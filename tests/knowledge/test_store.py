@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bot.storage.database import Database
+from bot.storage.eventlog import EventLog
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft
@@ -268,3 +269,23 @@ async def test_a_search_prefetched_before_a_change_is_not_used_after_it(kb: Know
     vector = (await kb.embedder.embed(["archive workspace please"]))[0]
     hits = await kb.search("default", vector, text="archive workspace please")
     assert hits[0].entry.id == entry.id
+
+
+async def test_a_new_version_settles_the_conflicts_of_its_entry(kb: KnowledgeBase) -> None:
+    drafts = parse_yaml("""
+- id: a
+  questions: ["How long do refunds take?"]
+  answer: "Refunds arrive within 5 business days."
+- id: b
+  questions: ["How long does a refund take?"]
+  answer: "We do not offer refunds on monthly plans under any circumstances whatsoever."
+""").drafts
+    await import_drafts(kb, drafts, author="op", at=AT)
+    assert await kb.store.conflict_partners("default") == {"a": frozenset({"b"}), "b": frozenset({"a"})}
+    entry = await kb.get("b")
+    assert entry is not None
+    await kb.revise(entry, author="lead", origin="staff", at=AT, answer="Refunds arrive within 5 business days.")
+    assert await kb.store.open_conflicts("default") == []
+    assert await kb.store.conflict_partners("default") == {}
+    settled = [r async for r in EventLog(kb.db).records(kinds=("conflict",))]
+    assert [r.body["status"] for r in settled] == ["open", "settled"]
