@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,35 +20,19 @@ import numpy as np
 
 from bot.storage.database import Database
 from bot.storage.eventlog import EventLog
+from knowledge.docs.passages import passage_texts
 from knowledge.embedder import DIM, CachedEmbedder
-from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
+from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
 from knowledge.index import VectorIndex
-from knowledge.indexes import SpaceIndexes
+from knowledge.indexes import Near, SpaceIndexes
+from knowledge.retrieval import Hit, fuse, lexical_search
 from knowledge.store import EntryStore
 
 logger = logging.getLogger(__name__)
 
-SEARCH_K = 48
-KEEP = object()
-Prefetched = tuple[np.ndarray, int, list[tuple[str, float]]]  # vector, index version, nearest  # "leave this field as it is" in ``revise``  # question forms fetched per query before grouping by entry
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One entry's standing for a question.
-
-    ``score`` is the best cosine similarity between the question and any of
-    the entry's question forms; ``second`` the next best of its forms among the
-    question's nearest (``None`` when only one of them is near): a question
-    close to several ways of asking an entry is that entry far more often than
-    one close to a single form. ``support`` counts how many of the question's
-    nearest forms belong to this entry.
-    """
-
-    entry: Entry
-    score: float
-    support: int
-    second: float | None = None
+SEARCH_K = 48  # forms fetched per query before grouping by entry
+KEEP = object()  # "leave this field as it is" in ``revise``
+Prefetched = tuple[np.ndarray, int, list[Near]]  # vector, index version, nearest forms
 
 
 class KnowledgeBase:
@@ -89,6 +72,8 @@ class KnowledgeBase:
         """Load the indexes from stored vectors (never re-embedding); needs no
         model, so it runs while the model loads."""
         await self.indexes.load()
+        if await self.store.index_old_forms():
+            logger.info("question forms stored before the full-text index now searchable by their words")
 
     async def close(self) -> None:
         """Save changed HNSW snapshots, so the next start is fast."""
@@ -134,8 +119,7 @@ class KnowledgeBase:
     def forget_prefetch(self, space: str, text: str) -> None:
         self._prefetched.pop((space, text), None)
 
-    async def _nearest(self, space: str, vector: np.ndarray, k: int,
-                       text: str | None) -> list[tuple[str, float]]:
+    async def _nearest(self, space: str, vector: np.ndarray, k: int, text: str | None) -> list[Near]:
         task = self._prefetched.pop((space, text), None) if text is not None else None
         if task is not None and k == SEARCH_K:
             done, version, found = await task
@@ -146,30 +130,15 @@ class KnowledgeBase:
 
     async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K,
                      limit: int = 5, text: str | None = None) -> list[Hit]:
-        """Live entries of ``space`` closest to ``vector``, one hit per entry, best first."""
-        best: dict[str, list[float]] = {}
-        support: dict[str, int] = defaultdict(int)
-        order: list[str] = []
-        for rank, (entry_id, score) in enumerate(await self._nearest(space, vector, k, text)):
-            if rank < self.support_k:
-                support[entry_id] += 1
-            if entry_id not in best:
-                best[entry_id] = [float(score)]
-                order.append(entry_id)
-            elif len(best[entry_id]) == 1:
-                best[entry_id].append(float(score))
-        entries = await self.store.many(order[: limit + 2])  # spare for pending/retired ones
-        hits: list[Hit] = []
-        for entry_id in order:
-            if len(hits) == limit:
-                break
-            entry = entries.get(entry_id)
-            if entry is None or entry.status != LIVE:
-                continue
-            scores_of = best[entry_id]
-            second = scores_of[1] if len(scores_of) > 1 else None
-            hits.append(Hit(entry, scores_of[0], support[entry_id], second))
-        return hits
+        """Live entries of ``space`` closest to ``vector``, one hit per entry,
+        best dense score first; with ``text``, the lexical (BM25) side too."""
+        near = await self._nearest(space, vector, k, text)
+        lexical = None
+        if text is not None:
+            lexical = await lexical_search(self.store, space, text, total=self.indexes.size())
+        return await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
+                          vectors=self.store.form_vectors, query=vector, support_k=self.support_k,
+                          limit=limit)
 
     async def same_answer_entry(self, space: str, answer: str) -> Entry | None:
         """An answerable entry of ``space`` that already gives this answer."""
@@ -201,8 +170,13 @@ class KnowledgeBase:
         entry_id: str | None = None,
         vectors: np.ndarray | None = None,
         private: bool = False,
+        known: Mapping[str, np.ndarray] | None = None,
     ) -> Entry:
-        """A new entry, version 1, searchable at once (unless pending)."""
+        """A new entry, version 1, searchable at once (unless pending).
+
+        A documentation section (``draft.section``) is searchable by its
+        passages too. ``known`` holds vectors already computed for some texts
+        (an import embeds in batches)."""
         async with self.db.transaction():
             new_id = entry_id or draft.id or await self.store.next_id()
             entry = Entry(
@@ -210,9 +184,13 @@ class KnowledgeBase:
                 questions=tuple(dict.fromkeys(draft.questions)), answer=draft.answer,
                 tags=draft.tags, url=draft.url, review_after=draft.review_after, author=author,
                 source_case=case, origin=origin, private=private, created_at=at, updated_at=at,
+                section=draft.section,
             )
             await self.store.save(entry, snapshot=True)
+            if vectors is None and known is not None and all(q in known for q in entry.questions):
+                vectors = np.stack([known[q] for q in entry.questions])
             await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)
+            await self._add_passages(entry, passage_texts(entry), known, author=author, at=at)
             await self._log_change(entry, "created", at)
         return entry
 
@@ -250,6 +228,8 @@ class KnowledgeBase:
         url: str | object | None = KEEP,
         review_after: date | object | None = KEEP,
         status: str | None = None,
+        section: str | object | None = KEEP,
+        known: Mapping[str, np.ndarray] | None = None,
     ) -> Entry:
         """A new version of ``entry``; the old one stays in its history.
 
@@ -271,10 +251,13 @@ class KnowledgeBase:
                 ),
                 status=status or (LIVE if entry.status == RETIRED else entry.status),
                 author=author, origin=origin, source_case=case, updated_at=at,
+                section=entry.section if section is KEEP else section,  # type: ignore[arg-type]
             )
             await self.store.save(updated, snapshot=True)
             if questions is not None or entry.status != updated.status:
                 await self._replace_forms(entry, updated, author=author, case=case, at=at)
+            if (passage_texts(entry) != passage_texts(updated) or entry.status != updated.status):
+                await self._replace_passages(entry, updated, known, author=author, at=at)
             await self.store.settle_conflicts(entry.id, at)
             await self._log_change(updated, "revised", at)
         return updated
@@ -308,15 +291,46 @@ class KnowledgeBase:
         author: str | None,
         case: str | None,
         at: datetime,
+        kind: str = QUESTION,
     ) -> None:
         if not texts:
             return
         if vectors is None:
             vectors = await self.embedder.embed(texts)
-        form_ids = await self.store.add_forms(entry, texts, vectors, author=author, case=case, at=at)
+        form_ids = await self.store.add_forms(entry, texts, vectors, author=author, case=case, at=at,
+                                              kind=kind)
         if entry.status != LIVE:
             return  # stored, but answers no one until approved
-        self.db.on_rollback(self.indexes.add(entry.space, form_ids, entry.id, vectors))
+        self.db.on_rollback(self.indexes.add(entry.space, form_ids, entry.id, vectors,
+                                             passages=kind == PASSAGE))
+
+    async def _add_passages(self, entry: Entry, texts: Sequence[str],
+                            known: Mapping[str, np.ndarray] | None, *, author: str | None,
+                            at: datetime) -> None:
+        texts = list(dict.fromkeys(texts))
+        if not texts:
+            return
+        vectors = None
+        if known is not None and all(t in known for t in texts):
+            vectors = np.stack([known[t] for t in texts])
+        await self._add_forms(entry, texts, vectors, author=author, case=None, at=at, kind=PASSAGE)
+
+    async def _replace_passages(self, old: Entry, new: Entry, known: Mapping[str, np.ndarray] | None,
+                                *, author: str | None, at: datetime) -> None:
+        """A section's text changed: passages that stayed the same keep their
+        vectors; only the new ones are embedded."""
+        current = await self.store.live_forms(old.id, PASSAGE)
+        wanted = list(dict.fromkeys(passage_texts(new))) if new.status == LIVE else []
+        keep = set(wanted)
+        await self._remove_forms(old.space, [fid for fid, text in current if text not in keep])
+        kept = [(fid, text) for fid, text in current if text in keep]
+        if old.status != LIVE and kept:  # coming back: re-index the passages it kept
+            vectors = await self.store.form_vectors([fid for fid, _ in kept])
+            self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors,
+                                                 passages=True))
+            await self.store.note_forms([f for f, _ in kept], new.space, "add")
+        have = {text for _, text in kept}
+        await self._add_passages(new, [t for t in wanted if t not in have], known, author=author, at=at)
 
     async def _remove_forms(self, space: str, form_ids: list[int]) -> None:
         if not form_ids:
@@ -328,7 +342,7 @@ class KnowledgeBase:
     async def _replace_forms(
         self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
     ) -> None:
-        current = await self.store.live_forms(old.id)
+        current = await self.store.live_forms(old.id, QUESTION)
         if new.status != LIVE:
             await self._remove_forms(old.space, [fid for fid, _ in current])
             return

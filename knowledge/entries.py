@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 LIVE, RETIRED, PENDING = "live", "retired", "pending"
+DOCS, TAUGHT, CURATED = "docs", "taught", "curated"
+QUESTION, PASSAGE = "question", "passage"  # the kinds of searchable forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,8 @@ class Entry:
 
     ``origin`` says where the current version came from: ``import``,
     ``staff`` (an answer on a card) or ``correction`` (staff in a thread).
+    ``section`` is set on a documentation section: its file (relative to the
+    docs root) and heading path, ``docs/setup.md#Installation > Docker``.
     A ``pending`` entry (learned in a private thread) answers no one until a
     staff member approves it.
     """
@@ -35,6 +39,7 @@ class Entry:
     private: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    section: str | None = None
 
     @property
     def title(self) -> str:
@@ -48,6 +53,14 @@ class Entry:
     def taught(self) -> bool:
         """Created from a staff answer or correction rather than imported."""
         return self.origin in ("staff", "correction")
+
+    @property
+    def kind(self) -> str:
+        """The kind of source, as the policy weighs it: ``docs`` (a documentation
+        section), ``taught`` (from staff) or ``curated`` (a FAQ file entry)."""
+        if self.section is not None:
+            return DOCS
+        return TAUGHT if self.taught else CURATED
 
     def is_stale(self, now: datetime) -> bool:
         return self.review_after is not None and now.date() > self.review_after
@@ -65,6 +78,7 @@ class Draft:
     url: str | None = None
     review_after: date | None = None
     status: str = LIVE
+    section: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -7,7 +7,6 @@ naming where it is and why, and every good entry in the file still imports.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,8 +43,14 @@ class KnowledgeFileError(ValueError):
     """The file as a whole cannot be read (missing, unknown format, not a list)."""
 
 
-def read_file(path: Path, *, space: str | None = None) -> Parsed:
-    """Drafts from a ``.yaml``/``.yml``/``.jsonl``/``.json``/``.md`` file."""
+def read_file(path: Path, *, space: str | None = None, docs: dict[str, Any] | None = None) -> Parsed:
+    """Drafts from a ``.yaml``/``.yml``/``.jsonl``/``.json`` file, or from
+    Markdown/MDX docs (a ``.md``/``.mdx`` file or a folder; ``docs`` holds the
+    options of ``knowledge.docs.read_docs``: ``base_url``, ``root``, ``site``)."""
+    from knowledge.docs import is_docs, read_docs
+
+    if path.exists() and is_docs(path):
+        return read_docs(path, space=space, **(docs or {}))[0]
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -59,10 +64,9 @@ def read_file(path: Path, *, space: str | None = None) -> Parsed:
         return parse_jsonl(text, source=path.name, space=space)
     if suffix == ".json":
         return parse_json(text, source=path.name, space=space)
-    if suffix in (".md", ".markdown"):
-        return parse_markdown(text, source=path.name, space=space)
     raise KnowledgeFileError(
-        f"{path}: unknown knowledge file type {suffix or '(none)'}; use .yaml, .yml, .jsonl or .md"
+        f"{path}: unknown knowledge file type {suffix or '(none)'}; use .yaml, .yml, .jsonl, "
+        ".md/.mdx or a docs folder"
     )
 
 
@@ -175,10 +179,13 @@ def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     status = item.get("status", "live")
     if status not in _STATUS_IMPORTABLE:
         raise ValueError(f"`status` must be one of {sorted(_STATUS_IMPORTABLE)}")
+    section = item.get("section")
+    if section is not None and not isinstance(section, str):
+        raise ValueError("`section` must be a text")
     return Draft(
         questions=questions, answer=answer, id=entry_id, tags=tuple(t.lower() for t in tags),
         space=str(space), url=url or None, review_after=_date(item.get("review_after")),
-        status=status,
+        status=status, section=section or None,
     )
 
 
@@ -197,51 +204,6 @@ def _date(value: Any) -> date | None:
     raise ValueError(f"`review_after` must be an ISO date like 2027-03-01, not {value!r}")
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-
-
-def parse_markdown(text: str, *, source: str = "<markdown>", space: str | None = None) -> Parsed:
-    """Each heading section becomes an entry: question = heading path, answer = its text."""
-    drafts: list[Draft] = []
-    problems: list[Problem] = []
-    stack: list[tuple[int, str]] = []
-    body: list[str] = []
-    fence = False
-    stem = re.sub(r"[^a-z0-9]+", "-", Path(source).stem.lower()).strip("-") or "doc"
-
-    def flush() -> None:
-        answer = "\n".join(body).strip()
-        body.clear()
-        path = [title for _, title in stack]
-        if not path or not answer:
-            return
-        question = " > ".join(path)
-        slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:80] or "section"
-        try:
-            drafts.append(to_draft(
-                {"id": f"md-{stem}-{slug}", "questions": [question], "answer": answer,
-                 "url": f"{source}#{re.sub(r'[^a-z0-9]+', '-', path[-1].lower()).strip('-')}"},
-                default_space=space,
-            ))
-        except ValueError as exc:
-            problems.append(Problem(f"{source} section {question!r}", str(exc)))
-
-    for line in text.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            fence = not fence
-        match = None if fence else _HEADING.match(line)
-        if match:
-            flush()
-            level = len(match.group(1))
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, match.group(2).strip()))
-        else:
-            body.append(line)
-    flush()
-    return Parsed(tuple(drafts), tuple(problems))
-
-
 def entry_to_item(entry: Entry) -> dict[str, Any]:
     """The export form of an entry: the file fields plus version metadata."""
     item: dict[str, Any] = {"id": entry.id, "questions": list(entry.questions), "answer": entry.answer}
@@ -252,6 +214,8 @@ def entry_to_item(entry: Entry) -> dict[str, Any]:
         item["review_after"] = entry.review_after.isoformat()
     if entry.url:
         item["url"] = entry.url
+    if entry.section:
+        item["section"] = entry.section
     item.update(version=entry.version, status=entry.status, author=entry.author,
                 updated_at=entry.updated_at.isoformat() if entry.updated_at else None)
     return item

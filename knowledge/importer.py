@@ -15,7 +15,8 @@ from datetime import datetime
 import numpy as np
 
 from knowledge.base import KnowledgeBase
-from knowledge.entries import Draft, Entry, same_answer
+from knowledge.docs.passages import passage_texts
+from knowledge.entries import QUESTION, Draft, Entry, same_answer
 from knowledge.files import Problem
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
 
     @property
     def imported(self) -> int:
@@ -48,6 +50,7 @@ def _changed(entry: Entry, draft: Draft) -> bool:
         or entry.url != draft.url
         or entry.review_after != draft.review_after
         or (entry.status != draft.status)
+        or entry.section != draft.section
     )
 
 
@@ -60,7 +63,11 @@ async def import_drafts(
     progress: Progress | None = None,
     conflict_threshold: float = 0.92,
     conflict_answer_gap: float = 0.80,
+    replaces: Callable[[Entry], bool] | None = None,
 ) -> ImportReport:
+    """Create, version or leave each draft; ``replaces`` names the stored
+    entries this import stands for as a whole (a docs folder's sections):
+    those it no longer has are retired."""
     report = ImportReport()
     existing = await kb.store.many([d.id for d in drafts if d.id])
     work: list[tuple[Draft, Entry | None]] = []
@@ -75,11 +82,13 @@ async def import_drafts(
             continue
         work.append((draft, old))
 
-    # Embed every question that is not already stored with the entry.
+    # Embed every question (and docs passage) that is not already stored with the entry.
     texts: list[str] = []
     for draft, old in work:
         have = set(old.questions) if old else set()
         texts.extend(q for q in dict.fromkeys(draft.questions) if q not in have)
+        old_passages = set(passage_texts(old)) if old else set()
+        texts.extend(p for p in passage_texts(_as_entry(draft)) if p not in old_passages)
     unique = list(dict.fromkeys(texts))
     vectors: dict[str, np.ndarray] = {}
     for start in range(0, len(unique), BATCH):
@@ -96,20 +105,20 @@ async def import_drafts(
         async with kb.db.transaction():
             for draft, old in work[start : start + WRITE_BATCH]:
                 if old is None:
-                    questions = list(dict.fromkeys(draft.questions))
-                    entry = await kb.create(
-                        draft, author=author, origin="import", at=at,
-                        vectors=np.stack([vectors[q] for q in questions]),
-                    )
+                    entry = await kb.create(draft, author=author, origin="import", at=at, known=vectors)
                     report.created.append(entry.id)
                 else:
                     entry = await kb.revise(
                         old, author=author, origin="import", at=at, answer=draft.answer,
                         questions=draft.questions, tags=draft.tags, url=draft.url,
-                        review_after=draft.review_after, status=draft.status,
+                        review_after=draft.review_after, status=draft.status, section=draft.section,
+                        known=vectors,
                     )
                     report.versioned.append(entry.id)
                 touched.append(entry)
+
+    if replaces is not None:
+        await _retire_missing(kb, drafts, replaces, report, author=author, at=at)
 
     total_forms = sum(len(e.questions) for e in touched)
     if total_forms <= CONFLICT_SCAN_LIMIT:
@@ -119,6 +128,30 @@ async def import_drafts(
         logger.info("skipped the conflict scan for %d new question forms (limit %d)",
                     total_forms, CONFLICT_SCAN_LIMIT)
     return report
+
+
+async def _retire_missing(kb: KnowledgeBase, drafts: Sequence[Draft], replaces: Callable[[Entry], bool],
+                          report: ImportReport, *, author: str | None, at: datetime) -> None:
+    """Sections the docs no longer have stop answering (their history stays)."""
+    kept = {d.id for d in drafts}
+    spaces = {d.space for d in drafts}
+    for space in spaces:
+        for entry in await kb.store.list(space=space):
+            if entry.id not in kept and replaces(entry):
+                await kb.retire(entry, by=author, at=at)
+                report.retired.append(entry.id)
+
+
+def _as_entry(draft: Draft) -> Entry:
+    return Entry(id=draft.id or "", space=draft.space, version=0, status=draft.status,
+                 questions=tuple(dict.fromkeys(draft.questions)), answer=draft.answer,
+                 section=draft.section)
+
+
+def _same_docs(a: Entry, b: Entry) -> bool:
+    """Two sections of imported docs are parts of one text, never a conflict
+    (a parent and its subsections, or two "Action required" steps of a guide)."""
+    return a.section is not None and b.section is not None
 
 
 async def flag_conflicts(
@@ -134,7 +167,7 @@ async def flag_conflicts(
     for entry in entries:
         if entry.status != "live":
             continue
-        forms = await kb.store.live_forms(entry.id)
+        forms = await kb.store.live_forms(entry.id, QUESTION)
         if not forms:
             continue
         vectors = await kb.store.form_vectors([fid for fid, _ in forms])
@@ -147,7 +180,7 @@ async def flag_conflicts(
             continue
         others = await kb.store.many(list(near))
         for other in others.values():
-            if same_answer(other.answer, entry.answer):
+            if same_answer(other.answer, entry.answer) or _same_docs(entry, other):
                 continue
             a, b = await kb.embedder.embed([entry.answer, other.answer])
             if float(np.dot(a, b)) < answer_gap and await kb.store.flag_conflict(

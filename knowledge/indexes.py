@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.entries import PASSAGE
 from knowledge.index import VectorIndex
 from knowledge.store import EntryStore
 
 logger = logging.getLogger(__name__)
 
 Undo = Callable[[], None]
+Near = tuple[str, float, int]  # entry id, cosine, form id
 
 
 class SpaceIndexes:
@@ -35,13 +37,15 @@ class SpaceIndexes:
         self.snapshot_dir = snapshot_dir
         self._indexes: dict[str, VectorIndex] = {}
         self._form_entry: dict[int, str] = {}
+        self._passages: set[int] = set()  # form ids that are documentation passages
         self._dirty: set[str] = set()
         self._seq = 0  # the change feed has been applied up to here
         self.version = 0  # bumped by every change: tells a result computed earlier from a current one
 
     async def load(self) -> None:
-        ids, entry_ids, spaces = await self.store.load_live_forms()
+        ids, entry_ids, spaces, passages = await self.store.load_live_forms()
         self._form_entry = dict(zip(ids.tolist(), entry_ids, strict=True))
+        self._passages = set(passages)
         counts: dict[str, int] = defaultdict(int)
         for space in spaces:
             counts[space] += 1
@@ -77,12 +81,15 @@ class SpaceIndexes:
             self.index_of(space).remove(np.array(form_ids, dtype=np.int64))
             for form_id in form_ids:
                 self._form_entry.pop(form_id, None)
+                self._passages.discard(form_id)
             self._dirty.add(space)
             applied += len(form_ids)
-        for form_id, entry_id, space, blob in await self.store.answerable_forms(wanted):
+        for form_id, entry_id, space, blob, kind in await self.store.answerable_forms(wanted):
             vector = np.frombuffer(blob, dtype=np.float32).reshape(1, self.dim)
             self.index_of(space).add(np.array([form_id], dtype=np.int64), vector)
             self._form_entry[form_id] = entry_id
+            if kind == PASSAGE:
+                self._passages.add(form_id)
             self._dirty.add(space)
             applied += 1
         self.version += 1
@@ -112,11 +119,14 @@ class SpaceIndexes:
             return len(index) if index else 0
         return sum(len(index) for index in self._indexes.values())
 
-    async def nearest(self, space: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """(entry id, score) of the ``k`` nearest question forms, best first."""
+    def is_passage(self, form_id: int) -> bool:
+        return form_id in self._passages
+
+    async def nearest(self, space: str, vector: np.ndarray, k: int) -> list[Near]:
+        """(entry id, score, form id) of the ``k`` nearest forms, best first."""
         return await asyncio.to_thread(self.nearest_now, space, vector, k)
 
-    def nearest_now(self, space: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def nearest_now(self, space: str, vector: np.ndarray, k: int) -> list[Near]:
         """``nearest`` on the calling thread (callers off the event loop only)."""
         index = self._indexes.get(space)
         if index is None or len(index) == 0:
@@ -126,15 +136,18 @@ class SpaceIndexes:
         for score, form_id in zip(scores[0], form_ids[0], strict=True):
             entry_id = self._form_entry.get(int(form_id))
             if entry_id is not None:
-                found.append((entry_id, float(score)))
+                found.append((entry_id, float(score), int(form_id)))
         return found
 
-    def add(self, space: str, form_ids: Sequence[int], entry_id: str, vectors: np.ndarray) -> Undo:
+    def add(self, space: str, form_ids: Sequence[int], entry_id: str, vectors: np.ndarray,
+            *, passages: bool = False) -> Undo:
         index = self.index_of(space)
         ids = np.array(form_ids, dtype=np.int64)
         index.add(ids, vectors)
         for form_id in form_ids:
             self._form_entry[form_id] = entry_id
+        if passages:
+            self._passages.update(form_ids)
         self._dirty.add(space)
         self.version += 1
 
@@ -143,6 +156,7 @@ class SpaceIndexes:
             self.version += 1
             for form_id in form_ids:
                 self._form_entry.pop(form_id, None)
+                self._passages.discard(form_id)
 
         return undo
 

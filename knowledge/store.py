@@ -12,7 +12,8 @@ import numpy as np
 
 from bot.storage.database import Database
 from bot.storage.eventlog import EventLog
-from knowledge.entries import LIVE, Entry, answer_key
+from knowledge.entries import LIVE, PASSAGE, QUESTION, Entry, answer_key
+from knowledge.lexical import indexed
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -36,6 +37,7 @@ def entry_to_row(entry: Entry) -> dict[str, Any]:
         "private": entry.private,
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
+        "section": entry.section,
     }
 
 
@@ -60,7 +62,16 @@ def entry_from_mapping(row: Any) -> Entry:
         private=bool(row["private"]),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
         updated_at=datetime.fromisoformat(row["updated_at"]) if row["updated_at"] else None,
+        section=_get(row, "section"),
     )
+
+
+def _get(row: Any, key: str) -> Any:
+    """A column that older snapshots (JSON of an earlier schema) may not have."""
+    try:
+        return row[key]
+    except (KeyError, IndexError):
+        return None
 
 
 class EntryStore:
@@ -150,20 +161,22 @@ class EntryStore:
         row = entry_to_row(entry)
         await self.db.execute(
             """INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags,
-                   url, review_after, author, source_case, origin, private, created_at, updated_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   url, review_after, author, source_case, origin, private, created_at, updated_at,
+                   section)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (id) DO UPDATE SET version=excluded.version, status=excluded.status,
                    questions=excluded.questions, answer=excluded.answer,
                    answer_key=excluded.answer_key, tags=excluded.tags, url=excluded.url,
                    review_after=excluded.review_after, author=excluded.author,
                    source_case=excluded.source_case, origin=excluded.origin,
-                   private=excluded.private, updated_at=excluded.updated_at""",
+                   private=excluded.private, updated_at=excluded.updated_at,
+                   section=excluded.section""",
             (
                 entry.id, entry.space, entry.version, entry.status,
                 json.dumps(row["questions"], ensure_ascii=False), entry.answer,
                 answer_key(entry.answer), json.dumps(row["tags"], ensure_ascii=False),
                 entry.url, row["review_after"], entry.author, entry.source_case, entry.origin,
-                int(entry.private), row["created_at"], row["updated_at"],
+                int(entry.private), row["created_at"], row["updated_at"], entry.section,
             ),
         )
         if snapshot:
@@ -200,26 +213,35 @@ class EntryStore:
         author: str | None,
         case: str | None,
         at: datetime,
+        kind: str = QUESTION,
     ) -> list[int]:
+        """Store question forms (or a section's passages, ``kind`` ``passage``)
+        with their vectors, and their terms in the full-text index."""
         ids: list[int] = []
         for text, vector in zip(texts, vectors, strict=True):
             form_id = await self.db.execute(
-                "INSERT INTO forms (entry_id, space, text, vector, live, author, source_case, at) "
-                "VALUES (?,?,?,?,1,?,?,?)",
+                "INSERT INTO forms (entry_id, space, text, vector, live, author, source_case, at, kind) "
+                "VALUES (?,?,?,?,1,?,?,?,?)",
                 (entry.id, entry.space, text, np.asarray(vector, np.float32).tobytes(), author,
-                 case, at.isoformat()),
+                 case, at.isoformat(), kind),
             )
             ids.append(form_id)
         await self.db.executemany(
             "INSERT INTO form_changes (form_id, space, op) VALUES (?,?,'add')",
             [(fid, entry.space) for fid in ids],
         )
+        await self.db.executemany("INSERT INTO forms_fts (rowid, terms) VALUES (?, ?)",
+                                  [(fid, indexed(text)) for fid, text in zip(ids, texts, strict=True)])
         return ids
 
-    async def live_forms(self, entry_id: str) -> list[tuple[int, str]]:
-        rows = await self.db.fetchall(
-            "SELECT id, text FROM forms WHERE entry_id = ? AND live = 1 ORDER BY id", (entry_id,)
-        )
+    async def live_forms(self, entry_id: str, kind: str | None = None) -> list[tuple[int, str]]:
+        """(id, text) of an entry's live forms; ``kind`` keeps only questions or passages."""
+        sql = "SELECT id, text FROM forms WHERE entry_id = ? AND live = 1"
+        params: tuple[str, ...] = (entry_id,)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params = (entry_id, kind)
+        rows = await self.db.fetchall(sql + " ORDER BY id", params)
         return [(int(row["id"]), row["text"]) for row in rows]
 
     async def form_vectors(self, form_ids: Sequence[int]) -> np.ndarray:
@@ -235,21 +257,23 @@ class EntryStore:
     async def kill_forms(self, form_ids: Iterable[int], space: str) -> None:
         ids = list(form_ids)
         await self.db.executemany("UPDATE forms SET live = 0 WHERE id = ?", [(i,) for i in ids])
+        await self.db.executemany("DELETE FROM forms_fts WHERE rowid = ?", [(i,) for i in ids])
         await self.db.executemany(
             "INSERT INTO form_changes (form_id, space, op) VALUES (?,?,'remove')",
             [(i, space) for i in ids],
         )
 
-    async def load_live_forms(self) -> tuple[np.ndarray, list[str], list[str]]:
-        """Every answerable form: (ids, entry ids, spaces), without vectors.
+    async def load_live_forms(self) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+        """Every answerable form: (ids, entry ids, spaces, passage form ids), without vectors.
 
         The start-up path: vectors are read only for spaces whose index must
         be built (``space_vectors``); a valid HNSW snapshot needs none.
         """
         rows = await self.db.fetchall(
-            "SELECT id, entry_id, space FROM forms WHERE live = 1 ORDER BY id")
+            "SELECT id, entry_id, space, kind FROM forms WHERE live = 1 ORDER BY id")
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        return ids, [row[1] for row in rows], [row[2] for row in rows]
+        passages = [row[0] for row in rows if row[3] == PASSAGE]
+        return ids, [row[1] for row in rows], [row[2] for row in rows], passages
 
     async def space_vectors(self, space: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of a space's live forms, in id order, in one query."""
@@ -270,15 +294,49 @@ class EntryStore:
             "SELECT seq, form_id, space, op FROM form_changes WHERE seq > ? ORDER BY seq", (seq,))
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 
-    async def answerable_forms(self, form_ids: Sequence[int]) -> list[tuple[int, str, str, bytes]]:
-        """(id, entry id, space, vector) of those forms that are live, of live entries."""
+    async def answerable_forms(self, form_ids: Sequence[int]) -> list[tuple[int, str, str, bytes, str]]:
+        """(id, entry id, space, vector, kind) of those forms that are live, of live entries."""
         if not form_ids:
             return []
         marks = ",".join("?" * len(form_ids))
         rows = await self.db.fetchall(
-            f"SELECT f.id, f.entry_id, f.space, f.vector FROM forms f JOIN entries e ON e.id = f.entry_id "
+            f"SELECT f.id, f.entry_id, f.space, f.vector, f.kind FROM forms f "
+            f"JOIN entries e ON e.id = f.entry_id "
             f"WHERE f.id IN ({marks}) AND f.live = 1 AND e.status = 'live'", tuple(form_ids))
-        return [(row[0], row[1], row[2], row[3]) for row in rows]
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    # -- the full-text index ---------------------------------------------------
+
+    async def lexical(self, space: str, expression: str, limit: int) -> list[tuple[int, str, str, str, float]]:
+        """(form id, entry id, kind, text, BM25) of the live forms of live entries in
+        ``space`` best matching the FTS5 ``expression``, best first (higher is better)."""
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.entry_id, f.kind, f.text, bm25(forms_fts) AS rank FROM forms_fts "
+            "JOIN forms f ON f.id = forms_fts.rowid JOIN entries e ON e.id = f.entry_id "
+            "WHERE forms_fts MATCH ? AND f.space = ? AND f.live = 1 AND e.status = 'live' "
+            "ORDER BY rank LIMIT ?", (expression, space, limit))
+        return [(row[0], row[1], row[2], row[3], -float(row[4])) for row in rows]
+
+    async def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many indexed forms (of every space) hold each term."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        rows = await self.db.fetchall(
+            f"SELECT term, doc FROM forms_fts_terms WHERE term IN ({marks})", tuple(terms))
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def index_old_forms(self) -> int:
+        """Put forms stored before the full-text index existed into it, once."""
+        if await self.db.fetchone("SELECT 1 FROM meta WHERE key = 'fts-backfilled'") is not None:
+            return 0
+        async with self.db.transaction():
+            rows = await self.db.fetchall(
+                "SELECT id, text FROM forms WHERE live = 1 AND id NOT IN (SELECT rowid FROM forms_fts)")
+            await self.db.executemany("INSERT INTO forms_fts (rowid, terms) VALUES (?, ?)",
+                                      [(row[0], indexed(row[1])) for row in rows])
+            await self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fts-backfilled', '1')")
+        return len(rows)
 
     async def change_seq(self) -> int:
         row = await self.db.fetchone("SELECT max(seq) AS s FROM form_changes")

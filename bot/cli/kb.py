@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,56 +27,109 @@ from bot.cli.common import (
 # -- knowledge -------------------------------------------------------------------------
 
 
-async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool) -> Any:
+async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool,
+                           docs: dict[str, Any] | None = None) -> Any:
+    """Import a knowledge file or a docs folder into ``core``; ``docs`` holds
+    the docs options (``base_url``, ``root``, ``site``)."""
     from datetime import UTC, datetime
 
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-    from knowledge.files import read_file
     from knowledge.importer import import_drafts
 
-    parsed = read_file(path, space=space)
     log = logging.getLogger("journeybot.kb")
+    parsed, replaces, linked = await asyncio.to_thread(read_knowledge, path, space, docs)
+    if not linked and parsed.drafts:
+        log.warning("no --base-url: answers from %s name their section but cannot link to it", path)
     for problem in parsed.problems:
         log.warning("skipped %s", problem)
     policy = core.settings.policy
-    show = not quiet and len(parsed.drafts) >= 200 and sys.stderr.isatty()
-    progress = Progress(TextColumn("embedding questions"), BarColumn(), TaskProgressColumn(),
-                        TimeRemainingColumn(), transient=True, disable=not show)
-    with progress:
-        task = progress.add_task("embed", total=None)
+    with import_progress(enabled=not quiet and len(parsed.drafts) >= 100) as progress:
         report = await import_drafts(
-            core.kb, parsed.drafts, author="import", at=datetime.now(UTC),
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-            conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap)
+            core.kb, parsed.drafts, author="import", at=datetime.now(UTC), progress=progress,
+            conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap,
+            replaces=replaces)
     report.problems[:0] = list(parsed.problems)
-    log.info("%s: %d new, %d new versions, %d unchanged, %d skipped, %d conflicts flagged",
+    log.info("%s: %d new, %d new versions, %d unchanged, %d retired, %d skipped, %d conflicts flagged",
              path.name, len(report.created), len(report.versioned), len(report.unchanged),
-             len(report.problems), len(report.conflicts))
+             len(report.retired), len(report.problems), len(report.conflicts))
     return report
+
+
+def read_knowledge(path: Path, space: str | None, docs: dict[str, Any] | None) -> tuple[Any, Any, bool]:
+    """(drafts, which stored entries the import stands for, whether answers can link)."""
+    from knowledge.docs import is_docs, read_docs
+    from knowledge.files import read_file
+
+    if path.exists() and is_docs(path):
+        parsed, source = read_docs(path, space=space, **(docs or {}))
+        return parsed, source.covers, source.base_url is not None
+    return read_file(path, space=space), None, True
+
+
+@contextmanager
+def import_progress(*, enabled: bool) -> Iterator[Any]:
+    """A progress bar on a terminal; elsewhere (a log file, CI) a plain line
+    every tenth of the way, so a long import never looks stuck."""
+    if not enabled:
+        yield None
+        return
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("embedding questions and passages"), BarColumn(), TaskProgressColumn(),
+                       TimeRemainingColumn(), transient=True)
+        with bar:
+            task = bar.add_task("embed", total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    shown = [-1]
+
+    def line(done: int, total: int) -> None:
+        if not total:
+            return
+        tenth = 10 * done // total if total else 10
+        if tenth > shown[0]:
+            shown[0] = tenth
+            sys.stderr.write(f"embedding questions and passages: {done}/{total} ({100 * done // max(total, 1)}%)\n")
+            sys.stderr.flush()
+
+    yield line
 
 
 @kb_app.command("import")
 def kb_import(
-    file: Path,
+    file: Annotated[Path, typer.Argument(help="a knowledge file (.yaml, .jsonl), a Markdown/MDX page, or a docs folder")],
     space: Annotated[str | None, typer.Option("--space", help="space for entries that name none")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="docs: where the site is published, e.g. https://docs.example.org/ "
+                           "(answers link to the section there)")] = None,
+    root: Annotated[Path | None, typer.Option(
+        "--root", help="docs: name files relative to this folder (default: the imported folder's "
+                       "parent, so importing project/docs/ names docs/setup.md)")] = None,
+    site: Annotated[str | None, typer.Option(
+        "--site", help="docs: mkdocs, docusaurus or github (default: detected from the folder)")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Import a knowledge file (YAML, JSON lines or Markdown); broken entries are skipped and named."""
+    """Import a knowledge file (YAML, JSON lines) or Markdown/MDX docs (a page or a folder).
+
+    Broken entries are skipped and named. Re-importing changes only what changed; a docs
+    section that is gone from the folder stops answering (its history stays).
+    """
     setup_logging()
     # A bulk import embeds in batches: every core helps (the bot itself uses one).
     settings = settings_for(config, db, embed_threads=os.cpu_count() or 1)
-    report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False))
+    docs = {"base_url": base_url, "root": root, "site": site}
+    report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False,
+                                                               docs=docs))
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
-               f"{len(report.unchanged)} unchanged, {len(report.problems)} skipped")
+               f"{len(report.unchanged)} unchanged, {len(report.retired)} retired, "
+               f"{len(report.problems)} skipped")
     for problem in report.problems:
         typer.echo(f"  skipped {problem}")
     for a, b in report.conflicts:
         typer.echo(f"  conflict: {a} and {b} answer the same question differently")
     if report.problems and not report.imported and not report.unchanged:
         raise typer.Exit(1)
-
 
 
 @kb_app.command("export")

@@ -132,4 +132,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
+    # 3: documentation sections (their file and heading path), passages as searchable forms,
+    # and a full-text index (BM25) over every form's terms (see knowledge/lexical.py).
+    """
+    ALTER TABLE entries ADD COLUMN section TEXT;
+    ALTER TABLE forms ADD COLUMN kind TEXT NOT NULL DEFAULT 'question';  -- question | passage
+    CREATE VIRTUAL TABLE forms_fts USING fts5(
+        terms, tokenize = "unicode61 remove_diacritics 2 tokenchars '_'");
+    CREATE VIRTUAL TABLE forms_fts_terms USING fts5vocab(forms_fts, row);
+    """,
 ]

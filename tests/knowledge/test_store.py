@@ -18,7 +18,7 @@ from bot.storage.eventlog import EventLog
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft
-from knowledge.files import dump, parse_jsonl, parse_markdown, parse_yaml
+from knowledge.files import dump, parse_jsonl, parse_yaml
 from knowledge.importer import import_drafts
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -175,15 +175,6 @@ def test_jsonl_reports_the_broken_line_and_reads_the_rest() -> None:
     parsed = parse_jsonl(text, source="kb.jsonl")
     assert [d.answer for d in parsed.drafts] == ["A", "B"]
     assert [str(p) for p in parsed.problems] == ["kb.jsonl line 2: not valid JSON (Expecting property name enclosed in double quotes)"]
-
-
-def test_markdown_sections_become_entries_with_heading_paths() -> None:
-    doc = "# Install\nIntro text.\n## On Windows\nRun the installer.\n```\n# not a heading\n```\n### Silent\nUse /S.\n# Empty\n"
-    parsed = parse_markdown(doc, source="guide.md")
-    questions = [d.questions[0] for d in parsed.drafts]
-    assert questions == ["Install", "Install > On Windows", "Install > On Windows > Silent"]
-    assert "# not a heading" in parsed.drafts[1].answer
-    assert parsed.drafts[1].id == "md-guide-install-on-windows" and parsed.drafts[1].url == "guide.md#on-windows"
 
 
 async def test_export_then_import_changes_nothing(kb: KnowledgeBase) -> None:
