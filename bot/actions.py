@@ -35,6 +35,7 @@ class Citation:
     version: int
     title: str
     url: str | None = None
+    section: str | None = None  # a docs entry's file and heading path
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.actions import Candidate
 from bot.cases import BOT, STAFF_QUEUE, Case
+from bot.excerpt import excerpt
 from knowledge.entries import Entry
 
 REASONS = {
@@ -68,6 +69,14 @@ class Composer:
         else:
             source = f"{entry.title} [{entry.id}]"
         return f"{entry.answer}\n\nSource: {source}"
+
+    def docs_answer(self, entry: Entry, passages: Sequence[str]) -> str:
+        """A documentation section answered like a person would: the passage
+        that answers (a few sentences or the code block, about ``QUOTE_CHARS``),
+        then where to read on."""
+        quote = excerpt(passages[0] if passages else entry.answer)
+        where = entry.url or (entry.section or entry.title)
+        return f"{quote}\n\nMore: {where}"
 
     def answer_footer(self) -> str:
         return "If this didn't solve it, say so here and I'll pass it to a person."

@@ -9,11 +9,15 @@ wrong answer is the worst one, so every doubt leans towards asking or routing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.estimate import DEFAULT_WEIGHTS, Features, Weights, estimate, features_of, leader
 from bot.settings import PolicySettings
+
+DOCS = "docs"
 
 Kind = Literal["answer", "clarify", "route"]
 
@@ -29,6 +33,15 @@ class Option:
     stale: bool = False
     policy: bool = False
     conflicts_with: tuple[str, ...] = ()
+    # Retrieval features (``knowledge.retrieval.Hit``) the docs decision weighs.
+    kind: str = "curated"  # docs | curated | taught
+    section: str | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    lexical_score: float = 0.0
+    coverage: float = 0.0
+    fused: float = 0.0
+    age_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +69,19 @@ class Decision:
     confidence: float = 0.0
     margin: float = 0.0
     why: str = ""
+    features: Features | None = None
+    estimate: float | None = None
 
     def evidence(self, thresholds: PolicySettings) -> dict[str, object]:
-        return {"decision": self.kind, "reason": self.reason, "entry": self.entry,
-                "options": list(self.options), "confidence": round(self.confidence, 4),
-                "margin": round(self.margin, 4), "why": self.why,
-                "thresholds": asdict_thresholds(thresholds)}
+        out: dict[str, object] = {
+            "decision": self.kind, "reason": self.reason, "entry": self.entry,
+            "options": list(self.options), "confidence": round(self.confidence, 4),
+            "margin": round(self.margin, 4), "why": self.why,
+            "thresholds": asdict_thresholds(thresholds)}
+        if self.features is not None:
+            out["features"] = self.features.logged()
+            out["estimate"] = None if self.estimate is None else round(self.estimate, 4)
+        return out
 
 
 def asdict_thresholds(thresholds: PolicySettings) -> dict[str, float]:
@@ -72,8 +92,17 @@ def route(reason: str, why: str, confidence: float = 0.0, margin: float = 0.0) -
     return Decision("route", reason=reason, confidence=confidence, margin=margin, why=why)
 
 
-def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
-    """The one place that chooses between answering, clarifying and routing."""
+def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
+           weights: Weights = DEFAULT_WEIGHTS) -> Decision:
+    """The one place that chooses between answering, clarifying and routing.
+
+    Question/answer entries (curated and taught) are weighed by their question
+    forms' scores, as ever. Documentation sections, which have one question
+    form (their heading path) and passages of text, are weighed by the
+    estimate of ``bot.estimate`` over lexical and dense agreement, lead,
+    coverage and kind. When both kinds are candidates, the answer with the
+    higher estimate of being right wins; a doubt still routes.
+    """
     top = options[0] if options else None
     score = top.score if top else 0.0
     margin = score - options[1].score if len(options) > 1 else score
@@ -82,6 +111,58 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
     if signals.sensitive:
         return route("sensitive", f"sensitive ({signals.sensitive}): a person should handle it",
                      score, margin)
+    docs = [o for o in options if o.kind == DOCS]
+    # Entries only the lexical side found take no part in the question-form rules.
+    answers = [o for o in options if o.kind != DOCS and not (o.dense_rank is None and o.lexical_rank)]
+    if not docs:
+        return decide_forms(answers, signals, t)
+    from_docs = decide_docs(options, t, weights)
+    from_forms = decide_forms(answers, signals, t) if answers else None
+    if from_forms is not None and from_forms.kind == "answer" and (
+            from_docs.kind != "answer" or _form_estimate(from_forms, t) >= (from_docs.estimate or 0.0)):
+        return from_forms
+    if from_docs.kind == "answer" or from_forms is None or from_forms.kind != "clarify":
+        return from_docs
+    return from_forms
+
+
+def _form_estimate(decision: Decision, t: PolicySettings) -> float:
+    """A question-form answer's rule, read as an estimate comparable with the docs
+    estimate: exactly the docs target at its answer threshold and margin, more above."""
+    z = 12.0 * (decision.confidence - t.answer_threshold) + 6.0 * (decision.margin - t.answer_margin)
+    base = math.log(t.docs_answer_estimate / (1.0 - t.docs_answer_estimate))
+    return 1.0 / (1.0 + math.exp(-(base + z)))
+
+
+def decide_docs(options: Sequence[Option], t: PolicySettings, weights: Weights = DEFAULT_WEIGHTS) -> Decision:
+    """Answer from the leading documentation section when the estimate of its
+    being right reaches ``docs_answer_estimate``; otherwise hand over."""
+    top = leader([o for o in options if o.kind == DOCS])
+    found = features_of(top, options)
+    chance = estimate(found, weights)
+    margin = found.lead
+    if chance < t.docs_answer_estimate:
+        return Decision("route", reason="low_confidence", confidence=chance, margin=margin,
+                        why=f"the docs do not clearly cover it (best {top.entry}: estimate {chance:.2f})",
+                        features=found, estimate=chance)
+    if top.stale:
+        return Decision("route", reason="stale", confidence=chance, margin=margin,
+                        why=f"the best entry {top.entry} is past its review date", features=found,
+                        estimate=chance)
+    close = {o.entry for o in options if o is not top and top.score - o.score <= t.clarify_band}
+    if close.intersection(top.conflicts_with):
+        return Decision("route", reason="conflict", confidence=chance, margin=margin,
+                        why=f"{top.entry} conflicts with a close entry", features=found, estimate=chance)
+    why = "the docs section leads by meaning and by words" if found.agree else "the docs section leads clearly"
+    return Decision("answer", entry=top.entry, confidence=chance, margin=margin, why=why, features=found,
+                    estimate=chance)
+
+
+def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
+    """Question/answer entries: the best one by its question forms' scores."""
+    top = options[0] if options else None
+    score = top.score if top else 0.0
+    margin = score - options[1].score if len(options) > 1 else score
     if top is None or score < t.clarify_floor:
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
@@ -110,4 +191,4 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
     return route("low_confidence", "not sure enough to answer or to offer options", score, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "decide", "route"]
+__all__ = ["Decision", "Option", "Signals", "decide", "decide_docs", "decide_forms", "route"]

@@ -146,6 +146,9 @@ def replay_view(action: Action) -> dict[str, Any] | None:
         }
         if action.by:
             out["by"] = action.by
+        if action.citations:
+            out["citations"] = [{"entry": c.entry, "section": c.section, "url": c.url}
+                                for c in action.citations]
         if action.options:
             out["options"] = list(action.options)
         if action.private_to:

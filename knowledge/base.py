@@ -25,7 +25,7 @@ from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
 from knowledge.index import VectorIndex
 from knowledge.indexes import Near, SpaceIndexes
-from knowledge.retrieval import Hit, fuse, lexical_search
+from knowledge.retrieval import Hit, fuse, lexical_search, ranked_passages
 from knowledge.store import EntryStore
 
 logger = logging.getLogger(__name__)
@@ -139,6 +139,10 @@ class KnowledgeBase:
         return await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
                           vectors=self.store.form_vectors, query=vector, support_k=self.support_k,
                           limit=limit)
+
+    async def ranked_passages(self, entry: Entry, vector: np.ndarray, text: str) -> list[str]:
+        """A docs section's passages, the best answer to ``text`` first."""
+        return await ranked_passages(self.store, entry, vector, text)
 
     async def same_answer_entry(self, space: str, answer: str) -> Entry | None:
         """An answerable entry of ``space`` that already gives this answer."""

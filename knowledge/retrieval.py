@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.entries import LIVE, Entry
+from knowledge.entries import LIVE, PASSAGE, Entry
 from knowledge.lexical import coverage, idf, match_expression, query_terms, terms
 from knowledge.store import EntryStore
 
@@ -169,4 +169,20 @@ async def fuse(
     return hits
 
 
-__all__ = ["Hit", "Lexical", "fuse", "lexical_search"]
+async def ranked_passages(store: EntryStore, entry: Entry, vector: np.ndarray, text: str) -> list[str]:
+    """A documentation section's passages, the one that best answers ``text``
+    first: closeness in meaning plus the share of the question's words it holds."""
+    forms = await store.live_forms(entry.id, PASSAGE)
+    if not forms:
+        return [entry.answer]
+    vectors = await store.form_vectors([fid for fid, _ in forms])
+    words = query_terms(text)
+    scored = []
+    for order, ((_, form_text), row) in enumerate(zip(forms, vectors, strict=True)):
+        body = form_text.split("\n", 1)[1] if "\n" in form_text else form_text
+        closeness = float(np.dot(row, vector.reshape(-1)))
+        scored.append((-(closeness + 0.3 * coverage(words, terms(body), {})), order, body))
+    return [body for _, _, body in sorted(scored)]
+
+
+__all__ = ["Hit", "Lexical", "fuse", "lexical_search", "ranked_passages"]

@@ -16,7 +16,7 @@ from bot.policy import Decision, Option, Signals, decide
 from bot.text import asks_for_person
 from bot.trust.promises import asks_for_commitment, find_commitments
 from knowledge.base import Hit
-from knowledge.entries import Entry
+from knowledge.entries import DOCS, Entry
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,17 @@ async def retrieve(handling: Handling, vector: np.ndarray,
     options = [
         Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
                stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,
-               conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))))
+               conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))),
+               kind=h.kind, section=h.entry.section, dense_rank=h.dense_rank,
+               lexical_rank=h.lexical_rank, lexical_score=h.lexical_score, coverage=h.coverage,
+               fused=h.fused, age_days=_age_days(h.entry, handling.now))
         for h in hits
     ]
     return hits, options
+
+
+def _age_days(entry: Entry, now: Any) -> float | None:
+    return None if entry.updated_at is None else (now - entry.updated_at).total_seconds() / 86400
 
 
 def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -> Signals:
@@ -60,7 +67,9 @@ async def record_decision(handling: Handling, case: Case, decision: Decision, hi
     body.update(
         candidates=[{"entry": h.entry.id, "version": h.entry.version, "score": round(h.score, 4),
                      "second": None if h.second is None else round(h.second, 4),
-                     "support": h.support, "stale": h.entry.is_stale(handling.now)}
+                     "support": h.support, "stale": h.entry.is_stale(handling.now), "kind": h.kind,
+                     "dense_rank": h.dense_rank, "lexical_rank": h.lexical_rank,
+                     "coverage": round(h.coverage, 4)}
                     for h in hits[:MAX_CANDIDATES]],
         model=core.embedder.name,
         generator=getattr(core.generator, "model", None),
@@ -106,7 +115,7 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
     staff answer fanning out to many waiting cases must not make many calls).
     """
     core = handling.core
-    text, said = core.composer.answer(entry), entry.answer
+    text, said = await _extractive(handling, case, entry)
     cited: tuple[Entry, ...] = (entry,)
     # Grounded generation, when configured, words the answer; it checks its own
     # output and otherwise falls back (``used`` False) to the extractive words.
@@ -131,7 +140,7 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
     text = f"{text}\n\n{core.composer.answer_footer()}"
     handling.reply(case, text, kind="relay" if by else "answer", sources=tuple(e.id for e in cited),
                    confidence=1.0 if by else confidence, by=by,
-                   citations=tuple(Citation(e.id, e.version, e.title, e.url) for e in cited),
+                   citations=tuple(Citation(e.id, e.version, e.title, e.url, e.section) for e in cited),
                    buttons=FEEDBACK_BUTTONS)
     case = replace(case, status="answered", owner=BOT if by is None else by, entry=entry.id,
                    entry_version=entry.version, options=(), answered_by=by,
@@ -144,6 +153,18 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
     handling.keep_journey(journey.update_case(case.key, status="answered", stuck=None,
                                               outcome=f"answered from {entry.id}"))
     return case
+
+
+async def _extractive(handling: Handling, case: Case, entry: Entry) -> tuple[str, str]:
+    """(reply text, what it says) without a model: a docs section quotes the
+    passage that answers the question; any other entry is its own answer."""
+    core = handling.core
+    if entry.kind != DOCS:
+        return core.composer.answer(entry), entry.answer
+    vector = (await core.embedder.embed([case.question]))[0]
+    passages = await core.kb.ranked_passages(entry, vector, case.question)
+    text = core.composer.docs_answer(entry, passages)
+    return text, text
 
 
 async def clarify(handling: Handling, case: Case, entries: list[Entry], *, confidence: float) -> Case:

@@ -1,0 +1,110 @@
+"""How likely is the leading candidate to be the right answer? Named retrieval
+features in, a conservative estimate out. Pure: no I/O.
+
+The features are the evidence a person would weigh: how close the question
+is in meaning (``dense``), whether the best match by meaning is also the
+best match by words (``agree``), how far it leads every candidate outside
+its own section family (``lead``, ``lexical_lead``), how much of what was
+asked its text contains (``coverage``), whether a second way of asking it
+agrees (``forms_agree``), what kind of source it is and how old. They are
+logged with every decision (``Decision.features``) so a calibration can be
+learned per space later on exactly these.
+
+``estimate`` is a logistic function of them. Its weights were set by hand,
+conservatively, from the retrieval behaviour of several projects' docs (a
+question the docs answer leads by meaning and by words at once; one they do
+not cover lands on a neighbouring section with a small lead and few of its
+words); ``Weights`` names them so a learned calibration can replace them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.policy import Option
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """The leading candidate's standing, in named features."""
+
+    kind: str  # docs | curated | taught
+    dense: float  # best cosine to a question form or passage
+    lead: float  # dense lead over the best candidate outside its own section family
+    agree: bool  # first by meaning and first by words
+    dense_rank: int | None
+    lexical_rank: int | None
+    lexical_lead: float  # its BM25 over the best other candidate's (1.0 = level)
+    coverage: float  # share of the question's informative words it contains (IDF-weighted)
+    forms_agree: bool  # a second question form is near too
+    age_days: float | None = None
+
+    def logged(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """The estimate's coefficients (log-odds per unit of each feature)."""
+
+    bias: float = -1.0
+    agree: float = 2.0
+    dense: float = 9.0  # per unit of cosine above ``dense_center``
+    dense_center: float = 0.5
+    lead: float = 4.0  # per unit of lead, counted up to ``lead_cap``
+    lead_cap: float = 0.25
+    coverage: float = 2.0  # per unit of coverage above ``coverage_center``
+    coverage_center: float = 0.3
+    lexical_lead: float = 0.8  # per unit of log(BM25 ratio), clipped to [1/4, 4]
+    forms_agree: float = 0.5
+    stale_per_year: float = 0.0  # age is logged; its weight is left to a learned calibration
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+def family(a: str | None, b: str | None) -> bool:
+    """Two sections of one page where one encloses the other (a parent and its
+    subsection): a question that lands between them is still on that topic."""
+    if not a or not b or "#" not in a or "#" not in b:
+        return False
+    file_a, path_a = a.split("#", 1)
+    file_b, path_b = b.split("#", 1)
+    return file_a == file_b and (path_a.startswith(path_b + " > ") or path_b.startswith(path_a + " > "))
+
+
+def features_of(top: Option, options: Sequence[Option]) -> Features:
+    others = [o for o in options if o is not top and not family(o.section, top.section)]
+    lead = top.score - max((o.score for o in others), default=0.0)
+    best_other_bm25 = max((o.lexical_score for o in others if o.lexical_rank is not None), default=0.0)
+    if top.lexical_rank is None:
+        lexical_lead = 0.25
+    elif best_other_bm25 <= 0:
+        lexical_lead = 4.0
+    else:
+        lexical_lead = top.lexical_score / best_other_bm25
+    return Features(
+        kind=top.kind, dense=top.score, lead=lead,
+        agree=top.dense_rank == 1 and top.lexical_rank == 1,
+        dense_rank=top.dense_rank, lexical_rank=top.lexical_rank, lexical_lead=lexical_lead,
+        coverage=top.coverage, forms_agree=top.second is not None, age_days=top.age_days,
+    )
+
+
+def estimate(f: Features, w: Weights = DEFAULT_WEIGHTS) -> float:
+    """The chance that answering with this candidate is right, 0..1."""
+    z = (w.bias + w.agree * f.agree + w.dense * (f.dense - w.dense_center)
+         + w.lead * min(f.lead, w.lead_cap) + w.coverage * (f.coverage - w.coverage_center)
+         + w.lexical_lead * math.log(min(max(f.lexical_lead, 0.25), 4.0))
+         + w.forms_agree * f.forms_agree
+         - w.stale_per_year * (f.age_days or 0.0) / 365)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def leader(options: Sequence[Option]) -> Option:
+    """The candidate both rankings put first, by reciprocal-rank fusion (ties: by meaning)."""
+    return max(options, key=lambda o: (o.fused, o.score))

@@ -1,0 +1,92 @@
+"""The part of a documentation passage an answer quotes: whole sentences or a
+whole code block, about ``QUOTE_CHARS`` at most, in plain chat Markdown
+(links absolute, images dropped). Pure text work, no I/O."""
+
+from __future__ import annotations
+
+import re
+
+QUOTE_CHARS = 700
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=\S)")
+
+
+def _blocks(text: str) -> list[str]:
+    out: list[str] = []
+    current: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            current.append(line)
+            if opened and line.strip().startswith(fence):
+                out.append("\n".join(current))
+                current, fence = [], None
+            continue
+        if opened:
+            if current:
+                out.append("\n".join(current))
+            current, fence = [line], opened.group(1)
+            continue
+        if line.strip():
+            current.append(line)
+        elif current:
+            out.append("\n".join(current))
+            current = []
+    if current:
+        if fence is not None:
+            current.append(fence)
+        out.append("\n".join(current))
+    return [b for b in out if b.strip()]
+
+
+def _cut_code(block: str, limit: int) -> str:
+    lines = block.split("\n")
+    fence = lines[0].strip()[:3]
+    kept: list[str] = [lines[0]]
+    for line in lines[1:-1]:
+        if len("\n".join([*kept, line])) + 4 > limit:
+            break
+        kept.append(line)
+    return "\n".join([*kept, fence])
+
+
+def _cut_prose(block: str, limit: int) -> str:
+    pieces = _SENTENCE_END.split(block)
+    kept = ""
+    for piece in pieces:
+        candidate = f"{kept} {piece}" if kept else piece
+        if len(candidate) > limit:
+            break
+        kept = candidate
+    if kept:
+        return kept
+    cut = block[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+
+
+def excerpt(passage: str, limit: int = QUOTE_CHARS) -> str:
+    """The first blocks of ``passage`` that fit in ``limit`` characters; a block
+    that does not fit is cut at a sentence (prose) or a line (code) boundary,
+    and a cut code block keeps its closing fence."""
+    text = _IMAGE.sub("", passage)
+    blocks = _blocks(text)
+    out: list[str] = []
+    used = 0
+    for block in blocks:
+        block = block.rstrip()
+        extra = len(block) + (2 if out else 0)
+        if used + extra <= limit:
+            out.append(block)
+            used += extra
+            continue
+        room = limit - used - (2 if out else 0)
+        if room >= 120 or not out:
+            is_code = bool(_FENCE.match(block.split("\n", 1)[0]))
+            out.append(_cut_code(block, room) if is_code else _cut_prose(block, room))
+        break
+    if out and out[-1].rstrip().endswith(":") and len(out) > 1 and not _FENCE.match(out[-1]):
+        out.pop()  # an introduction whose code did not fit says nothing on its own
+    return "\n\n".join(out).strip()
