@@ -45,7 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.quality_driver import REPO_ROOT, BotProcess  # noqa: E402
+from bench.quality_driver import REPO_ROOT, BotProcess
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "docs-dev"
 START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)

@@ -69,6 +69,8 @@ def heading_text(raw: str) -> tuple[str, str | None]:
     text = re.sub(r"\s+#+\s*$", "", raw.strip())
 
     def plain(part: str) -> str:
+        # Escaped characters are literal: keep them out of the emphasis rules.
+        part = ESCAPE.sub(lambda m: f"\x02{ord(m.group(1))}\x03", part)
         part = ATTR_LIST.sub("", part)
         part = HTML_COMMENT.sub("", part)
         part = IMAGE.sub(lambda m: m.group(1), part)
@@ -80,7 +82,7 @@ def heading_text(raw: str) -> tuple[str, str | None]:
         part = MKDOCS_ICON.sub("", part)
         for pattern in EMPHASIS:
             part = pattern.sub(lambda m: m.group(1), part)
-        part = ESCAPE.sub(lambda m: m.group(1), part)
+        part = re.sub("\x02(\\d+)\x03", lambda m: chr(int(m.group(1))), part)
         return html.unescape(part)
 
     pieces, last = [], 0

@@ -160,7 +160,7 @@ def expand(text: str, *, partial: Partial | None = None, depth: int = 0) -> list
         if depth == 0 and (IMPORT.match(stripped) or BARE_IMPORT.match(stripped)):
             imported = IMPORT.match(stripped)
             if imported and imported.group(1):
-                components[imported.group(1)] = imported.group(2)
+                components[imported.group(1)] = imported.group(2).replace("\\_", "_")
             continue
         if EXPORT.match(stripped) or SNIPPET.match(stripped) or ABBREVIATION.match(stripped):
             continue

@@ -158,7 +158,6 @@ def _page_drafts(rel: str, text: str, *, site: Site, metas: dict[str, dict[str, 
         return f"{url}{anchor}" if url else None
 
     def partial(source: str) -> str | None:
-        source = source.replace("\\_", "_")
         if _SCHEME.match(source) or source.startswith("@"):
             return None
         target = (folder / posixpath.dirname(rel) / source).resolve()

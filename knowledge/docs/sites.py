@@ -156,9 +156,9 @@ def detect_site(folder: Path, files: list[tuple[str, str]], base_url: str | None
 
     The base URL's host (github.com, gitlab.com) first, then a generator's
     config file in the folder or up to three folders above it, then the
-    markup the pages use (``.mdx`` files or ``:::`` admonitions: Docusaurus;
-    ``!!!`` admonitions or ``{#id}`` anchors: MkDocs). Plain Markdown is
-    taken as a GitHub-rendered folder.
+    markup the pages use (``.mdx`` files or ``:::`` admonitions: Docusaurus).
+    Otherwise MkDocs, the most common generator for a plain Markdown folder;
+    a folder rendered by GitHub itself is recognised by its base URL.
     """
     host = urlsplit(base_url).netloc.lower() if base_url else ""
     if host in ("github.com", "gitlab.com", "codeberg.org") or host.endswith(".github.com"):
@@ -180,6 +180,4 @@ def detect_site(folder: Path, files: list[tuple[str, str]], base_url: str | None
     attrs = sum(len(re.findall(r"^#{1,6} .*\{\s*#[\w-]+", text, re.M)) for _, text in files)
     if mdx or colons > bangs + attrs:
         return "docusaurus", {}
-    if bangs or attrs:
-        return "mkdocs", {}
-    return "github", {}
+    return "mkdocs", {}
