@@ -88,12 +88,14 @@ async def lexical_search(store: EntryStore, space: str, text: str, *, total: int
     if not rows:
         return Lexical((), tuple(words), {})
     counts = await store.term_counts(words)
-    weights = {w: idf(counts.get(w, 0), max(total, 1)) for w in words}
+    # Coverage counts only words the index knows: a time stamp, a typo or a
+    # word no entry uses cannot be covered by any of them and tells none apart.
+    weights = {w: idf(counts[w], max(total, 1)) for w in words if counts.get(w)}
     best: dict[str, tuple[float, float, int]] = {}
     for form_id, entry_id, _kind, form_text, bm25 in rows:
         if entry_id in best:
             continue
-        best[entry_id] = (bm25, coverage(words, terms(form_text), weights), form_id)
+        best[entry_id] = (bm25, coverage(list(weights), terms(form_text), weights), form_id)
     ranked = tuple((e, b, c, f) for e, (b, c, f) in best.items())
     return Lexical(ranked, tuple(words), weights)
 

@@ -1,0 +1,64 @@
+"""From a docs folder to a cited answer, as a member sees it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.wire import replay_view
+from knowledge.docs import read_docs
+from knowledge.embedder import CachedEmbedder
+from knowledge.importer import import_drafts
+from tests.chat import START, Chat, make_core
+
+DOCS = Path(__file__).parent.parent / "knowledge" / "docs" / "site" / "docs"
+RELATIVE_OR_MARKUP = re.compile(r"\]\((?!https?://)|!!!|:::|\{#|<[A-Za-z]")
+
+
+@pytest.fixture
+async def docs_chat(embedder: CachedEmbedder) -> AsyncIterator[Chat]:
+    core = await make_core(embedder)
+    parsed, source = read_docs(DOCS, base_url="https://tidepool.example.org/")
+    await import_drafts(core.kb, parsed.drafts, author="import", at=START - timedelta(days=1),
+                        replaces=source.covers)
+    try:
+        yield Chat(core)
+    finally:
+        await core.close()
+
+
+async def test_a_pasted_error_is_answered_from_the_section_with_its_link(docs_chat: Chat) -> None:
+    said = await docs_chat.ask("tidepool agent keeps failing with E_LOCK_TIMEOUT: store is locked by "
+                               "another tidepool process. what do i do?")
+    reply = said.reply
+    assert reply.kind == "answer", reply.text
+    assert reply.citations[0].section == "docs/troubleshooting.md#Troubleshooting > Sync stops with E_LOCK_TIMEOUT"
+    assert "a second copy of the agent is running" in reply.text
+    assert "More: https://tidepool.example.org/troubleshooting/#sync" in reply.text
+    quoted = reply.text.split("\n\nMore:")[0]
+    assert len(quoted) <= 700 and not RELATIVE_OR_MARKUP.search(quoted)
+    view = replay_view(reply)
+    assert view is not None and view["citations"] == [{
+        "entry": "docs:docs/troubleshooting.md#sync",
+        "section": "docs/troubleshooting.md#Troubleshooting > Sync stops with E_LOCK_TIMEOUT",
+        "url": "https://tidepool.example.org/troubleshooting/#sync"}]
+
+
+async def test_a_question_the_docs_do_not_cover_goes_to_staff(docs_chat: Chat) -> None:
+    said = await docs_chat.ask("which pizza place near the office do you all recommend?")
+    assert said.routed and said.reply.kind == "handoff"
+
+
+async def test_the_decision_records_the_features_it_weighed(docs_chat: Chat) -> None:
+    said = await docs_chat.ask("uploads are really slow, is there a limit? TIDEPOOL_UPLOAD_LIMIT maybe?")
+    rows = await docs_chat.core.db.fetchall("SELECT body FROM log WHERE kind = 'decision'")
+    assert rows, said.kinds()
+    import json
+
+    body = json.loads(rows[-1]["body"])
+    assert set(body["features"]) >= {"dense", "lead", "agree", "lexical_rank", "coverage", "kind"}
+    assert body["candidates"][0]["kind"] == "docs"

@@ -1,0 +1,49 @@
+"""A docs answer reads like a reply: the passage that answers, about 700
+characters, whole sentences or a whole code block, then where to read on."""
+
+from __future__ import annotations
+
+import re
+
+from bot.compose import Composer
+from bot.excerpt import QUOTE_CHARS, excerpt
+from knowledge.entries import Entry
+
+SENTENCES = " ".join(f"Sentence number {n} explains one more detail of the setup." for n in range(30))
+RELATIVE = re.compile(r"\]\((?!https?://)")
+
+
+def section(answer: str, url: str | None = "https://docs.example.org/setup/#docker") -> Entry:
+    return Entry(id="docs:docs/setup.md#docker", space="default", version=1, status="live",
+                 questions=("Installation > Docker",), answer=answer, url=url,
+                 section="docs/setup.md#Installation > Docker")
+
+
+def test_a_long_passage_is_cut_at_a_sentence_within_the_limit() -> None:
+    quote = excerpt(SENTENCES)
+    assert len(quote) <= QUOTE_CHARS and quote.endswith("setup.")
+    assert quote.startswith("Sentence number 0")
+
+
+def test_a_code_block_is_kept_whole_or_cut_on_a_line_with_its_fence_closed() -> None:
+    code = "\n".join(f"  line_{n}: value" for n in range(80))
+    quote = excerpt(f"Add this to the compose file:\n\n```yaml\n{code}\n```\n\nThen restart.")
+    assert quote.count("```") == 2 and quote.rstrip().endswith("```") and len(quote) <= QUOTE_CHARS
+    short = excerpt("Run it:\n\n```shell\ndocker compose pull\ndocker compose up -d\n```\n\nDone.")
+    assert "docker compose pull\ndocker compose up -d\n```" in short and short.endswith("Done.")
+
+
+def test_images_are_dropped_and_links_stay_absolute() -> None:
+    text = "See [the guide](https://docs.example.org/guide/) first. ![screenshot](https://docs.example.org/a.png)"
+    quote = excerpt(text)
+    assert "screenshot" not in quote and "[the guide](https://docs.example.org/guide/)" in quote
+
+
+def test_the_answer_quotes_the_best_passage_then_links_the_section() -> None:
+    composer = Composer()
+    text = composer.docs_answer(section("First passage.\n\nSecond passage."), ["The passage that answers.",
+                                                                               "Another one."])
+    assert text == "The passage that answers.\n\nMore: https://docs.example.org/setup/#docker"
+    assert not RELATIVE.search(text)
+    unlinked = composer.docs_answer(section("Text.", url=None), ["Text."])
+    assert unlinked.endswith("More: docs/setup.md#Installation > Docker")

@@ -1,0 +1,97 @@
+"""The decision on documentation evidence, with no I/O: a docs section that
+leads by meaning and by words is answered though it has one question form;
+a question the docs do not cover is handed over, not stretched to fit."""
+
+from __future__ import annotations
+
+from bot.estimate import Features, estimate, family, features_of
+from bot.policy import Option, Signals, decide
+from bot.settings import PolicySettings
+
+T = PolicySettings()
+PAGE = "docs/troubleshooting.md#Troubleshooting"
+
+
+def doc(entry: str, score: float, *, dense: int, lexical: int | None, bm25: float = 10.0,
+        coverage: float = 0.5, section: str | None = None) -> Option:
+    fused = (1 / (60 + dense)) + (1 / (60 + lexical) if lexical else 0.0)
+    return Option(entry=entry, score=score, support=1, second=None, kind="docs",
+                  section=section or f"{PAGE} > {entry}", dense_rank=dense, lexical_rank=lexical,
+                  lexical_score=bm25, coverage=coverage, fused=fused)
+
+
+def test_a_section_first_by_meaning_and_by_words_is_answered_on_its_one_form() -> None:
+    options = [doc("consumer-fails", 0.61, dense=1, lexical=1, bm25=35.0, coverage=0.5),
+               doc("ghostscript", 0.52, dense=2, lexical=3, bm25=11.6, coverage=0.12),
+               doc("permissions", 0.42, dense=3, lexical=2, bm25=14.4, coverage=0.18)]
+    decision = decide(options, Signals(), T)
+    assert decision.kind == "answer" and decision.entry == "consumer-fails"
+    assert decision.confidence >= T.docs_answer_estimate
+    # The same score would never pass the question-form rules on one form.
+    assert T.lone_threshold > 0.61
+
+
+def test_the_features_are_named_and_logged_with_the_decision() -> None:
+    options = [doc("a", 0.7, dense=1, lexical=1, bm25=30.0), doc("b", 0.5, dense=2, lexical=2, bm25=10.0)]
+    evidence = decide(options, Signals(), T).evidence(T)
+    features = evidence["features"]
+    assert isinstance(features, dict)
+    assert features["agree"] is True and features["kind"] == "docs"
+    assert abs(features["lead"] - 0.2) < 1e-6 and abs(features["lexical_lead"] - 3.0) < 1e-6
+    assert evidence["estimate"] == evidence["confidence"]
+    assert evidence["thresholds"]["docs_answer_estimate"] == T.docs_answer_estimate  # type: ignore[index]
+
+
+def test_a_neighbouring_section_with_a_small_lead_and_few_words_is_handed_over() -> None:
+    # "how do I set up a mail rule …": the nearest section is about something else.
+    options = [doc("retagger", 0.43, dense=1, lexical=2, bm25=9.0, coverage=0.18),
+               doc("fetching-mail", 0.30, dense=2, lexical=1, bm25=12.1, coverage=0.23)]
+    decision = decide(options, Signals(), T)
+    assert decision.kind == "route" and decision.reason == "low_confidence"
+    assert decision.estimate is not None and decision.estimate < T.docs_answer_estimate
+
+
+def test_chit_chat_close_to_nothing_is_handed_over() -> None:
+    options = [doc("fetching-mail", 0.13, dense=1, lexical=None, bm25=0.0, coverage=0.0)]
+    assert decide(options, Signals(), T).kind == "route"
+
+
+def test_agreement_of_both_rankings_is_worth_more_than_either_alone() -> None:
+    base = Features(kind="docs", dense=0.55, lead=0.08, agree=True, dense_rank=1, lexical_rank=1,
+                    lexical_lead=1.5, coverage=0.4, forms_agree=False)
+    apart = Features(kind="docs", dense=0.55, lead=0.08, agree=False, dense_rank=1, lexical_rank=2,
+                     lexical_lead=0.8, coverage=0.4, forms_agree=False)
+    assert estimate(base) > estimate(apart)
+    # and the estimate rises with each piece of evidence
+    assert estimate(Features(**{**base.logged(), "dense": 0.7})) > estimate(base)
+    assert estimate(Features(**{**base.logged(), "coverage": 0.7})) > estimate(base)
+    assert estimate(Features(**{**base.logged(), "lead": 0.2})) > estimate(base)
+
+
+def test_a_parent_and_its_subsection_do_not_take_the_lead_from_each_other() -> None:
+    parent = f"{PAGE} > Secret key"
+    child = f"{parent} > Action required"
+    assert family(parent, child) and not family(parent, f"{PAGE} > Secret keys")
+    options = [doc("action", 0.59, dense=1, lexical=1, bm25=24.6, coverage=0.33, section=child),
+               doc("secret", 0.57, dense=2, lexical=2, bm25=21.9, coverage=0.29, section=parent),
+               doc("other", 0.48, dense=3, lexical=3, bm25=14.0, coverage=0.23)]
+    found = features_of(options[0], options)
+    assert abs(found.lead - 0.11) < 1e-6 and abs(found.lexical_lead - 24.6 / 14.0) < 1e-6
+
+
+def test_a_taught_answer_and_a_docs_section_are_weighed_by_one_policy() -> None:
+    taught = Option(entry="k7", score=0.86, support=3, second=0.84, kind="taught", dense_rank=1, fused=0.03)
+    weak_doc = doc("neighbour", 0.50, dense=2, lexical=1, bm25=8.0, coverage=0.2)
+    assert decide([taught, weak_doc], Signals(), T).entry == "k7"
+    lone = Option(entry="k8", score=0.66, support=1, second=None, kind="curated", dense_rank=2, fused=0.02)
+    strong_doc = doc("exact", 0.72, dense=1, lexical=1, bm25=40.0, coverage=0.7)
+    decision = decide([strong_doc, lone], Signals(), T)
+    assert decision.kind == "answer" and decision.entry == "exact"
+
+
+def test_question_answer_entries_keep_their_rules_and_ignore_lexical_only_candidates() -> None:
+    leader = Option(entry="a", score=0.70, support=3, second=0.69, dense_rank=1, lexical_rank=2, fused=0.03)
+    words_only = Option(entry="b", score=0.66, support=0, second=None, dense_rank=None, lexical_rank=1,
+                        fused=0.016)
+    assert decide([leader, words_only], Signals(), T).entry == "a"
+    assert decide([leader], Signals(), T).entry == "a"

@@ -1,0 +1,58 @@
+"""Exact words find their passage: an error message, a config key, a command
+pasted by a member matches the docs text that quotes it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.storage.database import Database
+from knowledge.base import KnowledgeBase
+from knowledge.docs import read_docs
+from knowledge.embedder import CachedEmbedder
+from knowledge.importer import import_drafts
+from knowledge.lexical import query_terms, stem, terms
+
+SITE = Path(__file__).parent / "docs" / "site" / "docs"
+
+
+@pytest.fixture
+async def kb(embedder: CachedEmbedder) -> AsyncIterator[KnowledgeBase]:
+    db = Database(":memory:")
+    await db.open()
+    store = KnowledgeBase(db, embedder)
+    await store.open()
+    parsed, _ = read_docs(SITE, base_url="https://tidepool.example.org/")
+    await import_drafts(store, parsed.drafts, author="op", at=datetime(2026, 3, 1, tzinfo=UTC))
+    yield store
+    await db.close()
+
+
+def test_terms_keep_compounds_whole_and_stem_consistently() -> None:
+    found = terms("Set TIDEPOOL_UPLOAD_LIMIT in docker-compose.yml; files were consumed")
+    assert "tidepool_upload_limit" in found and "docker_compose_yml" in found
+    assert {"tidepool", "upload", "limit"} <= set(found)
+    assert stem("files") == stem("file") and stem("consuming") == stem("consumed") == stem("consume")
+    assert "the" not in query_terms("what is the limit") and "limit" in query_terms("what is the limit")
+
+
+async def test_a_pasted_error_message_finds_the_section_that_quotes_it(kb: KnowledgeBase) -> None:
+    question = ("agent died overnight, log says:\n2026-03-01 02:11:09 ERROR agent: E_LOCK_TIMEOUT: store is "
+                "locked by another tidepool process\nany idea?")
+    vector = (await kb.embedder.embed([question]))[0]
+    hits = await kb.search("default", vector, text=question)
+    by_words = min((h for h in hits if h.lexical_rank), key=lambda h: h.lexical_rank or 99)
+    assert by_words.entry.id == "docs:docs/troubleshooting.md#sync" and by_words.lexical_rank == 1
+    assert by_words.coverage > 0.5
+
+
+async def test_a_config_key_finds_the_passage_that_names_it_not_only_the_heading(kb: KnowledgeBase) -> None:
+    question = "what does TIDEPOOL_SCAN_INTERVAL do"
+    vector = (await kb.embedder.embed([question]))[0]
+    hits = await kb.search("default", vector, text=question)
+    first = next(h for h in hits if h.lexical_rank == 1)
+    assert first.entry.id == "docs:docs/guide/install.md#agent-settings"
+    assert first.passage_score is not None  # reached through the text, not the heading "Agent settings"
