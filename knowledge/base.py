@@ -25,7 +25,7 @@ from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
 from knowledge.index import VectorIndex
 from knowledge.indexes import Near, SpaceIndexes
-from knowledge.retrieval import Hit, fuse, lexical_search, ranked_passages
+from knowledge.retrieval import Hit, Lexical, fuse, lexical_search, ranked_passages
 from knowledge.store import EntryStore
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class KnowledgeBase:
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
+        self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -110,6 +111,9 @@ class KnowledgeBase:
 
         task = asyncio.create_task(asyncio.to_thread(work), name="journeybot-embed-search")
         self._prefetched[key] = task
+        # The words are looked up in the store meanwhile (its own thread).
+        self._lexical[key] = (self.indexes.version, asyncio.create_task(
+            lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
 
         async def vector_only() -> np.ndarray:
             return (await task)[0].reshape(1, -1)
@@ -118,6 +122,21 @@ class KnowledgeBase:
 
     def forget_prefetch(self, space: str, text: str) -> None:
         self._prefetched.pop((space, text), None)
+        found = self._lexical.pop((space, text), None)
+        if found is not None and not found[1].done():
+            found[1].cancel()
+
+    async def _words(self, space: str, text: str) -> Lexical:
+        found = self._lexical.pop((space, text), None)
+        if found is not None:
+            version, task = found
+            try:
+                result = await task
+            except (asyncio.CancelledError, Exception):  # looked up again below, where a failure shows
+                result = None
+            if result is not None and version == self.indexes.version:
+                return result
+        return await lexical_search(self.store, space, text, total=self.indexes.size())
 
     async def _nearest(self, space: str, vector: np.ndarray, k: int, text: str | None) -> list[Near]:
         task = self._prefetched.pop((space, text), None) if text is not None else None
@@ -133,9 +152,7 @@ class KnowledgeBase:
         """Live entries of ``space`` closest to ``vector``, one hit per entry,
         best dense score first; with ``text``, the lexical (BM25) side too."""
         near = await self._nearest(space, vector, k, text)
-        lexical = None
-        if text is not None:
-            lexical = await lexical_search(self.store, space, text, total=self.indexes.size())
+        lexical = await self._words(space, text) if text is not None else None
         return await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
                           vectors=self.store.form_vectors, query=vector, support_k=self.support_k,
                           limit=limit)

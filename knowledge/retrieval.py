@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.entries import LIVE, PASSAGE, Entry
+from knowledge.entries import DOCS, LIVE, PASSAGE, Entry
 from knowledge.lexical import coverage, idf, match_expression, query_terms, terms
 from knowledge.store import EntryStore
 
@@ -138,6 +138,9 @@ async def fuse(
     extra = [e for e, *_ in (lexical.ranked[:LEXICAL_EXTRA] if lexical else ()) if e not in dense]
     wanted = order[: limit + 2] + extra
     found_entries = await entries(wanted)
+    # Only a docs section can be answered on its words: other entries found
+    # only lexically are not worth a trip to the store for their vectors.
+    extra = [e for e in extra if e in found_entries and found_entries[e].kind == DOCS]
     missing: dict[str, float] = {}
     if extra:
         form_ids = [lexical_ranks[e][3] for e in extra]
