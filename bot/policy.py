@@ -58,6 +58,7 @@ class Signals:
     wants_commitment: bool = False
     clarifications: int = 0
     options_refused: bool = False
+    social: bool = False  # thanks, a greeting, community talk: no question in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     answers = [o for o in options if o.kind != DOCS and not (o.dense_rank is None and o.lexical_rank)]
     if not docs:
         return decide_forms(answers, signals, t)
-    from_docs = decide_docs(options, t, weights)
+    from_docs = decide_docs(options, t, weights, social=signals.social)
     from_forms = decide_forms(answers, signals, t) if answers else None
     if from_forms is not None and from_forms.kind == "answer" and (
             from_docs.kind != "answer" or _form_estimate(from_forms, t) >= (from_docs.estimate or 0.0)):
@@ -134,13 +135,19 @@ def _form_estimate(decision: Decision, t: PolicySettings) -> float:
     return 1.0 / (1.0 + math.exp(-(base + z)))
 
 
-def decide_docs(options: Sequence[Option], t: PolicySettings, weights: Weights = DEFAULT_WEIGHTS) -> Decision:
+def decide_docs(options: Sequence[Option], t: PolicySettings, weights: Weights = DEFAULT_WEIGHTS,
+                *, social: bool = False) -> Decision:
     """Answer from the leading documentation section when the estimate of its
-    being right reaches ``docs_answer_estimate``; otherwise hand over."""
+    being right reaches ``docs_answer_estimate``; otherwise hand over. Thanks
+    or a greeting is never stretched into a docs answer."""
     top = leader([o for o in options if o.kind == DOCS])
     found = features_of(top, options)
     chance = estimate(found, weights)
     margin = found.lead
+    if social:
+        return Decision("route", reason="low_confidence", confidence=chance, margin=margin,
+                        why="thanks or a greeting, not a question for the docs", features=found,
+                        estimate=chance)
     if chance < t.docs_answer_estimate:
         return Decision("route", reason="low_confidence", confidence=chance, margin=margin,
                         why=f"the docs do not clearly cover it (best {top.entry}: estimate {chance:.2f})",

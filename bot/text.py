@@ -88,6 +88,26 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
 _ORDINAL = re.compile(r"^\s*(the\s+)?(first|second|third|fourth|fifth)(\s+one)?\b[\s.!]*$", re.IGNORECASE)
 
 
+_SOCIAL = _any([
+    r"\b(thanks|thank you|thank u|thx|ty|cheers|kudos|legend|appreciated?|much love)\b",
+    r"^\s*(hi|hello|hey|hiya|howdy|yo|good (morning|afternoon|evening|night)|gm|happy \w+day)\b",
+    r"\b(happy (friday|monday|new year|holidays)|have a (great|nice|good) (day|weekend))\b",
+    r"[\U0001F389\U0001F64F\U0001F44B\u2615\U0001F600-\U0001F64F]",
+])
+_ASKING = _any([
+    r"\?", r"\b(how|why|what|where|when|which|who|whats|hows|is there|are there|can i|could i|should i|"
+    r"do i|does it|is it|any (way|idea|tips?))\b",
+    r"\b(error|errors|fail|fails|failed|failing|broken|crash\w*|stuck|exception|traceback|not working|"
+    r"doesn'?t|does not|can'?t|cannot|won'?t|wont|isn'?t|issue|problem|bug|help)\b",
+])
+
+
+def is_social(text: str) -> bool:
+    """Thanks, a greeting or community talk with no question or trouble in it:
+    nothing the docs should be stretched to answer."""
+    return bool(_SOCIAL.search(text)) and not _ASKING.search(text)
+
+
 def asks_for_person(text: str) -> bool:
     return bool(_HUMAN.search(text))
 

@@ -13,7 +13,7 @@ from bot.actions import FEEDBACK_BUTTONS, Candidate, Citation
 from bot.cases import BOT, Case
 from bot.handling import Handling
 from bot.policy import Decision, Option, Signals, decide
-from bot.text import asks_for_person
+from bot.text import asks_for_person, is_social
 from bot.trust.promises import asks_for_commitment, find_commitments
 from knowledge.base import Hit
 from knowledge.entries import DOCS, Entry
@@ -52,6 +52,7 @@ def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -
         sensitive=sensitive.category if sensitive else None,
         wants_commitment=bool(asks_for_commitment(text)),
         clarifications=case.clarifications,
+        social=is_social(text),
     )
 
 

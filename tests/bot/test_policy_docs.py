@@ -95,3 +95,16 @@ def test_question_answer_entries_keep_their_rules_and_ignore_lexical_only_candid
                         fused=0.016)
     assert decide([leader, words_only], Signals(), T).entry == "a"
     assert decide([leader], Signals(), T).entry == "a"
+
+
+def test_thanks_or_a_greeting_is_never_stretched_into_a_docs_answer() -> None:
+    from bot.text import is_social
+
+    assert is_social("thanks everyone, finally got hardware transcoding going 🎉")
+    assert is_social("good morning folks ☕ happy friday")
+    assert not is_social("hi, the consumer fails with Permission denied")
+    assert not is_social("thanks, how do I rotate the key?")
+    strong = [doc("transcoding", 0.75, dense=1, lexical=1, bm25=30.0, coverage=0.7),
+              doc("other", 0.40, dense=2, lexical=2, bm25=5.0)]
+    assert decide(strong, Signals(), T).kind == "answer"
+    assert decide(strong, Signals(social=True), T).kind == "route"
