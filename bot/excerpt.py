@@ -67,12 +67,37 @@ def _cut_prose(block: str, limit: int) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
 
 
+_STRUCTURE = re.compile(r"^\s*([-*+]\s|\d+[.)]\s|\||>|#)")
+
+
+def _joins(previous: str, line: str) -> bool:
+    if _STRUCTURE.match(line) or previous.endswith(("  ", ":")) or not line.strip():
+        return False
+    if _STRUCTURE.match(previous):
+        return line.startswith(" ")  # a list item's wrapped continuation
+    return True
+
+
+def _unwrap(block: str) -> str:
+    """Docs wrap prose at 70-80 columns; chat shows every newline. Join a
+    paragraph's lines, but keep lists, tables and quotes line by line."""
+    if _FENCE.match(block.split("\n", 1)[0]):
+        return block
+    out: list[str] = []
+    for line in block.split("\n"):
+        if out and _joins(out[-1], line):
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
+
+
 def excerpt(passage: str, limit: int = QUOTE_CHARS) -> str:
     """The first blocks of ``passage`` that fit in ``limit`` characters; a block
     that does not fit is cut at a sentence (prose) or a line (code) boundary,
     and a cut code block keeps its closing fence."""
     text = _IMAGE.sub("", passage)
-    blocks = _blocks(text)
+    blocks = [_unwrap(b) for b in _blocks(text)]
     out: list[str] = []
     used = 0
     for block in blocks:

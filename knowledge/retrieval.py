@@ -186,7 +186,8 @@ async def ranked_passages(store: EntryStore, entry: Entry, vector: np.ndarray, t
     for order, ((_, form_text), row) in enumerate(zip(forms, vectors, strict=True)):
         body = form_text.split("\n", 1)[1] if "\n" in form_text else form_text
         closeness = float(np.dot(row, vector.reshape(-1)))
-        scored.append((-(closeness + 0.3 * coverage(words, terms(body), {})), order, body))
+        lead_in = 0.05 if order == 0 else 0.0  # a section says its main point first
+        scored.append((-(closeness + 0.3 * coverage(words, terms(body), {}) + lead_in), order, body))
     return [body for _, _, body in sorted(scored)]
 
 

@@ -110,6 +110,7 @@ def expand(text: str, *, partial: Partial | None = None, depth: int = 0) -> list
     fence: tuple[str, int, int] | None = None  # char, length, indent removed
     indents: list[int] = []  # open indented blocks (MkDocs admonitions, tabs): their body indent
     colons = 0
+    titled = -1  # the output length just after an admonition title
     comment = False
     lines = text.split("\n")
     i = 0
@@ -155,7 +156,8 @@ def expand(text: str, *, partial: Partial | None = None, depth: int = 0) -> list
                 continue
         stripped = body.strip()
         if not stripped:
-            out.append("")
+            if not (out and out[-1].endswith(":") and titled == len(out)):
+                out.append("")  # an admonition's title runs into its first line
             continue
         if depth == 0 and (IMPORT.match(stripped) or BARE_IMPORT.match(stripped)):
             imported = IMPORT.match(stripped)
@@ -169,6 +171,7 @@ def expand(text: str, *, partial: Partial | None = None, depth: int = 0) -> list
         admonition = BANG_ADMONITION.match(body)
         if admonition:
             out.append(_title(admonition.group(2), admonition.group(3)))
+            titled = len(out)
             indents.append(cut + len(admonition.group(1)) + 4)
             continue
         tab = TAB.match(body)
@@ -184,6 +187,7 @@ def expand(text: str, *, partial: Partial | None = None, depth: int = 0) -> list
         if opened and opened.group(2):
             colons += 1
             out.append(_title(opened.group(2), opened.group(3) or opened.group(4)))
+            titled = len(out)
             continue
         alert = GITHUB_ALERT.match(body)
         if alert:

@@ -47,3 +47,11 @@ def test_the_answer_quotes_the_best_passage_then_links_the_section() -> None:
     assert not RELATIVE.search(text)
     unlinked = composer.docs_answer(section("Text.", url=None), ["Text."])
     assert unlinked.endswith("More: docs/setup.md#Installation > Docker")
+
+
+def test_hard_wrapped_prose_reads_as_one_paragraph_but_lists_keep_their_lines() -> None:
+    quote = excerpt("Extracting a new release on top of an existing\ninstallation only adds and\n"
+                    "overwrites files.\n\n- first step\n  wrapped on\n- second step")
+    assert quote.startswith("Extracting a new release on top of an existing installation only adds and "
+                            "overwrites files.")
+    assert "- first step wrapped on\n- second step" in quote
