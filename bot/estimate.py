@@ -12,9 +12,11 @@ learned per space later on exactly these.
 
 ``estimate`` is a logistic function of them. Its weights were set by hand,
 conservatively, from the retrieval behaviour of several projects' docs (a
-question the docs answer leads by meaning and by words at once; one they do
-not cover lands on a neighbouring section with a small lead and few of its
-words); ``Weights`` names them so a learned calibration can replace them.
+question the docs answer usually leads by meaning and by words at once; one
+they do not cover lands on a neighbouring section with a small lead and few
+of its words; a section first by meaning alone was the right one only about
+half the time, so agreement weighs most); ``Weights`` names them so a
+learned calibration can replace them.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ class Features:
 class Weights:
     """The estimate's coefficients (log-odds per unit of each feature)."""
 
-    bias: float = -1.0
-    agree: float = 2.0
+    bias: float = -2.0
+    agree: float = 3.0
     dense: float = 9.0  # per unit of cosine above ``dense_center``
     dense_center: float = 0.5
     lead: float = 4.0  # per unit of lead, counted up to ``lead_cap``
