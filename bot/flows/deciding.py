@@ -127,7 +127,10 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
             text, said, cited = generated.text, generated.answer or text, generated.sources
     refused = () if generated is None else generated.promised
     # Staff sending an entry speak for the company themselves; the gate is for the bot.
-    commitments = find_commitments(said) if by is None else ()
+    # So does the published documentation, quoted word for word (dates in a
+    # changelog or an API example are not the bot's promises).
+    quoting_docs = entry.kind == DOCS and (generated is None or not generated.used)
+    commitments = find_commitments(said) if by is None and not quoting_docs else ()
     if commitments and not any(e.is_policy for e in cited):
         kinds = sorted({c.kind for c in commitments} | set(refused))
         logger.info("held back an answer from %s for case %s: it would promise %s",

@@ -62,3 +62,22 @@ async def test_the_decision_records_the_features_it_weighed(docs_chat: Chat) -> 
     body = json.loads(rows[-1]["body"])
     assert set(body["features"]) >= {"dense", "lead", "agree", "lexical_rank", "coverage", "kind"}
     assert body["candidates"][0]["kind"] == "docs"
+
+
+async def test_a_date_quoted_from_the_docs_is_not_held_back_as_a_promise(embedder: CachedEmbedder,
+                                                                        tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "api.md").write_text(
+        "# API\n\n## Filtering by due date\n\nDocuments whose custom field due is between Aug 1 and Aug 31, "
+        "2024: `?custom_field_query=[\"due\", \"range\", [\"2024-08-01\", \"2024-08-31\"]]`.\n\n"
+        "## Tokens\n\nCreate a token in your profile.\n", encoding="utf-8")
+    core = await make_core(embedder)
+    parsed, _ = read_docs(tmp_path / "docs", base_url="https://docs.example.org/")
+    await import_drafts(core.kb, parsed.drafts, author="import", at=START - timedelta(days=1))
+    try:
+        said = await Chat(core).ask("how do i filter documents by the custom field due between aug 1 and aug 31 "
+                                    "2024 with custom_field_query?")
+        assert said.reply.kind == "answer", said.kinds()
+        assert "2024-08-01" in said.reply.text
+    finally:
+        await core.close()
