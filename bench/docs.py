@@ -214,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default="https://docs.example.org/")
     parser.add_argument("--cmd", help="the bot (default: python -m bot replay - --db DB)")
     parser.add_argument("--out", type=Path, help="write figures and rows as JSON here")
+    parser.add_argument("--db", type=Path, help="keep the imported store here and reuse it when it exists "
+                                                "(a copy is used, so every run starts from the import)")
     parser.add_argument("--show", action="store_true", help="print every question's outcome")
     args = parser.parse_args(argv)
     project, questions_file = find_project(args.data, args.project)
@@ -222,8 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="jb-docs-") as tmp:
         db = Path(tmp) / "docs.db"
-        print(import_docs(python, args.data / project / args.docs, args.data / project, args.base_url, db),
-              file=sys.stderr)
+        if args.db is None or not args.db.exists():
+            print(import_docs(python, args.data / project / args.docs, args.data / project, args.base_url,
+                              args.db or db), file=sys.stderr)
+        if args.db is not None:
+            subprocess.run([python, "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup("
+                            "sqlite3.connect(sys.argv[2]))", str(args.db), str(db)], check=True)
         sections = section_map(python, db)
         argv_bot = (args.cmd.replace("{db}", str(db)).split() if args.cmd
                     else [python, "-m", "bot", "replay", "-", "--db", str(db)])
