@@ -81,3 +81,29 @@ async def test_a_date_quoted_from_the_docs_is_not_held_back_as_a_promise(embedde
         assert "2024-08-01" in said.reply.text
     finally:
         await core.close()
+
+
+async def test_with_an_llm_the_answer_is_grounded_in_the_section_and_cites_it(embedder: CachedEmbedder) -> None:
+    from bot.generate import Generator
+    from bot.settings import LLMSettings
+    from tests.fakes.openai_fake import FakeOpenAI
+
+    fake = await FakeOpenAI().start()
+    core = await make_core(embedder)
+    parsed, _ = read_docs(DOCS, base_url="https://tidepool.example.org/")
+    await import_drafts(core.kb, parsed.drafts, author="import", at=START - timedelta(days=1))
+    core.generator = Generator(LLMSettings(model="gpt-test", base_url=fake.base_url, timeout_seconds=3.0),
+                               api_key="sk-test")
+    fake.then(answer="Another agent holds the store: stop it with `tidepool stop --all`, then start one [1].")
+    try:
+        said = await Chat(core).ask("agent fails with E_LOCK_TIMEOUT: store is locked by another tidepool "
+                                    "process, what now?")
+        reply = said.reply
+        assert reply.kind == "answer" and reply.text.startswith("Another agent holds the store")
+        assert "[1] Troubleshooting > Sync stops with E_LOCK_TIMEOUT (https://tidepool.example.org/troubleshooting/#sync)" \
+            in reply.text
+        assert reply.citations[0].section == "docs/troubleshooting.md#Troubleshooting > Sync stops with E_LOCK_TIMEOUT"
+        assert "a second copy of the agent is running" in fake.requests[0].messages[1]["content"]
+    finally:
+        await core.close()
+        await fake.close()
