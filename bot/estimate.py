@@ -37,7 +37,7 @@ class Features:
     kind: str  # docs | curated | taught
     dense: float  # best cosine to a question form or passage
     lead: float  # dense lead over the best candidate outside its own section family
-    agree: bool  # first by meaning and first by words
+    agree: bool  # first by meaning and first by words (itself, or its parent or subsection)
     dense_rank: int | None
     lexical_rank: int | None
     lexical_lead: float  # its BM25 over the best other candidate's (1.0 = level)
@@ -89,9 +89,15 @@ def features_of(top: Option, options: Sequence[Option]) -> Features:
         lexical_lead = 4.0
     else:
         lexical_lead = top.lexical_score / best_other_bm25
+    first_dense = next((o for o in options if o.dense_rank == 1), None)
+    first_words = next((o for o in options if o.lexical_rank == 1), None)
+
+    def ours(first: Option | None) -> bool:  # first is the leader itself or its parent/subsection
+        return first is not None and (first is top or family(first.section, top.section))
+
     return Features(
         kind=top.kind, dense=top.score, lead=lead,
-        agree=top.dense_rank == 1 and top.lexical_rank == 1,
+        agree=ours(first_dense) and ours(first_words),
         dense_rank=top.dense_rank, lexical_rank=top.lexical_rank, lexical_lead=lexical_lead,
         coverage=top.coverage, forms_agree=top.second is not None, age_days=top.age_days,
     )

@@ -108,3 +108,14 @@ def test_thanks_or_a_greeting_is_never_stretched_into_a_docs_answer() -> None:
               doc("other", 0.40, dense=2, lexical=2, bm25=5.0)]
     assert decide(strong, Signals(), T).kind == "answer"
     assert decide(strong, Signals(social=True), T).kind == "route"
+
+
+def test_first_by_words_on_its_parent_section_still_counts_as_agreement() -> None:
+    parent = f"{PAGE} > Minimum CPU"
+    options = [doc("symptoms", 0.43, dense=1, lexical=2, bm25=30.0, coverage=0.6, section=f"{parent} > Symptoms"),
+               doc("cpu", 0.40, dense=3, lexical=1, bm25=33.7, coverage=0.46, section=parent),
+               doc("ocr", 0.25, dense=2, lexical=5, bm25=6.1, coverage=0.09)]
+    top = max(options, key=lambda o: (o.fused, o.score))
+    assert features_of(top, options).agree
+    unrelated = [options[0], doc("cpu", 0.40, dense=3, lexical=1, bm25=33.7, section=f"{PAGE} > Other"), options[2]]
+    assert not features_of(unrelated[0], unrelated).agree
