@@ -94,10 +94,11 @@ def front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _title(kind: str | None, title: str | None) -> str:
+    """An admonition's heading as a plain line ending in a colon: ``Warning (Back up first):``."""
     word = TITLE_WORDS.get((kind or "").lower(), (kind or "").replace("-", " ").capitalize())
     title = (title or "").strip().strip('"')
     if title and word and title.lower() != word.lower():
-        return f"{word}: {title}"
+        return f"{word} ({title}):"
     return f"{title or word}:" if (title or word) else ""
 
 
@@ -156,7 +157,7 @@ def expand(text: str, *, partial: Partial | None = None, depth: int = 0) -> list
                 continue
         stripped = body.strip()
         if not stripped:
-            if not (out and out[-1].endswith(":") and titled == len(out)):
+            if titled != len(out):
                 out.append("")  # an admonition's title runs into its first line
             continue
         if depth == 0 and (IMPORT.match(stripped) or BARE_IMPORT.match(stripped)):

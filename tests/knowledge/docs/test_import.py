@@ -54,7 +54,7 @@ def test_every_section_names_its_file_heading_path_and_link() -> None:
     assert lock.id == "docs:docs/troubleshooting.md#sync"
     assert "[the agent settings](https://tidepool.example.org/guide/install/#agent-settings)" in lock.answer
     assert "![The lock dialog](https://tidepool.example.org/img/lock.png)" in lock.answer
-    assert "Note: Two agents" in lock.answer and "!!!" not in lock.answer
+    assert "Note (Two agents):\nStop the other agent" in lock.answer and "!!!" not in lock.answer
     assert by_section["docs/index.md#Tidepool documentation"].url == "https://tidepool.example.org/#tidepool-documentation"
     assert "docs/troubleshooting.md#Troubleshooting > Uploads are *slow*" in by_section
     assert source.site == "mkdocs" and source.prefix == "docs/"

@@ -62,7 +62,7 @@ def test_mkdocs_admonitions_collapsibles_and_tabs_become_plain_text() -> None:
             '=== "Compose"\n\n    ```yaml\n    image: x\n    ```\n\nAfter.\n')
     body = sections(text)[0].text
     assert "!!!" not in body and "???" not in body and '=== "' not in body
-    assert "Warning: Careful" in body and "Back up first." in body and "Hidden tip." in body
+    assert "Warning (Careful):\nBack up first." in body and "Tip:\nHidden tip." in body
     assert "```yaml\nimage: x\n```" in body and "After." in body
 
 
@@ -73,7 +73,7 @@ def test_docusaurus_admonitions_imports_and_components_are_cleaned_and_partials_
     partial = {"./_cli.md": "Run `docker run tidepool/agent`.\n"}
     body = sections(page, Site("docusaurus", "https://x.org/docs/"), partial=partial.get)[0].text
     assert ":::" not in body and "import " not in body and "<" not in body
-    assert "Note: Before you start" in body and "You need Docker." in body
+    assert "Note (Before you start):\nYou need Docker." in body
     assert "Docker CLI:" in body and "Run `docker run tidepool/agent`." in body
 
 
