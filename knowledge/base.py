@@ -112,8 +112,9 @@ class KnowledgeBase:
         task = asyncio.create_task(asyncio.to_thread(work), name="journeybot-embed-search")
         self._prefetched[key] = task
         # The words are looked up in the store meanwhile (its own thread).
-        self._lexical[key] = (self.indexes.version, asyncio.create_task(
-            lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
+        if self.indexes.has_docs(space):
+            self._lexical[key] = (self.indexes.version, asyncio.create_task(
+                lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
 
         async def vector_only() -> np.ndarray:
             return (await task)[0].reshape(1, -1)
@@ -150,9 +151,13 @@ class KnowledgeBase:
     async def search(self, space: str, vector: np.ndarray, *, k: int = SEARCH_K,
                      limit: int = 5, text: str | None = None) -> list[Hit]:
         """Live entries of ``space`` closest to ``vector``, one hit per entry,
-        best dense score first; with ``text``, the lexical (BM25) side too."""
+        best dense score first; with ``text``, in a space that holds docs, the
+        lexical (BM25) side too."""
         near = await self._nearest(space, vector, k, text)
-        lexical = await self._words(space, text) if text is not None else None
+        # Words are weighed for documentation: a space of question/answer entries
+        # only is decided on its question forms, so it skips the full-text search.
+        words = text is not None and self.indexes.has_docs(space)
+        lexical = await self._words(space, text) if words and text is not None else None
         return await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
                           vectors=self.store.form_vectors, query=vector, support_k=self.support_k,
                           limit=limit)

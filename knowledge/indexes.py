@@ -38,6 +38,7 @@ class SpaceIndexes:
         self._indexes: dict[str, VectorIndex] = {}
         self._form_entry: dict[int, str] = {}
         self._passages: set[int] = set()  # form ids that are documentation passages
+        self._docs_spaces: set[str] = set()  # spaces that hold documentation passages
         self._dirty: set[str] = set()
         self._seq = 0  # the change feed has been applied up to here
         self.version = 0  # bumped by every change: tells a result computed earlier from a current one
@@ -46,6 +47,8 @@ class SpaceIndexes:
         ids, entry_ids, spaces, passages = await self.store.load_live_forms()
         self._form_entry = dict(zip(ids.tolist(), entry_ids, strict=True))
         self._passages = set(passages)
+        passage_set = self._passages
+        self._docs_spaces = {space for fid, space in zip(ids.tolist(), spaces, strict=True) if fid in passage_set}
         counts: dict[str, int] = defaultdict(int)
         for space in spaces:
             counts[space] += 1
@@ -90,6 +93,7 @@ class SpaceIndexes:
             self._form_entry[form_id] = entry_id
             if kind == PASSAGE:
                 self._passages.add(form_id)
+                self._docs_spaces.add(space)
             self._dirty.add(space)
             applied += 1
         self.version += 1
@@ -122,6 +126,10 @@ class SpaceIndexes:
     def is_passage(self, form_id: int) -> bool:
         return form_id in self._passages
 
+    def has_docs(self, space: str) -> bool:
+        """Does ``space`` hold documentation passages (ever, since start-up)?"""
+        return space in self._docs_spaces
+
     async def nearest(self, space: str, vector: np.ndarray, k: int) -> list[Near]:
         """(entry id, score, form id) of the ``k`` nearest forms, best first."""
         return await asyncio.to_thread(self.nearest_now, space, vector, k)
@@ -148,6 +156,7 @@ class SpaceIndexes:
             self._form_entry[form_id] = entry_id
         if passages:
             self._passages.update(form_ids)
+            self._docs_spaces.add(space)
         self._dirty.add(space)
         self.version += 1
 

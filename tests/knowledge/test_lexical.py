@@ -56,3 +56,15 @@ async def test_a_config_key_finds_the_passage_that_names_it_not_only_the_heading
     first = next(h for h in hits if h.lexical_rank == 1)
     assert first.entry.id == "docs:docs/guide/install.md#agent-settings"
     assert first.passage_score is not None  # reached through the text, not the heading "Agent settings"
+
+
+async def test_a_space_of_question_answer_entries_only_skips_the_full_text_search(kb: KnowledgeBase) -> None:
+    from knowledge.entries import Draft
+
+    await kb.create(Draft(("How do I rotate my API key?",), "Settings → API → Rotate.", space="faq"),
+                    author="op", origin="import", at=datetime(2026, 3, 1, tzinfo=UTC))
+    vector = (await kb.embedder.embed(["rotate API key"]))[0]
+    hits = await kb.search("faq", vector, text="rotate API key")
+    assert hits and hits[0].lexical_rank is None  # decided on its question forms alone
+    docs = await kb.search("default", vector, text="TIDEPOOL_SCAN_INTERVAL")
+    assert any(h.lexical_rank == 1 for h in docs)
