@@ -52,20 +52,25 @@ def run(coro: Awaitable[T]) -> T:
     except (ModelMissing, StoreError, KnowledgeFileError) as exc:
         fail(str(exc))
     except ValidationError as exc:
-        fail(f"invalid settings: {exc}")
+        error = exc.errors()[0]
+        fail(f"invalid settings: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     raise AssertionError("unreachable")
 
 
 def settings_for(config: Path | None, db: str | None, **overrides: Any) -> Any:
-    from bot.settings import load_settings
+    from bot.settings import SettingsError, load_settings
 
     if config is not None and not config.exists():
         fail(f"no settings file at {config}")
     if db is not None:
         overrides["db"] = db
-    return load_settings(config, **overrides)
+    try:
+        return load_settings(config, **overrides)
+    except SettingsError as exc:
+        logging.getLogger(__name__).debug("settings refused", exc_info=True)
+        fail(str(exc))
 
 
 async def open_core(settings: Any) -> Any:
