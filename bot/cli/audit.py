@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, T, app, fail, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, T, app, fail, require_store, run, settings_for
 
 # -- audit: the evidence trail ---------------------------------------------------------
 
@@ -22,8 +21,7 @@ def audit_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open the store the log is in (never creating one) and run ``body`` on it."""
     from bot.storage.database import Database
 
-    if settings.db == ":memory:" or not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: pass --db with the bot's database")
+    require_store(settings)
 
     async def go() -> T:
         async with Database(settings.db) as database:

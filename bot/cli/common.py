@@ -94,10 +94,19 @@ def with_core(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     return run(go())
 
 
+def require_store(settings: Any) -> None:
+    """Commands that read (or change) an existing store refuse a missing one
+    instead of quietly creating an empty database under a mistyped name."""
+    if settings.db == ":memory:" or not Path(settings.db).exists():
+        fail(f"no store at {settings.db}: pass --db with the bot's database (or run the bot first)")
+
+
 def with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open only the store (no model) for commands that need no embeddings."""
     from bot.storage.database import Database
     from knowledge.store import EntryStore
+
+    require_store(settings)
 
     async def go() -> T:
         async with Database(settings.db) as db:

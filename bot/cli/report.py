@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, fail, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, fail, require_store, run, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -35,8 +34,7 @@ def report(
         end = parse_time(until) if until else None
     except ValueError as exc:
         fail(str(exc))
-    if settings.db != ":memory:" and not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: run the bot (or pass --db) first")
+    require_store(settings)
 
     async def go() -> Any:
         async with Database(settings.db) as database:
