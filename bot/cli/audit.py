@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, T, app, fail, require_store, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, T, app, fail, period, require_store, run, settings_for
 
 # -- audit: the evidence trail ---------------------------------------------------------
 
@@ -79,13 +79,8 @@ def audit_export(
 ) -> None:
     """Records as JSON lines (seq, kind, at, space, case, event_id, body, prev_hash, hash)."""
     from bot.audit import CaseNotFound, export, records, story
-    from bot.wire import parse_time
 
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as exc:
-        fail(str(exc))
+    start, end = period(since, until)
 
     async def body(database: Any) -> list[Any]:
         if case is None:

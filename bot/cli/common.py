@@ -59,6 +59,19 @@ def run(coro: Awaitable[T]) -> T:
     raise AssertionError("unreachable")
 
 
+def period(since: str | None, until: str | None) -> tuple[Any, Any]:
+    """``--since``/``--until`` as times; a bad one is named in one line (exit 2)."""
+    from bot.wire import parse_time
+
+    bounds = []
+    for option, value in (("--since", since), ("--until", until)):
+        try:
+            bounds.append(parse_time(value) if value else None)
+        except ValueError:
+            fail(f"{option} {value!r} is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T09:00Z)")
+    return bounds[0], bounds[1]
+
+
 def settings_for(config: Path | None, db: str | None, **overrides: Any) -> Any:
     from bot.settings import SettingsError, load_settings
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, fail, require_store, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, period, require_store, run, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -24,16 +24,11 @@ def report(
     import json
 
     from bot.storage.database import Database
-    from bot.wire import parse_time
     from learning.report import render_table
     from learning.scorecard import compute
 
     settings = settings_for(config, db)
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as exc:
-        fail(str(exc))
+    start, end = period(since, until)
     require_store(settings)
 
     async def go() -> Any:

@@ -33,3 +33,10 @@ def test_kb_list_prints_every_id_whole(tmp_path: Path) -> None:
     result = runner.invoke(app, ["kb", "list", "--db", db])
     assert result.exit_code == 0
     assert f"{LONG_ID}\tdefault\t1\tlive\tHow do I change the address on my invoices?" in result.output
+
+
+@pytest.mark.parametrize("command", [["report"], ["audit", "export"]])
+def test_a_bad_period_names_its_option(tmp_path: Path, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--since", "yesterday", "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 2
+    assert "--since 'yesterday' is not an ISO date or time" in result.output
