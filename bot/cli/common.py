@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -51,6 +52,9 @@ def run(coro: Awaitable[T]) -> T:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except (ModelMissing, StoreError, KnowledgeFileError) as exc:
         fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # damage found past the first page
+        logging.getLogger(__name__).debug("store error", exc_info=True)
+        fail(f"the store is damaged or not a journeybot database ({exc}); restore it from a backup")
     except ValidationError as exc:
         error = exc.errors()[0]
         fail(f"invalid settings: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.conftest import ROOT
 
 runner = CliRunner()
 LONG_ID = "billing-invoices-change-the-company-address-on-future-invoices-2026"
@@ -40,3 +43,14 @@ def test_a_bad_period_names_its_option(tmp_path: Path, command: list[str]) -> No
     result = runner.invoke(app, [*command, "--since", "yesterday", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2
     assert "--since 'yesterday' is not an ISO date or time" in result.output
+
+
+@pytest.mark.parametrize("command", [["kb", "list"], ["report"], ["audit", "verify"], ["audit", "export"]])
+def test_a_damaged_store_is_one_line_and_a_quick_exit(tmp_path: Path, command: list[str]) -> None:
+    store = tmp_path / "bot.db"
+    store.write_bytes(b"SQLite format 3\x00" + b"\x13garbage" * 4000)   # a header, then nonsense
+    run = subprocess.run([sys.executable, "-m", "bot", *command, "--db", str(store)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)   # a hang fails here
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [run.stderr.strip()]
+    assert "is damaged or not a journeybot database" in run.stderr
