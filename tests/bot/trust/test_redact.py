@@ -201,30 +201,6 @@ def test_redaction_is_idempotent(corpus: Corpus) -> None:
         assert redact(once).text == once, text
 
 
-def _typical_message() -> str:
-    text = (
-        "Hi! After upgrading to 2.3.1 the Slack adapter fails with invalid_auth on every event. "
-        "Config is /etc/journeybot/config.yaml, order #12345 from 2024-03-05, Python 3.11 on Ubuntu. "
-        "My token was xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx, rotated since. "
-        "Reach me at anna.schmidt@example.com. Thanks, Anna"
-    )
-    return text[:300]
-
-
-def test_typical_message_takes_under_a_millisecond() -> None:
-    text = _typical_message()
-    assert len(text) == 300
-    durations = []
-    for _ in range(300):
-        start = time.perf_counter()
-        redact(text)
-        durations.append(time.perf_counter() - start)
-    durations.sort()
-    median = durations[len(durations) // 2]
-    print(f"\n300-char message: median {median * 1e6:.0f} us")
-    assert median < 0.001
-
-
 HOSTILE_INPUTS: dict[str, str] = {
     "letters": "a" * 50_000,
     "digit groups": "1 " * 25_000,
@@ -259,4 +235,7 @@ def test_hostile_input_finishes_quickly(name: str) -> None:
     text = HOSTILE_INPUTS[name]
     start = time.perf_counter()
     redact(text)
-    assert time.perf_counter() - start < 0.5
+    # Not a speed test (bench/redaction.py measures speed): a pattern that
+    # backtracks catastrophically takes minutes on these; 5 s leaves room for
+    # a loaded machine.
+    assert time.perf_counter() - start < 5.0
