@@ -9,6 +9,7 @@ user groups (handles or ids), because Slack has no roles of its own.
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -127,5 +128,10 @@ def load_slack_settings(config: Path | None = None, **overrides: Any) -> SlackSe
         raise SlackSettingsError(
             f"{config}: remove {', '.join('slack.' + n for n in leaked)}; tokens are read only from "
             f"the environment ({', '.join('SLACK_' + n.upper() for n in leaked)})")
+    unknown = sorted(set(section) - set(SlackSettings.model_fields))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(SlackSettings.model_fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SlackSettingsError(f"{config}: unknown setting 'slack.{unknown[0]}'{hint}")
     env_values = SlackSettings().model_dump(exclude_unset=True)
     return SlackSettings(**{**section, **env_values, **overrides})

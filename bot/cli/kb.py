@@ -15,6 +15,7 @@ from bot.cli.common import (
     DbOption,
     fail,
     kb_app,
+    require_store,
     settings_for,
     setup_logging,
     with_core,
@@ -112,7 +113,7 @@ def kb_list(
     from datetime import UTC, datetime
 
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     settings = settings_for(config, db)
 
@@ -120,14 +121,22 @@ def kb_list(
         return await store.list(space=space, status=None if status == "all" else status)
 
     entries = with_store(settings, body)
-    table = Table("id", "space", "v", "status", "question", "tags", "review after", "origin")
     today = datetime.now(UTC)
-    for e in entries:
-        review = e.review_after.isoformat() if e.review_after else ""
-        if e.is_stale(today):
-            review += " (stale)"
-        table.add_row(e.id, e.space, str(e.version), e.status, e.title[:60], ",".join(e.tags), review, e.origin)
-    Console().print(table)
+    rows = [(e.id, e.space, str(e.version), e.status, e.title, ",".join(e.tags),
+             (e.review_after.isoformat() if e.review_after else "") + (" (stale)" if e.is_stale(today) else ""),
+             e.origin or "") for e in entries]
+    console = Console()
+    if console.is_terminal:
+        # Ids are what people copy into the next command: never cut, never wrapped.
+        table = Table("space", "v", "status", "question", "tags", "review after", "origin")
+        table.columns.insert(0, Column("id", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=2)))
+        for row in rows:
+            table.add_row(*row[:4], row[4][:60], *row[5:])
+        console.print(table)
+    else:  # piped: one tab-separated line per entry, nothing cut
+        typer.echo("\t".join(("id", "space", "version", "status", "question", "tags", "review_after", "origin")))
+        for row in rows:
+            typer.echo("\t".join(row))
     typer.echo(f"{len(entries)} entries", err=True)
 
 
@@ -166,6 +175,7 @@ def kb_retire(
 
     setup_logging()
     settings = settings_for(config, db)
+    require_store(settings)
 
     async def retire(core: Any) -> Any:
         entry = await core.kb.get(entry_id)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, fail, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, period, require_store, run, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -25,18 +24,12 @@ def report(
     import json
 
     from bot.storage.database import Database
-    from bot.wire import parse_time
     from learning.report import render_table
     from learning.scorecard import compute
 
     settings = settings_for(config, db)
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as exc:
-        fail(str(exc))
-    if settings.db != ":memory:" and not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: run the bot (or pass --db) first")
+    start, end = period(since, until)
+    require_store(settings)
 
     async def go() -> Any:
         async with Database(settings.db) as database:

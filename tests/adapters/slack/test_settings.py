@@ -55,6 +55,14 @@ def test_tokens_in_the_yaml_file_are_refused(tmp_path: Path) -> None:
         load_slack_settings(config)
 
 
+def test_a_typo_in_the_slack_section_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "journeybot.yaml"
+    config.write_text("slack:\n  staf_channel: desk\n")
+    with pytest.raises(SlackSettingsError, match=r"unknown setting 'slack.staf_channel' "
+                                                 r"\(did you mean 'staff_channel'\?\)"):
+        load_slack_settings(config)
+
+
 def test_token_problems_say_which_variable_and_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "SLACK_BOT_TOKEN is not set" in (load_slack_settings().token_problem(http=False) or "")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
