@@ -17,7 +17,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.client import build_client
+from adapters.discord.inbound import build_client
 from adapters.discord.interactions import Interactions, register_commands, sync_commands
 from adapters.discord.outbound import NotConnected, Poster
 from adapters.discord.settings import DiscordSettings

@@ -72,7 +72,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         """Print the URL that adds the bot to a server with exactly the permissions it needs."""
-        from adapters.discord.client import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
+        from adapters.discord.inbound import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
         from adapters.discord.settings import APP_ID_VARIABLE
 
         if config is not None and not config.exists():

@@ -24,10 +24,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import build_app
 from adapters.slack.directory import Directory, StaffChannelMissing
 from adapters.slack.errors import REFUSED, SlackSetupError, SlackTokenError, error_of
-from adapters.slack.perform import Pacer, Performer
+from adapters.slack.inbound import build_app
+from adapters.slack.outbound import Pacer, Performer
 from adapters.slack.settings import HOW_TO, SlackSettings
 from adapters.slack.translate import Translator
 from bot.actions import Action

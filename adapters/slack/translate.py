@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from adapters.slack import ids
-from adapters.slack.blocks import CLAIM, FEEDBACK_BY_ACTION, PICK, SEND_SUGGESTED
 from adapters.slack.directory import Directory
+from adapters.slack.render import CLAIM, FEEDBACK_BY_ACTION, PICK, SEND_SUGGESTED
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import to_plain
 from bot.events import Command, Delete, Edit, Event, Feedback, Message

@@ -22,9 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import ids
-from adapters.slack.blocks import Block, card_blocks, reply_blocks, sections
 from adapters.slack.directory import Directory
 from adapters.slack.errors import NOT_VISIBLE, PERMANENT, error_of
+from adapters.slack.render import Block, card_blocks, reply_blocks, sections
 from adapters.slack.text import fallback
 from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
 from bot.cases import BOT, STAFF_QUEUE
