@@ -19,7 +19,7 @@ from discord import app_commands
 
 from adapters.discord.inbound import build_client
 from adapters.discord.interactions import Interactions, register_commands, sync_commands
-from adapters.discord.outbound import NotConnected, Poster
+from adapters.discord.outbound import NotConnected, Performer
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.translate import PLATFORM, CoreNames, Translator
 from adapters.discord.views import PERSISTENT_ITEMS
@@ -45,7 +45,7 @@ class DiscordAdapter:
         self.tree: app_commands.CommandTree[Any] | None = None
         self.translator: Translator | None = None
         self.interactions = Interactions()
-        self.poster = Poster(self)
+        self.performer = Performer(self)
         self._sink: EventSink | None = None
         self._runner: asyncio.Task[None] | None = None
 
@@ -116,7 +116,7 @@ class DiscordAdapter:
             await self._runner
 
     async def perform(self, action: Action) -> str | None:
-        return await self.poster.perform(action)
+        return await self.performer.perform(action)
 
     # -- inbound ----------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class DiscordAdapter:
         if event is None:
             return
         if event.thread is None:
-            self.poster.remember_question(event.id, event.text)
+            self.performer.remember_question(event.id, event.text)
         await self._deliver(event)
 
     def _concerns_question(self, channel_id: int, message_id: int, guild_id: int | None) -> bool:

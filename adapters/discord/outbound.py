@@ -36,7 +36,7 @@ class NotConnected(NotReady):
     """The bot is not logged in (yet): the runtime retries the action later."""
 
 
-class Poster:
+class Performer:
     """Performs the core's actions on Discord for one adapter."""
 
     def __init__(self, adapter: DiscordAdapter) -> None:
