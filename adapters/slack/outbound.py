@@ -27,7 +27,6 @@ from adapters.slack.errors import NOT_VISIBLE, PERMANENT, error_of
 from adapters.slack.render import Block, card_blocks, reply_blocks, sections
 from adapters.slack.text import fallback
 from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
-from bot.cases import BOT, STAFF_QUEUE
 from bot.events import Address
 
 logger = logging.getLogger(__name__)
@@ -162,8 +161,7 @@ class Performer:
 
     async def route(self, route: Route) -> str:
         channel = await self.directory.staff_channel()
-        blocks = (await self.card(route.content, case=route.case or "", reason=route.reason)
-                  if route.content else sections(route.text))
+        blocks = await self.card(route.content, case=route.case or "") if route.content else sections(route.text)
         ts = await self.post(channel, route.text, blocks, None)
         return ids.ref(channel, ts)
 
@@ -175,8 +173,7 @@ class Performer:
             return None
         channel, ts = parsed
         if update.content is not None:
-            blocks = await self.card(update.content, case=update.case or "", reason=update.content.reason,
-                                     note=update.text)
+            blocks = await self.card(update.content, case=update.case or "", note=update.text)
             await self.pacer.turn(channel)
             await self.client.chat_update(channel=channel, ts=ts, text=fallback(update.text or "card"),
                                           blocks=blocks, parse="none", link_names=False)
@@ -184,18 +181,18 @@ class Performer:
             await self.post(channel, update.text, sections(update.text), ts)
         return update.card_ref
 
-    async def card(self, card: Card, *, case: str, reason: str, note: str | None = None) -> list[Block]:
+    async def card(self, card: Card, *, case: str, note: str | None = None) -> list[Block]:
         asker = card.asker_name or await self.directory.user_name(card.asker) or card.asker
         thread_link = None if card.case_address.dm_user else await self.permalink(card.case_address)
-        return card_blocks(card, case=case, reason=reason, owner_name=await self.owner_name(card.owner),
+        return card_blocks(card, case=case, owner_name=await self.owner_name(card),
                            asker_name=asker, thread_link=thread_link, note=note)
 
-    async def owner_name(self, owner: str) -> str:
-        if owner == STAFF_QUEUE:
-            return "nobody yet (staff queue)"
-        if owner == BOT:
-            return "the bot"
-        return await self.directory.user_name(owner) or owner
+    async def owner_name(self, card: Card) -> str:
+        """The owner's Slack name when a person has the case, else the card's words for who has it."""
+        label = card.owner_label or card.owner
+        if card.owner_user is None:
+            return label
+        return await self.directory.user_name(card.owner_user) or label
 
     async def permalink(self, address: Address) -> str | None:
         parsed = ids.split(address.thread)
