@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,14 +23,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack import ids
 from adapters.slack.directory import Directory
 from adapters.slack.errors import NOT_VISIBLE, PERMANENT, error_of
+from adapters.slack.interactions import Interactions
 from adapters.slack.render import Block, card_blocks, reply_blocks, sections
 from adapters.slack.text import fallback
 from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
 from bot.events import Address
 
 logger = logging.getLogger(__name__)
-
-MAX_REMEMBERED = 500
 
 
 class UnknownChannel(LookupError):
@@ -59,21 +57,14 @@ class Pacer:
 class Performer:
     """Performs one action at a time and returns its Slack reference."""
 
-    def __init__(self, client: AsyncWebClient, directory: Directory, *, pacer: Pacer,
-                 workspace_url: str | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, directory: Directory, interactions: Interactions, *,
+                 pacer: Pacer, workspace_url: str | None = None) -> None:
         self.client = client
         self.directory = directory
+        self.interactions = interactions
         self.pacer = pacer
         self.workspace_url = workspace_url
-        self._response_urls: OrderedDict[str, str] = OrderedDict()
         self._permalinks: dict[str, str | None] = {}
-
-    def remember_response_url(self, event_id: str, url: str | None) -> None:
-        """Where an ephemeral answer to a command can go if the bot is not in the channel."""
-        if url:
-            self._response_urls[event_id] = url
-            while len(self._response_urls) > MAX_REMEMBERED:
-                self._response_urls.popitem(last=False)
 
     async def perform(self, action: Action) -> str | None:
         handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
@@ -148,7 +139,7 @@ class Performer:
             if error_of(exc) not in NOT_VISIBLE:
                 raise
             logger.info("ephemeral in %s not possible (%s): trying elsewhere", channel, error_of(exc))
-        url = self._response_urls.get(event)
+        url = self.interactions.response_url(event)
         if url:
             sent = await AsyncWebhookClient(url).send(text=fallback(text), blocks=blocks,
                                                       response_type="ephemeral", replace_original=False)
