@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from adapters.discord import render
+from adapters.discord.directory import Directory
+from adapters.discord.interactions import Interactions
 from adapters.discord.views import card_view, feedback_view
 from bot.actions import Action, CardUpdate, Learned, Private, Reply, Route
 from bot.events import Address
 from bot.ports import NotReady
-
-if TYPE_CHECKING:
-    from adapters.discord.adapter import DiscordAdapter
-    from adapters.discord.translate import Translator
 
 logger = logging.getLogger(__name__)
 
@@ -37,25 +35,19 @@ class NotConnected(NotReady):
 
 
 class Performer:
-    """Performs the core's actions on Discord for one adapter."""
+    """Performs the core's actions on Discord through one client."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
+    def __init__(self, client: discord.Client, directory: Directory, interactions: Interactions) -> None:
+        self._client = client
+        self.directory = directory
+        self.interactions = interactions
         self._questions: OrderedDict[str, str] = OrderedDict()
 
     @property
     def client(self) -> discord.Client:
-        client = self.adapter.client
-        if client is None or client.user is None:
+        if self._client.user is None:
             raise NotConnected("not connected to Discord yet")
-        return client
-
-    @property
-    def translator(self) -> Translator:
-        translator = self.adapter.translator
-        if translator is None:
-            raise NotConnected("the Discord adapter is not started")
-        return translator
+        return self._client
 
     def remember_question(self, message_id: str, text: str) -> None:
         """Kept briefly so the thread created for the answer can be named after it."""
@@ -97,14 +89,14 @@ class Performer:
     async def private_reply(self, action: Reply) -> str | None:
         """Only ``private_to`` sees it: ephemeral when answering their interaction, else a DM."""
         assert action.private_to is not None
-        followup = self.adapter.interactions.followup_for(action.event, action.private_to)
+        followup = self.interactions.followup_for(action.event, action.private_to)
         if followup is not None:
             try:
                 message_id = None
                 for part in render.chunks(action.text):
                     sent = await followup.send(part, ephemeral=True, allowed_mentions=NO_PINGS, wait=True)
                     message_id = str(sent.id)
-                self.adapter.interactions.answered(action.event)
+                self.interactions.answered(action.event)
                 return message_id
             except (discord.NotFound, discord.Forbidden):
                 logger.info("interaction %s can no longer be answered; sending a DM instead", action.event)
@@ -115,7 +107,7 @@ class Performer:
         """The case moves to a DM with the asker: post the context, return the DM
         channel id so the asker's next DM finds the case."""
         dm = await self.client.create_dm(discord.Object(int(action.user)))
-        self.translator.dm_spaces[dm.id] = action.space
+        self.directory.dm_spaces[dm.id] = action.space
         await self.send(dm, action.text)
         return str(dm.id)
 
@@ -140,20 +132,12 @@ class Performer:
 
     # -- where a reply goes ----------------------------------------------------------
 
-    def _is_staff(self, address: Address) -> bool:
-        names = {self.adapter.names.staff_channel, self.adapter.settings.staff_channel}
-        if address.channel.isdigit():
-            found = self.client.get_channel(int(address.channel))
-            if found is not None and self.translator.is_staff_channel(found):
-                return True
-        return address.channel in names
-
     async def destination(self, address: Address) -> tuple[Any, discord.MessageReference | None]:
         """The channel or thread an address means, creating the question's thread if needed."""
         client = self.client
         if address.dm_user:
             return await client.create_dm(discord.Object(int(address.dm_user))), None
-        if self._is_staff(address):
+        if self.directory.is_staff_address(address.channel):
             staff = self.staff_channel()
             if address.thread and address.thread.isdigit():
                 thread = client.get_channel(int(address.thread))
@@ -186,9 +170,9 @@ class Performer:
                                                         type=discord.ChannelType.public_thread)
 
     def staff_channel(self) -> Any:
-        channel = self.translator.staff_channel()
+        channel = self.directory.staff_channel()
         if channel is None:
-            raise NotConnected(f"the staff channel {self.adapter.settings.staff_channel!r} is not visible "
+            raise NotConnected(f"the staff channel {self.directory.settings.staff_channel!r} is not visible "
                                "to the bot (yet)")
         return channel
 
@@ -215,5 +199,5 @@ class Performer:
                                                                  allowed_mentions=NO_PINGS)
             return card_ref
         sent = await staff.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        self.translator.remember_card(sent.id)
+        self.directory.remember_card(sent.id)
         return str(sent.id)

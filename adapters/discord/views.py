@@ -8,9 +8,12 @@ registers these classes in ``setup_hook``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import discord
+
+from adapters.discord.inbound import JourneyClient, Listener, ShardedJourneyClient
+from bot.events import FeedbackValue
 
 FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
 FEEDBACK_STYLES = {"solved": discord.ButtonStyle.success, "not_solved": discord.ButtonStyle.secondary,
@@ -18,15 +21,18 @@ FEEDBACK_STYLES = {"solved": discord.ButtonStyle.success, "not_solved": discord.
 CUSTOM_ID_MAX = 100  # Discord's limit
 
 
-def _adapter(interaction: discord.Interaction[Any]) -> Any:
-    return interaction.client.adapter
+def _listener(interaction: discord.Interaction[Any]) -> Listener:
+    """The listener of the client the click came in through (see ``inbound``)."""
+    client = interaction.client
+    assert isinstance(client, JourneyClient | ShardedJourneyClient), "clicks come through journeybot's client"
+    return client.listener
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                      template=r"jb:(?P<value>solved|not_solved|human):(?P<case>[^:]+)"):
     """Solved / Not solved / Talk to a person, about one case."""
 
-    def __init__(self, value: str, case: str) -> None:
+    def __init__(self, value: FeedbackValue, case: str) -> None:
         super().__init__(discord.ui.Button(label=FEEDBACK_LABELS[value], style=FEEDBACK_STYLES[value],
                                            custom_id=f"jb:{value}:{case}"))
         self.value = value
@@ -35,10 +41,10 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: Any) -> FeedbackButton:
-        return cls(match["value"], match["case"])
+        return cls(cast("FeedbackValue", match["value"]), match["case"])  # the template admits no other
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _adapter(interaction).on_feedback(interaction, case=self.case, value=self.value)
+        await _listener(interaction).on_feedback(interaction, case=self.case, value=self.value)
 
 
 class ClaimButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"jb:claim:(?P<case>[^:]+)"):
@@ -55,7 +61,7 @@ class ClaimButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"jb:
         return cls(match["case"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _adapter(interaction).on_card_button(interaction, name="claim", case=self.case, entry=None)
+        await _listener(interaction).on_card_button(interaction, name="claim", case=self.case, entry=None)
 
 
 class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
@@ -77,7 +83,7 @@ class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["case"], match["entry"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _adapter(interaction).on_card_button(interaction, name="send_suggested", case=self.case,
+        await _listener(interaction).on_card_button(interaction, name="send_suggested", case=self.case,
                                                    entry=self.entry)
 
 
@@ -86,7 +92,7 @@ PERSISTENT_ITEMS = (FeedbackButton, ClaimButton, SuggestButton)
 
 def feedback_view(case: str, buttons: tuple[str, ...]) -> discord.ui.View | None:
     """The buttons under an answer, in the order the core lists them."""
-    known = [b for b in buttons if b in FEEDBACK_LABELS]
+    known = [cast("FeedbackValue", b) for b in buttons if b in FEEDBACK_LABELS]
     if not known:
         return None
     view = discord.ui.View(timeout=None)
