@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -56,25 +57,23 @@ class Performer:
             self._questions.popitem(last=False)
 
     async def perform(self, action: Action) -> str | None:
+        """One action, by its type; returns the Discord id of what was posted."""
+        handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
+            Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
+        if isinstance(action, Learned):
+            return None  # nothing to post: the card update says it
+        handler = handlers.get(type(action))
+        if handler is None:
+            logger.warning("no Discord rendering for %s: skipped", type(action).__name__)
+            return None
         try:
-            if isinstance(action, Reply):
-                return await self.reply(action)
-            if isinstance(action, Route):
-                return await self.card(action, card_ref=None, latest=None)
-            if isinstance(action, CardUpdate):
-                return await self.card(action, card_ref=action.card_ref, latest=action.text)
-            if isinstance(action, Private):
-                return await self.private(action)
-            if isinstance(action, Learned):
-                return None  # nothing to post: the card update says it
+            return await handler(action)
         except (discord.Forbidden, discord.NotFound) as exc:
             # Retrying cannot help (missing permission, DMs closed, channel deleted), and a
             # stuck action would hold up every later one: say so loudly and let it go.
             logger.warning("cannot perform %s for case %s on Discord (%s %s): %s; dropped",
                            type(action).__name__, action.case, exc.status, exc.code, exc.text)
             return None
-        logger.debug("nothing to do on Discord for %s", type(action).__name__)
-        return None
 
     # -- replies ------------------------------------------------------------------
 
@@ -84,7 +83,7 @@ class Performer:
         target, reference = await self.destination(action.address)
         embed = render.sources_embed(action.citations) if action.kind == "answer" else None
         view = feedback_view(action.case, action.buttons) if action.buttons and action.case else None
-        return await self.send(target, action.text, embed=embed, view=view, reference=reference)
+        return await self.post(target, action.text, embed=embed, view=view, reference=reference)
 
     async def private_reply(self, action: Reply) -> str | None:
         """Only ``private_to`` sees it: ephemeral when answering their interaction, else a DM."""
@@ -101,17 +100,17 @@ class Performer:
             except (discord.NotFound, discord.Forbidden):
                 logger.info("interaction %s can no longer be answered; sending a DM instead", action.event)
         dm = await self.client.create_dm(discord.Object(int(action.private_to)))
-        return await self.send(dm, action.text)
+        return await self.post(dm, action.text)
 
     async def private(self, action: Private) -> str:
         """The case moves to a DM with the asker: post the context, return the DM
         channel id so the asker's next DM finds the case."""
         dm = await self.client.create_dm(discord.Object(int(action.user)))
         self.directory.dm_spaces[dm.id] = action.space
-        await self.send(dm, action.text)
+        await self.post(dm, action.text)
         return str(dm.id)
 
-    async def send(self, target: Any, text: str, *, embed: discord.Embed | None = None,
+    async def post(self, target: Any, text: str, *, embed: discord.Embed | None = None,
                    view: discord.ui.View | None = None,
                    reference: discord.MessageReference | None = None) -> str:
         """Post ``text`` (split to fit); the embed and buttons go on the last part."""
@@ -184,6 +183,12 @@ class Performer:
         channel = self.client.get_channel(int(address.channel))
         guild = getattr(channel, "guild", None)
         return render.jump_link(guild.id if guild else None, address.thread or address.channel)
+
+    async def route(self, action: Route) -> str:
+        return await self.card(action, card_ref=None, latest=None)
+
+    async def card_update(self, action: CardUpdate) -> str:
+        return await self.card(action, card_ref=action.card_ref, latest=action.text)
 
     async def card(self, action: Route | CardUpdate, *, card_ref: str | None, latest: str | None) -> str:
         """Post a card (Route, or an update whose card was never posted) or edit it."""

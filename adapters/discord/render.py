@@ -1,4 +1,5 @@
-"""How the core's replies and cards look on Discord: message chunks and embeds.
+"""How the core's replies and cards look on Discord: message chunks, embeds and
+the words on buttons (``views`` makes the buttons themselves).
 
 The words are the core's; this module only fits them into Discord's limits
 (2000 characters a message, 1024 an embed field) and lays them out.
@@ -15,6 +16,9 @@ FIELD_MAX = 1024
 DESCRIPTION_MAX = 4096
 TITLE_MAX = 256
 THREAD_NAME_MAX = 100
+FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
+CLAIM_LABEL = "I'll take it"
+SUGGEST_LABEL = "Send suggested answer"
 STATUS_COLOURS = {"routed": discord.Colour.orange(), "reopened": discord.Colour.red(),
                   "answered": discord.Colour.green(), "resolved": discord.Colour.dark_green(),
                   "closed": discord.Colour.light_grey()}

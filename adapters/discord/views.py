@@ -13,9 +13,9 @@ from typing import Any, cast
 import discord
 
 from adapters.discord.inbound import JourneyClient, Listener, ShardedJourneyClient
+from adapters.discord.render import CLAIM_LABEL, FEEDBACK_LABELS, SUGGEST_LABEL
 from bot.events import FeedbackValue
 
-FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
 FEEDBACK_STYLES = {"solved": discord.ButtonStyle.success, "not_solved": discord.ButtonStyle.secondary,
                    "human": discord.ButtonStyle.primary}
 CUSTOM_ID_MAX = 100  # Discord's limit
@@ -51,7 +51,7 @@ class ClaimButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"jb:
     """"I'll take it" on a staff card."""
 
     def __init__(self, case: str) -> None:
-        super().__init__(discord.ui.Button(label="I'll take it", style=discord.ButtonStyle.primary,
+        super().__init__(discord.ui.Button(label=CLAIM_LABEL, style=discord.ButtonStyle.primary,
                                            custom_id=f"jb:claim:{case}"))
         self.case = case
 
@@ -72,7 +72,7 @@ class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         custom_id = f"jb:suggest:{case}:{entry}" if entry else f"jb:suggest:{case}"
         if len(custom_id) > CUSTOM_ID_MAX:  # the core falls back to the best candidate
             custom_id, entry = f"jb:suggest:{case}", None
-        super().__init__(discord.ui.Button(label="Send suggested answer", style=discord.ButtonStyle.success,
+        super().__init__(discord.ui.Button(label=SUGGEST_LABEL, style=discord.ButtonStyle.success,
                                            custom_id=custom_id))
         self.case = case
         self.entry = entry

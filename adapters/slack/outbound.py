@@ -67,10 +67,11 @@ class Performer:
         self._permalinks: dict[str, str | None] = {}
 
     async def perform(self, action: Action) -> str | None:
+        """One action, by its type; returns the composite id of what was posted."""
         handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
             Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
         if isinstance(action, Learned):
-            return None
+            return None  # nothing to post: the card update says it
         handler = handlers.get(type(action))
         if handler is None:
             logger.warning("no Slack rendering for %s: skipped", type(action).__name__)
@@ -91,15 +92,13 @@ class Performer:
     # -- replies --------------------------------------------------------------------------
 
     async def reply(self, reply: Reply) -> str | None:
-        channel, thread_ts = await self.where(reply.address)
-        blocks = reply_blocks(reply)
         if reply.private_to:
-            await self.ephemeral(channel, thread_ts, reply.private_to, reply.text, blocks, event=reply.event)
-            return None
-        ts = await self.post(channel, reply.text, blocks, thread_ts)
+            return await self.private_reply(reply)
+        channel, thread_ts = await self.destination(reply.address)
+        ts = await self.post(channel, reply.text, reply_blocks(reply), thread_ts)
         return ids.ref(channel, ts)
 
-    async def where(self, address: Address) -> tuple[str, str | None]:
+    async def destination(self, address: Address) -> tuple[str, str | None]:
         """The Slack channel and thread a core address points at."""
         parsed = ids.split(address.thread)
         if address.dm_user:
@@ -126,10 +125,12 @@ class Performer:
                                                       thread_ts=thread_ts, parse="none", link_names=False)
         return str(sent["ts"])
 
-    async def ephemeral(self, channel: str, thread_ts: str | None, user: str, text: str,
-                        blocks: list[Block], *, event: str) -> None:
-        """Only ``user`` sees it: in the thread if we can, else through the command's
-        response URL, else in a DM."""
+    async def private_reply(self, reply: Reply) -> None:
+        """Only ``private_to`` sees it: ephemeral in the thread if we can, else through the
+        command's response URL, else in a DM."""
+        assert reply.private_to is not None
+        channel, thread_ts = await self.destination(reply.address)
+        user, text, blocks = reply.private_to, reply.text, reply_blocks(reply)
         await self.pacer.turn(channel)
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=fallback(text),
@@ -139,7 +140,7 @@ class Performer:
             if error_of(exc) not in NOT_VISIBLE:
                 raise
             logger.info("ephemeral in %s not possible (%s): trying elsewhere", channel, error_of(exc))
-        url = self.interactions.response_url(event)
+        url = self.interactions.response_url(reply.event)
         if url:
             sent = await AsyncWebhookClient(url).send(text=fallback(text), blocks=blocks,
                                                       response_type="ephemeral", replace_original=False)

@@ -18,6 +18,8 @@ Block = dict[str, Any]
 FEEDBACK_ACTIONS = {"solved": "journeybot_solved", "not_solved": "journeybot_not_solved",
                     "human": "journeybot_human"}
 FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
+CLAIM_LABEL = "I'll take it"
+SUGGEST_LABEL = "Send suggested answer"
 FEEDBACK_BY_ACTION = {action: value for value, action in FEEDBACK_ACTIONS.items()}
 CLAIM = "journeybot_claim"
 SEND_SUGGESTED = "journeybot_send_suggested"
@@ -94,10 +96,10 @@ def card_blocks(card: Card, *, case: str, owner_name: str, asker_name: str,
     if note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)[:2000]}]})
     if card.awaiting_staff:
-        buttons = [button("I'll take it", CLAIM, case, style="primary")]
+        buttons = [button(CLAIM_LABEL, CLAIM, case, style="primary")]
         if card.candidates:
             best = card.candidates[0]
-            buttons.append(button("Send suggested answer", SEND_SUGGESTED,
+            buttons.append(button(SUGGEST_LABEL, SEND_SUGGESTED,
                                   json.dumps({"case": case, "entry": best.entry})))
         blocks.append({"type": "actions", "block_id": "journeybot_card", "elements": buttons})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":

@@ -90,7 +90,7 @@ class SlackSettings(BaseSettings):
             return None
         return value if value.endswith("/") else value + "/"
 
-    def space_for(self, team_id: str | None) -> str:
+    def space_of(self, team_id: str | None) -> str:
         return self.team_spaces.get(team_id or "", self.space)
 
     def token_problem(self, *, http: bool) -> str | None:

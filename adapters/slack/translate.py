@@ -174,7 +174,7 @@ class Translator:
 
     def space(self, body: dict[str, Any]) -> str:
         team = body.get("team_id") or (body.get("team") or {}).get("id")
-        return self.settings.space_for(team)
+        return self.settings.space_of(team)
 
     async def plain(self, text: str) -> str:
         names = {}
