@@ -93,7 +93,8 @@ class Performer:
 
     async def reply(self, reply: Reply) -> str | None:
         if reply.private_to:
-            return await self.private_reply(reply)
+            await self.private_reply(reply)
+            return None  # an ephemeral message has no ts to answer later
         channel, thread_ts = await self.destination(reply.address)
         ts = await self.post(channel, reply.text, reply_blocks(reply), thread_ts)
         return ids.ref(channel, ts)
