@@ -18,13 +18,14 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.directory import CoreNames, Directory
+from adapters.discord.directory import Directory
 from adapters.discord.inbound import Listener, build_client
 from adapters.discord.interactions import Interactions, register_commands, sync_commands
 from adapters.discord.outbound import NotConnected, Performer
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.translate import PLATFORM, Translator
 from adapters.discord.views import PERSISTENT_ITEMS
+from adapters.names import CoreNames
 from bot.actions import Action
 from bot.ports import EventSink
 
@@ -49,14 +50,6 @@ class DiscordAdapter:
         self.listener: Listener | None = None
         self.performer: Performer | None = None
         self._runner: asyncio.Task[None] | None = None
-
-    @classmethod
-    def for_core(cls, settings: DiscordSettings, core_settings: Any, *, token: str,
-                 client_options: dict[str, Any] | None = None) -> DiscordAdapter:
-        """An adapter that speaks the core's role and channel names (from its settings)."""
-        names = CoreNames(staff_role=core_settings.staff_role, moderator_role=core_settings.moderator_role,
-                          staff_channel=core_settings.staff_channel)
-        return cls(settings, token=token, names=names, client_options=client_options)
 
     async def start(self, sink: EventSink) -> None:
         """Log in and connect; returns when ready. Raises ``discord.LoginFailure`` for a

@@ -101,10 +101,11 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
 
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
+    from adapters.names import CoreNames
     from bot.runtime import Runtime
 
     core = await open_core(settings)
-    adapter = DiscordAdapter.for_core(discord_settings, settings, token=token)
+    adapter = DiscordAdapter(discord_settings, token=token, names=CoreNames.of(settings))
     runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
     loop = asyncio.get_running_loop()
     try:

@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import discord
 
 from adapters.discord.settings import DiscordSettings
+from adapters.names import CoreNames
 
 logger = logging.getLogger(__name__)
 
 KNOWN_CARDS = 2048  # how many "is this message one of our cards?" answers to remember
-
-
-@dataclass(frozen=True, slots=True)
-class CoreNames:
-    """The core's own names for roles and the staff channel (from its settings)."""
-
-    staff_role: str = "staff"
-    moderator_role: str = "moderator"
-    staff_channel: str = "staff"
 
 
 def _names(values: list[str]) -> frozenset[str]:

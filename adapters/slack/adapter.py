@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.names import CoreNames
 from adapters.slack.directory import Directory, StaffChannelMissing
 from adapters.slack.errors import REFUSED, SlackSetupError, SlackTokenError, error_of
 from adapters.slack.inbound import RESPONDS_LATER, Inbox, Payload, build_app
@@ -48,11 +49,11 @@ class SlackAdapter:
 
     def __init__(self, settings: SlackSettings, *, mode: Literal["socket", "http"] = "socket",
                  host: str = "0.0.0.0", port: int = 3000, path: str = "/slack/events",
-                 staff_role: str = "staff", moderator_role: str = "moderator") -> None:
+                 names: CoreNames | None = None) -> None:
         self.settings = settings
         self.mode = mode
         self.host, self.port, self.path = host, port, path
-        self._roles = {"staff_role": staff_role, "moderator_role": moderator_role}
+        self.names = names or CoreNames()
         self._sink: EventSink | None = None
         self.inbox = Inbox()
         self.interactions = Interactions()
@@ -110,7 +111,7 @@ class SlackAdapter:
                                       "check the network or SLACK_API_URL") from exc
             self.identity = dict(identity.data) if isinstance(identity.data, dict) else {}
             self.client = client
-            self.directory = Directory(client, self.settings, **self._roles)
+            self.directory = Directory(client, self.settings, self.names)
             self.translator = Translator(self.directory, self.settings, bot_user=self.identity.get("user_id"))
             self.performer = Performer(client, self.directory, self.interactions,
                                        pacer=Pacer(self.settings.post_interval_seconds),
