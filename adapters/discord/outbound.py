@@ -110,11 +110,12 @@ class Performer:
         await self.post(dm, action.text)
         return str(dm.id)
 
-    async def post(self, target: Any, text: str, *, embed: discord.Embed | None = None,
+    async def post(self, target: Any, text: str | None, *, embed: discord.Embed | None = None,
                    view: discord.ui.View | None = None,
                    reference: discord.MessageReference | None = None) -> str:
-        """Post ``text`` (split to fit); the embed and buttons go on the last part."""
-        parts = render.chunks(text)
+        """Every message the bot sends goes out here: ``text`` split to fit (``None``: an
+        embed alone), the embed and buttons on the last part; returns the last part's id."""
+        parts: list[str | None] = list(render.chunks(text)) if text is not None else [None]
         sent: discord.Message | None = None
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
@@ -203,6 +204,6 @@ class Performer:
             await staff.get_partial_message(int(card_ref)).edit(embed=embed, view=view,
                                                                  allowed_mentions=NO_PINGS)
             return card_ref
-        sent = await staff.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        self.directory.remember_card(sent.id)
-        return str(sent.id)
+        posted = await self.post(staff, None, embed=embed, view=view)
+        self.directory.remember_card(int(posted))
+        return posted
