@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.actions import Action, Candidate, Card, CardUpdate, Reply, Route
+from bot.cards import labelled
 from bot.cases import STAFF_QUEUE, Case
 from bot.compose import Words
 from bot.events import Address, Event
@@ -101,13 +102,13 @@ class Handling:
         journey = await self.journey(case.user)
         # What "Send suggested answer" would send: staff see it before they press.
         top = await self.core.kb.get(candidates[0].entry) if candidates else None
-        return Card(
+        return labelled(Card(
             question=case.question, asker=case.user, asker_name=case.user_name, reason=reason,
             journey_summary=summary(journey, current=case.key, now=self.now),
             candidates=candidates, case_address=case.address, owner=case.owner,
             status=case.status, conversation=tuple(f"{t.who} {t.user}: {t.text}" for t in case.turns),
             suggested=top.answer if top is not None and top.status == "live" else None,
-        )
+        ))
 
     async def route(self, case: Case, reason: str, *, candidates: tuple[Candidate, ...] = (),
                     linked: str | None = None) -> Case:

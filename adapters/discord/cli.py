@@ -72,7 +72,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         """Print the URL that adds the bot to a server with exactly the permissions it needs."""
-        from adapters.discord.client import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
+        from adapters.discord.inbound import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
         from adapters.discord.settings import APP_ID_VARIABLE
 
         if config is not None and not config.exists():
@@ -101,10 +101,11 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
 
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
+    from adapters.names import CoreNames
     from bot.runtime import Runtime
 
     core = await open_core(settings)
-    adapter = DiscordAdapter.for_core(discord_settings, settings, token=token)
+    adapter = DiscordAdapter(discord_settings, token=token, names=CoreNames.of(settings))
     runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
     loop = asyncio.get_running_loop()
     try:

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped, unused-ignore]
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -91,7 +91,7 @@ class SlackSettings(BaseSettings):
             return None
         return value if value.endswith("/") else value + "/"
 
-    def space_for(self, team_id: str | None) -> str:
+    def space_of(self, team_id: str | None) -> str:
         return self.team_spaces.get(team_id or "", self.space)
 
     def token_problem(self, *, http: bool) -> str | None:

@@ -40,3 +40,13 @@ def report(
         typer.echo(json.dumps(card.as_json(), indent=2, ensure_ascii=False))
     else:
         render_table(card)
+
+
+async def print_scorecard(core: Any, console: Any = None) -> None:
+    """The scorecard of a running core's store, as ``journeybot report`` prints it.
+
+    The terminal demo ends with it; adapters reach the scorecard only through here."""
+    from learning.report import render_table
+    from learning.scorecard import compute
+
+    render_table(await compute(core.db, policy=core.settings.policy), console)

@@ -43,8 +43,8 @@ def test_the_yaml_section_is_read_and_the_environment_wins(tmp_path: Path, monke
     assert settings.staff_groups == ["support"]
     assert settings.staff_users == ["U7", "U8"]
     assert settings.api_url == "http://127.0.0.1:9/api/"  # slack_sdk needs the trailing slash
-    assert settings.space_for("T1") == "acme"
-    assert settings.space_for("T2") == "default"
+    assert settings.space_of("T1") == "acme"
+    assert settings.space_of("T2") == "default"
 
 
 def test_tokens_in_the_yaml_file_are_refused(tmp_path: Path) -> None:
