@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from bot.actions import Candidate
 from bot.events import Address
-from bot.storage.database import Database
+from storage.database import Database
 
 Status = Literal["open", "answered", "routed", "resolved", "reopened", "closed"]
 BOT = "bot"

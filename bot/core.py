@@ -27,13 +27,13 @@ from bot.events import Edit, Event, Message
 from bot.handling import Handling
 from bot.journeys import JourneyStore
 from bot.settings import Settings
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from bot.text import clean
 from bot.trust.redact import redact
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
+from storage.database import Database
+from storage.eventlog import EventLog
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.settings import PolicySettings
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog, Record
+from storage.database import Database
+from storage.eventlog import EventLog, Record
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Resolution": ("task_success", "task_success_confirmed", "first_contact_resolution",

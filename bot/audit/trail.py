@@ -1,7 +1,7 @@
 """The evidence trail's records: is the chain intact, what belongs to a case,
 and all of it as JSON lines.
 
-Read-only over the hash-chained event log (``bot.storage.eventlog``).
+Read-only over the hash-chained event log (``storage.eventlog``).
 ``verify`` checks the chain and names the first broken record; ``story``
 gathers everything about one case — the events that moved it, decisions
 with their sources, versions, scores and thresholds, generation (model and
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog, canonical, chain_hash
+from storage.database import Database
+from storage.eventlog import EventLog, canonical, chain_hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ app.add_typer(audit_app, name="audit")
 
 def audit_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open the store the log is in (never creating one) and run ``body`` on it."""
-    from bot.storage.database import Database
+    from storage.database import Database
 
     if settings.db == ":memory:" or not Path(settings.db).exists():
         fail(f"no store at {settings.db}: pass --db with the bot's database")

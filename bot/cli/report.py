@@ -24,10 +24,10 @@ def report(
     """The quality scorecard, computed from the event log alone."""
     import json
 
-    from bot.storage.database import Database
     from bot.wire import parse_time
     from learning.report import render_table
     from learning.scorecard import compute
+    from storage.database import Database
 
     settings = settings_for(config, db)
     try:

@@ -62,7 +62,7 @@ async def test_the_same_answer_twice_makes_no_duplicate_entry(chat: Chat) -> Non
     first = await chat.staff("Settings → API → Rotate key. The old key keeps working for 24 hours "
                              "so you can switch over without downtime.", card="card:m1")
     assert first.learned.entry == "api-key-rotate"
-    entries = await chat.core.kb.store.list()
+    entries = await chat.core.kb.store.entries()
     assert len([e for e in entries if "Rotate key" in e.answer]) == 1
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.database import Database
+from storage.database import Database
 
 GENESIS = "0" * 64
 
