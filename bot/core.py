@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,16 +24,23 @@ from bot.actions import Action, CardUpdate, Private, Route
 from bot.cases import CaseStore
 from bot.compose import Composer
 from bot.events import Edit, Event, Message
+from bot.flows import route_event
+from bot.flows.questions import fallback
 from bot.handling import Handling
 from bot.journeys import JourneyStore
+from bot.services import Community, Services
 from bot.settings import Settings
 from bot.text import clean
 from bot.trust.redact import redact
+from bot.trust.sensitive import SensitiveDetector
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
 from storage.database import Database
 from storage.eventlog import EventLog
+
+if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
+    from bot.generate import Generator
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +60,38 @@ class Core:
         db: Database,
         kb: KnowledgeBase,
         composer: Composer | None = None,
-        sensitive: Any = None,
-        generator: Any = None,
+        sensitive: SensitiveDetector | None = None,
+        generator: Generator | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.kb = kb
-        self.embedder = kb.embedder
-        self.composer = composer or Composer(team=settings.staff_team_name)
-        self.sensitive = sensitive
-        self.generator = generator
         self.cases = CaseStore(db)
         self.journeys = JourneyStore(db)
         self.log = EventLog(db)
+        self.services = Services(
+            community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
+            kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
+            embedder=kb.embedder, sensitive=sensitive, generator=generator)
         self._lock = asyncio.Lock()
         self._data_version: int | None = None
+
+    @property
+    def generator(self) -> Generator | None:
+        """The grounded generator, when an LLM is configured (set after start-up)."""
+        return self.services.generator
+
+    @generator.setter
+    def generator(self, generator: Generator | None) -> None:
+        self.services = replace(self.services, generator=generator)
+
+    @property
+    def composer(self) -> Composer:
+        return self.services.composer
+
+    @property
+    def embedder(self) -> CachedEmbedder:
+        return self.services.embedder
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
@@ -144,9 +168,7 @@ class Core:
         """A new question will be embedded: start now, while the event is stored."""
         if not isinstance(event, Message) or event.is_bot or event.thread or not event.text.strip():
             return
-        from bot.flows import channel_kind_of  # the flows import the core's types
-
-        if event.direct or channel_kind_of(self.settings, event) in ("help", "dm"):
+        if event.direct or self.services.community.channel_kind(event) in ("help", "dm"):
             self.kb.prefetch(event.space, event.text)
 
     async def _follow_outside_changes(self) -> None:
@@ -164,9 +186,7 @@ class Core:
         other channels the bot can read never enters its store."""
         if not isinstance(event, Message) or event.direct:
             return True
-        from bot.flows import channel_kind_of  # the flows import the core's types
-
-        if channel_kind_of(self.settings, event) != "other":
+        if self.services.community.channel_kind(event) != "other":
             return True
         if event.thread is None:
             return False
@@ -191,9 +211,6 @@ class Core:
         return True
 
     async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
-        from bot.flows import route_event  # the flows import the core's types
-        from bot.flows.questions import fallback
-
         try:
             return await self._commit(event, notes, route_event, "handled")
         except Exception:
@@ -208,7 +225,7 @@ class Core:
     async def _commit(self, event: Event, notes: dict[str, Any],
                       flow: Callable[[Handling], Awaitable[None]], status: str) -> list[Action]:
         """Run ``flow`` and store its consequences and actions in one transaction."""
-        handling = Handling(self, event, notes)
+        handling = Handling(self.services, event, notes)
         async with self.db.transaction():
             await flow(handling)
             await handling.flush()
@@ -279,7 +296,8 @@ class _SeenBefore(Exception):
     """Internal: roll back the storing of a redelivered event."""
 
 
-async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder, detector: Any) -> None:
+async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder,
+                                      detector: SensitiveDetector) -> None:
     """Embed the detector's examples once per store and model, not at every start."""
     key = f"example-vectors:{embedder.name}"
     row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
@@ -296,17 +314,15 @@ async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder, de
             await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
-def make_detector(settings: Settings, embedder: CachedEmbedder) -> Any:
+def make_detector(settings: Settings, embedder: CachedEmbedder) -> SensitiveDetector:
     """The sensitive-case detector from the configured examples and threshold."""
-    from bot.trust.sensitive import SensitiveDetector
-
     extra: dict[str, Any] = {}
     if settings.sensitive_examples:
         extra["examples"] = {k: tuple(v) for k, v in settings.sensitive_examples.items()}
     return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold, **extra)
 
 
-async def _maybe_generator(settings: Settings) -> Any:
+async def _maybe_generator(settings: Settings) -> Generator | None:
     """The optional grounded generator, when an endpoint is configured.
 
     Generation is never required: if it cannot be set up the bot says why
@@ -314,7 +330,7 @@ async def _maybe_generator(settings: Settings) -> Any:
     """
     if not settings.llm.model:
         return None
-    try:
+    try:  # imported here, not at the top: openai takes seconds to import
         from bot.generate import Generator, GeneratorUnavailable
     except ImportError:
         logger.warning("an LLM model is configured but grounded generation is not available")

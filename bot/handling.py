@@ -10,26 +10,26 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from bot.actions import Action, Candidate, Card, CardUpdate, Reply, Route
 from bot.cases import STAFF_QUEUE, Case
 from bot.compose import Words
 from bot.events import Address, Event
 from bot.journeys import Journey, summary
+from bot.services import Services
 from bot.text import neutralise_mentions
-
-if TYPE_CHECKING:
-    from bot.core import Core
 
 logger = logging.getLogger(__name__)
 
 
 class Handling:
-    """The unit of work for one event."""
+    """The unit of work for one event, with the services its flow may use."""
 
-    def __init__(self, core: Core, event: Event, notes: dict[str, Any] | None = None) -> None:
-        self.core = core
+    def __init__(self, services: Services, event: Event, notes: dict[str, Any] | None = None) -> None:
+        self.services = services
         self.event = event
         self.notes = notes or {}
         self.now: datetime = event.at
@@ -42,7 +42,7 @@ class Handling:
     async def journey(self, user: str) -> Journey:
         key = (self.space, user)
         if key not in self._journeys:
-            self._journeys[key] = await self.core.journeys.get(self.space, user)
+            self._journeys[key] = await self.services.journeys.get(self.space, user)
         return self._journeys[key]
 
     def keep_journey(self, journey: Journey) -> None:
@@ -50,15 +50,15 @@ class Handling:
 
     async def flush(self) -> None:
         for journey in self._journeys.values():
-            await self.core.journeys.save(journey)
+            await self.services.journeys.save(journey)
 
-    async def save(self, case: Case, vector: Any = None) -> None:
-        await self.core.cases.save(case, None if vector is None else vector.astype("float32").tobytes())
+    async def save(self, case: Case, vector: np.ndarray | None = None) -> None:
+        await self.services.cases.save(case, vector)
 
     # -- evidence ------------------------------------------------------------
 
     async def log(self, kind: str, body: dict[str, Any], case: str | None = None) -> None:
-        await self.core.log.append(kind, at=self.now, space=self.space, case=case,
+        await self.services.log.append(kind, at=self.now, space=self.space, case=case,
                                    event_id=self.event.id, body=body)
 
     async def transition(self, case: Case, to: str, **details: Any) -> None:
@@ -95,12 +95,12 @@ class Handling:
         return action
 
     def staff_address(self, thread: str | None = None) -> Address:
-        return Address(self.event.platform, self.space, self.core.settings.staff_channel, thread)
+        return Address(self.event.platform, self.space, self.services.community.staff_channel, thread)
 
     async def card(self, case: Case, *, reason: str, candidates: tuple[Candidate, ...]) -> Card:
         journey = await self.journey(case.user)
         # What "Send suggested answer" would send: staff see it before they press.
-        top = await self.core.kb.get(candidates[0].entry) if candidates else None
+        top = await self.services.kb.get(candidates[0].entry) if candidates else None
         return Card(
             question=case.question, asker=case.user, asker_name=case.user_name, reason=reason,
             journey_summary=summary(journey, current=case.key, now=self.now),
@@ -119,8 +119,8 @@ class Handling:
                        candidates=candidates or case.candidates, options=(), reminded=False,
                        next_step="a staff member replies in the thread")
         content = await self.card(case, reason=reason, candidates=case.candidates)
-        owner_name = self.core.composer.owner_label(owner)
-        text = neutralise_mentions(self.core.composer.card(
+        owner_name = self.services.composer.owner_label(owner)
+        text = neutralise_mentions(self.services.composer.card(
             case, reason=reason, journey_summary=content.journey_summary, candidates=case.candidates,
             owner_name=owner_name))
         self.emit(Route(event=self.event.id, case=case.key, space=self.space,
@@ -128,10 +128,10 @@ class Handling:
                         candidates=case.candidates, text=text, content=content))
         await self.log("card", {"card": card_id, "reason": reason,
                                 "with_journey": bool(content.journey_summary)}, case=case.key)
-        words = self.core.composer.handoff(reason, owner=owner, linked=linked)
+        words = self.services.composer.handoff(reason, owner=owner, linked=linked)
         self.reply(case, words, kind="handoff", confidence=0.0)
-        case = case.said("bot", self.core.settings.bot_name, words.text, self.now)
-        await self.core.cases.link(self.space, card_id, case.key, "card")
+        case = case.said("bot", self.services.community.bot_name, words.text, self.now)
+        await self.services.cases.link(self.space, card_id, case.key, "card")
         await self.transition(case, "routed", reason=reason,
                               candidates=[{"entry": c.entry, "score": c.score} for c in case.candidates])
         journey = (await self.journey(case.user)).update_case(

@@ -13,13 +13,13 @@ logger = logging.getLogger(__name__)
 
 async def on_edit(handling: Handling, edit: Edit) -> None:
     """An edit before anyone answered updates the question (and its card)."""
-    case = await handling.core.cases.get(handling.space, edit.about)
+    case = await handling.services.cases.get(handling.space, edit.about)
     if case is None or case.user != edit.user or not edit.text.strip():
         return
     if case.status not in ("open", "routed"):
         logger.info("edit of %s after it was answered: kept in the thread history only", edit.about)
         return
-    vector = (await handling.core.embedder.embed([edit.text]))[0]
+    vector = (await handling.services.embedder.embed([edit.text]))[0]
     case = replace(case, question=edit.text, updated_at=handling.now)
     await handling.transition(case, "edited")
     if case.status == "routed":
@@ -29,7 +29,7 @@ async def on_edit(handling: Handling, edit: Edit) -> None:
 
 async def on_delete(handling: Handling, delete: Delete) -> None:
     """A deleted question closes its case; staff stop working on it."""
-    case = await handling.core.cases.get(handling.space, delete.about)
+    case = await handling.services.cases.get(handling.space, delete.about)
     if case is None or case.status == "closed":
         return
     case = replace(case, status="closed", next_step="none: the question was deleted")
