@@ -1,26 +1,27 @@
 """One event's handling: the actions it produces and the evidence it leaves.
 
-Flows (``bot/flows``) receive a ``Handling`` and use its verbs (``reply``,
-``route``, ``transition``, ``decision``); everything they write lands in the
-event's single transaction.
+Flows (``bot/flows``) receive a ``Handling``: the event, the ``Services`` they
+may use, and the means to reply, log and build staff cards. Changes of a
+case's state go through ``bot.casework``. Everything a flow writes lands in
+the event's single transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from bot.actions import Action, Candidate, Card, CardUpdate, Reply, Route
-from bot.cases import STAFF_QUEUE, Case
+from bot.actions import Action, Candidate, Card, CardUpdate, Reply
+from bot.cases import Case
 from bot.compose import Words
 from bot.events import Address, Event
 from bot.journeys import Journey, summary
 from bot.services import Services
 from bot.text import neutralise_mentions
+from storage.vocabulary import LogKind, Transition
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +58,13 @@ class Handling:
 
     # -- evidence ------------------------------------------------------------
 
-    async def log(self, kind: str, body: dict[str, Any], case: str | None = None) -> None:
+    async def log(self, kind: LogKind, body: dict[str, Any], case: str | None = None) -> None:
         await self.services.log.append(kind, at=self.now, space=self.space, case=case,
                                    event_id=self.event.id, body=body)
 
-    async def transition(self, case: Case, to: str, **details: Any) -> None:
-        """Record a case's change of state: the scorecard is computed from these."""
+    async def transition(self, case: Case, to: Transition, **details: Any) -> None:
+        """Record a case's change of state (only ``bot.casework`` does): the
+        scorecard is computed from these."""
         body = {"to": to, "user": case.user, "owner": case.owner, **details}
         await self.log("case", body, case=case.key)
 
@@ -108,36 +110,6 @@ class Handling:
             status=case.status, conversation=tuple(f"{t.who} {t.user}: {t.text}" for t in case.turns),
             suggested=top.answer if top is not None and top.status == "live" else None,
         )
-
-    async def route(self, case: Case, reason: str, *, candidates: tuple[Candidate, ...] = (),
-                    linked: str | None = None) -> Case:
-        """Hand the case to staff: a card with the whole context, and a reply
-        telling the asker who has it and what happens next."""
-        owner = case.owner if case.owner not in ("bot", "asker") else STAFF_QUEUE
-        card_id = case.card or f"card:{case.key}"
-        case = replace(case, status="routed", owner=owner, card=card_id, route_reason=reason,
-                       candidates=candidates or case.candidates, options=(), reminded=False,
-                       next_step="a staff member replies in the thread")
-        content = await self.card(case, reason=reason, candidates=case.candidates)
-        owner_name = self.services.composer.owner_label(owner)
-        text = neutralise_mentions(self.services.composer.card(
-            case, reason=reason, journey_summary=content.journey_summary, candidates=case.candidates,
-            owner_name=owner_name))
-        self.emit(Route(event=self.event.id, case=case.key, space=self.space,
-                        address=self.staff_address(), card=card_id, reason=reason,  # type: ignore[arg-type]
-                        candidates=case.candidates, text=text, content=content))
-        await self.log("card", {"card": card_id, "reason": reason,
-                                "with_journey": bool(content.journey_summary)}, case=case.key)
-        words = self.services.composer.handoff(reason, owner=owner, linked=linked)
-        self.reply(case, words, kind="handoff", confidence=0.0)
-        case = case.said("bot", self.services.community.bot_name, words.text, self.now)
-        await self.services.cases.link(self.space, card_id, case.key, "card")
-        await self.transition(case, "routed", reason=reason,
-                              candidates=[{"entry": c.entry, "score": c.score} for c in case.candidates])
-        journey = (await self.journey(case.user)).update_case(
-            case.key, status="routed", stuck=f"waiting for staff ({reason})")
-        self.keep_journey(journey)
-        return case
 
     async def update_card(self, case: Case, note: str) -> None:
         """Tell staff what changed on a card (taken, answered, closed …)."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from bot.actions import Private
+from bot import casework
 from bot.cases import Case
 from bot.events import Address, Command
 from bot.flows.deciding import answer_with
-from bot.flows.staff import case_of_card, question_vector, record_lesson
+from bot.flows.staff import case_of_card, question_vector
 from bot.flows.wording import generate_recap
 from bot.handling import Handling
 from bot.journeys import summary
@@ -69,29 +68,8 @@ async def on_private(handling: Handling, command: Command) -> None:
     if case.private:
         refuse(handling, command, "This conversation is already private.")
         return
-    services = handling.services
-    owner_name = services.composer.owner_label(case.owner)
-    dm = f"dm:{case.user}"
-    context = "\n".join([
-        f"Hi {case.user_name or case.user}, a moderator moved your question here so we can talk privately.",
-        f"Your question: “{case.question}”",
-        "What we know so far:",
-        *("  " + line for line in summary(await handling.journey(case.user), current=case.key).splitlines()),
-        f"Who has it now: {owner_name}. Next step: carry on here; you don't need to repeat anything.",
-    ])
-    handling.emit(Private(event=handling.event.id, case=case.key, space=handling.space,
-                          user=case.user, channel=dm, text=context,
-                          address=Address(case.address.platform, handling.space, dm, None,
-                                          dm_user=case.user)))
-    words = services.composer.notice("A moderator moved this conversation to a private message.",
-                                 owner_name, "it continues in direct messages")
-    handling.reply(case, words)
-    moved = replace(case, private=True,
-                    address=Address(case.address.platform, handling.space, dm, None, dm_user=case.user))
-    await handling.services.cases.link(handling.space, dm, case.key, "dm")
-    await handling.log("private_move", {"by": command.user, "from": case.address.channel}, case=case.key)
-    await handling.transition(moved, "moved_private", by=command.user)
-    await handling.update_card(moved, f"Moved to a private conversation by {command.user_name or command.user}.")
+    moved = await casework.move_private(handling, case, by=command.user,
+                                        by_name=command.user_name or command.user)
     await handling.save(moved)
 
 
@@ -125,12 +103,7 @@ async def on_claim(handling: Handling, command: Command) -> None:
         refuse(handling, command, "I can't find the question this card belongs to.")
         return
     name = command.user_name or command.user
-    case = replace(case, owner=command.user, next_step=f"{name} replies in the thread")
-    await handling.transition(case, "claimed", by=command.user)
-    words = handling.services.composer.taken(name)
-    handling.reply(case, words, kind="notice", owner=command.user)
-    await handling.update_card(case, f"{name} took this question.")
-    await handling.save(case)
+    await handling.save(await casework.claim(handling, case, staff=command.user, name=name))
 
 
 async def on_send_suggested(handling: Handling, command: Command) -> None:
@@ -148,7 +121,7 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
     vector = await question_vector(handling, case)
     updated = await handling.services.kb.add_question(entry, case.question, author=command.user,
                                                    at=handling.now, case=case.key, vector=vector)
-    await record_lesson(handling, case, Lesson(updated, "form", None), command.user)
+    await casework.record_lesson(handling, case, Lesson(updated, "form", None), command.user)
     case = await answer_with(handling, case, updated, confidence=1.0, by=command.user)
     name = command.user_name or command.user
     await handling.update_card(case, f"{name} sent the suggested answer {entry.id}.")

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import numpy as np
 
-from bot.actions import Route
-from bot.cases import STAFF_QUEUE, Case
+from bot import casework
+from bot.actions import Candidate
+from bot.cases import Case
 from bot.events import Address, Feedback, Message
-from bot.flows.deciding import answer_with, decide_and_act
+from bot.flows.deciding import answer_with, decide_and_act, record_decision
 from bot.handling import Handling
-from bot.journeys import CaseNote
+from bot.policy import Decision
 from bot.text import asks_for_person, is_only_thanks, picked_option, says_not_solved, says_solved
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,7 @@ async def on_question(handling: Handling, message: Message, kind: str) -> None:
                 address=address, opened_at=handling.now, updated_at=handling.now,
                 user_name=message.user_name, private=kind == "dm")
     case = case.said("asker", message.user, message.text, handling.now)
-    journey = (await handling.journey(message.user)).with_case(
-        CaseNote(case.key, message.text[:300], handling.now, "open"))
-    handling.keep_journey(journey.learn_facts(message.text, case.key, handling.now))
-    await handling.transition(case, "opened", private=case.private, platform=message.platform)
+    case = await casework.open_case(handling, case, private=case.private, platform=message.platform)
     warn_about_secrets(handling, case)
     if handling.notes.get("truncated"):
         handling.reply(case, services.composer.notice(
@@ -106,25 +104,12 @@ async def same_issue(handling: Handling, case: Case, vector: np.ndarray) -> Case
 
 async def continue_earlier(handling: Handling, case: Case, earlier: Case, vector: np.ndarray) -> Case:
     """Same person, same issue: say where it stands instead of starting over."""
-    services = handling.services
-    case = replace(case, linked_to=earlier.key)
-    when = f"{earlier.opened_at:%b %d at %H:%M}"
-    await handling.transition(case, "linked", to_case=earlier.key, earlier_status=earlier.status)
-    await handling.log("repeat", {"earlier": earlier.key, "self_repeat": True}, case=earlier.key)
+    case = await casework.link(handling, case, earlier)
     if earlier.status == "routed":
-        owner_name = services.composer.owner_label(earlier.owner)
-        words = services.composer.repeat_waiting(earlier, owner_name, when)
-        handling.reply(case, words, kind="handoff")
-        case = replace(case, status="routed", owner=earlier.owner, card=earlier.card,
-                       card_ref=earlier.card_ref, route_reason=earlier.route_reason,
-                       next_step=words.next_step or "")
-        await handling.transition(case, "routed", reason=earlier.route_reason, linked=earlier.key)
-        await handling.update_card(earlier.said("asker", case.user, case.question, handling.now),
-                                   f"The asker asked again in another thread ({case.key}): "
-                                   f"“{case.question[:200]}”")
-        return case
+        return await casework.wait_with(handling, case, earlier)
     if earlier.status in ("answered", "resolved", "reopened") and earlier.entry:
-        await handling.transition(earlier, "reopened", why="asked the same again", by=case.key)
+        # The earlier case is on record as reopened; its stored state is left as it was.
+        await casework.reopen(handling, earlier, why="asked the same again", by=case.key)
         return await decide_and_act(handling, case, case.question, vector, avoid=earlier.entry,
                                     linked=earlier.key)
     return await decide_and_act(handling, case, case.question, vector, linked=earlier.key)
@@ -144,21 +129,20 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
     if case.options:
         case = await on_pick(handling, case, text)
     elif case.status in ("answered", "reopened") and says_solved(text):
-        case = await resolve(handling, case, confirmed=True)
+        case = await casework.resolve(handling, case, confirmed=True)
     elif asks_for_person(text):
         await handling.log("human_requested", {"how": "asked"}, case=case.key)
         case = (await add_to_waiting_case(handling, case) if case.status == "routed"
-                else await handling.route(case, "human_requested"))
+                else await casework.route(handling, case, "human_requested"))
     elif case.status == "answered" and says_not_solved(text):
-        case = await reopen(handling, case, why="the asker said it did not work")
+        case = await casework.not_solved(handling, case, why="the asker said it did not work")
     elif case.status == "routed":
         case = await add_to_waiting_case(handling, case)
     elif case.status == "resolved":
         if is_only_thanks(text) or says_solved(text):
             await handling.save(case)
             return
-        await handling.transition(case, "reopened", why="the asker came back to a solved thread")
-        case = replace(case, status="reopened", resolution=None)
+        case = await casework.reopen(handling, case, why="the asker came back to a solved thread")
         vector = await embed(handling, text)
         case = await decide_and_act(handling, case, text, vector, avoid=case.entry)
     else:
@@ -189,17 +173,14 @@ async def on_pick(handling: Handling, case: Case, text: str) -> Case:
         case = replace(case, options=())
         return await decide_and_act(handling, case, combined, vector)
     if pick == 0:
-        await handling.transition(case, "options_refused")
-        return await handling.route(replace(case, options=()), "low_confidence")
+        return await casework.options_refused(handling, case)
     entry = await handling.services.kb.get(case.options[pick - 1])
     if entry is None or entry.status != "live":
-        return await handling.route(replace(case, options=()), "low_confidence")
+        return await casework.route(handling, replace(case, options=()), "low_confidence")
     score = next((c.score for c in case.candidates if c.entry == entry.id), 0.0)
-    await handling.log("decision", {"decision": "answer", "entry": entry.id, "why": "picked by the asker",
-                                    "option": pick, "confidence": score,
-                                    "candidates": [{"entry": entry.id, "version": entry.version,
-                                                    "score": score}],
-                                    "model": handling.services.embedder.name}, case=case.key)
+    picked = Decision("answer", entry=entry.id, confidence=score, why="picked by the asker")
+    await record_decision(handling, case, picked, [Candidate(entry.id, score, entry.title, entry.version)],
+                          option=pick)
     return await answer_with(handling, replace(case, options=()), entry, confidence=score,
                              candidates=case.candidates)
 
@@ -213,35 +194,6 @@ async def add_to_waiting_case(handling: Handling, case: Case) -> Case:
         handling.reply(case, words, kind="notice")
         case = case.said("bot", handling.services.community.bot_name, words.text, handling.now)
     return case
-
-
-async def resolve(handling: Handling, case: Case, *, confirmed: bool) -> Case:
-    case = replace(case, status="resolved", resolution="confirmed" if confirmed else "presumed",
-                   next_step="none")
-    await handling.transition(case, "resolved", confirmed=confirmed, entry=case.entry,
-                              answered_by=case.answered_by)
-    journey = await handling.journey(case.user)
-    handling.keep_journey(journey.update_case(case.key, status="resolved", stuck=None,
-                                              outcome="solved" if confirmed else "presumed solved"))
-    if confirmed:
-        words = handling.services.composer.solved()
-        handling.reply(case, words, kind="notice")
-        await handling.update_card(case, "The asker confirmed it is solved.")
-    return case
-
-
-async def reopen(handling: Handling, case: Case, *, why: str) -> Case:
-    """The answer did not solve it: reopen and hand over, with what was tried."""
-    await handling.transition(case, "reopened", why=why, entry=case.entry,
-                              answered_by=case.answered_by)
-    if case.entry and case.answered_by is None:
-        await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
-                                            "how": "not_solved"}, case=case.key)
-    journey = await handling.journey(case.user)
-    handling.keep_journey(journey.update_case(case.key, outcome=f"{case.entry or 'answer'} did not solve it"))
-    case = replace(case, status="reopened", resolution=None,
-                   owner=case.owner if case.owner not in ("bot", "asker") else STAFF_QUEUE)
-    return await handling.route(case, "reopened")
 
 
 async def on_bystander(handling: Handling, message: Message, case: Case) -> None:
@@ -265,14 +217,14 @@ async def on_feedback(handling: Handling, feedback: Feedback) -> None:
         return
     if feedback.value == "solved":
         if case.status != "resolved":
-            case = await resolve(handling, case, confirmed=True)
+            case = await casework.resolve(handling, case, confirmed=True)
     elif feedback.value == "not_solved":
         if case.status in ("answered", "resolved", "reopened"):
-            case = await reopen(handling, case, why="the asker pressed Not solved")
+            case = await casework.not_solved(handling, case, why="the asker pressed Not solved")
     else:
         await handling.log("human_requested", {"how": "button"}, case=case.key)
         if case.status != "routed":
-            case = await handling.route(case, "human_requested")
+            case = await casework.route(handling, case, "human_requested")
     await handling.save(case)
 
 
@@ -287,17 +239,6 @@ async def fallback(handling: Handling) -> None:
         case = Case(key=thread, space=handling.space, user=event.user, question=event.text,
                     address=Address(event.platform, handling.space, event.channel, thread),
                     opened_at=handling.now, updated_at=handling.now, user_name=event.user_name)
-        await handling.transition(case, "opened", fallback=True)
-    words = handling.services.composer.trouble()
-    case = replace(case, status="routed", owner=STAFF_QUEUE, card=case.card or f"card:{case.key}",
-                   route_reason="low_confidence")
-    handling.reply(case, words, kind="handoff")
-    handling.emit(Route(event=event.id, case=case.key, space=handling.space,
-                        address=handling.staff_address(), card=case.card or "",
-                        reason="low_confidence",
-                        text=f"Something went wrong handling this message; please answer it "
-                             f"directly. From {event.user}: “{event.text[:500]}”"))
-    await handling.transition(case, "routed", reason="low_confidence", fallback=True)
-    await handling.services.cases.save(case)
-    await handling.services.cases.link(handling.space, case.card or "", case.key, "card")
-
+        case = await casework.open_case(handling, case, remember=False, fallback=True)
+    case = await casework.route_after_failure(handling, case, text=event.text)
+    await handling.save(case)

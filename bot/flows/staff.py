@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import numpy as np
 
-from bot.actions import Learned
+from bot import casework
 from bot.cases import STAFF_QUEUE, Case
 from bot.events import Message
-from bot.flows.deciding import answer_with, retrieve
+from bot.flows.deciding import answer_with, record_decision, retrieve
 from bot.handling import Handling
 from bot.policy import Signals, decide
+from knowledge.entries import Entry
 from learning.teach import Lesson, learn
 
 logger = logging.getLogger(__name__)
@@ -77,57 +78,25 @@ async def answer_case(handling: Handling, case: Case, message: Message, *, relay
     correcting = None
     if case.route_reason in ("stale", "conflict") and case.candidates:
         correcting = await services.kb.get(case.candidates[0].entry)
-    vector = await question_vector(handling, case)
-    lesson = await learn(services.kb, space=handling.space, question=case.question,
-                         question_vector=vector, answer=message.text, staff=staff, case=case.key,
-                         at=handling.now, correcting=correcting, private=case.private)
-    if relay:
-        handling.reply(case, services.composer.relay(name, message.text), kind="relay", by=staff,
-                       sources=(lesson.entry.id,), confidence=1.0)
-    await record_lesson(handling, case, lesson, staff)
-    case = replace(case, status="answered", owner=staff, answered_by=staff, entry=lesson.entry.id,
-                   entry_version=lesson.entry.version, options=(),
-                   next_step="the asker tries it and tells us if it worked")
-    case = case.said("staff", staff, message.text, handling.now)
-    await handling.transition(case, "answered", by=staff, entry=lesson.entry.id,
-                              version=lesson.entry.version, staff=True)
-    journey = (await handling.journey(case.user)).tell(case.key, message.text[:200], handling.now,
-                                                      lesson.entry.id)
-    handling.keep_journey(journey.update_case(case.key, status="answered", stuck=None,
-                                              outcome=f"answered by staff ({name})"))
-    await handling.update_card(case, f"Answered by {name}; learned as {lesson.entry.id} "
-                                     f"(version {lesson.entry.version}, {lesson.how}).")
+    lesson = await learn_from(handling, case, message, correcting=correcting)
+    case = await casework.staff_answered(handling, case, lesson, staff=staff, name=name, text=message.text,
+                                         relay=relay)
     await handling.save(case)
-    for linked in await handling.services.cases.waiting_on(handling.space, case.key):
-        await relay_to_linked(handling, linked, lesson, message)
+    for linked in await services.cases.waiting_on(handling.space, case.key):
+        linked = await casework.linked_answered(handling, linked, lesson, staff=staff, name=name,
+                                                text=message.text)
+        await handling.save(linked)
     await answer_waiting_cases(handling, lesson, taught_on=case)
     return case
 
 
-async def record_lesson(handling: Handling, case: Case, lesson: Lesson, staff: str) -> None:
-    """Say what was learned (the ``learned`` action) and keep it as evidence."""
-    handling.emit(Learned(event=handling.event.id, case=case.key, space=handling.space,
-                          entry=lesson.entry.id, version=lesson.entry.version, from_user=staff,
-                          question=case.question, answer=lesson.entry.answer,
-                          supersedes=lesson.supersedes))
-    await handling.log("learn", {"entry": lesson.entry.id, "version": lesson.entry.version,
-                                 "how": lesson.how, "from": staff, "supersedes": lesson.supersedes,
-                                 "status": lesson.entry.status}, case=case.key)
-
-
-async def relay_to_linked(handling: Handling, linked: Case, lesson: Lesson, message: Message) -> None:
-    services = handling.services
-    name = message.user_name or message.user
-    handling.reply(linked, services.composer.relay(name, message.text), kind="relay", by=message.user,
-                   sources=(lesson.entry.id,), confidence=1.0)
-    linked = replace(linked, status="answered", owner=message.user, answered_by=message.user,
-                     entry=lesson.entry.id, entry_version=lesson.entry.version)
-    await handling.transition(linked, "answered", by=message.user, entry=lesson.entry.id,
-                              version=lesson.entry.version, staff=True, linked=True)
-    journey = await handling.journey(linked.user)
-    handling.keep_journey(journey.update_case(linked.key, status="answered", stuck=None,
-                                              outcome=f"answered by staff ({name}) on {linked.linked_to}"))
-    await handling.save(linked)
+async def learn_from(handling: Handling, case: Case, message: Message, *,
+                     correcting: Entry | None) -> Lesson:
+    """What staff wrote on ``case`` becomes knowledge (``learning.teach``)."""
+    return await learn(handling.services.kb, space=handling.space, question=case.question,
+                       question_vector=await question_vector(handling, case), answer=message.text,
+                       staff=message.user, case=case.key, at=handling.now, correcting=correcting,
+                       private=case.private)
 
 
 async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on: Case) -> None:
@@ -143,11 +112,9 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
         return
     forms = await services.kb.store.live_forms(entry.id)
     entry_vectors = await services.kb.store.form_vectors([fid for fid, _ in forms])
-    case_vectors = np.stack([vector for _, vector in waiting])
-    closeness = (case_vectors @ entry_vectors.T).max(axis=1)
-    floor = services.policy.clarify_floor
+    closeness = (np.stack([vector for _, vector in waiting]) @ entry_vectors.T).max(axis=1)
     for (key, vector), score in sorted(zip(waiting, closeness, strict=True), key=lambda p: -p[1]):
-        if score < floor:
+        if score < services.policy.clarify_floor:
             continue
         case = await services.cases.get(handling.space, key)
         if (case is None or case.private or case.route_reason != "low_confidence"
@@ -157,11 +124,8 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
         decision = decide(options, Signals(), services.policy)
         if decision.kind != "answer" or decision.entry != entry.id:
             continue
-        await handling.log("decision", {**decision.evidence(services.policy),
-                                        "why": f"answered by knowledge taught on {taught_on.card}",
-                                        "candidates": [{"entry": h.entry.id, "version": h.entry.version,
-                                                        "score": round(h.score, 4)} for h in hits[:5]],
-                                        "model": services.embedder.name}, case=case.key)
+        why = f"answered by knowledge taught on {taught_on.card}"
+        await record_decision(handling, case, replace(decision, why=why), hits, may_generate=False)
         case = await answer_with(handling, case, entry, confidence=decision.confidence, generate=False)
         await handling.update_card(case, f"Answered automatically from {entry.id}, which staff taught "
                                          f"on {taught_on.card}.")
@@ -172,26 +136,13 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
 async def on_staff_in_thread(handling: Handling, message: Message, case: Case) -> None:
     """Staff writing in a member's thread: a correction of the bot's answer,
     or the answer itself when the case was waiting for staff."""
-    services = handling.services
     if not message.text.strip() or case.status in ("closed",):
         await handling.save(case.said("staff", message.user, message.text, handling.now))
         return
     if case.status in ("answered", "reopened") and case.entry and case.answered_by is None:
-        entry = await services.kb.get(case.entry)
-        vector = await question_vector(handling, case)
-        lesson = await learn(services.kb, space=handling.space, question=case.question,
-                             question_vector=vector, answer=message.text, staff=message.user,
-                             case=case.key, at=handling.now, correcting=entry, private=case.private)
-        await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
-                                            "how": "corrected", "by": message.user}, case=case.key)
-        await record_lesson(handling, case, lesson, message.user)
-        case = replace(case, answered_by=message.user, owner=message.user, entry=lesson.entry.id,
-                       entry_version=lesson.entry.version, status="answered")
-        case = case.said("staff", message.user, message.text, handling.now)
-        await handling.transition(case, "corrected", by=message.user, entry=lesson.entry.id,
-                                  version=lesson.entry.version, staff=True)
-        await handling.update_card(case, f"{message.user} corrected the answer in the thread; "
-                                         f"{lesson.entry.id} is now version {lesson.entry.version}.")
+        entry = await handling.services.kb.get(case.entry)
+        lesson = await learn_from(handling, case, message, correcting=entry)
+        case = await casework.correct(handling, case, lesson, staff=message.user, text=message.text)
         await handling.save(case)
         return
     if case.status in ("routed", "open"):

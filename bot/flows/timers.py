@@ -6,9 +6,9 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
+from bot import casework
 from bot.cases import STAFF_QUEUE
 from bot.events import Tick
-from bot.flows.questions import resolve
 from bot.handling import Handling
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ async def on_tick(handling: Handling, tick: Tick) -> None:
             since = max(filter(None, (case.last_reply_at, case.last_asker_at, case.updated_at)))
             asker_quiet = case.last_asker_at is None or case.last_asker_at <= (case.last_reply_at or since)
             if asker_quiet and handling.now - since >= quiet:
-                case = await resolve(handling, case, confirmed=False)
+                case = await casework.resolve(handling, case, confirmed=False)
                 await handling.save(case)
         elif case.owner == STAFF_QUEUE and not case.reminded and handling.now - case.updated_at >= sla:
             words = handling.services.composer.notice(
