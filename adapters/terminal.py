@@ -127,7 +127,7 @@ async def play_demo(*, db: str | None, console: Console) -> None:
     from bot.runtime import Runtime
     from bot.settings import load_settings
     from learning.report import render_table
-    from learning.scorecard import compute
+    from learning.scorecard import Windows, compute
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(db=db or str(Path(tmp) / "demo.db"))
@@ -140,7 +140,7 @@ async def play_demo(*, db: str | None, console: Console) -> None:
             runtime = Runtime(core, [TerminalAdapter(scenario_events(DEMO / "scenario.jsonl"), printer)])
             await runtime.start()
             console.print()
-            render_table(await compute(core.db, policy=settings.policy), console)
+            render_table(await compute(core.db, windows=Windows.of(settings.policy)), console)
         finally:
             await core.close()
 

@@ -26,7 +26,7 @@ def report(
 
     from bot.wire import parse_time
     from learning.report import render_table
-    from learning.scorecard import compute
+    from learning.scorecard import Windows, compute
     from storage.database import Database
 
     settings = settings_for(config, db)
@@ -40,7 +40,8 @@ def report(
 
     async def go() -> Any:
         async with Database(settings.db) as database:
-            return await compute(database, since=start, until=end, space=space, policy=settings.policy)
+            return await compute(database, since=start, until=end, space=space,
+                                 windows=Windows.of(settings.policy))
 
     card = run(go())
     if as_json:
