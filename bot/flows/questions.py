@@ -40,7 +40,8 @@ async def case_of(handling: Handling, message: Message, kind: str) -> Case | Non
 
 
 async def embed(handling: Handling, text: str) -> np.ndarray:
-    return (await handling.services.embedder.embed([text]))[0]
+    vector: np.ndarray = (await handling.services.embedder.embed([text]))[0]
+    return vector
 
 
 async def on_question(handling: Handling, message: Message, kind: str) -> None:

@@ -37,7 +37,8 @@ async def question_vector(handling: Handling, case: Case) -> np.ndarray:
     stored = await handling.services.cases.vector(case.space, case.key)
     if stored is not None:
         return stored
-    return (await handling.services.embedder.embed([case.question]))[0]
+    vector: np.ndarray = (await handling.services.embedder.embed([case.question]))[0]
+    return vector
 
 
 async def on_card_reply(handling: Handling, message: Message) -> None:

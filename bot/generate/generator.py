@@ -135,6 +135,8 @@ class Generator:
             max_words=self.settings.max_answer_words)
         raw, failure = await self._complete(prompt)
         verdict = check_answer(raw, offered) if failure is None else None
+        text: str | None
+        answer: str | None
         if verdict is not None and verdict.text is not None:
             cited = tuple(offered[n - 1] for n in verdict.cited)
             listing = "\n".join(f"[{n}] {_cite(offered[n - 1])}" for n in verdict.cited)
