@@ -120,7 +120,7 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
         return
     vector = await question_vector(handling, case)
     updated = await handling.services.kb.add_question(entry, case.question, author=command.user,
-                                                   at=handling.now, case=case.key, vector=vector)
+                                                       at=handling.now, case=case.key, vector=vector)
     await casework.record_lesson(handling, case, Lesson(updated, "form", None), command.user)
     case = await answer_with(handling, case, updated, confidence=1.0, by=command.user)
     name = command.user_name or command.user
