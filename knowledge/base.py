@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
-from knowledge.index import VectorIndex
 from knowledge.indexes import SpaceIndexes
 from knowledge.store import EntryStore
+from knowledge.vectors import VectorIndex
+from storage.database import Database
+from storage.eventlog import EventLog
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -108,7 +108,7 @@ class _Broken:
         self.why = why
 
 
-def _collect(items: Iterable[tuple[str, Any]]):  # type: ignore[no-untyped-def]
+def _collect(items: Iterable[tuple[str, Any]]) -> Callable[[str | None], Parsed]:
     def run(space: str | None) -> Parsed:
         drafts: list[Draft] = []
         problems: list[Problem] = []

@@ -62,6 +62,23 @@ async def import_drafts(
     conflict_answer_gap: float = 0.80,
 ) -> ImportReport:
     report = ImportReport()
+    work = await _changes(kb, drafts, report)
+    vectors = await _embed_new_questions(kb, work, progress)
+    touched = await _write(kb, work, vectors, author=author, at=at, report=report)
+    total_forms = sum(len(e.questions) for e in touched)
+    if total_forms <= CONFLICT_SCAN_LIMIT:
+        report.conflicts = await flag_conflicts(
+            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
+    else:
+        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
+                    total_forms, CONFLICT_SCAN_LIMIT)
+    return report
+
+
+async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft],
+                   report: ImportReport) -> list[tuple[Draft, Entry | None]]:
+    """The drafts that create or change an entry, each with the entry it changes;
+    the rest go into the report as unchanged or as problems."""
     existing = await kb.store.many([d.id for d in drafts if d.id])
     work: list[tuple[Draft, Entry | None]] = []
     for draft in drafts:
@@ -74,8 +91,12 @@ async def import_drafts(
             report.unchanged.append(old.id)
             continue
         work.append((draft, old))
+    return work
 
-    # Embed every question that is not already stored with the entry.
+
+async def _embed_new_questions(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
+                               progress: Progress | None) -> dict[str, np.ndarray]:
+    """Embed every question that is not already stored with the entry."""
     texts: list[str] = []
     for draft, old in work:
         have = set(old.questions) if old else set()
@@ -90,7 +111,13 @@ async def import_drafts(
             progress(min(start + BATCH, len(unique)), len(unique))
     if progress and not unique:
         progress(0, 0)
+    return vectors
 
+
+async def _write(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
+                 vectors: dict[str, np.ndarray], *, author: str | None, at: datetime,
+                 report: ImportReport) -> list[Entry]:
+    """Create or version each entry, ``WRITE_BATCH`` to a transaction."""
     touched: list[Entry] = []
     for start in range(0, len(work), WRITE_BATCH):
         async with kb.db.transaction():
@@ -110,15 +137,7 @@ async def import_drafts(
                     )
                     report.versioned.append(entry.id)
                 touched.append(entry)
-
-    total_forms = sum(len(e.questions) for e in touched)
-    if total_forms <= CONFLICT_SCAN_LIMIT:
-        report.conflicts = await flag_conflicts(
-            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
-    else:
-        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
-                    total_forms, CONFLICT_SCAN_LIMIT)
-    return report
+    return touched
 
 
 async def flag_conflicts(

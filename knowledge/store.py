@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.entries import LIVE, Entry, answer_key
+from storage.database import Database
+from storage.eventlog import EventLog
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -103,7 +103,8 @@ class EntryStore:
                 self._keep(entry)
         return found
 
-    async def list(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+    async def entries(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+        """Entries of ``space`` (every space when ``None``) with ``status`` (any when ``None``)."""
         sql, params = "SELECT * FROM entries WHERE 1=1", []
         if space is not None:
             sql += " AND space = ?"

@@ -1,7 +1,7 @@
 """The evidence trail's records: is the chain intact, what belongs to a case,
 and all of it as JSON lines.
 
-Read-only over the hash-chained event log (``bot.storage.eventlog``).
+Read-only over the hash-chained event log (``storage.eventlog``).
 ``verify`` checks the chain and names the first broken record; ``story``
 gathers everything about one case — the events that moved it, decisions
 with their sources, versions, scores and thresholds, generation (model and
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog, canonical, chain_hash
+from storage.database import Database
+from storage.eventlog import EventLog, canonical, chain_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,9 @@ async def verify(db: Database, *, head: str | None = None) -> ChainCheck:
             why = f"it does not follow the record before it: {gone} missing (deleted)"
         return ChainCheck(report.records, current, report.broken_at, row["kind"] if row else None, why)
     if head is not None:
-        why = await _noted_head_problem(db, head.strip().rstrip("…").rstrip(".").lower(), current)
-        if why is not None:
-            return ChainCheck(report.records, current, None, None, why)
+        problem = await _noted_head_problem(db, head.strip().rstrip("…").rstrip(".").lower(), current)
+        if problem is not None:
+            return ChainCheck(report.records, current, None, None, problem)
     return ChainCheck(report.records, current)
 
 

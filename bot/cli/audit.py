@@ -19,7 +19,7 @@ app.add_typer(audit_app, name="audit")
 
 def audit_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open the store the log is in (never creating one) and run ``body`` on it."""
-    from bot.storage.database import Database
+    from storage.database import Database
 
     require_store(settings)
 

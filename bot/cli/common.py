@@ -44,9 +44,9 @@ def run(coro: Awaitable[T]) -> T:
     """Run a command's coroutine; turn known start-up failures into one clear line."""
     from pydantic import ValidationError
 
-    from bot.storage.database import StoreError
     from knowledge.embedder import ModelMissing
     from knowledge.files import KnowledgeFileError
+    from storage.database import StoreError
 
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
@@ -120,8 +120,8 @@ def require_store(settings: Any) -> None:
 
 def with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open only the store (no model) for commands that need no embeddings."""
-    from bot.storage.database import Database
     from knowledge.store import EntryStore
+    from storage.database import Database
 
     require_store(settings)
 

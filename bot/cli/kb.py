@@ -92,7 +92,7 @@ def kb_export(
     kind = fmt or ("jsonl" if file.endswith((".jsonl", ".ndjson")) else "yaml")
 
     async def body(store: Any) -> str:
-        return dump(await store.list(space=space), kind)
+        return dump(await store.entries(space=space), kind)
 
     text = with_store(settings, body)
     if file == "-":
@@ -118,7 +118,7 @@ def kb_list(
     settings = settings_for(config, db)
 
     async def body(store: Any) -> Any:
-        return await store.list(space=space, status=None if status == "all" else status)
+        return await store.entries(space=space, status=None if status == "all" else status)
 
     entries = with_store(settings, body)
     today = datetime.now(UTC)

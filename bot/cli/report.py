@@ -23,9 +23,9 @@ def report(
     """The quality scorecard, computed from the event log alone."""
     import json
 
-    from bot.storage.database import Database
     from learning.report import render_table
-    from learning.scorecard import compute
+    from learning.scorecard import Windows, compute
+    from storage.database import Database
 
     settings = settings_for(config, db)
     start, end = period(since, until)
@@ -33,7 +33,8 @@ def report(
 
     async def go() -> Any:
         async with Database(settings.db) as database:
-            return await compute(database, since=start, until=end, space=space, policy=settings.policy)
+            return await compute(database, since=start, until=end, space=space,
+                                 windows=Windows.of(settings.policy))
 
     card = run(go())
     if as_json:
@@ -47,6 +48,6 @@ async def print_scorecard(core: Any, console: Any = None) -> None:
 
     The terminal demo ends with it; adapters reach the scorecard only through here."""
     from learning.report import render_table
-    from learning.scorecard import compute
+    from learning.scorecard import Windows, compute
 
-    render_table(await compute(core.db, policy=core.settings.policy), console)
+    render_table(await compute(core.db, windows=Windows.of(core.settings.policy)), console)

@@ -16,8 +16,8 @@ from bot.audit import ChainCheck, read_export, verify
 from bot.cli import app
 from bot.generate import Generator
 from bot.settings import LLMSettings
-from bot.storage.database import Database
 from knowledge.embedder import CachedEmbedder
+from storage.database import Database
 from tests.chat import Chat, make_core
 from tests.conftest import DEMO_KB
 from tests.fakes.openai_fake import FakeOpenAI

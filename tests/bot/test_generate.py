@@ -19,11 +19,11 @@ from bot.core import Core
 from bot.generate import Generator
 from bot.generate.prompt import answer_prompt
 from bot.settings import LLMSettings, Settings, load_settings
-from bot.storage.eventlog import EventLog, Record
 from bot.trust.promises import find_commitments
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft, Entry
 from learning.scorecard import compute
+from storage.eventlog import EventLog, Record
 from tests.chat import START, Chat, make_core
 from tests.conftest import DEMO_KB
 from tests.fakes.openai_fake import FakeOpenAI

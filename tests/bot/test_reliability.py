@@ -195,9 +195,9 @@ async def test_live_runs_let_time_pass_for_reminders(chat: Chat) -> None:
 
 async def test_the_running_bot_answers_from_an_import_made_beside_it(
         embedder: CachedEmbedder, tmp_path: Path) -> None:
-    from bot.storage.database import Database
     from knowledge.base import KnowledgeBase
     from knowledge.entries import Draft
+    from storage.database import Database
 
     db = str(tmp_path / "live.db")
     core = await make_core(embedder, db=db)

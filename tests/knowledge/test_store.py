@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft
 from knowledge.files import dump, parse_jsonl, parse_markdown, parse_yaml
 from knowledge.importer import import_drafts
+from storage.database import Database
+from storage.eventlog import EventLog
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ async def test_a_rolled_back_change_leaves_the_index_as_it_was(kb: KnowledgeBase
     with pytest.raises(RuntimeError):
         await crash_mid_event()
     assert (await top(kb, "Can I print a notebook?"))[0] is None
-    assert await kb.store.list() == []
+    assert await kb.store.entries() == []
 
 
 async def test_spaces_do_not_see_each_other(kb: KnowledgeBase) -> None:
@@ -190,10 +190,10 @@ async def test_export_then_import_changes_nothing(kb: KnowledgeBase) -> None:
     parsed = parse_yaml(YAML)
     first = await import_drafts(kb, parsed.drafts, author="op", at=AT)
     assert len(first.created) == 2
-    exported = dump(await kb.store.list(), "jsonl")
+    exported = dump(await kb.store.entries(), "jsonl")
     again = await import_drafts(kb, parse_jsonl(exported).drafts, author="op", at=AT)
     assert again.created == [] and again.versioned == [] and len(again.unchanged) == 2
-    yaml_again = await import_drafts(kb, parse_yaml(dump(await kb.store.list(), "yaml")).drafts,
+    yaml_again = await import_drafts(kb, parse_yaml(dump(await kb.store.entries(), "yaml")).drafts,
                                      author="op", at=AT)
     assert len(yaml_again.unchanged) == 2
 

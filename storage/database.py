@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
