@@ -25,28 +25,21 @@ from bot.cli.common import (
 
 
 async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool) -> Any:
+    """Import one knowledge file as a stream (any size, bounded memory), with
+    progress on a terminal and, off one, a line every few seconds."""
     from datetime import UTC, datetime
 
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+    from bot.cli.progress import ImportProgress
+    from knowledge.importer import import_file
 
-    from knowledge.files import read_file
-    from knowledge.importer import import_drafts
-
-    parsed = read_file(path, space=space)
     log = logging.getLogger("journeybot.kb")
-    for problem in parsed.problems:
-        log.warning("skipped %s", problem)
     policy = core.settings.policy
-    show = not quiet and len(parsed.drafts) >= 200 and sys.stderr.isatty()
-    progress = Progress(TextColumn("embedding questions"), BarColumn(), TaskProgressColumn(),
-                        TimeRemainingColumn(), transient=True, disable=not show)
-    with progress:
-        task = progress.add_task("embed", total=None)
-        report = await import_drafts(
-            core.kb, parsed.drafts, author="import", at=datetime.now(UTC),
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+    with ImportProgress(path.name, quiet=quiet) as progress:
+        report = await import_file(
+            core.kb, path, space=space, author="import", at=datetime.now(UTC), progress=progress,
             conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap)
-    report.problems[:0] = list(parsed.problems)
+    for problem in report.problems:
+        log.warning("skipped %s", problem)
     log.info("%s: %d new, %d new versions, %d unchanged, %d skipped, %d conflicts flagged",
              path.name, len(report.created), len(report.versioned), len(report.unchanged),
              len(report.problems), len(report.conflicts))
@@ -67,6 +60,8 @@ def kb_import(
     report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False))
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
                f"{len(report.unchanged)} unchanged, {len(report.problems)} skipped")
+    if not report.problems and not report.imported and not report.unchanged:
+        typer.echo(f"{file.name}: nothing to import (no entries in it)")
     for problem in report.problems:
         typer.echo(f"  skipped {problem}")
     for a, b in report.conflicts:
