@@ -329,10 +329,16 @@ class KnowledgeBase:
         self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
     ) -> None:
         current = await self.store.live_forms(old.id)
-        if new.status != LIVE:
+        keep = set(new.questions)
+        if new.status != LIVE and old.status == LIVE:
             await self._remove_forms(old.space, [fid for fid, _ in current])
             return
-        keep = set(new.questions)
+        if new.status != LIVE:  # never searched (pending): the stored forms follow its questions
+            await self.store.kill_forms([fid for fid, text in current if text not in keep], old.space)
+            have = {text for _, text in current if text in keep}
+            await self._add_forms(new, [q for q in new.questions if q not in have], None,
+                                  author=author, case=case, at=at)
+            return
         gone = [fid for fid, text in current if text not in keep]
         await self._remove_forms(old.space, gone)
         have = {text for fid, text in current if text in keep}

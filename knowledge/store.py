@@ -241,20 +241,23 @@ class EntryStore:
         )
 
     async def load_live_forms(self) -> tuple[np.ndarray, list[str], list[str]]:
-        """Every answerable form: (ids, entry ids, spaces), without vectors.
+        """Every answerable form (of a live entry: a pending entry's forms are
+        stored, not searched): (ids, entry ids, spaces), without vectors.
 
         The start-up path: vectors are read only for spaces whose index must
         be built (``space_vectors``); a valid HNSW snapshot needs none.
         """
         rows = await self.db.fetchall(
-            "SELECT id, entry_id, space FROM forms WHERE live = 1 ORDER BY id")
+            "SELECT f.id, f.entry_id, f.space FROM forms f JOIN entries e ON e.id = f.entry_id "
+            "WHERE f.live = 1 AND e.status = 'live' ORDER BY f.id")
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         return ids, [row[1] for row in rows], [row[2] for row in rows]
 
     async def space_vectors(self, space: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of a space's live forms, in id order, in one query."""
         rows = await self.db.fetchall(
-            "SELECT id, vector FROM forms WHERE live = 1 AND space = ? ORDER BY id", (space,))
+            "SELECT f.id, f.vector FROM forms f JOIN entries e ON e.id = f.entry_id "
+            "WHERE f.live = 1 AND f.space = ? AND e.status = 'live' ORDER BY f.id", (space,))
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)

@@ -289,3 +289,38 @@ async def test_a_new_version_settles_the_conflicts_of_its_entry(kb: KnowledgeBas
     assert await kb.store.conflict_partners("default") == {}
     settled = [r async for r in EventLog(kb.db).records(kinds=("conflict",))]
     assert [r.body["status"] for r in settled] == ["open", "settled"]
+
+
+async def test_pending_entries_stay_out_of_the_index_after_a_restart(embedder: CachedEmbedder,
+                                                                     tmp_path: Path) -> None:
+    """Hundreds of imported threads wait for review: after a restart they must
+    not crowd the live answer out of the nearest forms."""
+    path = str(tmp_path / "pending.db")
+    async with Database(path) as db:
+        kb = KnowledgeBase(db, embedder)
+        await kb.open()
+        live = await kb.create(Draft(("How do I reset my password?",), "Use the Forgot password link."),
+                               author="a", origin="import", at=AT)
+        for n in range(8):
+            await kb.create(Draft((f"How do I reset my password? ({n})",), f"Pending answer {n}.",
+                                  status="pending", id=f"t{n}"), author="import", origin="thread", at=AT)
+    async with Database(path) as db:
+        kb = KnowledgeBase(db, embedder)
+        await kb.open()
+        assert kb.size("default") == 1
+        assert (await top(kb, "reset my password"))[0] == live.id
+        approved = await kb.approve((await kb.get("t3")), by="lead", at=AT)  # type: ignore[arg-type]
+        assert approved.status == "live" and kb.size("default") == 2
+
+
+async def test_editing_a_pending_entry_keeps_its_forms_out_of_the_index(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I export my data?",), "Export.", status="pending", id="p1"),
+                            author="import", origin="thread", at=AT)
+    edited = await kb.revise(entry, author="lead", origin="thread", at=AT, answer="Settings → Data → Export.",
+                             questions=["How do I export my data?", "download a backup"])
+    assert edited.status == "pending" and kb.size("default") == 0
+    assert [text for _, text in await kb.store.live_forms("p1")] == ["How do I export my data?",
+                                                                       "download a backup"]
+    await kb.approve(edited, by="lead", at=AT)
+    assert kb.size("default") == 2
+    assert (await top(kb, "download a backup of my data"))[0] == "p1"
