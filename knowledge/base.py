@@ -210,6 +210,7 @@ class KnowledgeBase:
                 questions=tuple(dict.fromkeys(draft.questions)), answer=draft.answer,
                 tags=draft.tags, url=draft.url, review_after=draft.review_after, author=author,
                 source_case=case, origin=origin, private=private, created_at=at, updated_at=at,
+                provenance=draft.provenance,
             )
             await self.store.save(entry, snapshot=True)
             await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)

@@ -294,6 +294,10 @@ def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     url = item.get("url")
     if url is not None and not isinstance(url, str):
         raise ValueError("`url` must be a text")
+    provenance = item.get("provenance")
+    if provenance is not None and (not isinstance(provenance, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in provenance.items())):
+        raise ValueError("`provenance` must be a mapping of texts (e.g. platform, channel, link)")
     status = item.get("status", "live")
     if not isinstance(status, str) or status not in _STATUS_IMPORTABLE:
         raise ValueError(f"`status` must be one of {', '.join(sorted(_STATUS_IMPORTABLE))}, "
@@ -301,7 +305,7 @@ def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     return Draft(
         questions=questions, answer=answer, id=entry_id, tags=tuple(t.lower() for t in tags),
         space=str(space), url=url or None, review_after=_date(item.get("review_after")),
-        status=status,
+        status=status, provenance=dict(provenance) if provenance else None,
     )
 
 
@@ -384,6 +388,8 @@ def entry_to_item(entry: Entry) -> dict[str, Any]:
         item["review_after"] = entry.review_after.isoformat()
     if entry.url:
         item["url"] = entry.url
+    if entry.provenance:
+        item["provenance"] = dict(entry.provenance)
     item.update(version=entry.version, status=entry.status, author=entry.author,
                 updated_at=entry.updated_at.isoformat() if entry.updated_at else None)
     return item

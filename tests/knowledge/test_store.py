@@ -324,3 +324,19 @@ async def test_editing_a_pending_entry_keeps_its_forms_out_of_the_index(kb: Know
     await kb.approve(edited, by="lead", at=AT)
     assert kb.size("default") == 2
     assert (await top(kb, "download a backup of my data"))[0] == "p1"
+
+
+async def test_provenance_is_kept_exported_and_read_back(kb: KnowledgeBase) -> None:
+    where = {"platform": "slack", "channel": "help", "date": "2024-05-02",
+             "link": "https://acme.slack.com/archives/C0HELP/p1714640000000100"}
+    entry = await kb.create(Draft(("Why is my upload stuck?",), "Clear the cache, then retry.", id="s1",
+                                  provenance=where), author="import", origin="thread", at=AT)
+    assert (await kb.get("s1")).provenance == where  # type: ignore[union-attr]
+    kb.store.forget_cached()
+    assert (await kb.get("s1")).provenance == where  # type: ignore[union-attr]
+    revised = await kb.revise(entry, author="lead", origin="thread", at=AT, answer="Clear the cache.")
+    assert revised.provenance == where
+    text = dump(await kb.store.list(), "yaml")
+    assert "platform: slack" in text
+    again = await import_drafts(kb, parse_yaml(text).drafts, author="op", at=AT)
+    assert again.unchanged == ["s1"] and parse_yaml(text).drafts[0].provenance == where
