@@ -251,6 +251,7 @@ class KnowledgeBase:
         url: str | object | None = KEEP,
         review_after: date | object | None = KEEP,
         status: str | None = None,
+        provenance: dict[str, str] | object | None = KEEP,
     ) -> Entry:
         """A new version of ``entry``; the old one stays in its history.
 
@@ -271,6 +272,7 @@ class KnowledgeBase:
                     if review_after is KEEP else review_after  # type: ignore[arg-type]
                 ),
                 status=status or (LIVE if entry.status == RETIRED else entry.status),
+                provenance=entry.provenance if provenance is KEEP else provenance,  # type: ignore[arg-type]
                 author=author, origin=origin, source_case=case, updated_at=at,
             )
             await self.store.save(updated, snapshot=True)
