@@ -355,3 +355,20 @@ class EntryStore:
             await log.append("conflict", at=at, space=row["space"],
                              body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
         return len(rows)
+
+    async def settle_pair(self, a: str, b: str, at: datetime, *, how: str, by: str | None) -> bool:
+        """Settle the open conflict between ``a`` and ``b`` (``how``: e.g. both
+        right); ``False`` if there was none. The pair is never flagged again."""
+        first, second = sorted((a, b))
+        row = await self.db.fetchone(
+            "SELECT space FROM conflicts WHERE a = ? AND b = ? AND status = 'open'", (first, second))
+        if row is None:
+            return False
+        await self.db.execute(
+            "UPDATE conflicts SET status = 'settled', settled_at = ? WHERE a = ? AND b = ?",
+            (at.isoformat(), first, second))
+        self._conflicts.clear()
+        self._partners.clear()
+        await EventLog(self.db).append("conflict", at=at, space=row["space"],
+                                       body={"a": first, "b": second, "status": "settled", "how": how, "by": by})
+        return True

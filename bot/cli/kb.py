@@ -50,13 +50,31 @@ async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: b
 def kb_import(
     file: Path,
     space: Annotated[str | None, typer.Option("--space", help="space for entries that name none")] = None,
+    staff: Annotated[list[str] | None, typer.Option(
+        "--staff", help="exports: a staff member's user id (or name); repeat for each")] = None,
+    staff_role: Annotated[list[str] | None, typer.Option(
+        "--staff-role", help="exports: a role whose members are staff (Discord role; Slack: admin, owner)")] = None,
+    workspace_url: Annotated[str | None, typer.Option(
+        "--workspace-url", help="Slack exports: e.g. https://acme.slack.com, to link each entry to its thread")] = None,
+    channel: Annotated[list[str] | None, typer.Option(
+        "--channel", help="exports: import only this channel; repeat for each (default: every public one)")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Import a knowledge file (YAML, JSON lines or Markdown); broken entries are skipped and named."""
+    """Import a knowledge file (YAML, JSON lines or Markdown; broken entries are skipped and named),
+    or past threads from a Slack export (folder or .zip) or a DiscordChatExporter JSON export
+    (staff-answered threads become pending entries for `kb review`)."""
     setup_logging()
     # A bulk import embeds in batches: every core helps (the bot itself uses one).
     settings = settings_for(config, db, embed_threads=os.cpu_count() or 1)
+    from knowledge.threads.source import export_kind
+
+    if export_kind(file) is not None:
+        from bot.cli.threads import import_export
+
+        import_export(settings, file, space=space, staff=staff or [], staff_roles=staff_role or [],
+                      workspace_url=workspace_url, channels=channel or [])
+        return
     report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False))
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
                f"{len(report.unchanged)} unchanged, {len(report.problems)} skipped")

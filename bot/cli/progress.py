@@ -51,6 +51,22 @@ class ImportProgress:
         if self._bar is not None:
             self._bar.__exit__(kind, exc, tb)
 
+    def step(self, what: str, done: int, total: int) -> None:
+        """A stage of work other than reading a knowledge file (an export's
+        files read, its questions embedded)."""
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total or None, entries=what)
+            return
+        now = self.clock()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        share = f" {100 * done / total:.0f}%" if total else ""
+        self.stream.write(f"importing {self.label}: {what}{share}\n")
+        self.stream.flush()
+
     def __call__(self, progress: FileProgress) -> None:
         if self.quiet:
             return

@@ -210,7 +210,7 @@ def _message(raw: Any, where: str, channel: _Channel, out: DiscordExport) -> _Me
     author = _person(raw.get("author"), f"{where}.author")
     out.people.setdefault(author.id, author)
     if kind not in CONTENT_TYPES and kind not in STARTER_TYPES:
-        out.tally.add("system messages (joins, pins, thread notices …) passed over")
+        out.tally.add("system messages (joins, pins, thread notices …)")
         return None
     content = _str(raw, "content", where, required=False)
     mentions = raw.get("mentions") or []

@@ -158,7 +158,7 @@ def _message(raw: Any, where: str, tally: Tally) -> dict[str, Any] | None:
     if subtype == "tombstone":
         return {**raw, "deleted": True}
     if subtype is not None and subtype not in CONTENT_SUBTYPES and subtype != "bot_message":
-        tally.add("system messages (joins, pins, thread notices …) passed over")
+        tally.add("system messages (joins, pins, thread notices …)")
         return None
     return raw
 

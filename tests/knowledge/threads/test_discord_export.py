@@ -66,7 +66,7 @@ def test_private_threads_bots_and_unanswered_questions_make_no_entry() -> None:
     assert len(reading.drafts) == 4
     assert reading.passed_over.counts == {
         "private threads and direct conversations not read": 1,
-        "system messages (joins, pins, thread notices …) passed over": 3,
+        "system messages (joins, pins, thread notices …)": 3,
         "replies to messages not in the export": 1,
         "threads with no staff answer": 1,
         "threads opened by a bot": 1,

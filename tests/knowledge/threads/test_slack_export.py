@@ -68,7 +68,7 @@ def test_what_holds_no_staff_answer_is_passed_over_and_counted() -> None:
         "threads opened by a bot": 1,
         "threads whose opening message was deleted": 1,
         "threads whose opening message is not in the export (earlier than its dates)": 1,
-        "system messages (joins, pins, thread notices …) passed over": 1,
+        "system messages (joins, pins, thread notices …)": 1,
     }
 
 
