@@ -170,21 +170,13 @@ def kb_show(entry_id: str, db: DbOption = None, config: ConfigOption = None) -> 
 @kb_app.command("retire")
 def kb_retire(
     entry_id: str,
-    by: Annotated[str, typer.Option("--by", help="who retires it (kept in its history)")] = "operator",
+    by: Annotated[str | None, typer.Option("--by", help="who retires it (kept in the log; default: your login)")] = None,
+    space: Annotated[str, typer.Option("--space")] = "default",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Stop answering from an entry; its history stays."""
-    from datetime import UTC, datetime
+    """Stop answering from an entry; its history stays (same as `kb review retire`)."""
+    from bot.cli.review import run_one
 
     setup_logging()
-    settings = settings_for(config, db)
-
-    async def retire(core: Any) -> Any:
-        entry = await core.kb.get(entry_id)
-        return None if entry is None else await core.kb.retire(entry, by=by, at=datetime.now(UTC))
-
-    retired = with_core(settings, retire)
-    if retired is None:
-        fail(f"no entry {entry_id!r}", 1)
-    typer.echo(f"retired {entry_id} (version {retired.version}); its history is kept")
+    run_one("retire", entry_id, by=by, space=space, db=db, config=config)
