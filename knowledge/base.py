@@ -289,8 +289,11 @@ class KnowledgeBase:
         async with self.db.transaction():
             retired = replace(entry, version=entry.version + 1, status=RETIRED, author=by, updated_at=at)
             await self.store.save(retired, snapshot=True)
-            forms = await self.store.live_forms(entry.id)
-            await self._remove_forms(entry.space, [fid for fid, _ in forms])
+            forms = [fid for fid, _ in await self.store.live_forms(entry.id)]
+            if entry.status == LIVE:
+                await self._remove_forms(entry.space, forms)
+            else:  # a pending entry (a rejected past thread) was never in the index
+                await self.store.kill_forms(forms, entry.space)
             await self.store.settle_conflicts(entry.id, at)
             await self._log_change(retired, "retired", at)
         return retired

@@ -60,6 +60,14 @@ async def send(core: Any, name: str, args: str, *, by: str, space: str) -> tuple
     return any(r.sources for r in replies), [r.text for r in replies]
 
 
+def scrub(text: str) -> str:
+    """Redact before the command is sent: the event (stored as sent) never holds a
+    secret pasted into an edit. The review flow redacts what it stores again."""
+    from bot.trust.redact import redact
+
+    return redact(text).text
+
+
 def run_one(name: str, args: str, *, by: str | None, space: str, db: str | None, config: Path | None) -> None:
     settings = settings_for(config, db)
     changed, said = with_core(settings, lambda core: send(core, name, args, by=reviewer(by), space=space))
@@ -232,9 +240,9 @@ def review_edit(
         fail("--version is required: the version you read (see `journeybot kb review show ID`)")
     change: dict[str, Any] = {"entry": entry_id, "version": version, "approve": approve}
     if question:
-        change["questions"] = question
+        change["questions"] = [scrub(q) for q in question]
     if answer is not None:
-        change["answer"] = answer
+        change["answer"] = scrub(answer)
     changed, said = with_core(settings, lambda core: send(core, "edit", json.dumps(change, ensure_ascii=False),
                                                           by=reviewer(by), space=space))
     for text in said:
@@ -351,8 +359,8 @@ async def interactive(core: Any, *, space: str, by: str, ask: Callable[..., str]
                 done["skipped"] += 1
                 continue
             then = ask("approve it now?", choices=["y", "n"], default="y") == "y"
-            change = {"entry": entry.id, "version": entry.version, "questions": list(edited[0]),
-                      "answer": edited[1], "approve": then}
+            change = {"entry": entry.id, "version": entry.version, "questions": [scrub(q) for q in edited[0]],
+                      "answer": scrub(edited[1]), "approve": then}
             changed, said = await send(core, "edit", json.dumps(change, ensure_ascii=False), by=by, space=space)
             done["edited"] += changed
             done["approved"] += changed and then

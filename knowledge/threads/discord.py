@@ -99,11 +99,16 @@ def read_discord(files: ExportFiles, *, channels: tuple[str, ...] | list[str] = 
         if progress is not None:
             progress(done, total)
     wanted = {c.strip().lstrip("#").casefold() for c in channels if c.strip()}
+    known = {n.casefold() for c in found.values() for n in (c.name, c.id, c.parent_name) if n}
+    if wanted and not wanted & known:
+        raise ExportError(f"{files.name}: no channel named {', '.join(sorted(wanted))} (it has "
+                          f"{', '.join(sorted({_home(c) for c in found.values()}))})")
     by_id = {m.id: (c, m) for c in found.values() for m in c.messages.values()}
     started: set[str] = set()
     for channel in sorted(found.values(), key=lambda c: c.id):
-        if wanted and not {channel.name.casefold(), channel.id, (found.get(channel.parent or "") or
-                                                                 channel).name.casefold()} & wanted:
+        parent = found.get(channel.parent or "")
+        names = {channel.name, channel.id, channel.parent_name, parent.name if parent else ""}
+        if wanted and not {n.casefold() for n in names if n} & wanted:
             continue
         if channel.type in PRIVATE_CHANNELS:
             out.tally.add("private threads and direct conversations not read")
@@ -121,6 +126,12 @@ def read_discord(files: ExportFiles, *, channels: tuple[str, ...] | list[str] = 
         out.threads += _reply_chains(channel, started | set(found), out.tally)
     out.threads.sort(key=lambda t: t.opened)
     return out
+
+
+def _home(channel: _Channel) -> str:
+    """The channel a member would name: a thread's parent, else the channel itself."""
+    threadlike = channel.type in THREAD_CHANNELS | PRIVATE_CHANNELS
+    return (channel.parent_name or channel.name) if threadlike else channel.name
 
 
 def _read_file(files: ExportFiles, name: str, out: DiscordExport) -> _Channel | None:

@@ -157,3 +157,17 @@ async def test_on_a_terminal_each_pending_entry_in_turn(chat: Chat) -> None:
     edited = await chat.core.kb.get(EXPORT_CSV)
     assert edited.answer.startswith("Short version: On desktop") and edited.status == "live"  # type: ignore[union-attr]
     assert said[-1] == "Done: 2 approved, 1 edited, 1 rejected, 0 skipped."
+
+
+def test_a_secret_pasted_into_an_edit_is_stored_nowhere(db: str) -> None:
+    import sqlite3
+
+    secret = "ghp_8kF3nQ2xV7bL1mZ9cR4tY6wH0jD5sA2eP8uK"
+    code, out = jb("kb", "review", "edit", GUESTS, "--version", "1",
+                   "--answer", f"Members → Invite → Guest. Ask mo@tidepool.example, token {secret}", "--db", db)
+    assert code == 0, out
+    with sqlite3.connect(db) as conn:
+        stored = "\n".join(row[0] for row in conn.execute("SELECT body FROM log"))
+        answer = conn.execute("SELECT answer FROM entries WHERE id = ?", (GUESTS,)).fetchone()[0]
+    assert secret not in stored and "mo@tidepool.example" not in stored
+    assert answer == "Members → Invite → Guest. Ask [email], token [github token]"

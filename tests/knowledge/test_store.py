@@ -340,3 +340,19 @@ async def test_provenance_is_kept_exported_and_read_back(kb: KnowledgeBase) -> N
     assert "platform: slack" in text
     again = await import_drafts(kb, parse_yaml(text).drafts, author="op", at=AT)
     assert again.unchanged == ["s1"] and parse_yaml(text).drafts[0].provenance == where
+
+
+async def test_rejecting_a_pending_entry_never_touches_the_index(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I export my data?",), "Export.", status="pending", id="p2"),
+                            author="import", origin="thread", at=AT)
+
+    async def reject_then_fail() -> None:
+        async with kb.db.transaction():
+            await kb.retire(entry, by="lead", at=AT)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await reject_then_fail()
+    assert kb.size("default") == 0, "a rolled-back rejection must not put pending forms in the index"
+    retired = await kb.retire(entry, by="lead", at=AT)
+    assert retired.status == "retired" and await kb.store.live_forms("p2") == []

@@ -113,3 +113,11 @@ def test_a_knowledge_json_list_is_no_discord_export(tmp_path: Path) -> None:
     faq = tmp_path / "faq.json"
     faq.write_text('[{"questions": ["q?"], "answer": "a"}]', encoding="utf-8")
     assert export_kind(faq) is None and export_kind(DISCORD) == "discord"
+
+
+def test_channels_can_be_chosen_threads_by_their_parent() -> None:
+    reading = read(channels=["#questions"])
+    assert [d.id for d in reading.drafts] == ["discord-1700000000000000001-1700000000000000001"]
+    assert {d.provenance["channel"] for d in read(channels=["help"]).drafts} == {"#help"}  # type: ignore[index]
+    with pytest.raises(ExportError, match=r"no channel named general \(it has help, questions\)"):
+        read(channels=["general"])
