@@ -176,3 +176,17 @@ async def test_retiring_through_review_is_logged_with_who_and_why(chat: Chat) ->
     assert again.sources == () and "status-page is retired already." in again.text
     logged = await chat.core.db.fetchone("SELECT body FROM log WHERE kind = 'review' ORDER BY seq DESC LIMIT 1")
     assert json.loads(logged["body"])["why"] == "moved to the new help centre"  # type: ignore[index]
+
+
+async def test_a_discord_thread_answers_once_approved(chat: Chat) -> None:
+    from tests.knowledge.threads.conftest import DISCORD, DISCORD_STAFF
+
+    reading = read_export(DISCORD, staff=DISCORD_STAFF, redact=redacted)
+    await import_threads(chat.core.kb, reading.drafts, author="import", at=START)
+    upload = "discord-1400000000000000001-1400000000000000001"
+    before = await chat.ask("My video upload is stuck at 99%, is there a size limit?", user="jo")
+    assert upload not in before.reply.sources
+    await review(chat, "approve", "--source discord --channel help")
+    after = await chat.ask("My video upload is stuck at 99%, is there a size limit?", user="kim")
+    assert after.reply.kind == "answer" and after.reply.sources == (upload,)
+    assert "capped at 2 GB per file" in after.reply.text
