@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +76,30 @@ class LLMSettings(BaseModel):
         None, description="none = max_completion_tokens for OpenAI/Azure, max_tokens elsewhere")
 
 
+class PastThreadsSettings(BaseModel):
+    """Importing past threads (``journeybot kb import`` of a Slack or Discord
+    export): who answered as staff, and how to link back to a thread.
+
+    ``staff`` are user ids (safest: Slack ``U…``, Discord snowflakes) or names
+    (user name, display name or real name, any case); ``staff_roles`` are
+    Discord role names or ids as the export records each author's roles, and
+    on Slack ``admin`` or ``owner`` (workspace admins and owners).
+    """
+
+    staff: list[str] = Field(default_factory=list, description="staff user ids (or names) in the exports")
+    staff_roles: list[str] = Field(default_factory=list, description="Discord roles; on Slack admin, owner")
+    slack_workspace_url: str | None = Field(None, description="e.g. https://tidepool.slack.com, for thread links")
+    channels: list[str] = Field(default_factory=list, description="import only these channels (default: all public)")
+
+    @field_validator("slack_workspace_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        return value if value.startswith(("https://", "http://")) else f"https://{value}"
+
+
 class Settings(BaseSettings):
     """journeybot's settings."""
 
@@ -99,6 +123,7 @@ class Settings(BaseSettings):
                              "the store (measured faster end to end on 2 cores); bulk imports use all")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    past_threads: PastThreadsSettings = Field(default_factory=PastThreadsSettings)
     sensitive_examples: dict[str, list[str]] | None = None
     sensitive_threshold: float = Field(
         0.55, description="similarity to the sensitive examples that routes a question to a person")

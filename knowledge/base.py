@@ -210,6 +210,7 @@ class KnowledgeBase:
                 questions=tuple(dict.fromkeys(draft.questions)), answer=draft.answer,
                 tags=draft.tags, url=draft.url, review_after=draft.review_after, author=author,
                 source_case=case, origin=origin, private=private, created_at=at, updated_at=at,
+                provenance=draft.provenance,
             )
             await self.store.save(entry, snapshot=True)
             await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)
@@ -250,6 +251,7 @@ class KnowledgeBase:
         url: str | object | None = KEEP,
         review_after: date | object | None = KEEP,
         status: str | None = None,
+        provenance: dict[str, str] | object | None = KEEP,
     ) -> Entry:
         """A new version of ``entry``; the old one stays in its history.
 
@@ -270,6 +272,7 @@ class KnowledgeBase:
                     if review_after is KEEP else review_after  # type: ignore[arg-type]
                 ),
                 status=status or (LIVE if entry.status == RETIRED else entry.status),
+                provenance=entry.provenance if provenance is KEEP else provenance,  # type: ignore[arg-type]
                 author=author, origin=origin, source_case=case, updated_at=at,
             )
             await self.store.save(updated, snapshot=True)
@@ -286,8 +289,11 @@ class KnowledgeBase:
         async with self.db.transaction():
             retired = replace(entry, version=entry.version + 1, status=RETIRED, author=by, updated_at=at)
             await self.store.save(retired, snapshot=True)
-            forms = await self.store.live_forms(entry.id)
-            await self._remove_forms(entry.space, [fid for fid, _ in forms])
+            forms = [fid for fid, _ in await self.store.live_forms(entry.id)]
+            if entry.status == LIVE:
+                await self._remove_forms(entry.space, forms)
+            else:  # a pending entry (a rejected past thread) was never in the index
+                await self.store.kill_forms(forms, entry.space)
             await self.store.settle_conflicts(entry.id, at)
             await self._log_change(retired, "retired", at)
         return retired

@@ -36,6 +36,7 @@ def entry_to_row(entry: Entry) -> dict[str, Any]:
         "private": entry.private,
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
+        "provenance": entry.provenance,
     }
 
 
@@ -60,6 +61,7 @@ def entry_from_mapping(row: Any) -> Entry:
         private=bool(row["private"]),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
         updated_at=datetime.fromisoformat(row["updated_at"]) if row["updated_at"] else None,
+        provenance=json.loads(row["provenance"]) if row["provenance"] else None,
     )
 
 
@@ -151,20 +153,23 @@ class EntryStore:
         row = entry_to_row(entry)
         await self.db.execute(
             """INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags,
-                   url, review_after, author, source_case, origin, private, created_at, updated_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   url, review_after, author, source_case, origin, private, created_at, updated_at,
+                   provenance)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (id) DO UPDATE SET version=excluded.version, status=excluded.status,
                    questions=excluded.questions, answer=excluded.answer,
                    answer_key=excluded.answer_key, tags=excluded.tags, url=excluded.url,
                    review_after=excluded.review_after, author=excluded.author,
                    source_case=excluded.source_case, origin=excluded.origin,
-                   private=excluded.private, updated_at=excluded.updated_at""",
+                   private=excluded.private, updated_at=excluded.updated_at,
+                   provenance=excluded.provenance""",
             (
                 entry.id, entry.space, entry.version, entry.status,
                 json.dumps(row["questions"], ensure_ascii=False), entry.answer,
                 answer_key(entry.answer), json.dumps(row["tags"], ensure_ascii=False),
                 entry.url, row["review_after"], entry.author, entry.source_case, entry.origin,
                 int(entry.private), row["created_at"], row["updated_at"],
+                json.dumps(entry.provenance, ensure_ascii=False) if entry.provenance else None,
             ),
         )
         if snapshot:
@@ -351,3 +356,20 @@ class EntryStore:
             await log.append("conflict", at=at, space=row["space"],
                              body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
         return len(rows)
+
+    async def settle_pair(self, a: str, b: str, at: datetime, *, how: str, by: str | None) -> bool:
+        """Settle the open conflict between ``a`` and ``b`` (``how``: e.g. both
+        right); ``False`` if there was none. The pair is never flagged again."""
+        first, second = sorted((a, b))
+        row = await self.db.fetchone(
+            "SELECT space FROM conflicts WHERE a = ? AND b = ? AND status = 'open'", (first, second))
+        if row is None:
+            return False
+        await self.db.execute(
+            "UPDATE conflicts SET status = 'settled', settled_at = ? WHERE a = ? AND b = ?",
+            (at.isoformat(), first, second))
+        self._conflicts.clear()
+        self._partners.clear()
+        await EventLog(self.db).append("conflict", at=at, space=row["space"],
+                                       body={"a": first, "b": second, "status": "settled", "how": how, "by": by})
+        return True

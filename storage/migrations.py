@@ -132,4 +132,8 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
+    # 3: where an entry's text came from beyond a file (a past thread: platform, channel, date, link).
+    """
+    ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
+    """,
 ]

@@ -27,7 +27,8 @@ LogKind = Literal[
     "feedback",         # a Solved / Not solved / Talk to a person press
     "private_move",     # a moderator moved a thread to a DM
     "recap",            # someone was shown their journey
-    "approved",         # staff let a privately learned entry answer publicly
+    "approved",         # staff let a pending entry (private thread, past thread) answer publicly
+    "review",           # staff rejected, edited, settled, renewed or retired knowledge
     "reminder",         # staff were reminded of a card nobody took
     "llm_redactions",   # what redaction removed from a prompt before it left
     "generation",       # an LLM call: prompt hash, sources offered and cited, fallback

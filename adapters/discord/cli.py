@@ -64,7 +64,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         if db is None and "db" not in settings.model_fields_set:
             settings = settings.model_copy(update={"db": DEFAULT_DB})  # buttons must survive a restart
         discord_settings = _discord_settings(config)
-        serve(settings, discord_settings, token)  # type: ignore[arg-type]
+        serve(settings, discord_settings, token)
 
     @discord_app.command("invite-url")
     def invite_url_command(
@@ -81,7 +81,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         chosen = app_id or _discord_settings(config).application_id or (int(env_id) if env_id.isdigit() else None)
         if chosen is None:
             fail(NO_APP_ID)
-        typer.echo(invite_url(chosen))  # type: ignore[arg-type]
+        typer.echo(invite_url(chosen))
         granted = ", ".join(name for name, on in INVITE_PERMISSIONS if on)
         typer.echo(f"scopes: {' '.join(INVITE_SCOPES)}; permissions {INVITE_PERMISSIONS.value}: {granted}",
                    err=True)

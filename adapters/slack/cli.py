@@ -47,7 +47,6 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             slack_settings = load_slack_settings(config)
         except (SlackSettingsError, ValidationError) as exc:
             fail(f"invalid Slack settings: {exc}")
-            return
         problem = slack_settings.token_problem(http=http)
         if problem:
             fail(problem)

@@ -1,4 +1,5 @@
-"""Slash commands and staff buttons: private, recap, claim, send_suggested, approve."""
+"""Slash commands and staff buttons: private, recap, claim, send_suggested; knowledge review
+(approve, reject, edit, settle, renew, retire) is in ``bot.flows.review``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from bot import casework
 from bot.cases import Case
 from bot.events import Address, Command
+from bot.flows import review
 from bot.flows.deciding import answer_with
 from bot.flows.staff import case_of_card, question_vector
 from bot.flows.wording import generate_recap
@@ -25,7 +27,7 @@ async def on_command(handling: Handling, command: Command) -> None:
         "claim": on_claim,
         "take": on_claim,
         "send_suggested": on_send_suggested,
-        "approve": on_approve,
+        **dict.fromkeys(review.COMMANDS, review.on_review_command),
     }.get(name)
     if handler is None:
         refuse(handling, command, f"I don't know the command “{name}”. I know: private, recap.")
@@ -126,20 +128,3 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
     name = command.user_name or command.user
     await handling.update_card(case, f"{name} sent the suggested answer {entry.id}.")
     await handling.save(case)
-
-
-async def on_approve(handling: Handling, command: Command) -> None:
-    """Staff let an entry learned in a private thread answer publicly."""
-    if not handling.services.community.is_staff(command):
-        refuse(handling, command, "Only staff can approve knowledge.")
-        return
-    entry = await handling.services.kb.get((command.args or "").strip())
-    if entry is None or entry.space != handling.space:
-        refuse(handling, command, "Name the entry to approve, e.g. `approve k12`.")
-        return
-    approved = await handling.services.kb.approve(entry, by=command.user, at=handling.now)
-    words = handling.services.composer.notice(
-        f"{approved.id} now answers publicly (version {approved.version}).", "me (the bot)",
-        "I answer the next person who asks from it")
-    handling.reply(None, words, address=reply_address(handling, command), private_to=command.user)
-    await handling.log("approved", {"entry": approved.id, "by": command.user})
