@@ -150,7 +150,7 @@ def review_list(
             return [f"{a}\t{b}\t{found[a].title if a in found else ''}\t{found[b].title if b in found else ''}"
                     for a, b in pairs]
         now = datetime.now(UTC)
-        entries = await store.list(space=space, status="live" if stale else "pending")
+        entries = await store.entries(space=space, status="live" if stale else "pending")
         if stale:
             entries = [e for e in entries if e.is_stale(now)]
         lines = []

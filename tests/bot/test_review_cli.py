@@ -78,8 +78,9 @@ def test_a_malformed_export_is_one_line_and_imports_nothing(tmp_path: Path) -> N
     assert code == 2
     assert out.strip() == ("journeybot: help/2024-05-03.json line 2, [0].ts: must be a Slack timestamp like "
                            "\"1714640000.000100\", found int '1714719600'; nothing was imported")
-    code, out = jb("kb", "list", "--status", "all", "--db", str(tmp_path / "b.db"))
-    assert "0 entries" in out
+    if (tmp_path / "b.db").exists():  # nothing half-imported: no store, or an empty one
+        code, out = jb("kb", "list", "--status", "all", "--db", str(tmp_path / "b.db"))
+        assert "0 entries" in out
 
 
 def test_review_lists_approves_rejects_and_refuses(db: str) -> None:
