@@ -20,8 +20,10 @@ class Entry:
     ``staff`` (an answer on a card) or ``correction`` (staff in a thread).
     ``section`` is set on a documentation section: its file (relative to the
     docs root) and heading path, ``docs/setup.md#Installation > Docker``.
-    A ``pending`` entry (learned in a private thread) answers no one until a
-    staff member approves it.
+    A ``pending`` entry (learned in a private thread, or imported from a past
+    thread: origin ``thread``) answers no one until a staff member approves it.
+    ``provenance`` says where its text came from when that is more than a
+    file: for a past thread its platform, channel, date and a link to it.
     """
 
     id: str
@@ -40,6 +42,7 @@ class Entry:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     section: str | None = None
+    provenance: dict[str, str] | None = None
 
     @property
     def title(self) -> str:
@@ -80,6 +83,7 @@ class Draft:
     status: str = LIVE
     section: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    provenance: dict[str, str] | None = None
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -2,27 +2,32 @@
 
 Importing an existing id makes a new version only when something changed,
 so importing an export (or the same file twice) changes nothing. Question
-texts are embedded in batches, with progress reported for large files.
+texts are embedded in batches, with progress reported for large files;
+``import_file`` streams a file of any size through this in chunks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 
 from knowledge.base import KnowledgeBase
 from knowledge.docs.passages import passage_texts
 from knowledge.entries import QUESTION, Draft, Entry, same_answer
-from knowledge.files import Problem
+from knowledge.files import Problem, iter_file
 
 logger = logging.getLogger(__name__)
 
 BATCH = 64
 WRITE_BATCH = 512
+CHUNK = 2048  # entries read, embedded and written at a time by ``import_file``
 CONFLICT_SCAN_LIMIT = 20_000  # forms; beyond this `kb import` skips the pairwise scan
 
 Progress = Callable[[int, int], None]
@@ -35,11 +40,70 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    forms: int = 0  # question forms of the entries created or versioned
     retired: list[str] = field(default_factory=list)
 
     @property
     def imported(self) -> int:
         return len(self.created) + len(self.versioned)
+
+    def add(self, other: ImportReport) -> None:
+        """Fold in the report of the next part of the same import."""
+        self.created += other.created
+        self.versioned += other.versioned
+        self.unchanged += other.unchanged
+        self.problems += other.problems
+        self.conflicts += other.conflicts
+        self.forms += other.forms
+        self.retired += other.retired
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    """How far a file import has got: bytes read of the file, entries read,
+    entries created or versioned so far."""
+
+    done_bytes: int
+    total_bytes: int
+    read: int
+    imported: int
+
+
+async def import_file(
+    kb: KnowledgeBase,
+    path: Path,
+    *,
+    space: str | None,
+    author: str | None,
+    at: datetime,
+    progress: Callable[[FileProgress], None] | None = None,
+    conflict_threshold: float = 0.92,
+    conflict_answer_gap: float = 0.80,
+) -> ImportReport:
+    """Import a knowledge file as a stream, ``CHUNK`` entries at a time, so a
+    file of any size is read, embedded and written in bounded memory
+    (only the ids seen stay, to name an id used twice). Parsing runs in a
+    worker thread; each chunk's writes are their own transactions."""
+    position = [0, 0]
+
+    def on_bytes(done: int, total: int) -> None:
+        position[:] = [done, total]
+
+    items = iter_file(path, space=space, progress=on_bytes)
+    report = ImportReport()
+    read = 0
+    budget = CONFLICT_SCAN_LIMIT
+    while chunk := await asyncio.to_thread(lambda: list(islice(items, CHUNK))):
+        drafts = [d for d in chunk if isinstance(d, Draft)]
+        report.problems += [p for p in chunk if isinstance(p, Problem)]
+        read += len(drafts)
+        part = await import_drafts(kb, drafts, author=author, at=at, conflict_threshold=conflict_threshold,
+                                   conflict_answer_gap=conflict_answer_gap, conflict_scan_limit=budget)
+        budget = max(0, budget - part.forms)
+        report.add(part)
+        if progress is not None:
+            progress(FileProgress(position[0], position[1], read, report.imported))
+    return report
 
 
 def _changed(entry: Entry, draft: Draft) -> bool:
@@ -63,12 +127,32 @@ async def import_drafts(
     progress: Progress | None = None,
     conflict_threshold: float = 0.92,
     conflict_answer_gap: float = 0.80,
+    conflict_scan_limit: int = CONFLICT_SCAN_LIMIT,
     replaces: Callable[[Entry], bool] | None = None,
 ) -> ImportReport:
     """Create, version or leave each draft; ``replaces`` names the stored
     entries this import stands for as a whole (a docs folder's sections):
     those it no longer has are retired."""
     report = ImportReport()
+    work = await _changes(kb, drafts, report)
+    vectors = await _embed_new_texts(kb, work, progress)
+    touched = await _write(kb, work, vectors, author=author, at=at, report=report)
+    if replaces is not None:
+        await _retire_missing(kb, drafts, replaces, report, author=author, at=at)
+    report.forms = total_forms = sum(len(e.questions) for e in touched)
+    if total_forms <= conflict_scan_limit:
+        report.conflicts = await flag_conflicts(
+            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
+    elif total_forms:
+        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
+                    total_forms, CONFLICT_SCAN_LIMIT)
+    return report
+
+
+async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft],
+                   report: ImportReport) -> list[tuple[Draft, Entry | None]]:
+    """The drafts that create or change an entry, each with the entry it changes;
+    the rest go into the report as unchanged or as problems."""
     existing = await kb.store.many([d.id for d in drafts if d.id])
     work: list[tuple[Draft, Entry | None]] = []
     for draft in drafts:
@@ -81,8 +165,12 @@ async def import_drafts(
             report.unchanged.append(old.id)
             continue
         work.append((draft, old))
+    return work
 
-    # Embed every question (and docs passage) that is not already stored with the entry.
+
+async def _embed_new_texts(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
+                           progress: Progress | None) -> dict[str, np.ndarray]:
+    """Embed every question (and docs passage) that is not already stored with the entry."""
     texts: list[str] = []
     for draft, old in work:
         have = set(old.questions) if old else set()
@@ -99,13 +187,23 @@ async def import_drafts(
             progress(min(start + BATCH, len(unique)), len(unique))
     if progress and not unique:
         progress(0, 0)
+    return vectors
 
+
+async def _write(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
+                 vectors: dict[str, np.ndarray], *, author: str | None, at: datetime,
+                 report: ImportReport) -> list[Entry]:
+    """Create or version each entry, ``WRITE_BATCH`` to a transaction."""
     touched: list[Entry] = []
     for start in range(0, len(work), WRITE_BATCH):
         async with kb.db.transaction():
             for draft, old in work[start : start + WRITE_BATCH]:
                 if old is None:
-                    entry = await kb.create(draft, author=author, origin="import", at=at, known=vectors)
+                    questions = list(dict.fromkeys(draft.questions))
+                    entry = await kb.create(
+                        draft, author=author, origin="import", at=at,
+                        vectors=np.stack([vectors[q] for q in questions]), known=vectors,
+                    )
                     report.created.append(entry.id)
                 else:
                     entry = await kb.revise(
@@ -116,18 +214,7 @@ async def import_drafts(
                     )
                     report.versioned.append(entry.id)
                 touched.append(entry)
-
-    if replaces is not None:
-        await _retire_missing(kb, drafts, replaces, report, author=author, at=at)
-
-    total_forms = sum(len(e.questions) for e in touched)
-    if total_forms <= CONFLICT_SCAN_LIMIT:
-        report.conflicts = await flag_conflicts(
-            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
-    else:
-        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
-                    total_forms, CONFLICT_SCAN_LIMIT)
-    return report
+    return touched
 
 
 async def _retire_missing(kb: KnowledgeBase, drafts: Sequence[Draft], replaces: Callable[[Entry], bool],
@@ -136,7 +223,7 @@ async def _retire_missing(kb: KnowledgeBase, drafts: Sequence[Draft], replaces: 
     kept = {d.id for d in drafts}
     spaces = {d.space for d in drafts}
     for space in spaces:
-        for entry in await kb.store.list(space=space):
+        for entry in await kb.store.entries(space=space):
             if entry.id not in kept and replaces(entry):
                 await kb.retire(entry, by=author, at=at)
                 report.retired.append(entry.id)

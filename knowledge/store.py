@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.entries import LIVE, PASSAGE, QUESTION, Entry, answer_key
 from knowledge.lexical import indexed
+from storage.database import Database
+from storage.eventlog import EventLog
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -38,6 +38,7 @@ def entry_to_row(entry: Entry) -> dict[str, Any]:
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
         "section": entry.section,
+        "provenance": entry.provenance,
     }
 
 
@@ -63,6 +64,7 @@ def entry_from_mapping(row: Any) -> Entry:
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
         updated_at=datetime.fromisoformat(row["updated_at"]) if row["updated_at"] else None,
         section=_get(row, "section"),
+        provenance=json.loads(row["provenance"]) if row["provenance"] else None,
     )
 
 
@@ -114,7 +116,8 @@ class EntryStore:
                 self._keep(entry)
         return found
 
-    async def list(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+    async def entries(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+        """Entries of ``space`` (every space when ``None``) with ``status`` (any when ``None``)."""
         sql, params = "SELECT * FROM entries WHERE 1=1", []
         if space is not None:
             sql += " AND space = ?"
@@ -162,21 +165,23 @@ class EntryStore:
         await self.db.execute(
             """INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags,
                    url, review_after, author, source_case, origin, private, created_at, updated_at,
-                   section)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   provenance, section)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (id) DO UPDATE SET version=excluded.version, status=excluded.status,
                    questions=excluded.questions, answer=excluded.answer,
                    answer_key=excluded.answer_key, tags=excluded.tags, url=excluded.url,
                    review_after=excluded.review_after, author=excluded.author,
                    source_case=excluded.source_case, origin=excluded.origin,
                    private=excluded.private, updated_at=excluded.updated_at,
-                   section=excluded.section""",
+                   provenance=excluded.provenance, section=excluded.section""",
             (
                 entry.id, entry.space, entry.version, entry.status,
                 json.dumps(row["questions"], ensure_ascii=False), entry.answer,
                 answer_key(entry.answer), json.dumps(row["tags"], ensure_ascii=False),
                 entry.url, row["review_after"], entry.author, entry.source_case, entry.origin,
-                int(entry.private), row["created_at"], row["updated_at"], entry.section,
+                int(entry.private), row["created_at"], row["updated_at"],
+                json.dumps(entry.provenance, ensure_ascii=False) if entry.provenance else None,
+                entry.section,
             ),
         )
         if snapshot:
@@ -264,13 +269,15 @@ class EntryStore:
         )
 
     async def load_live_forms(self) -> tuple[np.ndarray, list[str], list[str], list[int]]:
-        """Every answerable form: (ids, entry ids, spaces, passage form ids), without vectors.
+        """Every answerable form (of a live entry: a pending entry's forms are
+        stored, not searched): (ids, entry ids, spaces, passage form ids), without vectors.
 
         The start-up path: vectors are read only for spaces whose index must
         be built (``space_vectors``); a valid HNSW snapshot needs none.
         """
         rows = await self.db.fetchall(
-            "SELECT id, entry_id, space, kind FROM forms WHERE live = 1 ORDER BY id")
+            "SELECT f.id, f.entry_id, f.space, f.kind FROM forms f JOIN entries e ON e.id = f.entry_id "
+            "WHERE f.live = 1 AND e.status = 'live' ORDER BY f.id")
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         passages = [row[0] for row in rows if row[3] == PASSAGE]
         return ids, [row[1] for row in rows], [row[2] for row in rows], passages
@@ -278,7 +285,8 @@ class EntryStore:
     async def space_vectors(self, space: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of a space's live forms, in id order, in one query."""
         rows = await self.db.fetchall(
-            "SELECT id, vector FROM forms WHERE live = 1 AND space = ? ORDER BY id", (space,))
+            "SELECT f.id, f.vector FROM forms f JOIN entries e ON e.id = f.entry_id "
+            "WHERE f.live = 1 AND f.space = ? AND e.status = 'live' ORDER BY f.id", (space,))
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)
@@ -405,3 +413,20 @@ class EntryStore:
             await log.append("conflict", at=at, space=row["space"],
                              body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
         return len(rows)
+
+    async def settle_pair(self, a: str, b: str, at: datetime, *, how: str, by: str | None) -> bool:
+        """Settle the open conflict between ``a`` and ``b`` (``how``: e.g. both
+        right); ``False`` if there was none. The pair is never flagged again."""
+        first, second = sorted((a, b))
+        row = await self.db.fetchone(
+            "SELECT space FROM conflicts WHERE a = ? AND b = ? AND status = 'open'", (first, second))
+        if row is None:
+            return False
+        await self.db.execute(
+            "UPDATE conflicts SET status = 'settled', settled_at = ? WHERE a = ? AND b = ?",
+            (at.isoformat(), first, second))
+        self._conflicts.clear()
+        self._partners.clear()
+        await EventLog(self.db).append("conflict", at=at, space=row["space"],
+                                       body={"a": first, "b": second, "status": "settled", "how": how, "by": by})
+        return True

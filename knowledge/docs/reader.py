@@ -120,6 +120,9 @@ def read_docs(path: Path, *, base_url: str | None = None, root: Path | None = No
         except Exception as exc:  # one broken page never stops the others
             logger.exception("docs page %s could not be read", rel)
             problems.append(Problem(rel, f"cannot parse it ({type(exc).__name__}: {exc})"))
+    if not drafts and not problems and not path.is_dir():
+        problems.append(Problem(path.name, "no headings, so nothing to import: each heading (#, ##, …) "
+                                           "and the text under it becomes an entry"))
     logger.info("docs at %s: %d pages, %d sections (site: %s, links: %s)", path, len(texts),
                 len(drafts), kind, base or "none: no --base-url")
     source = DocsSource(prefix=prefix if path.is_dir() else prefix + path.name, files=tuple(

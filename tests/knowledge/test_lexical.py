@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.database import Database
 from knowledge.base import KnowledgeBase
 from knowledge.docs import read_docs
 from knowledge.embedder import CachedEmbedder
 from knowledge.importer import import_drafts
 from knowledge.lexical import query_terms, stem, terms
+from storage.database import Database
 
 SITE = Path(__file__).parent / "docs" / "site" / "docs"
 

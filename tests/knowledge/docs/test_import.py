@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.database import Database
 from knowledge.base import KnowledgeBase
 from knowledge.docs import read_docs
 from knowledge.docs.passages import LIMIT, split
@@ -19,6 +18,7 @@ from knowledge.embedder import CachedEmbedder
 from knowledge.entries import PASSAGE
 from knowledge.files import dump, parse_jsonl
 from knowledge.importer import import_drafts
+from storage.database import Database
 
 SITE = Path(__file__).parent / "site"
 BASE = "https://tidepool.example.org/"
@@ -113,7 +113,7 @@ async def test_reimport_changes_only_what_changed_and_retires_what_is_gone(kb: K
 
 async def test_export_names_the_section_and_round_trips(kb: KnowledgeBase) -> None:
     await import_folder(kb, SITE / "docs")
-    exported = dump(await kb.store.list(), "jsonl")
+    exported = dump(await kb.store.entries(), "jsonl")
     assert '"section": "docs/troubleshooting.md#Troubleshooting > Sync stops with E_LOCK_TIMEOUT"' in exported
     again = await import_drafts(kb, parse_jsonl(exported).drafts, author="op", at=AT)
     assert again.created == [] and again.versioned == []

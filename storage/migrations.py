@@ -132,7 +132,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
-    # 3: documentation sections (their file and heading path), passages as searchable forms,
+    # 3: where an entry's text came from beyond a file (a past thread: platform, channel, date, link).
+    """
+    ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
+    """,
+    # 4: documentation sections (their file and heading path), passages as searchable forms,
     # and a full-text index (BM25) over every form's terms (see knowledge/lexical.py).
     """
     ALTER TABLE entries ADD COLUMN section TEXT;
