@@ -83,6 +83,24 @@ def test_html_headings_split_sections_and_carry_their_ids() -> None:
     assert found[-1].anchor == "from-lsio"
 
 
+def test_an_html_heading_over_several_lines_is_one_heading() -> None:
+    # A GitHub FAQ writes its questions as <h3 name="…"> with the text on a line of its own.
+    found = sections('## FAQ\n\n* [Config?](#config)\n\n<h3 name="config">\nDoes it read\nconfig files?\n</h3>\n\n'
+                     "Yes, see the guide.\n\n<h3>\nWhen is the next release?\n</h3>\n\nNo dates.\n")
+    assert [s.path for s in found] == [("FAQ",), ("FAQ", "Does it read config files?"),
+                                       ("FAQ", "When is the next release?")]
+    assert found[1].anchor == "config" and found[1].text == "Yes, see the guide."
+    assert "<h3" not in found[0].text + found[1].text + found[2].text
+
+
+def test_a_component_keeps_the_words_it_shows_even_with_angle_brackets_in_them() -> None:
+    page = ('---\ntitle: Errors\n---\n\nimport FaqItem from "@site/src/components/FaqItem";\n\n## Streams\n\n'
+            '<FaqItem id="no-frames" question="No frames received from <camera> in 20 seconds">\n\n'
+            "The stream went quiet.\n\n</FaqItem>\n")
+    body = sections(page, Site("docusaurus", "https://x.org/docs/"))[-1].text
+    assert body == "No frames received from <camera> in 20 seconds:\n\nThe stream went quiet."
+
+
 def test_highlight_comments_and_annotations_leave_code_blocks() -> None:
     text = ("# P\n\n## Code\n\n```js\n// highlight-next-line\nconst a = 1;\n// highlight-start\nf();\n"
             "// highlight-end\n```\n\n```yaml\nvolumes: ./x # (1)!\n```\n")
