@@ -49,21 +49,37 @@ class Features:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
+LEAD_CAP = 0.25  # a lead beyond this says nothing more
+LEXICAL_CLIP = 4.0  # a BM25 ratio is read between 1/4 and 4
+
+
+def terms_of(f: Features) -> dict[str, float]:
+    """The estimate's inputs, one number per named term (centred where that
+    makes a weight readable: ``dense`` counts from a cosine of 0.5)."""
+    return {
+        "agree": float(f.agree),
+        "dense": f.dense - 0.5,
+        "lead": min(f.lead, LEAD_CAP),
+        "coverage": f.coverage - 0.3,
+        "lexical_lead": math.log(min(max(f.lexical_lead, 1 / LEXICAL_CLIP), LEXICAL_CLIP)),
+        "forms_agree": float(f.forms_agree),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """The estimate's coefficients (log-odds per unit of each feature)."""
+    """The estimate's coefficients: log-odds per unit of each term of ``terms_of``."""
 
     bias: float = -2.0
     agree: float = 3.0
-    dense: float = 9.0  # per unit of cosine above ``dense_center``
-    dense_center: float = 0.5
-    lead: float = 4.0  # per unit of lead, counted up to ``lead_cap``
-    lead_cap: float = 0.25
-    coverage: float = 2.0  # per unit of coverage above ``coverage_center``
-    coverage_center: float = 0.3
-    lexical_lead: float = 0.8  # per unit of log(BM25 ratio), clipped to [1/4, 4]
+    dense: float = 9.0
+    lead: float = 4.0
+    coverage: float = 2.0
+    lexical_lead: float = 0.8
     forms_agree: float = 0.5
-    stale_per_year: float = 0.0  # age is logged; its weight is left to a learned calibration
+
+    def of(self, term: str) -> float:
+        return float(getattr(self, term))
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -105,12 +121,8 @@ def features_of(top: Option, options: Sequence[Option]) -> Features:
 
 def estimate(f: Features, w: Weights = DEFAULT_WEIGHTS) -> float:
     """The chance that answering with this candidate is right, 0..1."""
-    z = (w.bias + w.agree * f.agree + w.dense * (f.dense - w.dense_center)
-         + w.lead * min(f.lead, w.lead_cap) + w.coverage * (f.coverage - w.coverage_center)
-         + w.lexical_lead * math.log(min(max(f.lexical_lead, 0.25), 4.0))
-         + w.forms_agree * f.forms_agree
-         - w.stale_per_year * (f.age_days or 0.0) / 365)
-    return 1.0 / (1.0 + math.exp(-z))
+    z = w.bias + sum(w.of(term) * value for term, value in terms_of(f).items())
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def leader(options: Sequence[Option]) -> Option:

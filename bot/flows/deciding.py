@@ -4,7 +4,7 @@ a clarifying question or a hand-over, with its evidence recorded."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -32,19 +32,23 @@ async def retrieve(handling: Handling, vector: np.ndarray,
     services = handling.services
     hits = await services.kb.search(handling.space, vector, text=text)
     partners = await services.kb.store.conflict_partners(handling.space) if hits else {}
-    options = [
+    return hits, options_of(hits, partners, handling.now)
+
+
+def options_of(hits: Sequence[Hit], partners: Mapping[str, frozenset[str]], now: datetime) -> list[Option]:
+    """What the policy weighs of each hit: its scores and retrieval features."""
+    return [
         Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
-               stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,
+               stale=h.entry.is_stale(now), policy=h.entry.is_policy,
                conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))),
                kind=h.kind, section=h.entry.section, dense_rank=h.dense_rank,
                lexical_rank=h.lexical_rank, lexical_score=h.lexical_score, coverage=h.coverage,
-               fused=h.fused, age_days=_age_days(h.entry, handling.now))
+               fused=h.fused, age_days=_age_days(h.entry, now))
         for h in hits
     ]
-    return hits, options
 
 
-def _age_days(entry: Entry, now: Any) -> float | None:
+def _age_days(entry: Entry, now: datetime) -> float | None:
     return None if entry.updated_at is None else (now - entry.updated_at).total_seconds() / 86400
 
 

@@ -100,9 +100,10 @@ class _Expander:
             self._in_fence(body)
             return i + 1
         if self.comment:
-            body = self._after_comment(body)
-            if body is None:
+            rest = self._after_comment(body)
+            if rest is None:
                 return i + 1
+            body = rest
         opened = FENCE.match(body)
         if opened:
             self.fence = (opened.group(2)[0], len(opened.group(2)))
