@@ -1,7 +1,10 @@
 """Bring drafts into the live store: create, version or leave unchanged.
 
 Importing an existing id makes a new version only when something changed,
-so importing an export (or the same file twice) changes nothing. Question
+so importing an export (or the same file twice) changes nothing. A docs
+section that staff corrected (or retired) keeps their word when the docs are
+imported again: the import reports it, and says when the docs changed since
+the text the staff corrected. Question
 texts are embedded in batches, with progress reported for large files;
 ``import_file`` streams a file of any size through this in chunks.
 """
@@ -20,7 +23,7 @@ import numpy as np
 
 from knowledge.base import KnowledgeBase
 from knowledge.docs.passages import passage_texts
-from knowledge.entries import QUESTION, Draft, Entry, same_answer
+from knowledge.entries import QUESTION, RETIRED, Draft, Entry, same_answer
 from knowledge.files import Problem, iter_file
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ class ImportReport:
     conflicts: list[tuple[str, str]] = field(default_factory=list)
     forms: int = 0  # question forms of the entries created or versioned
     retired: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # docs sections staff corrected or retired: left as they are
+    outdated: list[str] = field(default_factory=list)  # of those, the ones whose docs text changed since
 
     @property
     def imported(self) -> int:
@@ -56,6 +61,8 @@ class ImportReport:
         self.conflicts += other.conflicts
         self.forms += other.forms
         self.retired += other.retired
+        self.kept += other.kept
+        self.outdated += other.outdated
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +141,7 @@ async def import_drafts(
     entries this import stands for as a whole (a docs folder's sections):
     those it no longer has are retired."""
     report = ImportReport()
-    work = await _changes(kb, drafts, report)
+    work = await _changes(kb, drafts, report, author=author)
     vectors = await _embed_new_texts(kb, work, progress)
     touched = await _write(kb, work, vectors, author=author, at=at, report=report)
     if replaces is not None:
@@ -149,10 +156,10 @@ async def import_drafts(
     return report
 
 
-async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft],
-                   report: ImportReport) -> list[tuple[Draft, Entry | None]]:
+async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft], report: ImportReport,
+                   *, author: str | None) -> list[tuple[Draft, Entry | None]]:
     """The drafts that create or change an entry, each with the entry it changes;
-    the rest go into the report as unchanged or as problems."""
+    the rest go into the report as unchanged, kept (staff's word) or as problems."""
     existing = await kb.store.many([d.id for d in drafts if d.id])
     work: list[tuple[Draft, Entry | None]] = []
     for draft in drafts:
@@ -164,8 +171,28 @@ async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft],
         if old is not None and not _changed(old, draft):
             report.unchanged.append(old.id)
             continue
+        if old is not None and draft.section is not None and _staff_said(old, author):
+            report.kept.append(old.id)
+            if await _docs_moved_on(kb, old, draft):
+                report.outdated.append(old.id)
+            continue
         work.append((draft, old))
+    if report.kept:
+        logger.info("kept %d docs sections as staff corrected or retired them (%d changed in the docs since)",
+                    len(report.kept), len(report.outdated))
     return work
+
+
+def _staff_said(entry: Entry, importer: str | None) -> bool:
+    """Staff corrected this section's answer (in a thread), or someone other
+    than the importer retired it: the docs do not overrule them."""
+    return entry.taught or (entry.status == RETIRED and entry.author != importer)
+
+
+async def _docs_moved_on(kb: KnowledgeBase, entry: Entry, draft: Draft) -> bool:
+    """Has the section's text in the docs changed since the version staff worked from?"""
+    imported = [v for v in await kb.store.history(entry.id) if v.get("origin") == "import"]
+    return bool(imported) and imported[-1].get("answer") != draft.answer
 
 
 async def _embed_new_texts(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
@@ -219,14 +246,20 @@ async def _write(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
 
 async def _retire_missing(kb: KnowledgeBase, drafts: Sequence[Draft], replaces: Callable[[Entry], bool],
                           report: ImportReport, *, author: str | None, at: datetime) -> None:
-    """Sections the docs no longer have stop answering (their history stays)."""
-    kept = {d.id for d in drafts}
+    """Sections the docs no longer have stop answering (their history stays);
+    one that staff corrected keeps answering, reported as outdated."""
+    present = {d.id for d in drafts}
     spaces = {d.space for d in drafts}
     for space in spaces:
         for entry in await kb.store.entries(space=space):
-            if entry.id not in kept and replaces(entry):
-                await kb.retire(entry, by=author, at=at)
-                report.retired.append(entry.id)
+            if entry.id in present or not replaces(entry):
+                continue
+            if entry.taught:
+                report.kept.append(entry.id)
+                report.outdated.append(entry.id)
+                continue
+            await kb.retire(entry, by=author, at=at)
+            report.retired.append(entry.id)
 
 
 def _as_entry(draft: Draft) -> Entry:

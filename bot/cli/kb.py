@@ -129,6 +129,9 @@ def kb_import(
         typer.echo(f"  skipped {problem}")
     for a, b in report.conflicts:
         typer.echo(f"  conflict: {a} and {b} answer the same question differently")
+    for entry_id in report.kept:
+        moved = " (the docs changed since: see `kb show`)" if entry_id in report.outdated else ""
+        typer.echo(f"  kept {entry_id} as staff corrected or retired it{moved}")
     if report.problems and not report.imported and not report.unchanged:
         raise typer.Exit(1)
 

@@ -131,3 +131,55 @@ async def test_a_parent_section_and_its_subsections_are_never_conflicts(kb: Know
                                  conflict_threshold=0.3, conflict_answer_gap=0.99)
     assert len(report.created) == 4 and report.conflicts == []
     assert await kb.store.open_conflicts() == []
+
+
+TRAY = "docs:docs/troubleshooting.md#why-does-the-tray-icon-stay-grey"
+UPLOADS = "docs:docs/troubleshooting.md#uploads-are-slow"
+
+
+async def test_a_staff_correction_of_a_section_survives_reimporting_the_docs(kb: KnowledgeBase,
+                                                                            tmp_path: Path) -> None:
+    from learning.teach import learn
+
+    folder = docs_copy(tmp_path)
+    await import_folder(kb, folder)
+    section = await kb.get(UPLOADS)
+    assert section is not None
+    await learn(kb, space="default", question="why are my uploads so slow?", question_vector=None,
+                answer="Since 2.4 the limit is TIDEPOOL_UPLOAD_LIMIT_KBPS; the old name is ignored.",
+                staff="mod-ana", case="c-1", at=AT, correcting=section)
+
+    same_docs = await import_folder(kb, folder)
+    assert same_docs.kept == [UPLOADS] and same_docs.outdated == [] and same_docs.versioned == []
+    corrected = await kb.get(UPLOADS)
+    assert corrected is not None and "TIDEPOOL_UPLOAD_LIMIT_KBPS" in corrected.answer
+    assert "why are my uploads so slow?" in corrected.questions
+
+    page = folder / "troubleshooting.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("1 MB/s", "4 MB/s"), encoding="utf-8")
+    changed_docs = await import_folder(kb, folder)
+    assert changed_docs.kept == [UPLOADS] and changed_docs.outdated == [UPLOADS]
+    assert "TIDEPOOL_UPLOAD_LIMIT_KBPS" in (await kb.get(UPLOADS)).answer  # type: ignore[union-attr]
+
+    page.write_text(page.read_text(encoding="utf-8").split("## [Uploads]")[0], encoding="utf-8")
+    gone = await import_folder(kb, folder)
+    assert UPLOADS not in gone.retired and gone.outdated == [UPLOADS]
+    assert (await kb.get(UPLOADS)).status == "live"  # type: ignore[union-attr]
+
+
+async def test_a_section_staff_retired_stays_retired_and_one_the_docs_dropped_comes_back(
+        kb: KnowledgeBase, tmp_path: Path) -> None:
+    folder = docs_copy(tmp_path)
+    await import_folder(kb, folder)
+    await kb.retire(await kb.get(TRAY), by="mod-ana", at=AT)  # type: ignore[arg-type]
+    again = await import_folder(kb, folder)
+    assert again.kept == [TRAY] and (await kb.get(TRAY)).status == "retired"  # type: ignore[union-attr]
+
+    page = folder / "troubleshooting.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("## [Uploads]", "## Dropped\n\n## [Uploads]").split("## Dropped")[0],
+                    encoding="utf-8")
+    assert (await import_folder(kb, folder)).retired == [UPLOADS]
+    page.write_text(text, encoding="utf-8")
+    back = await import_folder(kb, folder)
+    assert back.versioned == [UPLOADS] and (await kb.get(UPLOADS)).status == "live"  # type: ignore[union-attr]
