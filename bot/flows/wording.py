@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.actions import Candidate
 from bot.cases import Case
 from bot.handling import Handling
 from bot.journeys import Journey, summary
-from knowledge.entries import LIVE, Entry
+from knowledge.entries import DOCS, LIVE, Entry
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
     from bot.generate import Generated, Generator
 
 logger = logging.getLogger(__name__)
 
+DOCS_SOURCE_CHARS = 1000  # of a docs section, the passages the model reads (the best one at least)
+
 
 async def generate_answer(handling: Handling, generator: Generator, case: Case, entry: Entry,
                           candidates: Sequence[Candidate]) -> Generated:
     """The generator's answer to ``case`` from ``entry`` and close candidates, recorded."""
     sources = await sources_for(handling, generator, entry, candidates)
+    sources = await focused(handling, case.question, sources)
     journey = summary(await handling.journey(case.user), current=case.key, now=handling.now)
     generated = await generator.compose(question=case.question,
                                         thread=[f"{t.who}: {t.text}" for t in case.turns[1:]],
@@ -52,6 +56,28 @@ async def sources_for(handling: Handling, generator: Generator, entry: Entry,
         if other is not None and other.status == LIVE and other.space == handling.space:
             found.append(other)
     return found
+
+
+async def focused(handling: Handling, question: str, sources: Sequence[Entry]) -> list[Entry]:
+    """Each docs section as the passages of it that answer ``question``, best
+    first, within ``DOCS_SOURCE_CHARS``: the model reads what answers rather
+    than the first screenful of a long section. Other entries are whole."""
+    if not any(e.kind == DOCS for e in sources):
+        return list(sources)
+    kb = handling.services.kb
+    vector = (await handling.services.embedder.embed([question]))[0]
+    out = []
+    for entry in sources:
+        if entry.kind != DOCS:
+            out.append(entry)
+            continue
+        kept: list[str] = []
+        for passage in await kb.ranked_passages(entry, vector, question):
+            if kept and sum(map(len, kept)) + len(passage) > DOCS_SOURCE_CHARS:
+                break
+            kept.append(passage)
+        out.append(replace(entry, answer="\n\n".join(kept)) if kept else entry)
+    return out
 
 
 async def record_generation(handling: Handling, generated: Generated, *, case: str | None = None) -> None:

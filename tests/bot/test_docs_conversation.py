@@ -107,3 +107,29 @@ async def test_with_an_llm_the_answer_is_grounded_in_the_section_and_cites_it(em
     finally:
         await core.close()
         await fake.close()
+
+
+async def test_with_an_llm_the_model_reads_the_passage_that_answers_not_the_whole_section(
+        embedder: CachedEmbedder) -> None:
+    from bot.generate import Generator
+    from bot.settings import LLMSettings
+    from tests.fakes.openai_fake import FakeOpenAI
+
+    fake = await FakeOpenAI().start()
+    core = await make_core(embedder)
+    parsed, _ = read_docs(DOCS, base_url="https://tidepool.example.org/")
+    await import_drafts(core.kb, parsed.drafts, author="import", at=START - timedelta(days=1))
+    core.generator = Generator(LLMSettings(model="gpt-test", base_url=fake.base_url, timeout_seconds=3.0),
+                               api_key="sk-test")
+    fake.then(answer="They go to ~/.tidepool/logs/agent.log and rotate at 10 MB [1].")
+    try:
+        said = await Chat(core).ask("where does the tidepool agent write its log file, agent.log? "
+                                    "how big does it get before it rotates?")
+        assert said.reply.kind == "answer", said.kinds()
+        assert said.reply.citations[0].section == "docs/guide/install.md#Installing Tidepool > Agent settings"
+        sent = fake.requests[0].messages[1]["content"]
+        assert "rotate at 10 MB, keeping five old files" in sent
+        assert "spinning disk" not in sent  # the section's other passage, about scans
+    finally:
+        await core.close()
+        await fake.close()
