@@ -156,6 +156,21 @@ def analyse(data: dict[str, list[Asked]]) -> None:
               f"{counts['absent']:>7}")
 
 
+def shipped(data: dict[str, list[Asked]]) -> None:
+    """The weights and threshold the bot ships, on every project (held out only
+    for projects nobody looked at while setting them)."""
+    from bot.estimate import DEFAULT_WEIGHTS
+    from bot.settings import PolicySettings
+
+    threshold = PolicySettings().docs_answer_estimate
+    print(f"shipped weights, docs_answer_estimate {threshold:.2f}:")
+    print(f"{'project':10} {'right':>9} {'wrong':>7} {'clarified':>9} {'handed over':>11}")
+    for name, asked in data.items():
+        f = evaluate(asked, DEFAULT_WEIGHTS, threshold)
+        print(f"{name:10} {f['right']:>4}/{f['answerable']:<4} {f['wrong']:>3}/{f['questions']:<3} "
+              f"{f['clarified']:>9} {f['handed_over']:>11}")
+
+
 def report(results: dict[str, FitResult], final: FitResult) -> None:
     print(f"\n{'held out':10} {'right':>9} {'wrong':>7} {'clarified':>9} {'handed over':>11}   threshold")
     pooled = {"right": 0, "answerable": 0, "wrong": 0, "questions": 0, "clarified": 0, "handed_over": 0}
@@ -187,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.analyse:
         analyse(data)
         return 0
+    shipped(data)
     results = fit_lopo(data, max_wrong=args.max_wrong)
     final = fit_weights([a for asked in data.values() for a in asked], max_wrong=args.max_wrong)
     report(results, final)
