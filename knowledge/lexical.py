@@ -77,9 +77,14 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def indexed(text: str) -> str:
-    """What the full-text index stores for ``text``."""
-    return " ".join(terms(text))
+def indexed(text: str) -> tuple[int, dict[str, int]]:
+    """What the full-text index stores for ``text``: its length in terms and
+    each distinct term with its count."""
+    found = terms(text)
+    counts: dict[str, int] = {}
+    for term in found:
+        counts[term] = counts.get(term, 0) + 1
+    return len(found), counts
 
 
 def query_terms(text: str) -> list[str]:
@@ -89,10 +94,14 @@ def query_terms(text: str) -> list[str]:
     return found[:MAX_QUERY_TERMS]
 
 
-def match_expression(words: Iterable[str]) -> str | None:
-    """An FTS5 query that matches any of ``words`` (each quoted: never syntax)."""
-    quoted = [f'"{w}"' for w in words if w and '"' not in w]
-    return " OR ".join(quoted) if quoted else None
+BM25_K1, BM25_B = 1.2, 0.75  # SQLite FTS5's constants
+
+
+def bm25_idf(doc_count: int, total: int) -> float:
+    """The inverse document frequency BM25 ranks by (FTS5's: a term in more
+    than half the forms counts for almost nothing)."""
+    value = math.log((total - doc_count + 0.5) / (doc_count + 0.5)) if total else 0.0
+    return value if value > 0 else 1e-6
 
 
 def idf(doc_count: int, total: int) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.entries import DOCS, LIVE, PASSAGE, Entry
-from knowledge.lexical import coverage, idf, match_expression, query_terms, terms
+from knowledge.lexical import coverage, idf, query_terms, terms
 from knowledge.store import EntryStore
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
@@ -81,10 +81,9 @@ class Lexical:
 
 async def lexical_search(store: EntryStore, space: str, text: str, *, total: int) -> Lexical:
     words = query_terms(text)
-    expression = match_expression(words)
-    if expression is None:
+    if not words:
         return Lexical((), (), {})
-    rows = await store.lexical(space, expression, LEXICAL_K)
+    rows = await store.lexical(space, words, LEXICAL_K)
     if not rows:
         return Lexical((), tuple(words), {})
     counts = await store.term_counts(words)

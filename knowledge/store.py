@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.entries import LIVE, PASSAGE, QUESTION, Entry, answer_key
-from knowledge.lexical import indexed
+from knowledge.lexical import BM25_B, BM25_K1, bm25_idf, indexed
 from storage.database import Database
 from storage.eventlog import EventLog
 
@@ -235,9 +235,19 @@ class EntryStore:
             "INSERT INTO form_changes (form_id, space, op) VALUES (?,?,'add')",
             [(fid, entry.space) for fid in ids],
         )
-        await self.db.executemany("INSERT INTO forms_fts (rowid, terms) VALUES (?, ?)",
-                                  [(fid, indexed(text)) for fid, text in zip(ids, texts, strict=True)])
+        await self._index_terms(list(zip(ids, texts, strict=True)))
         return ids
+
+    async def _index_terms(self, forms: Sequence[tuple[int, str]]) -> None:
+        """Put forms into the full-text index: each term with its count, and the length."""
+        lengths: list[tuple[int, int]] = []
+        postings: list[tuple[int, str, int]] = []
+        for form_id, text in forms:
+            length, counts = indexed(text)
+            lengths.append((length, form_id))
+            postings.extend((form_id, term, tf) for term, tf in counts.items())
+        await self.db.executemany("UPDATE forms SET terms_len = ? WHERE id = ?", lengths)
+        await self.db.executemany("INSERT INTO form_terms (form_id, term, tf) VALUES (?,?,?)", postings)
 
     async def live_forms(self, entry_id: str, kind: str | None = None) -> list[tuple[int, str]]:
         """(id, text) of an entry's live forms; ``kind`` keeps only questions or passages."""
@@ -261,8 +271,8 @@ class EntryStore:
 
     async def kill_forms(self, form_ids: Iterable[int], space: str) -> None:
         ids = list(form_ids)
-        await self.db.executemany("UPDATE forms SET live = 0 WHERE id = ?", [(i,) for i in ids])
-        await self.db.executemany("DELETE FROM forms_fts WHERE rowid = ?", [(i,) for i in ids])
+        await self.db.executemany("UPDATE forms SET live = 0, terms_len = NULL WHERE id = ?", [(i,) for i in ids])
+        await self.db.executemany("DELETE FROM form_terms WHERE form_id = ?", [(i,) for i in ids])
         await self.db.executemany(
             "INSERT INTO form_changes (form_id, space, op) VALUES (?,?,'remove')",
             [(i, space) for i in ids],
@@ -315,15 +325,35 @@ class EntryStore:
 
     # -- the full-text index ---------------------------------------------------
 
-    async def lexical(self, space: str, expression: str, limit: int) -> list[tuple[int, str, str, str, float]]:
+    async def lexical(self, space: str, words: Sequence[str], limit: int) -> list[tuple[int, str, str, str, float]]:
         """(form id, entry id, kind, text, BM25) of the live forms of live entries in
-        ``space`` best matching the FTS5 ``expression``, best first (higher is better)."""
+        ``space`` holding any of ``words`` (index terms), best first (higher is better).
+        BM25 as SQLite's FTS5 computes it, in SQL any store runs."""
+        words = list(dict.fromkeys(words))
+        if not words:
+            return []
+        forms, tokens = await self._index_size()
+        counts = await self.term_counts(words)
+        avg = tokens / forms if forms else 1.0
+        weight = " ".join("WHEN ? THEN CAST(? AS DOUBLE PRECISION)" for _ in words)
+        marks = ",".join("?" * len(words))
+        k1, b = BM25_K1, BM25_B
         rows = await self.db.fetchall(
-            "SELECT f.id, f.entry_id, f.kind, f.text, bm25(forms_fts) AS rank FROM forms_fts "
-            "JOIN forms f ON f.id = forms_fts.rowid JOIN entries e ON e.id = f.entry_id "
-            "WHERE forms_fts MATCH ? AND f.space = ? AND f.live = 1 AND e.status = 'live' "
-            "ORDER BY rank LIMIT ?", (expression, space, limit))
-        return [(row[0], row[1], row[2], row[3], -float(row[4])) for row in rows]
+            f"SELECT f.id, f.entry_id, f.kind, f.text, s.score FROM ("
+            f"SELECT t.form_id AS form_id, SUM((CASE t.term {weight} ELSE 0.0 END) * t.tf * {k1 + 1} "
+            f"/ (t.tf + {k1} * ({1 - b} + {b} * f.terms_len / CAST(? AS DOUBLE PRECISION)))) AS score "
+            f"FROM form_terms t JOIN forms f ON f.id = t.form_id JOIN entries e ON e.id = f.entry_id "
+            f"WHERE t.term IN ({marks}) AND f.space = ? AND f.live = 1 AND e.status = 'live' "
+            f"GROUP BY t.form_id ORDER BY score DESC, t.form_id LIMIT ?) s "
+            f"JOIN forms f ON f.id = s.form_id ORDER BY s.score DESC, f.id",
+            (*[v for w in words for v in (w, bm25_idf(counts.get(w, 0), forms))], max(avg, 1e-9),
+             *words, space, limit))
+        return [(row[0], row[1], row[2], row[3], float(row[4])) for row in rows]
+
+    async def _index_size(self) -> tuple[int, int]:
+        """(forms in the full-text index, their terms in all), every space."""
+        row = await self.db.fetchone("SELECT COUNT(terms_len) AS n, SUM(terms_len) AS tokens FROM forms")
+        return (int(row["n"] or 0), int(row["tokens"] or 0)) if row else (0, 0)
 
     async def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
         """How many indexed forms (of every space) hold each term."""
@@ -331,19 +361,14 @@ class EntryStore:
             return {}
         marks = ",".join("?" * len(terms))
         rows = await self.db.fetchall(
-            f"SELECT term, doc FROM forms_fts_terms WHERE term IN ({marks})", tuple(terms))
+            f"SELECT term, COUNT(*) AS n FROM form_terms WHERE term IN ({marks}) GROUP BY term", tuple(terms))
         return {row[0]: int(row[1]) for row in rows}
 
     async def index_old_forms(self) -> int:
-        """Put forms stored before the full-text index existed into it, once."""
-        if await self.db.fetchone("SELECT 1 FROM meta WHERE key = 'fts-backfilled'") is not None:
-            return 0
+        """Put live forms stored before the full-text index existed into it."""
         async with self.db.transaction():
-            rows = await self.db.fetchall(
-                "SELECT id, text FROM forms WHERE live = 1 AND id NOT IN (SELECT rowid FROM forms_fts)")
-            await self.db.executemany("INSERT INTO forms_fts (rowid, terms) VALUES (?, ?)",
-                                      [(row[0], indexed(row[1])) for row in rows])
-            await self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('fts-backfilled', '1')")
+            rows = await self.db.fetchall("SELECT id, text FROM forms WHERE live = 1 AND terms_len IS NULL")
+            await self._index_terms([(row[0], row[1]) for row in rows])
         return len(rows)
 
     async def change_seq(self) -> int:

@@ -137,12 +137,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
     """,
     # 4: documentation sections (their file and heading path), passages as searchable forms,
-    # and a full-text index (BM25) over every form's terms (see knowledge/lexical.py).
+    # and a full-text index over every form's terms (see knowledge/lexical.py): one row per
+    # form and term with its count, and the form's length in terms (NULL: not indexed),
+    # from which BM25 is computed in portable SQL.
     """
     ALTER TABLE entries ADD COLUMN section TEXT;
     ALTER TABLE forms ADD COLUMN kind TEXT NOT NULL DEFAULT 'question';  -- question | passage
-    CREATE VIRTUAL TABLE forms_fts USING fts5(
-        terms, tokenize = "unicode61 remove_diacritics 2 tokenchars '_'");
-    CREATE VIRTUAL TABLE forms_fts_terms USING fts5vocab(forms_fts, row);
+    ALTER TABLE forms ADD COLUMN terms_len INTEGER;
+    CREATE TABLE form_terms (
+        form_id INTEGER NOT NULL,
+        term TEXT NOT NULL,
+        tf INTEGER NOT NULL,
+        PRIMARY KEY (form_id, term)
+    );
+    CREATE INDEX form_terms_term ON form_terms (term);
     """,
 ]
