@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge.base import KnowledgeBase  # noqa: E402
-from knowledge.entries import Draft  # noqa: E402
-from storage.postgres import PostgresDatabase  # noqa: E402
+from knowledge.base import KnowledgeBase
+from knowledge.entries import Draft
+from storage.postgres import PostgresDatabase
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 DIM = 384

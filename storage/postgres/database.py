@@ -4,7 +4,10 @@ The store for several worker processes. The repositories' portable SQL
 (``?`` placeholders) is turned into PostgreSQL's (``$1``) once per
 statement. A transaction holds one pooled connection from start to commit;
 reads outside a transaction take any free one, so reading never waits for
-a writer. Every transaction that wrote tells the other processes at commit
+a writer. Within one process transactions take turns, as on SQLite (a flow
+reads a case and writes it back in one transaction, and must not interleave
+with another transaction of the same process); between processes the rows
+and the advisory locks decide. Every transaction that wrote tells the other processes at commit
 (``NOTIFY``), which is how their indexes follow within milliseconds.
 """
 
@@ -98,6 +101,7 @@ class PostgresDatabase:
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._tx: ContextVar[_Tx | None] = ContextVar(f"journeybot-pg-tx-{id(self)}", default=None)
+        self._turns = asyncio.Lock()  # one transaction at a time in this process
         self._name = secrets.token_hex(8)  # how this store's own notifications are recognised
         self._version = 0
         self._listeners: list[Listener] = []
@@ -165,7 +169,7 @@ class PostgresDatabase:
         if self._tx.get() is not None:
             yield self
             return
-        async with self.pool.acquire() as conn:
+        async with self._turns, self.pool.acquire() as conn:
             tx = _Tx(conn)
             token = self._tx.set(tx)
             pg = conn.transaction()

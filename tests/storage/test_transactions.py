@@ -100,3 +100,18 @@ async def test_an_unreachable_postgresql_is_one_clear_error_without_its_password
     with pytest.raises(StoreError, match=r"cannot open the PostgreSQL store at postgresql://bot:\*\*\*@127") as error:
         await database.open()
     assert "s3cret" not in str(error.value)
+
+
+async def test_transactions_of_one_process_take_turns(db: Sql) -> None:
+    """A flow reads and writes back in one transaction: another of the same process never interleaves."""
+    meta = Meta(db)
+    await meta.put("count", "0")
+
+    async def add_one() -> None:
+        async with db.transaction():
+            value = int(await meta.get("count") or 0)
+            await asyncio.sleep(0.01)
+            await meta.put("count", str(value + 1))
+
+    await asyncio.gather(*(add_one() for _ in range(5)))
+    assert await meta.get("count") == "5"
