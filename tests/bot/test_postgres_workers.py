@@ -4,11 +4,13 @@ and every record of both is in one verifiable chain."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot.audit import verify
 from bot.core import Core
+from bot.settings import load_settings
 from knowledge.embedder import CachedEmbedder
 from tests.chat import Chat, make_core
 from tests.conftest import DEMO_KB
@@ -45,3 +47,21 @@ async def test_what_one_worker_learns_the_other_answers_from(workers: tuple[Core
     assert check.ok and check.records > 30, check.describe()
     health = await second.health()
     assert health.ok and health.dialect == "postgresql"
+
+
+async def test_the_store_is_chosen_by_JOURNEYBOT_DB_or_the_db_setting(
+        postgres_url: str, embedder: CachedEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEYBOT_DB", postgres_url)
+    core = await Core.open(load_settings(), embedder=embedder)
+    try:
+        assert core.db.dialect == "postgresql" and (await core.health()).ok
+    finally:
+        await core.close()
+    monkeypatch.delenv("JOURNEYBOT_DB")
+    config = tmp_path / "journeybot.yaml"
+    config.write_text(f"db: {postgres_url}\n")
+    core = await Core.open(load_settings(config), embedder=embedder)
+    try:
+        assert core.db.dialect == "postgresql" and core.kb.indexes.snapshot_dir is None
+    finally:
+        await core.close()
