@@ -187,6 +187,8 @@ async def empty_store(url: str) -> None:
     """Make a migrated store at ``url`` as new: no rows, numbering from 1 (far quicker than a new database)."""
     import asyncpg
 
+    from storage.postgres.migrations import MIGRATIONS
+
     conn = await asyncpg.connect(url)
     try:
         tables = [row[0] for row in await conn.fetch(
@@ -195,6 +197,7 @@ async def empty_store(url: str) -> None:
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND is_identity = 'YES'")
         async with conn.transaction():
+            await conn.execute("DELETE FROM schema_version WHERE version > $1", len(MIGRATIONS))
             for table in tables:
                 await conn.execute(f'DELETE FROM "{table}"')
             for table, column in identities:

@@ -4,6 +4,7 @@ they did in memory, news of other processes' commits, a health check."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -83,11 +84,14 @@ async def test_health_says_which_store_and_that_it_answers(db: Sql) -> None:
     assert health.as_json()["store"] == db.dialect
 
 
-async def test_a_store_newer_than_this_journeybot_is_refused(store_url: str, db: Sql) -> None:
-    await db.execute("INSERT INTO schema_version (version) VALUES (?)", (len(MIGRATIONS) + 1,))
-    await db.close()
+async def test_a_store_newer_than_this_journeybot_is_refused(request: pytest.FixtureRequest, db: Sql,
+                                                             tmp_path: Path) -> None:
+    """A store a newer journeybot migrated further is never opened (nor written) by an older one."""
+    url = str(tmp_path / "newer.db") if db.dialect == "sqlite" else request.getfixturevalue("new_postgres_database")
+    async with database_for(url) as newer:
+        await newer.execute("INSERT INTO schema_version (version) VALUES (?)", (len(MIGRATIONS) + 1,))
     with pytest.raises(StoreError, match="newer than this journeybot understands"):
-        await database_for(store_url).open()
+        await database_for(url).open()
 
 
 async def test_an_unreachable_postgresql_is_one_clear_error_without_its_password() -> None:
