@@ -79,7 +79,8 @@ class TemporaryPostgres:
         return subprocess.run(command, capture_output=True, text=True, timeout=STARTUP_SECONDS, check=False)
 
     def start(self) -> TemporaryPostgres:
-        self.dir = Path(tempfile.mkdtemp(prefix="journeybot-pg-"))
+        # As root the server runs as postgres, which must reach the directory: /tmp, not a private TMPDIR.
+        self.dir = Path(tempfile.mkdtemp(prefix="journeybot-pg-", dir="/tmp" if os.geteuid() == 0 else None))
         self.dir.chmod(0o755)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")

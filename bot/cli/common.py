@@ -61,6 +61,11 @@ def run(coro: Awaitable[T]) -> T:
         fail(f"invalid settings: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except Exception as exc:
+        if not type(exc).__module__.startswith("asyncpg"):
+            raise
+        logging.getLogger(__name__).debug("store error", exc_info=True)  # the server went away mid-command
+        fail(f"the PostgreSQL store failed: {exc}")
     raise AssertionError("unreachable")
 
 

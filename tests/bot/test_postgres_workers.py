@@ -3,12 +3,16 @@ and every record of both is in one verifiable chain."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+from typer.testing import CliRunner
 
 from bot.audit import verify
+from bot.cli import app
 from bot.core import Core
 from bot.settings import load_settings
 from knowledge.embedder import CachedEmbedder
@@ -65,3 +69,22 @@ async def test_the_store_is_chosen_by_JOURNEYBOT_DB_or_the_db_setting(
         assert core.db.dialect == "postgresql" and core.kb.indexes.snapshot_dir is None
     finally:
         await core.close()
+
+
+def test_a_store_that_cannot_be_reached_or_fails_midway_is_one_line(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    away = runner.invoke(app, ["audit", "verify", "--db", f"postgresql://bot:s3cret@127.0.0.1:{port}/jb"])
+    assert away.exit_code == 2 and "s3cret" not in away.output
+    assert away.output.startswith("journeybot: cannot open the PostgreSQL store at postgresql://bot:***@127.0.0.1")
+
+    async def dropped(self: object) -> None:
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr("storage.eventlog.EventLog.verify", dropped)
+    midway = runner.invoke(app, ["audit", "verify", "--db", postgres_url])
+    assert midway.exit_code == 2 and midway.output.strip() == (
+        "journeybot: the PostgreSQL store failed: connection was closed in the middle of operation")
