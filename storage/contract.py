@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from storage.cases import CaseRow
-from storage.eventlog import ChainReport, Record, StoredRecord
-from storage.knowledge import Change, FormOp
-from storage.mailroom import EventStatus
+from storage.cases import CaseRow, CaseRows
+from storage.eventlog import ChainReport, EventLog, Record, StoredRecord
+from storage.journeys import JourneyRows
+from storage.knowledge import Change, EntryRows, FormOp
+from storage.mailroom import EventStatus, Inbox, Outbox
+from storage.meta import Meta
+from storage.sql import Sql
 from storage.vocabulary import LogKind
 
 
@@ -133,3 +136,16 @@ class MetaRepository(Protocol):
 # ``RETURNING`` for new ids), with their tables in both
 # ``storage/migrations.py`` and ``storage/postgres/migrations.py``, the
 # copy order in ``storage/move.py``, and their cases in ``tests/storage``.
+
+
+if TYPE_CHECKING:  # mypy holds each implementation to its Protocol
+
+    def _each_repository_keeps_its_contract(db: Sql) -> None:
+        log: LogRepository = EventLog(db)
+        inbox: InboxRepository = Inbox(db, EventLog(db))
+        outbox: OutboxRepository = Outbox(db)
+        cases: CaseRepository = CaseRows(db)
+        journeys: JourneyRepository = JourneyRows(db)
+        entries: EntryRepository = EntryRows(db)
+        meta: MetaRepository = Meta(db)
+        del log, inbox, outbox, cases, journeys, entries, meta
