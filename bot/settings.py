@@ -107,7 +107,8 @@ class Settings(BaseSettings):
         env_prefix="JOURNEYBOT_", env_nested_delimiter="__", extra="ignore"
     )
 
-    db: str = Field("journeybot.db", description="SQLite path of the store; ':memory:' is throw-away")
+    db: str = Field("journeybot.db", description="the store: an SQLite file (':memory:' is throw-away) "
+                    "or a postgresql:// URL (several workers share one)")
     help_channels: list[str] = Field(default_factory=lambda: ["help"])
     staff_channel: str = "staff"
     staff_role: str = "staff"
