@@ -144,8 +144,10 @@ class SettingsError(ValueError):
 # (``slack:``, ``discord:`` …) and register its name under this entry-point
 # group; the core knows the names, never the adapters.
 SECTIONS_GROUP = "journeybot.settings"
-# ``JOURNEYBOT_LLM_MODEL`` is the documented shortcut for ``llm.model``.
-_ENV_SHORTCUTS = {"LLM_MODEL"}
+# Variables that are not settings but are read by name: ``JOURNEYBOT_LLM_MODEL``
+# (the documented shortcut for ``llm.model``) and ``JOURNEYBOT_REVIEWER``
+# (who `kb review` records by default).
+_ENV_SHORTCUTS = {"LLM_MODEL", "REVIEWER"}
 
 
 def adapter_sections() -> set[str]:

@@ -98,19 +98,19 @@ async def chat(core: object) -> object:
 # -- PostgreSQL --------------------------------------------------------------------
 # One server per test session (started only if a test asks for it), a fresh
 # database per test. Without the server binaries such tests skip and say why,
-# unless JOURNEYBOT_REQUIRE_POSTGRES is set (.ci/run sets it): then they fail.
+# unless REQUIRE_POSTGRES_TESTS is set (.ci/run sets it): then they fail.
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
-    external = os.environ.get("JOURNEYBOT_TEST_POSTGRES")
+    external = os.environ.get("TEST_POSTGRES_URL")
     if external:
         yield ExistingPostgres(external)
         return
     try:
         server = TemporaryPostgres().start()
     except PostgresMissing as exc:
-        if os.environ.get("JOURNEYBOT_REQUIRE_POSTGRES"):
+        if os.environ.get("REQUIRE_POSTGRES_TESTS"):
             raise
         pytest.skip(str(exc))
     try:

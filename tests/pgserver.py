@@ -5,7 +5,7 @@ Debian puts the server binaries in ``/usr/lib/postgresql/<version>/bin``
 (not on ``PATH``); they are found there or on ``PATH``. PostgreSQL refuses
 to run as root, so as root the server runs as the ``postgres`` user (the
 Debian package creates it) through ``runuser``, or ``su`` where there is
-no ``runuser``. ``JOURNEYBOT_TEST_POSTGRES=postgresql://…`` uses a server
+no ``runuser``. ``TEST_POSTGRES_URL=postgresql://…`` uses a server
 that is already running instead (its user must be allowed to create databases).
 """
 
@@ -150,7 +150,7 @@ async def drop_database(admin_url: str, name: str) -> None:
 
 
 class ExistingPostgres:
-    """A server that is already running (``JOURNEYBOT_TEST_POSTGRES``): databases are made on it."""
+    """A server that is already running (``TEST_POSTGRES_URL``): databases are made on it."""
 
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
