@@ -10,6 +10,7 @@ from __future__ import annotations
 import discord
 
 from bot.actions import Card, Citation
+from bot.trust.redact import redact
 
 MESSAGE_MAX = 2000
 FIELD_MAX = 1024
@@ -45,9 +46,11 @@ def chunks(text: str, limit: int = MESSAGE_MAX) -> list[str]:
 
 
 def thread_name(question: str | None) -> str:
-    """A thread title from the question's first line."""
+    """A thread title from the question's first line, redacted like everything
+    the bot posts from what members wrote: a title is public, and it stays
+    after the message is deleted."""
     first = (question or "").strip().splitlines()[0] if (question or "").strip() else ""
-    return clip(first, THREAD_NAME_MAX) or "Question"
+    return clip(redact(first).text.strip(), THREAD_NAME_MAX) or "Question"
 
 
 def jump_link(guild_id: int | None, channel_id: str, message_id: str | None = None) -> str | None:
