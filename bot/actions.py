@@ -96,6 +96,10 @@ class Card:
       title word ("Needs a person", "Answered", "Solved", "Closed").
     - ``awaiting_staff``: the staff buttons (take it, send the suggested
       answer) still apply.
+    - ``suggested_entry``, ``suggested_score``: the entry "Send suggested
+      answer" sends and how close it is to the question; set only when the
+      best candidate is one the policy finds plausible (``bot.policy.plausible``),
+      so an adapter offers the button only then. ``suggested`` is its answer.
 
     A card stored by an older version has empty labels; adapters then show
     the raw ``reason``, ``owner`` and ``status``.
@@ -118,6 +122,8 @@ class Card:
     status_label: str = ""
     headline: str = ""
     awaiting_staff: bool = True
+    suggested_entry: str | None = None
+    suggested_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

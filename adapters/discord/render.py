@@ -94,6 +94,9 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     if card.candidates:
         lines = [f"`{c.entry}` {c.score:.2f} {c.title}" for c in card.candidates]
         embed.add_field(name="Candidates", value=clip("\n".join(lines), FIELD_MAX), inline=False)
+    if card.suggested and card.suggested_entry:
+        embed.add_field(name=clip(f"Suggested answer ({card.suggested_entry}, score {card.suggested_score or 0:.2f})",
+                                  TITLE_MAX), value=clip(card.suggested, FIELD_MAX), inline=False)
     embed.add_field(name="Owner", value=clip(owner_text(card), FIELD_MAX))
     embed.add_field(name="Status", value=card.status_label or card.status)
     if card.case_address.dm_user:
@@ -113,6 +116,11 @@ def owner_text(card: Card) -> str:
     if card.owner_user is not None and card.owner_user.isdigit():
         return f"<@{card.owner_user}>"
     return card.owner_label or card.owner
+
+
+def suggest_label(score: float | None) -> str:
+    """"Send suggested answer", with how close the suggestion is when known."""
+    return SUGGEST_LABEL if score is None else f"{SUGGEST_LABEL} ({score:.2f})"
 
 
 def card_is_open(card: Card | None) -> bool:

@@ -120,6 +120,13 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
     if case is None or entry is None or entry.status != "live" or entry.space != handling.space:
         refuse(handling, command, "There is no suggested answer to send for this card.")
         return
+    weighed = next((c for c in case.candidates if c.entry == entry.id), None)
+    if weighed is not None and weighed.score < handling.services.policy.option_floor:
+        # Lower than the policy would ever offer a member (a card drawn before cards suggested
+        # only plausible entries may still have the button): staff answer in their own words.
+        refuse(handling, command, f"{entry.id} (score {weighed.score:.2f}) is not close enough to this "
+                                  "question to send; reply to the card with the answer instead.")
+        return
     vector = await question_vector(handling, case)
     updated = await handling.services.kb.add_question(entry, case.question, author=command.user,
                                                        at=handling.now, case=case.key, vector=vector)

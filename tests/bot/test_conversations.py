@@ -314,9 +314,11 @@ async def test_a_card_shows_the_answer_send_suggested_would_send(chat: Chat) -> 
     card = said.route.content
     assert card is not None and card.candidates[0].entry == "embed-code"
     assert card.suggested is not None and "Python 3.12" in card.suggested
+    assert (card.suggested_entry, card.suggested_score) == ("embed-code", card.candidates[0].score)
     nothing = await chat.ask("does tidepool have a gantt chart view?", id="m2", user="u2")
     close = nothing.route.content
-    assert close is not None and (close.suggested is None) == (not close.candidates)
+    assert close is not None and close.candidates, "candidates are listed, with their scores …"
+    assert close.suggested is None and close.suggested_entry is None, "… but none is close enough to send"
 
 
 async def test_a_linked_case_is_answered_like_its_first_when_staff_answer(chat: Chat) -> None:

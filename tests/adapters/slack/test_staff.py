@@ -8,6 +8,8 @@ import json
 from tests.adapters.slack.conftest import ANSWERABLE, UNANSWERABLE, Workspace
 from tests.adapters.slack.fake import HELP, STAFF, WORKSPACE_URL
 
+PLAUSIBLE = "can I print a notebook?"  # export-notebook comes close enough to suggest, not to answer
+
 
 async def route(slack: Workspace, text: str = UNANSWERABLE, user: str = "UANN") -> str:
     ts = await slack.say(text, user=user)
@@ -33,7 +35,7 @@ async def test_a_routed_question_gets_a_card_with_the_whole_context(slack: Works
     assert slack.fake.of("chat.getPermalink", channel=HELP, message_ts=ts)
     buttons = card.buttons()
     assert buttons["journeybot_claim"] == f"{HELP}:{ts}"
-    assert json.loads(buttons["journeybot_send_suggested"])["case"] == f"{HELP}:{ts}"
+    assert "journeybot_send_suggested" not in buttons, "nothing close enough to suggest"
     case = await slack.case_of(ts)
     assert case.card_ref == f"{STAFF}:{card.ts}"  # what a reply in the card's thread will carry
 
@@ -68,9 +70,11 @@ async def test_only_staff_can_take_a_question(slack: Workspace) -> None:
 
 
 async def test_send_suggested_answer_answers_the_asker(slack: Workspace) -> None:
-    ts = await route(slack)
+    ts = await route(slack, PLAUSIBLE)
     card = slack.card()
     suggestion = json.loads(card.buttons()["journeybot_send_suggested"])
+    assert suggestion == {"case": f"{HELP}:{ts}", "entry": "export-notebook"}
+    assert "*Suggested answer* (export-notebook, score 0." in card.everything()
 
     await slack.click("journeybot_send_suggested", json.dumps(suggestion), user="USTAN", on=card)
 
