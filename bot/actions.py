@@ -89,7 +89,7 @@ class Card:
 
     - ``reason_label``: why the case is with staff, in words.
     - ``owner_label``: who has it ("nobody yet (staff queue)", "the bot", or
-      the owner's user id when a person has it; see ``owner_user``).
+      the person's name (``owner_name``, else their user id); see ``owner_user``).
     - ``owner_user``: the platform user id of the staff member who owns the
       case, ``None`` when no person does; an adapter shows their name.
     - ``status_label``: where the case stands; ``headline``: the card's
@@ -124,6 +124,7 @@ class Card:
     awaiting_staff: bool = True
     suggested_entry: str | None = None
     suggested_score: float | None = None
+    owner_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

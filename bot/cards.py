@@ -21,13 +21,14 @@ NEEDS_A_PERSON = "Needs a person"
 AWAITING_STAFF = frozenset({"open", "routed", "reopened"})
 
 
-def labelled(card: Card) -> Card:
-    """``card`` with its labels filled in from its reason, owner and status."""
+def labelled(card: Card, *, detail: str | None = None) -> Card:
+    """``card`` with its labels filled in from its reason, owner and status;
+    ``detail`` says why it is with staff more precisely than its reason does."""
     person = card.owner not in OWNER_LABELS
     return replace(
         card,
-        reason_label=CARD_REASONS.get(card.reason, card.reason),
-        owner_label=card.owner if person else OWNER_LABELS[card.owner],
+        reason_label=detail or CARD_REASONS.get(card.reason, card.reason),
+        owner_label=(card.owner_name or card.owner) if person else OWNER_LABELS[card.owner],
         owner_user=card.owner if person else None,
         status_label=card.status,
         headline=HEADLINES.get(card.status, NEEDS_A_PERSON),

@@ -29,6 +29,13 @@ TRY_IT = "the asker tries it and tells us if it worked"
 WITH_STAFF = "a staff member replies in the thread"
 
 
+def name_of(handling: Handling, user: str | None) -> str | None:
+    """The display name of ``user`` when they caused this event (staff
+    answering, taking or sending): the name the platform gave with it."""
+    event = handling.event
+    return event.user_name if user is not None and user == event.user else None
+
+
 # -- opening -------------------------------------------------------------------
 
 
@@ -127,7 +134,7 @@ async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str,
     await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                         "how": "corrected", "by": staff}, case=case.key)
     await record_lesson(handling, case, lesson, staff)
-    case = replace(case, answered_by=staff, owner=staff, entry=lesson.entry.id,
+    case = replace(case, answered_by=staff, owner=staff, owner_name=name_of(handling, staff), entry=lesson.entry.id,
                    entry_version=lesson.entry.version, status="answered")
     case = case.said("staff", staff, text, handling.now)
     await handling.transition(case, "corrected", by=staff, entry=lesson.entry.id,
@@ -157,8 +164,8 @@ async def _answered(handling: Handling, case: Case, entry: Entry, *, by: str | N
                     told: str, outcome: str, **details: Any) -> Case:
     """The one place a case becomes answered: its state, the words in its
     conversation, the log and what the asker's journey remembers."""
-    case = replace(case, status="answered", owner=by or BOT, answered_by=by, entry=entry.id,
-                   entry_version=entry.version, options=(), next_step=TRY_IT)
+    case = replace(case, status="answered", owner=by or BOT, owner_name=name_of(handling, by),
+                   answered_by=by, entry=entry.id, entry_version=entry.version, options=(), next_step=TRY_IT)
     case = case.said("staff" if by else "bot", by or handling.services.community.bot_name, said,
                      handling.now)
     await handling.transition(case, "answered", entry=entry.id, version=entry.version,
@@ -170,7 +177,7 @@ async def _answered(handling: Handling, case: Case, entry: Entry, *, by: str | N
 
 async def claim(handling: Handling, case: Case, *, staff: str, name: str) -> Case:
     """A named staff member owns the case from now on."""
-    case = replace(case, owner=staff, next_step=f"{name} replies in the thread")
+    case = replace(case, owner=staff, owner_name=name, next_step=f"{name} replies in the thread")
     await handling.transition(case, "claimed", by=staff)
     handling.reply(case, handling.services.composer.taken(name), kind="notice", owner=staff)
     await handling.update_card(case, f"{name} took this question.")
@@ -181,19 +188,20 @@ async def claim(handling: Handling, case: Case, *, staff: str, name: str) -> Cas
 
 
 async def route(handling: Handling, case: Case, reason: str, *, candidates: tuple[Candidate, ...] = (),
-                linked: str | None = None) -> Case:
+                linked: str | None = None, detail: str | None = None) -> Case:
     """Hand the case to staff: a card with the whole context, and a reply
-    telling the asker who has it and what happens next."""
+    telling the asker who has it and what happens next. ``detail`` says on the
+    card why, when the reason alone would say it wrongly."""
     services = handling.services
-    owner = case.owner if case.owner not in (BOT, "asker") else STAFF_QUEUE
+    person = case.owner not in (BOT, "asker")
+    owner = case.owner if person else STAFF_QUEUE
     card_id = case.card or f"card:{case.key}"
-    case = replace(case, status="routed", owner=owner, card=card_id, route_reason=reason,
+    case = replace(case, status="routed", owner=owner, owner_name=case.owner_name if person else None,
+                   card=card_id, route_reason=reason, route_detail=detail,
                    candidates=candidates or case.candidates, options=(), reminded=False,
                    next_step=WITH_STAFF)
     content = await handling.card(case, reason=reason, candidates=case.candidates)
-    text = neutralise_mentions(services.composer.card(
-        case, reason=reason, journey_summary=content.journey_summary, candidates=case.candidates,
-        owner_name=services.composer.owner_label(owner)))
+    text = neutralise_mentions(services.composer.card(content, case=case.key))
     handling.emit(Route(event=handling.event.id, case=case.key, space=handling.space,
                         address=handling.staff_address(), card=card_id, reason=reason,  # type: ignore[arg-type]
                         candidates=case.candidates, text=text, content=content))

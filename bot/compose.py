@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.actions import Candidate
+from bot.actions import Card
 from bot.cases import BOT, STAFF_QUEUE, Case
 from knowledge.entries import Entry
 
@@ -142,23 +142,28 @@ class Composer:
 
     # -- to staff ----------------------------------------------------------------
 
-    def card(self, case: Case, *, reason: str, journey_summary: str,
-             candidates: Sequence[Candidate], owner_name: str) -> str:
+    def card(self, card: Card, *, case: str) -> str:
+        """The card as plain text: the same words, owner and reason as its
+        content (``bot.cards.labelled``), so a platform's notification text and
+        its card never disagree."""
         lines = [
-            f"Question from {case.user_name or case.user} (case {case.key}): “{case.question}”",
-            f"Why it's here: {CARD_REASONS.get(reason, reason)}",
-            f"Owner: {owner_name}",
+            f"Question from {card.asker_name or card.asker} (case {case}): “{card.question}”",
+            f"Why it's here: {card.reason_label or CARD_REASONS.get(card.reason, card.reason)}",
+            f"Owner: {card.owner_label or card.owner}",
             "Journey:",
-            *("  " + line for line in journey_summary.splitlines()),
+            *("  " + line for line in card.journey_summary.splitlines()),
         ]
-        later = [t for t in case.turns[1:] if t.who in ("asker", "bot", "staff")][-6:]
+        later = [line for line in card.conversation[1:] if line.split(" ", 1)[0] in ("asker", "bot", "staff")][-6:]
         if later:
             lines.append("In the thread since:")
-            lines += [f"  {t.who} {t.user}: {t.text[:200]}" for t in later]
-        if candidates:
+            lines += [f"  {line[:200]}" for line in later]
+        if card.candidates:
             lines.append("Closest entries: " + "; ".join(
-                f"{c.entry} ({c.score:.2f}) “{c.title[:60]}”" for c in candidates[:3]))
+                f"{c.entry} ({c.score:.2f}) “{c.title[:60]}”" for c in card.candidates[:3]))
         else:
             lines.append("Closest entries: none")
+        if card.suggested_entry:
+            lines.append(f"Suggested answer ({card.suggested_entry}, score {card.suggested_score or 0:.2f}): "
+                         f"{(card.suggested or '')[:300]}")
         lines.append("Reply to this card to answer: your reply goes to the asker and becomes knowledge.")
         return "\n".join(lines)

@@ -116,7 +116,8 @@ class Handling:
             suggested=top.answer if live and top is not None else None,
             suggested_entry=best.entry if live and best is not None else None,
             suggested_score=best.score if live and best is not None else None,
-        ))
+            owner_name=case.owner_name,
+        ), detail=case.route_detail if reason == case.route_reason else None)
 
     async def update_card(self, case: Case, note: str) -> None:
         """Tell staff what changed on a card (taken, answered, closed …)."""

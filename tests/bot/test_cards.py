@@ -95,3 +95,34 @@ async def test_send_suggested_refuses_a_candidate_that_is_not_plausible(chat: Ch
     assert [a for a in said if isinstance(a, Learned)] == []
     case = await chat.core.cases.get("default", "m1")
     assert case is not None and case.status == "routed"
+
+
+def owner_line(text: str) -> str:
+    (line,) = [line for line in text.splitlines() if line.startswith("Owner: ")]
+    return line.removeprefix("Owner: ")
+
+
+async def test_a_cards_text_and_its_content_name_the_same_owner(chat: Chat) -> None:
+    said = await chat.ask("does the mobile app support apple pencil handwriting?", id="m1")
+    assert said.route.content is not None
+    assert owner_line(said.route.text) == said.route.content.owner_label == "nobody yet (staff queue)"
+
+    await chat.command("claim", user="alice", roles=("staff",), about="m1")
+    await chat.staff("Yes: tap the pen icon.", card="card:m1", user="alice")
+    again = await chat.say("that didn't work, the pen icon is greyed out", thread="m1")
+    content = again.route.content
+    assert content is not None and again.route.reason == "reopened"
+    assert owner_line(again.route.text) == content.owner_label == "Alice", "her name, not her user id"
+    assert content.owner_user == "alice"
+
+
+async def test_asking_again_in_a_new_thread_is_not_said_to_be_a_failed_answer(chat: Chat) -> None:
+    first = await chat.ask("how do I rotate my API key?", id="m1")
+    assert first.reply.kind == "answer"
+    chat.later(hours=1)
+    again = await chat.ask("how do I rotate my API key?", id="m2")
+    content = again.route.content
+    assert content is not None and again.route.reason == "reopened"
+    assert "did not solve" not in content.reason_label and "did not solve" not in again.route.text
+    assert "asked the same again in a new thread" in content.reason_label
+    assert f"Why it's here: {content.reason_label}" in again.route.text

@@ -40,6 +40,15 @@ async def test_a_routed_question_gets_a_card_with_the_whole_context(slack: Works
     assert case.card_ref == f"{STAFF}:{card.ts}"  # what a reply in the card's thread will carry
 
 
+async def test_a_cards_plain_text_and_its_blocks_name_the_same_owner(slack: Workspace) -> None:
+    await route(slack)
+    card = slack.card()
+    (owner,) = [line.removeprefix("Owner: ") for line in card.params["text"].splitlines()
+                if line.startswith("Owner: ")]
+    assert owner == "nobody yet (staff queue)"
+    assert f"*Owner*\\n{owner}" in card.everything()  # (the blocks as JSON)
+
+
 async def test_ill_take_it_names_the_owner_in_the_thread_and_updates_the_card(slack: Workspace) -> None:
     ts = await route(slack)
     card = slack.card()
