@@ -139,7 +139,7 @@ async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str,
     case = case.said("staff", staff, text, handling.now)
     await handling.transition(case, "corrected", by=staff, entry=lesson.entry.id,
                               version=lesson.entry.version, staff=True)
-    await handling.update_card(case, f"{staff} corrected the answer in the thread; "
+    await handling.update_card(case, f"{name_of(handling, staff) or staff} corrected the answer in the thread; "
                                      f"{lesson.entry.id} is now version {lesson.entry.version}.")
     return case
 

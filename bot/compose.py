@@ -64,7 +64,9 @@ class Composer:
         if entry.url:
             source = f"{entry.title} ({entry.url})"
         elif entry.taught and entry.updated_at:
-            source = f"answered by {entry.author or 'staff'} ({self.team}), {entry.updated_at:%b %d %Y} [{entry.id}]"
+            # By name, as the platform gave it when it was taught: a user id means nothing to a member.
+            who = (entry.provenance or {}).get("answered_by") or "a staff member"
+            source = f"answered by {who} ({self.team}), {entry.updated_at:%b %d %Y} [{entry.id}]"
         else:
             source = f"{entry.title} [{entry.id}]"
         return f"{entry.answer}\n\nSource: {source}"

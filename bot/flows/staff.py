@@ -97,7 +97,7 @@ async def learn_from(handling: Handling, case: Case, message: Message, *,
     return await learn(handling.services.kb, space=handling.space, question=case.question,
                        question_vector=await question_vector(handling, case), answer=message.text,
                        staff=message.user, case=case.key, at=handling.now, correcting=correcting,
-                       private=case.private)
+                       private=case.private, staff_name=message.user_name)
 
 
 async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on: Case) -> None:

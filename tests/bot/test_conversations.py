@@ -3,6 +3,7 @@ the bot relays and learns, the next person is answered at once."""
 
 from __future__ import annotations
 
+from bot.events import Message
 from tests.chat import Chat
 
 
@@ -55,6 +56,24 @@ async def test_staff_answer_is_relayed_learned_and_answers_the_next_person(chat:
     next_one = await chat.ask("can I handwrite with an apple pencil in the mobile app?", user="u2")
     assert next_one.reply.kind == "answer"
     assert next_one.reply.sources == (learned.entry,)
+
+
+async def test_a_learned_answer_cites_who_taught_it_by_name_not_by_user_id(chat: Chat) -> None:
+    await chat.ask("does the mobile app support apple pencil handwriting?", id="m1")
+    await chat.send(Message(id="s1", at=chat.now, user="U0STAFF01", user_name="Priya", roles=("staff",),
+                            channel="staff", thread="card:m1",
+                            text="Yes: on iPad, tap the pen icon in any page to write with Apple Pencil."))
+
+    next_one = await chat.ask("can I handwrite with an apple pencil in the mobile app?", user="u2", id="m2")
+    assert next_one.reply.kind == "answer"
+    assert "answered by Priya" in next_one.reply.text and "U0STAFF01" not in next_one.reply.text
+
+    # A correction in the thread is cited by the name of whoever corrected it.
+    await chat.send(Message(id="s2", at=chat.now, user="1576824052360806421", user_name="Sam", roles=("staff",),
+                            channel="help", thread=next_one.reply.case,
+                            text="On Android too: tap the pen icon, then draw with a stylus or your finger."))
+    third = await chat.ask("can I handwrite with an apple pencil in the mobile app?", user="u3", id="m3")
+    assert "answered by Sam" in third.reply.text and "1576824052360806421" not in third.reply.text
 
 
 async def test_the_same_answer_twice_makes_no_duplicate_entry(chat: Chat) -> None:

@@ -110,6 +110,11 @@ async def test_staff_reply_to_the_card_is_relayed_learned_and_the_card_updated(f
     (_, _, edit), = fake.matching("PATCH", lambda path: path.endswith(f"/messages/{card['id']}"))
     assert "Answered by Sam" in fields(edit["embeds"][0])["Latest"]
     assert edit["components"] == []
+    # The next member asking is answered from it, citing Sam by his Discord name, not his user id.
+    again = await fake.say(p.HELP_ID, p.OTHER, ROUTED)
+    await bot.handled(3)
+    answer = fake.posts(again["id"])[-1]["content"]
+    assert "answered by Sam" in answer and f"by {p.STAFFER['id']}" not in answer
 
 
 async def test_staff_reply_in_a_thread_on_the_card_works_the_same(fake: FakeDiscord, bot: Bot) -> None:

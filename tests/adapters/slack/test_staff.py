@@ -116,6 +116,8 @@ async def test_a_staff_reply_in_the_card_thread_is_relayed_learned_and_shown_on_
     again = await slack.say(UNANSWERABLE, user="UBOB")
     answer = slack.fake.posts(channel=HELP, thread_ts=again)[-1]
     assert "Timeline view" in answer.params["text"]
+    assert "answered by Alice" in answer.params["text"], "cited by her Slack name …"
+    assert "UALICE" not in answer.params["text"], "… never by her user id"
     assert "journeybot_solved" in answer.buttons()
     assert len(slack.fake.posts(channel=STAFF)) == cards
 
