@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.actions import Card
 from bot.cases import BOT, STAFF_QUEUE, Case
+from bot.journeys import CaseNote, Journey, short
 from knowledge.entries import Entry
 
 REASONS = {
@@ -135,6 +136,33 @@ class Composer:
         return Words("Sorry, something went wrong on my side while reading your question, so I've "
                      f"passed it to {self.team} as it is. Who has it now: {self.team}. "
                      f"Next step: {next_step}.", STAFF_QUEUE, next_step)
+
+    def recap(self, journey: Journey) -> str:
+        """What the bot has on record for a member, said to them (staff read the
+        same journey as ``bot.journeys.summary``, about them)."""
+        lines = ["Here's what I have on record for you:"]
+        if not journey.cases:
+            lines.append("Nothing yet: you haven't asked me anything here.")
+        else:
+            lines.append(f"Your questions ({len(journey.cases)}):")
+            lines += [f"- {note.opened_at:%b %d %H:%M} “{short(note.question)}”: {self._where(note)}"
+                      for note in journey.cases[-5:]]
+        for kind, label in (("setup", "Your setup"), ("tried", "What you tried"), ("error", "Errors you saw")):
+            said = [f.text for f in journey.facts if f.kind == kind]
+            if said:
+                lines.append(f"{label}: " + " | ".join(short(text, 120) for text in said[-4:]))
+        if journey.told:
+            lines.append("What we told you: " + " | ".join(short(t.what, 90) for t in journey.told[-3:]))
+        return "\n".join(lines)
+
+    def _where(self, note: CaseNote) -> str:
+        """Where one of the member's questions stands, in their words (no codes)."""
+        return {
+            "open": "open", "routed": f"waiting for {self.team}", "reopened": "open again",
+            "answered": "answered; tell me in its thread whether it worked",
+            "resolved": "solved" if note.outcome != "presumed solved" else "solved, as far as I know",
+            "closed": "closed (the question was deleted)",
+        }.get(note.status, note.status)
 
     def truncated(self, limit: int) -> str:
         return f"(Your message was very long; I read the first {limit} characters.)"

@@ -171,22 +171,23 @@ def summary(journey: Journey | None, *, current: str | None = None, now: datetim
         for note in earlier[-5:]:
             outcome = note.outcome or note.status
             stuck = f"; stuck: {note.stuck}" if note.stuck else ""
-            lines.append(f"- {note.opened_at:%b %d %H:%M} “{_short(note.question)}” → {outcome}{stuck}")
+            lines.append(f"- {note.opened_at:%b %d %H:%M} “{short(note.question)}” → {outcome}{stuck}")
     else:
         lines.append("First question on record.")
     by_kind = {"setup": "Their setup", "tried": "Already tried", "error": "Errors seen"}
     for kind, label in by_kind.items():
         said = [f.text for f in journey.facts if f.kind == kind]
         if said:
-            lines.append(f"{label}: " + " | ".join(_short(s, 120) for s in said[-4:]))
+            lines.append(f"{label}: " + " | ".join(short(s, 120) for s in said[-4:]))
     told = [t for t in journey.told if t.case != current][-3:]
     if told:
         lines.append("We told them: " + " | ".join(
-            f"{_short(t.what, 90)}" + (f" [{t.source}]" if t.source else "") for t in told))
+            f"{short(t.what, 90)}" + (f" [{t.source}]" if t.source else "") for t in told))
     return "\n".join(lines)
 
 
-def _short(text: str, limit: int = 80) -> str:
+def short(text: str, limit: int = 80) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

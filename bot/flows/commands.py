@@ -13,7 +13,6 @@ from bot.flows.deciding import answer_with
 from bot.flows.staff import case_of_card, question_vector
 from bot.flows.wording import generate_recap
 from bot.handling import Handling
-from bot.journeys import summary
 from learning.teach import Lesson
 
 logger = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ async def on_private(handling: Handling, command: Command) -> None:
 async def on_recap(handling: Handling, command: Command) -> None:
     """The caller's own journey, shown only to them."""
     journey = await handling.journey(command.user)
-    text = "Here's what I have on record for you:\n" + summary(journey)
+    text = handling.services.composer.recap(journey)
     generator = handling.services.generator
     if generator is not None and journey.cases:  # worded by the LLM when it can, else the summary
         text = await generate_recap(handling, generator, journey) or text

@@ -3,6 +3,8 @@ the bot relays and learns, the next person is answered at once."""
 
 from __future__ import annotations
 
+import re
+
 from bot.events import Message
 from tests.chat import Chat
 
@@ -290,6 +292,20 @@ async def test_recap_is_shown_only_to_the_caller(chat: Chat) -> None:
     reply = said.replies[0]
     assert reply.private_to == "u4"
     assert "export a notebook" in reply.text and "macOS 14" in reply.text
+
+
+async def test_recap_speaks_to_the_member_not_about_them(chat: Chat) -> None:
+    await chat.ask("I'm on macOS 14. how do I export a notebook?", id="m1", user="u4")
+    await chat.ask("I tried reinstalling. does the mobile app support apple pencil handwriting?", id="m2",
+                   user="u4")
+    text = (await chat.command("recap", user="u4")).replies[0].text
+
+    assert "Your setup: I'm on macOS 14." in text
+    assert "What you tried: I tried reinstalling." in text
+    assert "What we told you:" in text and "export a notebook" in text
+    assert "apple pencil" in text and "waiting for the staff team" in text
+    assert not re.search(r"\b(they|them|their|the asker)\b", text, re.IGNORECASE), text
+    assert "low_confidence" not in text and "First contact" not in text, "staff codes and staff words"
 
 
 async def test_one_space_never_answers_from_another(chat: Chat) -> None:
