@@ -19,6 +19,7 @@ from bot.cases import BOT, STAFF_QUEUE, Case
 from bot.events import Address
 from bot.handling import Handling
 from bot.journeys import CaseNote, summary
+from bot.social import NO_TEACH_PREFIX, WhyNot
 from bot.text import neutralise_mentions
 from knowledge.entries import Entry
 from learning.teach import Lesson
@@ -106,27 +107,37 @@ async def answer_from(handling: Handling, case: Case, entry: Entry, *, text: str
 # -- staff -----------------------------------------------------------------------------
 
 
-async def staff_answered(handling: Handling, case: Case, lesson: Lesson, *, staff: str, name: str,
-                         text: str, relay: bool) -> Case:
+NOT_LEARNED = {"noteach": f"sent with {NO_TEACH_PREFIX}", "social": "only social: thanks, a joke or a redirect"}
+
+
+async def staff_answered(handling: Handling, case: Case, lesson: Lesson | None, *, staff: str, name: str,
+                         text: str, relay: bool, why_not: WhyNot | None = None) -> Case:
     """Staff answered the case (``relay``: on its card, so the bot passes it
-    on); what they taught is recorded and the card says so."""
+    on); what they taught is recorded and the card says so. ``lesson`` is
+    ``None`` when the reply is not taught (``why_not``: ``bot.social``)."""
     if relay:
         _relay(handling, case, lesson, staff=staff, name=name, text=text)
-    await record_lesson(handling, case, lesson, staff)
-    case = await _answered(handling, case, lesson.entry, by=staff, said=text, told=text[:200],
-                           outcome=f"answered by staff ({name})", staff=True)
-    await handling.update_card(case, f"Answered by {name}; learned as {lesson.entry.id} "
-                                     f"(version {lesson.entry.version}, {lesson.how}).")
+    if lesson is not None:
+        await record_lesson(handling, case, lesson, staff)
+        taught: dict[str, Any] = {}
+        note = (f"Answered by {name}; learned as {lesson.entry.id} "
+                f"(version {lesson.entry.version}, {lesson.how}).")
+    else:
+        taught = {"learned": False, "not_learned": why_not}
+        note = f"Answered by {name}; not learned ({NOT_LEARNED.get(why_not or '', 'not taught')})."
+    case = await _answered(handling, case, lesson.entry if lesson else None, by=staff, said=text, told=text[:200],
+                           outcome=f"answered by staff ({name})", staff=True, **taught)
+    await handling.update_card(case, note)
     return case
 
 
-async def linked_answered(handling: Handling, case: Case, lesson: Lesson, *, staff: str, name: str,
+async def linked_answered(handling: Handling, case: Case, lesson: Lesson | None, *, staff: str, name: str,
                           text: str) -> Case:
     """The case linked to the one staff just answered gets the same answer."""
     _relay(handling, case, lesson, staff=staff, name=name, text=text)
-    return await _answered(handling, case, lesson.entry, by=staff, said=text, told=text[:200],
-                           outcome=f"answered by staff ({name}) on {case.linked_to}", staff=True,
-                           linked=True)
+    return await _answered(handling, case, lesson.entry if lesson else None, by=staff, said=text,
+                           told=text[:200], outcome=f"answered by staff ({name}) on {case.linked_to}",
+                           staff=True, linked=True)
 
 
 async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str, text: str) -> Case:
@@ -155,22 +166,24 @@ async def record_lesson(handling: Handling, case: Case, lesson: Lesson, staff: s
                                  "status": lesson.entry.status}, case=case.key)
 
 
-def _relay(handling: Handling, case: Case, lesson: Lesson, *, staff: str, name: str, text: str) -> None:
+def _relay(handling: Handling, case: Case, lesson: Lesson | None, *, staff: str, name: str, text: str) -> None:
     handling.reply(case, handling.services.composer.relay(name, text), kind="relay", by=staff,
-                   sources=(lesson.entry.id,), confidence=1.0)
+                   sources=(lesson.entry.id,) if lesson else (), confidence=1.0)
 
 
-async def _answered(handling: Handling, case: Case, entry: Entry, *, by: str | None, said: str,
+async def _answered(handling: Handling, case: Case, entry: Entry | None, *, by: str | None, said: str,
                     told: str, outcome: str, **details: Any) -> Case:
     """The one place a case becomes answered: its state, the words in its
-    conversation, the log and what the asker's journey remembers."""
+    conversation, the log and what the asker's journey remembers. ``entry``
+    is ``None`` for a staff answer that was not taught."""
+    entry_id, version = (entry.id, entry.version) if entry else (None, None)
     case = replace(case, status="answered", owner=by or BOT, owner_name=name_of(handling, by),
-                   answered_by=by, entry=entry.id, entry_version=entry.version, options=(), next_step=TRY_IT)
+                   answered_by=by, entry=entry_id, entry_version=version, options=(), next_step=TRY_IT)
     case = case.said("staff" if by else "bot", by or handling.services.community.bot_name, said,
                      handling.now)
-    await handling.transition(case, "answered", entry=entry.id, version=entry.version,
+    await handling.transition(case, "answered", entry=entry_id, version=version,
                               by=by or "bot", **details)
-    journey = (await handling.journey(case.user)).tell(case.key, told, handling.now, entry.id)
+    journey = (await handling.journey(case.user)).tell(case.key, told, handling.now, entry_id)
     handling.keep_journey(journey.update_case(case.key, status="answered", stuck=None, outcome=outcome))
     return case
 

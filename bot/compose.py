@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.actions import Card
 from bot.cases import BOT, STAFF_QUEUE, Case
 from bot.journeys import CaseNote, Journey, short
+from bot.social import NO_TEACH_PREFIX
 from knowledge.entries import Entry
 
 REASONS = {
@@ -195,5 +196,6 @@ class Composer:
         if card.suggested_entry:
             lines.append(f"Suggested answer ({card.suggested_entry}, score {card.suggested_score or 0:.2f}): "
                          f"{(card.suggested or '')[:300]}")
-        lines.append("Reply to this card to answer: your reply goes to the asker and becomes knowledge.")
+        lines.append("Reply to this card to answer: your reply goes to the asker and becomes knowledge. "
+                     f"Start it with {NO_TEACH_PREFIX} to reply without teaching.")
         return "\n".join(lines)

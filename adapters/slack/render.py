@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.slack.text import chunks, escape, link
 from bot.actions import Card, Reply
+from bot.social import NO_TEACH_PREFIX
 
 Block = dict[str, Any]
 
@@ -103,5 +104,6 @@ def card_blocks(card: Card, *, case: str, owner_name: str, asker_name: str,
             buttons.append(button(label, SEND_SUGGESTED, json.dumps({"case": case, "entry": card.suggested_entry})))
         blocks.append({"type": "actions", "block_id": "journeybot_card", "elements": buttons})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                   "Reply in this card's thread to answer: your reply goes to the asker and becomes knowledge."}]})
+                   "Reply in this card's thread to answer: your reply goes to the asker and becomes knowledge. "
+                   f"Start it with `{NO_TEACH_PREFIX}` to reply without teaching."}]})
     return blocks

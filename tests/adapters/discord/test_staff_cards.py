@@ -117,6 +117,22 @@ async def test_staff_reply_to_the_card_is_relayed_learned_and_the_card_updated(f
     assert "answered by Sam" in answer and f"by {p.STAFFER['id']}" not in answer
 
 
+async def test_a_reply_to_the_card_starting_noteach_is_relayed_but_not_learned(fake: FakeDiscord,
+                                                                              bot: Bot) -> None:
+    question, card = await route_one(fake, bot)
+    assert "noteach:" in card["embeds"][0]["footer"]["text"], "the card says how"
+    before = len(await live_entries(bot))
+    await fake.say(p.STAFF_ID, p.STAFFER, "noteach: I've switched Gantt on for your workspace as a trial.",
+                   type=19, referenced_message=card,
+                   message_reference={"message_id": card["id"], "channel_id": p.STAFF_ID, "guild_id": p.GUILD_ID})
+    await bot.handled(2)
+    relay = fake.posts(question["id"])[-1]["content"]
+    assert relay.endswith(": I've switched Gantt on for your workspace as a trial.") and "noteach" not in relay
+    assert len(await live_entries(bot)) == before
+    (_, _, edit), = fake.matching("PATCH", lambda path: path.endswith(f"/messages/{card['id']}"))
+    assert "not learned (sent with noteach:)" in fields(edit["embeds"][0])["Latest"]
+
+
 async def test_staff_reply_in_a_thread_on_the_card_works_the_same(fake: FakeDiscord, bot: Bot) -> None:
     question, card = await route_one(fake, bot)
     before = len(await live_entries(bot))

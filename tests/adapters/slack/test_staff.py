@@ -122,6 +122,22 @@ async def test_a_staff_reply_in_the_card_thread_is_relayed_learned_and_shown_on_
     assert len(slack.fake.posts(channel=STAFF)) == cards
 
 
+async def test_a_reply_in_the_card_thread_starting_noteach_is_relayed_but_not_learned(slack: Workspace) -> None:
+    ts = await route(slack)
+    card = slack.card()
+    assert "noteach:" in card.everything(), "the card says how"
+    before = len(await slack.core.kb.store.entries(space="default"))
+
+    await slack.say("noteach: I've switched Gantt on for your workspace as a trial.", user="UALICE",
+                    channel=STAFF, thread=card.ts)
+
+    relay = slack.fake.posts(channel=HELP, thread_ts=ts)[-1].params["text"]
+    assert relay.endswith(": I've switched Gantt on for your workspace as a trial.") and "noteach" not in relay
+    assert len(await slack.core.kb.store.entries(space="default")) == before
+    (update,) = slack.fake.of("chat.update", channel=STAFF, ts=card.ts)
+    assert "not learned (sent with noteach:)" in update.everything()
+
+
 async def test_a_member_of_the_staff_user_group_counts_as_staff(slack: Workspace) -> None:
     ts = await route(slack)
     card = slack.card()
