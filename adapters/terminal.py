@@ -183,7 +183,7 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
             who, _, role = rest.partition(" ")
             persona = {"user": who or "me", "name": (who or "you").title(),
                        "roles": tuple(r for r in role.split(",") if r)}
-            console.print(f"[dim]now typing as {escape(persona['name'])} {escape(str(list(persona['roles'])))}[/dim]")
+            console.print(escape(f"now typing as {persona['name']} {list(persona['roles'])}"), style="dim")
             continue
         if word == "/staff":
             card = f"card:{last_case}" if last_case else ""

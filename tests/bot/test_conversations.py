@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from bot.actions import Learned
 from bot.events import Message
 from tests.chat import Chat
 
@@ -375,49 +374,3 @@ async def test_a_linked_case_is_answered_like_its_first_when_staff_answer(chat: 
     assert [t.text for t in linked.turns if t.who == "staff"] == [answer]
     journey = await chat.core.journeys.get("default", "u7")
     assert {t.case for t in journey.told} == {"m1", "m2"}
-
-
-async def test_only_social_staff_replies_are_relayed_but_never_learned(chat: Chat) -> None:
-    await chat.ask("what's everyone's favourite pizza topping?", id="m1")
-    entries = len(await chat.core.kb.store.entries(space="default"))
-
-    said = await chat.staff("Ha, that is one for #off-topic", card="card:m1", user="alice")
-
-    relay = said.to("m1")[0]
-    assert relay.kind == "relay" and "one for #off-topic" in relay.text
-    assert [a for a in said if isinstance(a, Learned)] == []
-    assert len(await chat.core.kb.store.entries(space="default")) == entries
-    (update,) = said.card_updates
-    assert "not learned" in update.text and "only social" in update.text
-    again = await chat.ask("what's everyone's favourite pizza topping?", id="m2", user="u2")
-    assert again.routed, "nothing was taught to answer the next one with"
-
-
-async def test_noteach_relays_a_staff_answer_without_teaching_it(chat: Chat) -> None:
-    await chat.ask("I can't log in, my 2FA device is lost", id="m1")
-    entries = len(await chat.core.kb.store.entries(space="default"))
-
-    said = await chat.staff("noteach: I've reset your 2FA; log in and set it up again.", card="card:m1")
-
-    relay = said.to("m1")[0]
-    assert relay.text.endswith(": I've reset your 2FA; log in and set it up again.")
-    assert "noteach" not in relay.text
-    assert [a for a in said if isinstance(a, Learned)] == []
-    assert len(await chat.core.kb.store.entries(space="default")) == entries
-    (update,) = said.card_updates
-    assert "not learned" in update.text and "noteach:" in update.text
-    case = await chat.core.cases.get("default", "m1")
-    assert case is not None and case.status == "answered" and case.answered_by == "alice"
-
-
-async def test_staff_thanks_in_a_members_thread_is_no_correction(chat: Chat) -> None:
-    answered = await chat.ask("how do I rotate my API key?", id="m1")
-    assert answered.reply.kind == "answer"
-    before = await chat.core.kb.get("api-key-rotate")
-
-    said = await chat.say("Thanks for asking!", thread="m1", user="alice", roles=("staff",))
-
-    assert [a for a in said if isinstance(a, Learned)] == []
-    after = await chat.core.kb.get("api-key-rotate")
-    assert before is not None and after is not None and after.version == before.version
-    assert after.answer == before.answer
