@@ -125,8 +125,8 @@ async def staff_answered(handling: Handling, case: Case, lesson: Lesson | None, 
     else:
         taught = {"learned": False, "not_learned": why_not}
         note = f"Answered by {name}; not learned ({NOT_LEARNED.get(why_not or '', 'not taught')})."
-    case = await _answered(handling, case, lesson.entry if lesson else None, by=staff, said=text, told=text[:200],
-                           outcome=f"answered by staff ({name})", staff=True, **taught)
+    case = await _answered(handling, case, lesson.entry if lesson else None, by=staff, said=text,
+                           told=text[:200], outcome=f"answered by staff ({name})", staff=True, **taught)
     await handling.update_card(case, note)
     return case
 
@@ -145,12 +145,12 @@ async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str,
     await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                         "how": "corrected", "by": staff}, case=case.key)
     await record_lesson(handling, case, lesson, staff)
-    case = replace(case, answered_by=staff, owner=staff, owner_name=name_of(handling, staff), entry=lesson.entry.id,
-                   entry_version=lesson.entry.version, status="answered")
+    case = replace(case, answered_by=staff, owner=staff, owner_name=name_of(handling, staff),
+                   entry=lesson.entry.id, entry_version=lesson.entry.version, status="answered")
     case = case.said("staff", staff, text, handling.now)
     await handling.transition(case, "corrected", by=staff, entry=lesson.entry.id,
                               version=lesson.entry.version, staff=True)
-    await handling.update_card(case, f"{name_of(handling, staff) or staff} corrected the answer in the thread; "
+    await handling.update_card(case, f"{case.owner_name or staff} corrected the answer in the thread; "
                                      f"{lesson.entry.id} is now version {lesson.entry.version}.")
     return case
 

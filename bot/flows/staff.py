@@ -15,7 +15,7 @@ from bot.events import Message
 from bot.flows.deciding import answer_with, record_decision, retrieve
 from bot.handling import Handling
 from bot.policy import Signals, decide
-from bot.social import StaffReply, read_staff_reply
+from bot.social import NO_TEACH_PREFIX, StaffReply, read_staff_reply
 from knowledge.entries import Entry
 from learning.teach import Lesson, learn
 
@@ -62,6 +62,11 @@ async def on_card_reply(handling: Handling, message: Message) -> None:
         return
     reply = read_staff_reply(message.text)
     if not reply.text.strip():
+        if message.text.strip():  # the prefix alone
+            handling.reply(None, handling.services.composer.notice(
+                f"There was nothing after {NO_TEACH_PREFIX} to send.", "you",
+                f"reply again with your answer after {NO_TEACH_PREFIX}"),
+                address=handling.staff_address(message.thread), private_to=message.user)
         return
     if case.status == "closed":
         words = handling.services.composer.notice(
@@ -151,21 +156,17 @@ async def on_staff_in_thread(handling: Handling, message: Message, case: Case) -
     if not reply.text.strip() or case.status in ("closed",):
         await handling.save(case.said("staff", message.user, message.text, handling.now))
         return
-    if case.status in ("routed", "open") and not reply.learn:
+    if case.status in ("routed", "open"):
         await answer_case(handling, case, message, relay=False, reply=reply)
         return
-    if not reply.learn:
-        logger.info("staff %s wrote in case %s's thread: %s, so no correction", message.user, case.key,
-                    reply.why_not)
-        await handling.save(case.said("staff", message.user, message.text, handling.now))
-        return
-    if case.status in ("answered", "reopened") and case.entry and case.answered_by is None:
-        entry = await handling.services.kb.get(case.entry)
+    bot_answered = case.status in ("answered", "reopened") and case.entry and case.answered_by is None
+    if bot_answered and reply.learn:
+        entry = await handling.services.kb.get(case.entry or "")
         lesson = await learn_from(handling, case, message, correcting=entry)
         case = await casework.correct(handling, case, lesson, staff=message.user, text=message.text)
         await handling.save(case)
         return
-    if case.status in ("routed", "open"):
-        await answer_case(handling, case, message, relay=False, reply=reply)
-        return
+    if bot_answered:
+        logger.info("staff %s wrote in case %s's thread (%s): no correction", message.user, case.key,
+                    reply.why_not)
     await handling.save(case.said("staff", message.user, message.text, handling.now))

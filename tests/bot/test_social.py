@@ -106,3 +106,15 @@ async def test_staff_thanks_in_a_members_thread_is_no_correction(chat: Chat) -> 
     after = await chat.core.kb.get("api-key-rotate")
     assert before is not None and after is not None and after.version == before.version
     assert after.answer == before.answer
+
+
+async def test_noteach_with_nothing_after_it_is_said_back_to_the_staff_member_only(chat: Chat) -> None:
+    await chat.ask("I can't log in, my 2FA device is lost", id="m1")
+
+    said = await chat.staff("noteach:", card="card:m1", user="alice")
+
+    (notice,) = said.replies
+    assert notice.private_to == "alice" and "nothing after noteach:" in notice.text
+    assert said.to("m1") == [], "nothing reaches the asker"
+    case = await chat.core.cases.get("default", "m1")
+    assert case is not None and case.status == "routed"
