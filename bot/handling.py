@@ -105,17 +105,18 @@ class Handling:
         journey = await self.journey(case.user)
         # What "Send suggested answer" would send, when the best candidate is plausible at
         # all: staff see it, and its score, before they press.
-        best = candidates[0] if candidates and plausible(candidates[0].score, self.services.policy) else None
-        top = await self.services.kb.get(best.entry) if best is not None else None
-        live = best is not None and top is not None and top.status == "live"
+        best, answer = None, None
+        if candidates and plausible(candidates[0].score, self.services.policy):
+            top = await self.services.kb.get(candidates[0].entry)
+            if top is not None and top.status == "live":
+                best, answer = candidates[0], top.answer
         return labelled(Card(
             question=case.question, asker=case.user, asker_name=case.user_name, reason=reason,
             journey_summary=summary(journey, current=case.key, now=self.now),
             candidates=candidates, case_address=case.address, owner=case.owner,
             status=case.status, conversation=tuple(f"{t.who} {t.user}: {t.text}" for t in case.turns),
-            suggested=top.answer if live and top is not None else None,
-            suggested_entry=best.entry if live and best is not None else None,
-            suggested_score=best.score if live and best is not None else None,
+            suggested=answer, suggested_entry=best.entry if best else None,
+            suggested_score=best.score if best else None,
             owner_name=case.owner_name,
         ), detail=case.route_detail if reason == case.route_reason else None)
 
