@@ -96,6 +96,9 @@ class Card:
       title word ("Needs a person", "Answered", "Solved", "Closed").
     - ``awaiting_staff``: the staff buttons (take it, send the suggested
       answer) still apply.
+    - ``reply_label``: what a staff reply on the card does ("your reply goes to
+      the asker and becomes knowledge; start it with noteach: …"); the adapter
+      says where to reply on its platform.
     - ``suggested_entry``, ``suggested_score``: the entry "Send suggested
       answer" sends and how close it is to the question; set only when the
       best candidate is one the policy finds plausible (``bot.policy.plausible``),
@@ -125,6 +128,7 @@ class Card:
     suggested_entry: str | None = None
     suggested_score: float | None = None
     owner_name: str | None = None
+    reply_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot.actions import Card
 from bot.cases import BOT, STAFF_QUEUE
 from bot.compose import CARD_REASONS
+from bot.social import NO_TEACH_PREFIX
 
 # Owners that are not a person (a case "owned by the asker" waits on them).
 OWNER_LABELS = {STAFF_QUEUE: "nobody yet (staff queue)", BOT: "the bot", "asker": "the asker"}
@@ -19,6 +20,8 @@ HEADLINES = {"answered": "Answered", "resolved": "Solved", "closed": "Closed"}
 NEEDS_A_PERSON = "Needs a person"
 # While a case is in one of these, staff may take it or send the suggested answer.
 AWAITING_STAFF = frozenset({"open", "routed", "reopened"})
+REPLY_LABEL = (f"your reply goes to the asker and becomes knowledge; start it with {NO_TEACH_PREFIX} "
+               "to reply without teaching")
 
 
 def labelled(card: Card, *, detail: str | None = None) -> Card:
@@ -33,4 +36,5 @@ def labelled(card: Card, *, detail: str | None = None) -> Card:
         status_label=card.status,
         headline=HEADLINES.get(card.status, NEEDS_A_PERSON),
         awaiting_staff=card.status in AWAITING_STAFF,
+        reply_label=REPLY_LABEL,
     )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from bot.actions import Card
 from bot.cases import BOT, STAFF_QUEUE, Case
 from bot.journeys import CaseNote, Journey, short
-from bot.social import NO_TEACH_PREFIX
 from knowledge.entries import Entry
 
 REASONS = {
@@ -196,6 +195,5 @@ class Composer:
         if card.suggested_entry:
             lines.append(f"Suggested answer ({card.suggested_entry}, score {card.suggested_score or 0:.2f}): "
                          f"{(card.suggested or '')[:300]}")
-        lines.append("Reply to this card to answer: your reply goes to the asker and becomes knowledge. "
-                     f"Start it with {NO_TEACH_PREFIX} to reply without teaching.")
+        lines.append(f"Reply to this card to answer: {card.reply_label or 'your reply goes to the asker'}.")
         return "\n".join(lines)

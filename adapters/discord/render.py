@@ -10,7 +10,6 @@ from __future__ import annotations
 import discord
 
 from bot.actions import Card, Citation
-from bot.social import NO_TEACH_PREFIX
 from bot.trust.redact import redact
 
 MESSAGE_MAX = 2000
@@ -107,8 +106,7 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     if latest:
         embed.add_field(name="Latest", value=clip(latest, FIELD_MAX), inline=False)
     embed.set_footer(text=f"case {case} · reply to this card (or in a thread on it) to answer: "
-                          "your reply goes to the asker and becomes knowledge; start it with "
-                          f"{NO_TEACH_PREFIX} to reply without teaching")
+                          f"{card.reply_label or 'your reply goes to the asker and becomes knowledge'}")
     return embed
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from adapters.slack.text import chunks, escape, link
 from bot.actions import Card, Reply
-from bot.social import NO_TEACH_PREFIX
 
 Block = dict[str, Any]
 
@@ -103,7 +102,7 @@ def card_blocks(card: Card, *, case: str, owner_name: str, asker_name: str,
             label = SUGGEST_LABEL if card.suggested_score is None else f"{SUGGEST_LABEL} ({card.suggested_score:.2f})"
             buttons.append(button(label, SEND_SUGGESTED, json.dumps({"case": case, "entry": card.suggested_entry})))
         blocks.append({"type": "actions", "block_id": "journeybot_card", "elements": buttons})
+    said = card.reply_label or "your reply goes to the asker and becomes knowledge"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                   "Reply in this card's thread to answer: your reply goes to the asker and becomes knowledge. "
-                   f"Start it with `{NO_TEACH_PREFIX}` to reply without teaching."}]})
+                   f"Reply in this card's thread to answer: {escape(said)}."}]})
     return blocks
