@@ -52,6 +52,7 @@ class FakeDiscord:
         self.sent: list[tuple[int, str, dict[str, Any]]] = []  # dispatched events, for RESUME
         self.replay_after: int | None = None  # scripted: on RESUME replay events after this seq
         self.messages: dict[str, dict[str, Any]] = {}
+        self.nonces: dict[str, str] = {}  # nonce -> the bot message sent with it
         self.threads: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}  # interaction token -> channel id, for follow-ups
         self._changed = asyncio.Event()
@@ -234,10 +235,15 @@ class FakeDiscord:
             found = self.threads.get(cid) or known.get(cid)
             return jr(found) if found else not_found(10003, "Channel")
         if parts[2:] == ["messages"] and method == "POST":
+            nonce = body.get("nonce")
+            if body.get("enforce_nonce") and nonce in self.nonces:  # Discord: the first message, not a new one
+                return jr(self.messages[self.nonces[nonce]])
             in_guild = cid in known or cid in self.threads
-            extra = {k: body[k] for k in ("components", "embeds", "message_reference") if body.get(k)}
+            extra = {k: body[k] for k in ("components", "embeds", "message_reference", "nonce") if body.get(k)}
             msg = p.message(cid, p.BOT, body.get("content") or "", guild=in_guild, **extra)
             self.messages[msg["id"]] = msg
+            if nonce is not None:
+                self.nonces[nonce] = msg["id"]
             return jr(msg)
         if len(parts) == 4 and parts[2] == "messages":
             mid = parts[3]
