@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -53,6 +53,7 @@ class FakeDiscord:
         self.replay_after: int | None = None  # scripted: on RESUME replay events after this seq
         self.messages: dict[str, dict[str, Any]] = {}
         self.nonces: dict[str, str] = {}  # nonce -> the bot message sent with it
+        self.on_callback: Callable[[str], Awaitable[None]] | None = None  # awaited with the interaction id
         self.threads: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}  # interaction token -> channel id, for follow-ups
         self._changed = asyncio.Event()
@@ -216,6 +217,8 @@ class FakeDiscord:
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
             return jr([{**c, "id": p.next_id(), "application_id": p.APP_ID, "version": "1"} for c in body])
         if parts[0] == "interactions" and parts[-1] == "callback":
+            if self.on_callback is not None:  # scripted: what happens while Discord gets the acknowledgement
+                await self.on_callback(parts[1])
             return jr({"interaction": {"id": parts[1], "type": body["type"]}, "resource": None})
         if parts[0] == "webhooks":
             channel_id = self.tokens.get(parts[2], "0")
