@@ -214,9 +214,12 @@ async def test_an_interaction_is_acknowledged_once_stored(workspace_with: Worksp
     ts = await slack.say(ANSWERABLE)
     (answer,) = await slack.fake.wait_for("chat.postMessage", channel=HELP, thread_ts=ts)
     slow_store(slack)
-    status, _ = await slack.click("journeybot_solved", f"{HELP}:{ts}", user="UANN", on=answer)
+    body = payloads.block_actions("journeybot_solved", f"{HELP}:{ts}", user="UANN", channel=HELP,
+                                  message_ts=answer.ts, thread_ts=ts)
+    status, _ = await slack.send(payloads.interactive(body), "application/x-www-form-urlencoded")
     was_stored = await stored(slack.core, f"{HELP}:{answer.ts}:journeybot_solved:%")
 
-    assert status == 200 and was_stored
+    assert status == 200 and was_stored, "acknowledged before it was stored"
+    await slack.settle()
     case = await slack.case_of(ts)
     assert case is not None and case.status == "resolved"
