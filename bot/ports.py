@@ -129,5 +129,11 @@ class Adapter(Protocol):
         that may pass (the action stays in the outbox and is retried, in order,
         with backoff); log and return ``None`` for one that never will (the
         channel is gone, the bot was removed), so it does not hold up the rest.
+
+        Send ``action.key`` with what you post, where the platform lets a send
+        be recognised (Discord: the message nonce; Slack: message metadata).
+        ``action.resend`` means it may have been posted already (a crash came
+        between the post and its record): find it by its key and return its
+        reference instead of posting it again.
         """
         ...
