@@ -193,6 +193,46 @@ async def test_a_card_posted_just_before_a_crash_is_found_not_posted_again(
     caplog.clear()
 
 
+async def test_a_reply_posted_just_before_a_crash_is_found_in_its_thread(
+        fake: FakeSlack, embedder: CachedEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = str(tmp_path / "crash.db")
+    core = await make_core(embedder, kb=DEMO_KB, db=db)
+    runtime = Runtime(core, [SlackAdapter(slack_settings(fake), mode="http", host="127.0.0.1", port=0)])
+    performed = core.performed
+    calls = 0
+
+    async def killed_at_the_reply(*args: object, **kwargs: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Killed  # the card was recorded; the hand-over in the thread was posted, not recorded
+        await performed(*args, **kwargs)  # type: ignore[arg-type]
+
+    core.performed = killed_at_the_reply  # type: ignore[method-assign]
+    ts = fake.next_ts()
+    await runtime.start()
+    try:
+        with pytest.raises(Killed):
+            await runtime.deliver(await translated(runtime, payloads.message(UNANSWERABLE, ts=ts)))
+    finally:
+        await core.close()
+        await runtime.primary.stop()
+
+    core = await make_core(embedder, db=db)
+    restarted = Runtime(core, [SlackAdapter(slack_settings(fake), mode="http", host="127.0.0.1", port=0)])
+    await restarted.start()
+    try:
+        (handoff,) = fake.posts(channel=HELP, thread_ts=ts)  # posted once, before the crash
+        assert "Who has it now" in handoff.params["text"]
+        assert fake.of("conversations.replies", channel=HELP, ts=ts), "the resend looked in the thread first"
+        assert len([c for c in fake.posts(channel=STAFF) if not c.params.get("thread_ts")]) == 1
+        assert await core.pending() == []
+    finally:
+        await restarted.stop()
+        await core.close()
+    caplog.clear()
+
+
 async def translated(runtime: Runtime, event: dict[str, object]) -> object:
     """The core event the Slack adapter reads from an Events API message."""
     adapter = runtime.primary
