@@ -342,20 +342,6 @@ class Core:
             accepted.append(Accepted(event, notes, "stored"))
         return accepted
 
-    async def recover(self) -> list[Action]:
-        """Handle every event stored but never handled, oldest first."""
-        actions: list[Action] = []
-        tried: set[tuple[str, str]] = set()
-        while True:
-            batch = [a for a in await self.waiting() if (a.event.space, a.event.id) not in tried]
-            if not batch:
-                return actions
-            for accepted in batch:
-                tried.add((accepted.event.space, accepted.event.id))
-                logger.info("handling event %s, stored before its turn came", accepted.event.id)
-                with contextlib.suppress(NotHandled):
-                    actions += await self.process(accepted)
-
 
 async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder,
                                       detector: SensitiveDetector) -> None:
