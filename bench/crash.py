@@ -112,6 +112,7 @@ class Bot:
         self.db, self.config, self.port, self.api_url, self.log = db, config, port, api_url, log
         self.process: asyncio.subprocess.Process | None = None
         self.started_at = 0.0
+        self.start_seconds = 20.0  # how long the last start took, until it answered
 
     @property
     def url(self) -> str:
@@ -138,6 +139,7 @@ class Bot:
                     async with session.get(self.url.replace("/slack/events", "/healthz"),
                                            timeout=aiohttp.ClientTimeout(total=1)) as response:
                         await response.read()
+                        self.start_seconds = time.monotonic() - self.started_at
                         return
                 except (aiohttp.ClientError, TimeoutError):
                     await asyncio.sleep(0.1)
@@ -223,7 +225,7 @@ async def kill_at_random(bot: Bot, rng: random.Random, trial: Trial, *, window: 
         await bot.stop(signal.SIGTERM if graceful else signal.SIGKILL)
         await bot.start()
         if rng.random() < 0.35:  # killed again while it loads, catches up and sends what was left
-            await asyncio.sleep(rng.uniform(0.3, 8.0))
+            await asyncio.sleep(rng.uniform(0.3, bot.start_seconds))
             if bot.process is not None and bot.process.returncode is None:
                 trial.kills_in_restart += 1
                 await bot.stop(signal.SIGKILL)
