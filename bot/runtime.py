@@ -209,13 +209,14 @@ class Runtime:
             await asyncio.sleep(0)  # events arrived meanwhile: their turn next
 
     async def _catch_up(self) -> bool:
-        """One pass: store what was held, handle what waits (oldest first), send what is
-        pending. ``True`` when the backlog is worked off."""
+        """One pass: store what was held, send what is pending (earlier events' actions
+        come first: a staff reply needs its card's reference), handle what waits (oldest
+        first, each followed by its sends). ``True`` when the backlog is worked off."""
         self._arrived = False
         try:
             await self._store_held()
-            await self._handle_waiting()
             await self.outbound.flush()
+            await self._handle_waiting()
         except StoreUnavailable as exc:
             self._trouble_begins(exc)
             return False

@@ -233,6 +233,44 @@ async def test_a_reply_posted_just_before_a_crash_is_found_in_its_thread(
     caplog.clear()
 
 
+async def test_a_staff_answer_stored_before_a_crash_finds_its_card_after_the_restart(
+        fake: FakeSlack, embedder: CachedEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = str(tmp_path / "crash.db")
+    core = await make_core(embedder, kb=DEMO_KB, db=db)
+    runtime = Runtime(core, [SlackAdapter(slack_settings(fake), mode="http", host="127.0.0.1", port=0)])
+
+    async def killed(*args: object, **kwargs: object) -> None:
+        raise Killed  # the card is posted; its record never written
+
+    core.performed = killed  # type: ignore[method-assign]
+    ts = fake.next_ts()
+    await runtime.start()
+    try:
+        with pytest.raises(Killed):
+            await runtime.deliver(await translated(runtime, payloads.message(UNANSWERABLE, ts=ts)))
+        (card,) = fake.posts(channel=STAFF)
+        answer = payloads.message("Yes: Views → Timeline.", ts=fake.next_ts(), user="UALICE", channel=STAFF,
+                                  thread_ts=card.ts)
+        accepted = await core.accept(await translated(runtime, answer))  # stored, acknowledged; then killed
+        assert accepted.verdict == "stored"
+    finally:
+        await core.close()
+        await runtime.primary.stop()
+
+    core = await make_core(embedder, db=db)
+    restarted = Runtime(core, [SlackAdapter(slack_settings(fake), mode="http", host="127.0.0.1", port=0)])
+    await restarted.start()
+    try:
+        relayed = [c for c in fake.posts(channel=HELP, thread_ts=ts) if "Timeline" in c.params["text"]]
+        assert len(relayed) == 1, "the staff answer was not relayed after the restart"
+        entries = await core.db.fetchall("SELECT answer FROM entries WHERE origin = 'staff'")
+        assert [e["answer"] for e in entries] == ["Yes: Views → Timeline."]
+    finally:
+        await restarted.stop()
+        await core.close()
+    caplog.clear()
+
+
 async def translated(runtime: Runtime, event: dict[str, object]) -> object:
     """The core event the Slack adapter reads from an Events API message."""
     adapter = runtime.primary
