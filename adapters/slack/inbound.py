@@ -145,6 +145,14 @@ async def settle_interaction(payload: Payload) -> bool:
     return verdict != "refused"
 
 
+async def interaction(inbox: Inbox, kind: PayloadKind, ack: Any, body: dict[str, Any]) -> BoltResponse | None:
+    """A button, command or shortcut: acknowledged once the runtime has it (``settle_interaction``)."""
+    if not await settle_interaction(inbox.put(kind, body)):
+        return BoltResponse(status=503, body="")
+    await ack()
+    return None
+
+
 def build_app(client: AsyncWebClient, settings: SlackSettings, inbox: Inbox, *, http: bool,
               on_error: Callable[[BaseException], None] | None = None) -> AsyncApp:
     """The Bolt app: request checks, redelivery skipping, and one listener per payload kind."""
@@ -177,15 +185,9 @@ def build_app(client: AsyncWebClient, settings: SlackSettings, inbox: Inbox, *, 
                          request: AsyncBoltRequest) -> BoltResponse | None:
         return await settle_event(inbox.put("app_mention", body, event), inbox, request)
 
-    async def interaction(kind: PayloadKind, ack: Any, body: dict[str, Any]) -> BoltResponse | None:
-        if not await settle_interaction(inbox.put(kind, body)):
-            return BoltResponse(status=503, body="")
-        await ack()
-        return None
-
     @app.action(re.compile(r"^journeybot_"))
     async def on_button(ack: Any, body: dict[str, Any]) -> BoltResponse | None:
-        return await interaction("action", ack, body)
+        return await interaction(inbox, "action", ack, body)
 
     @app.command(settings.command)
     async def on_command(ack: Any, body: dict[str, Any]) -> BoltResponse | None:
@@ -193,11 +195,11 @@ def build_app(client: AsyncWebClient, settings: SlackSettings, inbox: Inbox, *, 
         if word in ("", "help"):
             await ack(USAGE.format(command=settings.command))
             return None
-        return await interaction("command", ack, body)
+        return await interaction(inbox, "command", ack, body)
 
     @app.shortcut(PRIVATE_SHORTCUT)
     async def on_private_shortcut(ack: Any, body: dict[str, Any]) -> BoltResponse | None:
-        return await interaction("shortcut", ack, body)
+        return await interaction(inbox, "shortcut", ack, body)
 
     @app.error
     async def on_listener_error(error: Exception, body: dict[str, Any]) -> None:
