@@ -47,10 +47,11 @@ def storeless_words(event: Event, community: Community, composer: Composer, *,
     if isinstance(event, Feedback | Command):
         next_step = ("it takes effect as soon as I can record it; you don't need to do it again"
                      if not failed else "please try again in a little while")
-        words = composer.notice(_sorry(failed, "record that"), BOT, next_step)
+        owner = _owner(failed)
+        words = composer.notice(_sorry(failed, "record that"), owner, next_step)
         address = Address(event.platform, event.space, getattr(event, "channel", ""),
                           getattr(event, "thread", None) or getattr(event, "about", None))
-        return [_reply(event, address, words.text, BOT, next_step, private_to=event.user)]
+        return [_reply(event, address, words.text, owner, next_step, private_to=event.user)]
     return []
 
 
@@ -61,19 +62,26 @@ def _about_message(message: Message, community: Community, composer: Composer, f
             return []  # not a reply to a card
         next_step = ("I'll pass it to the asker and learn from it as soon as I can record it"
                      if not failed else "please answer the asker in their thread yourself")
-        words = composer.notice(_sorry(failed, "record your reply"), BOT, next_step)
+        owner = _owner(failed)
+        words = composer.notice(_sorry(failed, "record your reply"), owner, next_step)
         address = Address(message.platform, message.space, message.channel, message.thread)
-        return [_reply(message, address, words.text, BOT, next_step)]
+        return [_reply(message, address, words.text, owner, next_step)]
     if kind == "other" and not message.direct:
         return []
     next_step = (f"I'll answer here as soon as I can, or pass it to {composer.team} if it needs a person; "
                  "you don't need to ask again" if not failed
                  else f"please ask again in a little while, or ask {composer.team} directly")
-    words = composer.notice(_sorry(failed, "take your question in"), BOT, next_step)
+    owner = _owner(failed)
+    words = composer.notice(_sorry(failed, "take your question in"), owner, next_step)
     dm = kind == "dm"
     address = Address(message.platform, message.space, message.channel,
                       None if dm else (message.thread or message.id), dm_user=message.user if dm else None)
-    return [_reply(message, address, words.text, BOT, next_step, kind="handoff")]
+    return [_reply(message, address, words.text, owner, next_step, kind="handoff")]
+
+
+def _owner(failed: bool) -> str:
+    """Kept, the bot still has it; failed for good, it is back with the person."""
+    return "you" if failed else BOT
 
 
 def _sorry(failed: bool, what: str) -> str:

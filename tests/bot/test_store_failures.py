@@ -186,3 +186,24 @@ async def test_a_lone_surrogate_in_any_text_loses_nothing(running: tuple[Runtime
     case = await core.cases.get("default", "m\ufffd")
     assert case is not None and case.user == "u\ufffd" and case.user_name == "Bo\ufffdb"
     assert (await core.log.verify()).ok
+
+
+async def test_when_even_the_fallback_fails_the_asker_still_hears_it(
+        running: tuple[Runtime, Recorder], core: Core, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import bot.core as core_module
+
+    async def broken(handling: object) -> None:
+        raise RuntimeError("a bug in every flow")
+
+    monkeypatch.setattr(core_module, "route_event", broken)
+    monkeypatch.setattr(core_module, "fallback", broken)
+    runtime, adapter = running
+
+    assert await deliver(runtime, question(id="m1")) == "stored"
+
+    (told,) = adapter.to("m1")
+    assert told.owner == "you" and "ask again" in (told.next_step or "") and "a bug" not in told.text
+    row = await core.db.fetchone("SELECT status FROM events WHERE id = 'm1'")
+    assert row is not None and row["status"] == "failed"
+    assert any("even the fallback" in r.getMessage() for r in caplog.records)
