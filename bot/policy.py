@@ -89,6 +89,16 @@ def asdict_thresholds(thresholds: PolicySettings) -> dict[str, float]:
     return {k: v for k, v in thresholds.model_dump().items() if isinstance(v, int | float)}
 
 
+def plausible(score: float, t: PolicySettings) -> bool:
+    """Is an entry scoring ``score`` close enough to put before the asker at all?
+
+    The policy's own line: below ``clarify_floor`` nothing is close enough to
+    answer with or to offer as an option. Staff are offered to send the best
+    candidate in one click only above it.
+    """
+    return score >= t.clarify_floor
+
+
 def route(reason: str, why: str, confidence: float = 0.0, margin: float = 0.0) -> Decision:
     return Decision("route", reason=reason, confidence=confidence, margin=margin, why=why)
 
@@ -170,7 +180,7 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
     top = options[0] if options else None
     score = top.score if top else 0.0
     margin = score - options[1].score if len(options) > 1 else score
-    if top is None or score < t.clarify_floor:
+    if top is None or not plausible(score, t):
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
     agreed = top.second is not None and top.second >= score - t.agree_gap
@@ -198,4 +208,4 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
     return route("low_confidence", "not sure enough to answer or to offer options", score, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "decide", "decide_docs", "decide_forms", "route"]
+__all__ = ["Decision", "Option", "Signals", "decide", "decide_docs", "decide_forms", "plausible", "route"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -22,11 +22,12 @@ from knowledge.docs.passages import passage_texts
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
 from knowledge.indexes import Near, SpaceIndexes
+from knowledge.integrity import content_hash
 from knowledge.retrieval import Hit, Lexical, fuse, lexical_search, ranked_passages
-from knowledge.store import EntryStore
+from knowledge.store import EntryStore, entry_to_row
 from knowledge.vectors import VectorIndex
-from storage.database import Database
 from storage.eventlog import EventLog
+from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class KnowledgeBase:
 
     def __init__(
         self,
-        db: Database,
+        db: Sql,
         embedder: CachedEmbedder | None,
         *,
         hnsw_min: int = 50_000,
@@ -56,6 +57,9 @@ class KnowledgeBase:
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
         self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        self._following: asyncio.Task[None] | None = None
+        self._follow_again = False
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -71,19 +75,44 @@ class KnowledgeBase:
 
     async def open(self) -> None:
         """Load the indexes from stored vectors (never re-embedding); needs no
-        model, so it runs while the model loads."""
+        model, so it runs while the model loads. Then follow other processes'
+        knowledge changes as the store announces them (PostgreSQL)."""
         await self.indexes.load()
         if await self.store.index_old_forms():
             logger.info("question forms stored before the full-text index now searchable by their words")
+        self._unsubscribe = self.db.subscribe(self._store_changed)
 
     async def close(self) -> None:
-        """Save changed HNSW snapshots, so the next start is fast."""
+        """Stop following; save changed HNSW snapshots, so the next start is fast."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._following is not None:
+            await asyncio.gather(self._following, return_exceptions=True)
+            self._following = None
         await self.indexes.save()
 
     async def catch_up(self) -> None:
         """Another process wrote to the store: follow its knowledge changes."""
         self.store.forget_cached()
         await self.indexes.catch_up()
+
+    def _store_changed(self, kind: str) -> None:
+        """Another process changed knowledge (or we may have missed it while
+        reconnecting): catch up from the change feed now, not at the next event."""
+        if kind not in ("knowledge", "reconnected"):
+            return
+        self._follow_again = True
+        if self._following is None or self._following.done():
+            self._following = asyncio.create_task(self._follow(), name="journeybot-kb-follow")
+
+    async def _follow(self) -> None:
+        while self._follow_again:
+            self._follow_again = False
+            try:
+                await self.catch_up()
+            except Exception:  # the next change (or event) tries again
+                logger.exception("following another process's knowledge change failed")
 
     def index_of(self, space: str) -> VectorIndex:
         return self.indexes.index_of(space)
@@ -405,5 +434,7 @@ class KnowledgeBase:
             case=entry.source_case,
             body={"what": what, "entry": entry.id, "version": entry.version,
                   "origin": entry.origin, "author": entry.author, "status": entry.status,
-                  "review_after": entry.review_after.isoformat() if entry.review_after else None},
+                  "review_after": entry.review_after.isoformat() if entry.review_after else None,
+                  # The version's content, chained with the log: see ``knowledge.integrity``.
+                  "content_sha256": content_hash(entry_to_row(entry))},
         )

@@ -1,6 +1,6 @@
 """SQLite through aiosqlite: one connection, explicit transactions, migrations.
 
-The embedded default store. WAL with ``synchronous=NORMAL`` keeps a commit
+The embedded default store (``storage.sql.Sql``; PostgreSQL is the other). WAL with ``synchronous=NORMAL`` keeps a commit
 cheap (no fsync per event) while a crash still loses nothing that was
 committed before the last checkpoint of the OS; every write the core makes
 goes through ``transaction()`` so each event's consequences land together.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -19,12 +20,36 @@ from typing import Any
 import aiosqlite
 
 from storage.migrations import MIGRATIONS
+from storage.sql import Dialect, Listener, StoreError, StoreHealth, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["Database", "StoreError", "StoreUnavailable", "damaged"]
 
-class StoreError(Exception):
-    """The store cannot be opened or used (bad path, newer schema, corrupt file)."""
+
+# SQLite's primary result codes for conditions that pass (https://sqlite.org/rescode.html):
+# BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+PASSING = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """``exc`` as a ``StoreUnavailable`` when it is SQLite saying the store cannot work right now."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in PASSING:
+        return StoreUnavailable(f"the store cannot be written: {exc}")
+    return None
+
+
+@asynccontextmanager
+async def passing_as_unavailable() -> AsyncIterator[None]:
+    """Raise SQLite's passing conditions as ``StoreUnavailable`` (the runtime waits them out)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        translated = unavailable(exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def damaged(path: str, exc: BaseException) -> str:
@@ -41,8 +66,11 @@ class Database:
     ``asyncio.Lock`` so a transaction's statements are never interleaved.
     """
 
+    dialect: Dialect = "sqlite"
+
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
+        self.location = path
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         # Per task: is this task inside a transaction already? (re-entrancy)
@@ -117,7 +145,8 @@ class Database:
             yield self
             return
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            async with passing_as_unavailable():
+                await self.conn.execute("BEGIN IMMEDIATE")
             token = self._in_tx.set(True)
             self._undo = []
             self._before_commit = []
@@ -127,20 +156,48 @@ class Database:
                 for hook in self._before_commit:
                     await hook()
             except BaseException:
-                await self.conn.execute("ROLLBACK")
-                for undo in reversed(self._undo):
-                    try:
-                        undo()
-                    except Exception:
-                        logger.exception("undoing an in-memory change after a rollback failed")
+                await self._roll_back()
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await self._commit()
             finally:
                 self._undo = []
                 self._before_commit = []
                 self.memo = {}
                 self._in_tx.reset(token)
+
+    async def _commit(self) -> None:
+        """COMMIT; a cancellation (a stop) waits for it rather than cut it in half, so the
+        file and what was changed in memory alongside it always agree."""
+        commit = asyncio.ensure_future(self.conn.execute("COMMIT"))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            await asyncio.wait({commit})
+            if commit.exception() is not None:
+                await self._roll_back()
+            raise
+        except BaseException as exc:
+            await self._roll_back()
+            translated = unavailable(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+
+    async def _roll_back(self) -> None:
+        """Undo the transaction, in the file and in memory. A failed COMMIT (a full disk) may
+        have rolled back already; one that did not (busy) must not leave the connection inside
+        a transaction, or every later BEGIN would fail."""
+        if self.conn.in_transaction:
+            try:
+                await self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                logger.exception("rolling back a failed transaction failed")
+        for undo in reversed(self._undo):
+            try:
+                undo()
+            except Exception:
+                logger.exception("undoing an in-memory change after a rollback failed")
 
     def before_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run ``hook`` inside the current transaction just before it commits
@@ -154,6 +211,30 @@ class Database:
         row = await self.fetchone("PRAGMA data_version")
         return int(row[0]) if row else 0
 
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """SQLite pushes nothing: a reader polls ``data_version`` instead."""
+        return lambda: None
+
+    async def lock_chain(self) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
+
+    def note_change(self, kind: str) -> None:
+        """Nothing to send: other processes see ``data_version`` change."""
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT max(version) AS v FROM schema_version")
+        return int(row["v"] or 0) if row else 0
+
+    async def health(self) -> StoreHealth:
+        """One round trip to the file; never raises."""
+        start = time.perf_counter()
+        try:
+            version = await self.schema_version()
+        except Exception as exc:
+            logger.warning("store health check failed: %s", exc)
+            return StoreHealth(False, "sqlite", 0, (time.perf_counter() - start) * 1000, str(exc))
+        return StoreHealth(True, "sqlite", version, (time.perf_counter() - start) * 1000, self.path)
+
     def on_rollback(self, undo: Callable[[], None]) -> None:
         """Register how to undo an in-memory change made inside the current
         transaction (e.g. a vector added to the index) should it roll back."""
@@ -163,18 +244,20 @@ class Database:
     # Each helper is one trip to aiosqlite's thread (about 0.1 ms); a cursor
     # opened, read and closed would be three.
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; returns the last inserted row id."""
-        row = await self.conn.execute_insert(sql, params)
-        return int(row[0]) if row else 0
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement (use ``RETURNING`` with ``fetchone`` for what it made)."""
+        async with passing_as_unavailable():
+            await self.conn.execute_fetchall(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.conn.executemany(sql, rows):
+        async with passing_as_unavailable(), self.conn.executemany(sql, rows):
             pass
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self.conn.execute_fetchall(sql, params)
+        async with passing_as_unavailable():
+            rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self.conn.execute_fetchall(sql, params))
+        async with passing_as_unavailable():
+            return list(await self.conn.execute_fetchall(sql, params))

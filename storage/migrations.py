@@ -136,7 +136,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
     """,
-    # 4: documentation sections (their file and heading path), passages as searchable forms,
+    # 4: delivery: each action's key (sent with it, so a platform can tell a resend) and how often
+    # it was attempted (an action attempted before is looked for on the platform before a resend).
+    """
+    ALTER TABLE outbox ADD COLUMN key TEXT;
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: documentation sections (their file and heading path), passages as searchable forms,
     # and a full-text index over every form's terms (see knowledge/lexical.py): one row per
     # form and term with its count, and the form's length in terms (NULL: not indexed),
     # from which BM25 is computed in portable SQL.
