@@ -150,27 +150,29 @@ async def fuse(
     hits: list[Hit] = []
     for entry_id in [*ranked_dense[:limit], *extra]:
         entry = found_entries.get(entry_id)
-        if entry is None or entry.status != LIVE:
-            continue
-        lex = lexical_ranks.get(entry_id)
-        got = dense.get(entry_id)
-        if got is not None:
-            form_score = got.scores[0] if got.scores else None
-            second = got.scores[1] if len(got.scores) > 1 else None
-            candidates = [s for s in (form_score, got.passage) if s is not None]
-            score, support, passage = max(candidates), got.support, got.passage
-        else:
-            score, support, second, form_score = missing[entry_id], 0, None, None
-            passage = score if lex is not None and is_passage(lex[3]) else None
-            form_score = None if passage is not None else score
-        rank_d = dense_rank.get(entry_id)
-        rank_l = lex[0] if lex else None
-        hits.append(Hit(
-            entry, score, support, second, form_score=form_score, passage_score=passage,
-            dense_rank=rank_d, lexical_rank=rank_l, lexical_score=lex[1] if lex else 0.0,
-            coverage=lex[2] if lex else 0.0, fused=_rrf(rank_d) + _rrf(rank_l),
-        ))
+        if entry is not None and entry.status == LIVE:
+            hits.append(_hit(entry, dense.get(entry_id), lexical_ranks.get(entry_id), missing.get(entry_id, 0.0),
+                             dense_rank.get(entry_id), is_passage))
     return hits
+
+
+def _hit(entry: Entry, got: _Dense | None, lex: tuple[int, float, float, int] | None, score_if_unseen: float,
+         rank_d: int | None, is_passage: Callable[[int], bool]) -> Hit:
+    """One candidate with both rankings' features; ``score_if_unseen`` is its
+    dense score when only the lexical side found it."""
+    if got is not None:
+        form_score = got.scores[0] if got.scores else None
+        second = got.scores[1] if len(got.scores) > 1 else None
+        candidates = [s for s in (form_score, got.passage) if s is not None]
+        score, support, passage = max(candidates), got.support, got.passage
+    else:
+        score, support, second = score_if_unseen, 0, None
+        passage = score if lex is not None and is_passage(lex[3]) else None
+        form_score = None if passage is not None else score
+    rank_l = lex[0] if lex else None
+    return Hit(entry, score, support, second, form_score=form_score, passage_score=passage,
+               dense_rank=rank_d, lexical_rank=rank_l, lexical_score=lex[1] if lex else 0.0,
+               coverage=lex[2] if lex else 0.0, fused=_rrf(rank_d) + _rrf(rank_l))
 
 
 async def ranked_passages(store: EntryStore, entry: Entry, vector: np.ndarray, text: str) -> list[str]:

@@ -70,15 +70,7 @@ def split_sections(lines: list[str], *, anchors: Anchors, resolve: Resolve,
                    title: str | None = None) -> list[Section]:
     """Sections of the expanded page. Text before the first heading belongs
     to the page title from front matter, when there is one."""
-    refs: dict[str, str] = {}
-    fence = False
-    for line in lines:
-        if FENCE.match(line):
-            fence = not fence
-        elif not fence:
-            ref = REF_DEF.match(line)
-            if ref:
-                refs[ref.group(1).strip().lower()] = ref.group(2)
+    refs = _link_definitions(lines)
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     anchor, level = "", 0
@@ -130,6 +122,20 @@ def split_sections(lines: list[str], *, anchors: Anchors, resolve: Resolve,
         previous = line
     flush()
     return sections
+
+
+def _link_definitions(lines: list[str]) -> dict[str, str]:
+    """The page's reference-style link definitions (``[label]: url``), outside code."""
+    refs: dict[str, str] = {}
+    fence = False
+    for line in lines:
+        if FENCE.match(line):
+            fence = not fence
+        elif not fence:
+            ref = REF_DEF.match(line)
+            if ref:
+                refs[ref.group(1).strip().lower()] = ref.group(2)
+    return refs
 
 
 def _is_list_or_table(line: str) -> bool:

@@ -137,7 +137,7 @@ def test_an_entry_slipped_into_the_store_is_caught(store: Path) -> None:
     with sqlite3.connect(store) as conn:
         conn.execute("INSERT INTO entries SELECT 'k999', space, version, status, questions, 'Call +1 555 0100.', "
                      "answer_key, tags, url, review_after, author, source_case, origin, private, created_at, "
-                     "updated_at, provenance FROM entries WHERE id = 'api-key-rotate'")
+                     "updated_at, provenance, section FROM entries WHERE id = 'api-key-rotate'")
 
     code, out = cli("verify", "--db", str(store))
 
