@@ -55,6 +55,7 @@ class Core:
         composer: Composer | None = None,
         sensitive: Any = None,
         generator: Any = None,
+        learner: Any = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -63,6 +64,8 @@ class Core:
         self.composer = composer or Composer(team=settings.staff_team_name)
         self.sensitive = sensitive
         self.generator = generator
+        self.learner = learner  # learning.loop.Learner: model versions, calibration, adaptation
+        self._adapting: asyncio.Task[Any] | None = None
         self.cases = CaseStore(db)
         self.journeys = JourneyStore(db)
         self.log = EventLog(db)
@@ -84,6 +87,11 @@ class Core:
             kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
                                support_k=settings.policy.support_k)
             await kb.open()
+            learner = make_learner(settings, db, kb)
+            if await learner.open() and embedder is None:
+                assert model_task is not None
+                await model_task
+                model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))
             if model_task is not None:
                 kb.embedder = embedder = await model_task
         except BaseException:
@@ -94,7 +102,7 @@ class Core:
         assert embedder is not None
         detector = make_detector(settings, embedder)
         await prepare_with_stored_vectors(db, embedder, detector)
-        core = cls(settings=settings, db=db, kb=kb, sensitive=detector)
+        core = cls(settings=settings, db=db, kb=kb, sensitive=detector, learner=learner)
         core.generator = await _maybe_generator(settings)
         return core
 
@@ -105,8 +113,12 @@ class Core:
                 await generator.close()
         except Exception:  # a broken connection to the LLM must not keep the store open
             logger.exception("closing the LLM client failed")
+        if self._adapting is not None and not self._adapting.done():
+            self._adapting.cancel()
         await self.kb.close()
         await self.db.close()
+        if self.learner is not None:
+            self.learner.close()
 
     # -- the pipeline ----------------------------------------------------------
 
@@ -123,7 +135,9 @@ class Core:
                 if not await self._store_event(event, notes):
                     logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
                     return []
-                return await self._dispatch(event, notes)
+                actions = await self._dispatch(event, notes)
+                await self._learn_after(event)
+                return actions
             finally:
                 if isinstance(event, Message):
                     self.kb.forget_prefetch(event.space, event.text)
@@ -156,6 +170,8 @@ class Core:
         if self._data_version is not None and version != self._data_version:
             await self.kb.catch_up()
             self.journeys.forget()
+            if self.learner is not None:
+                await self.learner.follow(self.adopt)
         self._data_version = version
 
     async def _concerns_us(self, event: Event) -> bool:
@@ -275,6 +291,22 @@ class Core:
         return actions
 
 
+    # -- the learning loop --------------------------------------------------------
+
+    async def _learn_after(self, event: Event) -> None:
+        """Adapt the encoder when it falls due by the events' clock: inside this
+        event in replay (deterministic), in the background on a platform."""
+        from bot.learn import learn_after
+
+        await learn_after(self, event)
+
+    async def adopt(self, embedder: CachedEmbedder) -> None:
+        """A new model answers from now on: embedder, sensitive examples, indexes."""
+        from bot.learn import adopt
+
+        await adopt(self, embedder)
+
+
 class _SeenBefore(Exception):
     """Internal: roll back the storing of a redelivered event."""
 
@@ -294,6 +326,12 @@ async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder, de
         value = json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()})
         async with db.transaction():
             await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def make_learner(settings: Settings, db: Database, kb: KnowledgeBase) -> Any:
+    from bot.learn import make_learner as make
+
+    return make(settings, db, kb)
 
 
 def make_detector(settings: Settings, embedder: CachedEmbedder) -> Any:

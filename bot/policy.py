@@ -29,6 +29,8 @@ class Option:
     stale: bool = False
     policy: bool = False
     conflicts_with: tuple[str, ...] = ()
+    probability: float | None = None  # calibrated chance it is the right entry (learning.calibration)
+    held_back: str | None = None  # why the entry may not answer on its own (its answers stopped working)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,17 @@ def route(reason: str, why: str, confidence: float = 0.0, margin: float = 0.0) -
     return Decision("route", reason=reason, confidence=confidence, margin=margin, why=why)
 
 
-def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
-    """The one place that chooses between answering, clarifying and routing."""
+def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
+           answer_at: float | None = None) -> Decision:
+    """The one place that chooses between answering, clarifying and routing.
+
+    With ``answer_at`` (the probability the calibrated estimate must reach for
+    the operator's target wrong rate) and options carrying probabilities, the
+    decision is calibrated; otherwise the cosine thresholds decide.
+    """
+    if (answer_at is not None and t.decide_by == "calibrated" and options
+            and all(o.probability is not None for o in options)):
+        return decide_calibrated(options, signals, t, answer_at)
     top = options[0] if options else None
     score = top.score if top else 0.0
     margin = score - options[1].score if len(options) > 1 else score
@@ -110,4 +121,43 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
     return route("low_confidence", "not sure enough to answer or to offer options", score, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "decide", "route"]
+def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySettings,
+                      answer_at: float) -> Decision:
+    """Answer when the top entry is likely enough to be right; offer two or three
+    options when together they are likely and none alone is; else route."""
+    top = options[0]
+    p = top.probability or 0.0
+    margin = top.score - options[1].score if len(options) > 1 else top.score
+    if signals.human_requested:
+        return route("human_requested", "the asker asked for a person", p, margin)
+    if signals.sensitive:
+        return route("sensitive", f"sensitive ({signals.sensitive}): a person should handle it", p, margin)
+    if p >= answer_at:
+        close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
+        if top.held_back:
+            return route("low_confidence", top.held_back, p, margin)
+        if top.stale:
+            return route("stale", f"the best entry {top.entry} is past its review date", p, margin)
+        if close.intersection(top.conflicts_with):
+            return route("conflict", f"{top.entry} conflicts with a close entry", p, margin)
+        return Decision("answer", entry=top.entry, confidence=p, margin=margin,
+                        why=f"likely right: {p:.3f} ≥ {answer_at:.3f} for a target of "
+                            f"{t.target_wrong_rate:.1%} wrong")
+    if signals.clarifications >= t.max_clarifications or signals.options_refused:
+        return route("low_confidence", "still unsure after asking once", p, margin)
+    chosen: list[Option] = []
+    total = 0.0
+    for o in options[: t.max_options]:
+        if (o.probability or 0.0) < t.option_at or o.stale or o.held_back:
+            break
+        chosen.append(o)
+        total += o.probability or 0.0
+        if len(chosen) >= 2 and total >= t.clarify_at:
+            return Decision("clarify", options=tuple(c.entry for c in chosen), confidence=p, margin=margin,
+                            why=f"{len(chosen)} entries are together {total:.2f} likely, none alone enough")
+    if top.held_back and p >= t.option_at:
+        return route("low_confidence", top.held_back, p, margin)
+    return route("low_confidence", f"not likely enough to be right ({p:.3f} < {answer_at:.3f})", p, margin)
+
+
+__all__ = ["Decision", "Option", "Signals", "decide", "decide_calibrated", "route"]

@@ -48,6 +48,39 @@ class PolicySettings(BaseModel):
     auto_resolve_hours: float = 48.0
     owner_sla_minutes: float = 60.0
     max_clarifications: int = 1
+    decide_by: Literal["calibrated", "thresholds"] = Field(
+        "calibrated", description="calibrated: answer when the estimated probability of being right meets "
+                                  "the target wrong rate; thresholds: the cosine thresholds above")
+    target_wrong_rate: float = Field(0.01, gt=0, lt=0.5,
+                                     description="share of the bot's own answers allowed to be wrong")
+    clarify_at: float = Field(0.6, gt=0, le=1, description="offer options when together they are this likely")
+    option_at: float = Field(0.1, ge=0, le=1, description="and each option offered is at least this likely")
+
+
+class LearningSettings(BaseModel):
+    """The learning loop (issue 11): encoder adaptation, calibration, survival.
+
+    The encoder adapts after ``every_lessons`` new taught pairs (or every
+    ``every_hours``, if set), by the events' clock. On a platform it runs in
+    the background; in ``replay`` it runs inside the event that made it due,
+    so the output stays the same for the same input.
+    """
+
+    adapt: bool = Field(True, description="adapt the encoder to what the community taught")
+    every_lessons: int = Field(200, ge=1, description="adapt after this many new taught pairs")
+    every_hours: float | None = Field(None, gt=0, description="… or this long after the last adaptation")
+    min_lessons: int = Field(20, ge=1, description="never adapt on fewer new pairs than this")
+    background: bool = Field(True, description="run off the answering path (replay: false)")
+    steps: int = Field(30, ge=1, le=1000, description="training steps per adaptation")
+    batch: int = Field(32, ge=2, le=256)
+    learning_rate: float = Field(5e-5, gt=0)
+    threads: int = Field(1, ge=1, le=2, description="torch threads for training")
+    held_out_share: int = Field(5, ge=2, description="one taught pair in this many is held out")
+    answer_floor: float = Field(0.8, gt=0, le=1, description="never answer below this probability")
+    prior_strength: float = Field(20.0, gt=0, description="how hard the cautious prior holds")
+    survival_min_answers: int = Field(5, ge=1, description="judge an entry's survival after this many answers")
+    survival_threshold: float = Field(0.6, ge=0, le=1,
+                                      description="an entry whose answers work less often stops answering")
 
 
 class LLMSettings(BaseModel):
@@ -97,6 +130,7 @@ class Settings(BaseSettings):
         1, ge=1, description="torch threads for embedding: one leaves the other cores to the event loop and "
                              "the store (measured faster end to end on 2 cores); bulk imports use all")
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sensitive_examples: dict[str, list[str]] | None = None
     sensitive_threshold: float = Field(

@@ -71,6 +71,7 @@ class KnowledgeBase:
         self.dim = dim
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
+        self._index_options = {"dim": dim, "hnsw_min": hnsw_min, "snapshot_dir": snapshot_dir}
         self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
 
     @property
@@ -89,6 +90,16 @@ class KnowledgeBase:
         """Load the indexes from stored vectors (never re-embedding); needs no
         model, so it runs while the model loads."""
         await self.indexes.load()
+
+    async def reload(self) -> None:
+        """Every stored vector changed (a new model was swapped in): rebuild the
+        indexes from them, then replace the old ones in one assignment."""
+        fresh = SpaceIndexes(self.store, **self._index_options)  # type: ignore[arg-type]
+        fresh.forget_snapshots()
+        await fresh.load()
+        fresh.version = self.indexes.version + 1
+        self.indexes = fresh
+        self._prefetched.clear()
 
     async def close(self) -> None:
         """Save changed HNSW snapshots, so the next start is fast."""

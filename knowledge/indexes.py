@@ -100,6 +100,13 @@ class SpaceIndexes:
                 await asyncio.to_thread(self._save_snapshot, space, index, seq)
         self._dirty.clear()
 
+    def forget_snapshots(self) -> None:
+        """The stored vectors changed wholesale (another model): saved graphs no longer match."""
+        if self.snapshot_dir is None or not self.snapshot_dir.exists():
+            return
+        for path in list(self.snapshot_dir.glob("*.faiss")) + list(self.snapshot_dir.glob("*.json")):
+            path.unlink(missing_ok=True)
+
     def index_of(self, space: str) -> VectorIndex:
         index = self._indexes.get(space)
         if index is None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from bot.actions import FEEDBACK_BUTTONS, Candidate, Citation
 from bot.cases import BOT, Case
+from bot.flows import learned
 from bot.handling import Handling
 from bot.policy import Decision, Option, Signals, decide
 from bot.text import asks_for_person
@@ -79,11 +80,13 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     """
     hits, options = await retrieve(handling, vector, text)
     signals = signals or signals_for(handling, text, vector, case)
-    decision = decide(options, signals, handling.core.settings.policy)
+    options, answer_at, features = await learned.calibrate(handling, text, hits, options)
+    decision = decide(options, signals, handling.core.settings.policy, answer_at)
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
                             why=f"the asker already had {avoid} and is still asking")
-    await record_decision(handling, case, decision, hits)
+    await record_decision(handling, case, decision, hits, **learned.evidence(options, answer_at, handling))
+    await learned.observe(handling, case, decision, hits, features)
     by_id = {h.entry.id: h for h in hits}
     candidates = candidates_of(hits)
     case = replace(case, candidates=candidates)
@@ -93,8 +96,11 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     if decision.kind == "clarify":
         return await clarify(handling, case, [by_id[e].entry for e in decision.options],
                              confidence=decision.confidence)
-    return await handling.route(case, decision.reason or "low_confidence", candidates=candidates,
+    case = await handling.route(case, decision.reason or "low_confidence", candidates=candidates,
                                 linked=linked)
+    if options and options[0].held_back and decision.why == options[0].held_back:
+        await handling.update_card(case, decision.why)
+    return case
 
 
 async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,
@@ -133,6 +139,8 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
                    confidence=1.0 if by else confidence, by=by,
                    citations=tuple(Citation(e.id, e.version, e.title, e.url) for e in cited),
                    buttons=FEEDBACK_BUTTONS)
+    if by is None:
+        await learned.answered(handling, entry.id)
     case = replace(case, status="answered", owner=BOT if by is None else by, entry=entry.id,
                    entry_version=entry.version, options=(), answered_by=by,
                    next_step="the asker tries it and tells us if it worked")

@@ -11,6 +11,7 @@ import numpy as np
 from bot.actions import Route
 from bot.cases import STAFF_QUEUE, Case
 from bot.events import Address, Feedback, Message
+from bot.flows import learned
 from bot.flows.deciding import answer_with, decide_and_act
 from bot.handling import Handling
 from bot.journeys import CaseNote
@@ -198,6 +199,7 @@ async def on_pick(handling: Handling, case: Case, text: str) -> Case:
     if entry is None or entry.status != "live":
         return await handling.route(replace(case, options=()), "low_confidence")
     score = next((c.score for c in case.candidates if c.entry == entry.id), 0.0)
+    await learned.settled(handling, case, right=entry.id, lesson="pick", text=case.question)
     await handling.log("decision", {"decision": "answer", "entry": entry.id, "why": "picked by the asker",
                                     "option": pick, "confidence": score,
                                     "candidates": [{"entry": entry.id, "version": entry.version,
@@ -226,6 +228,8 @@ async def resolve(handling: Handling, case: Case, *, confirmed: bool) -> Case:
     journey = await handling.journey(case.user)
     handling.keep_journey(journey.update_case(case.key, status="resolved", stuck=None,
                                               outcome="solved" if confirmed else "presumed solved"))
+    if confirmed and case.entry and case.answered_by is None:
+        await learned.settled(handling, case, right=case.entry, lesson="solved", text=case.question)
     if confirmed:
         words = handling.core.composer.solved()
         handling.reply(case, words, kind="notice")
@@ -240,6 +244,7 @@ async def reopen(handling: Handling, case: Case, *, why: str) -> Case:
     if case.entry and case.answered_by is None:
         await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                             "how": "not_solved"}, case=case.key)
+        await learned.settled(handling, case, wrong=case.entry)
     journey = await handling.journey(case.user)
     handling.keep_journey(journey.update_case(case.key, outcome=f"{case.entry or 'answer'} did not solve it"))
     case = replace(case, status="reopened", resolution=None,

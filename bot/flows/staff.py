@@ -12,6 +12,7 @@ import numpy as np
 from bot.actions import Learned
 from bot.cases import STAFF_QUEUE, Case
 from bot.events import Event, Message
+from bot.flows import learned
 from bot.flows.deciding import answer_with, retrieve
 from bot.handling import Handling
 from bot.policy import Signals, decide
@@ -94,6 +95,7 @@ async def answer_case(handling: Handling, case: Case, message: Message, *, relay
         handling.reply(case, core.composer.relay(name, message.text), kind="relay", by=staff,
                        sources=(lesson.entry.id,), confidence=1.0)
     await record_lesson(handling, case, lesson, staff)
+    await learned.settled(handling, case, right=lesson.entry.id)
     case = replace(case, status="answered", owner=staff, answered_by=staff, entry=lesson.entry.id,
                    entry_version=lesson.entry.version, options=(),
                    next_step="the asker tries it and tells us if it worked")
@@ -167,7 +169,8 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
             continue
         vector = np.frombuffer(row["vector"], dtype=np.float32)
         hits, options = await retrieve(handling, vector)
-        decision = decide(options, Signals(), core.settings.policy)
+        options, answer_at, _ = await learned.calibrate(handling, case.question, hits, options)
+        decision = decide(options, Signals(), core.settings.policy, answer_at)
         if decision.kind != "answer" or decision.entry != entry.id:
             continue
         await handling.log("decision", {**decision.evidence(core.settings.policy),
@@ -197,6 +200,7 @@ async def on_staff_in_thread(handling: Handling, message: Message, case: Case) -
                              case=case.key, at=handling.now, correcting=entry, private=case.private)
         await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                             "how": "corrected", "by": message.user}, case=case.key)
+        await learned.settled(handling, case, wrong=case.entry)
         await record_lesson(handling, case, lesson, message.user)
         case = replace(case, answered_by=message.user, owner=message.user, entry=lesson.entry.id,
                        entry_version=lesson.entry.version, status="answered")

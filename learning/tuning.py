@@ -1,0 +1,155 @@
+"""Contrastive fine-tuning of the bundled MiniLM's top layers, on CPU.
+
+Why only the top layers: on 2 shared cores a full fine-tune of all six
+layers costs seconds per step. The lower layers are frozen, so their output
+for a text is computed once and kept (``Lower``); a training step then runs
+forward and backward through the top ``TOP`` layers only, and re-embedding
+every question form after a promotion costs a third of a full pass.
+
+The objective is Multiple Negatives Ranking (in-batch negatives, as
+sentence-transformers' ``MultipleNegativesRankingLoss``): each anchor question
+must be closer to another question form of its own entry than to the other
+anchors' positives, plus one hard negative per anchor, a form of the entry the
+current model confuses it with most. Everything is seeded and single-threaded
+so the same pairs give the same weights (``replay`` stays deterministic).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+
+from knowledge.minilm import BertEncoder
+
+logger = logging.getLogger(__name__)
+
+TOP = 2  # layers trained; the ones below are frozen and cached
+TRAIN_TOKENS = 64  # texts are truncated to this many tokens for training (questions are short)
+
+
+def layer_names(layers: Sequence[int]) -> list[str]:
+    return [f"encoder.layer.{n}." for n in layers]
+
+
+class TopLayers:
+    """The base encoder split in two: frozen lower layers, trainable upper ones.
+
+    ``weights`` (the upper layers' tensors) can be replaced by a tuned set;
+    ``encode`` then gives exactly what the full model with those weights gives.
+    """
+
+    def __init__(self, path: Path, *, top: int = TOP, max_tokens: int = TRAIN_TOKENS) -> None:
+        self.base = BertEncoder(path)
+        self.split = self.base.layers - top
+        self.upper = list(range(self.split, self.base.layers))
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_padding()
+        prefixes = tuple(layer_names(self.upper))
+        self.base_upper = {k: v for k, v in self.base.w.items() if k.startswith(prefixes)}
+
+    # -- the frozen part ------------------------------------------------------
+
+    @torch.inference_mode()
+    def lower(self, texts: Sequence[str], batch: int = 64) -> list[torch.Tensor]:
+        """Hidden states after the frozen layers, one (tokens, hidden) tensor per text."""
+        out: list[torch.Tensor] = []
+        for start in range(0, len(texts), batch):
+            chunk = list(texts[start:start + batch])
+            enc = self.tokenizer.encode_batch(chunk)
+            ids = torch.tensor([e.ids for e in enc])
+            mask = torch.tensor([e.attention_mask for e in enc])
+            x = self.base.embed(ids)
+            x = self.base.run(x, mask, range(self.split))
+            for row, m in zip(x, mask, strict=True):
+                out.append(row[: int(m.sum())].clone())
+        return out
+
+    # -- the trainable part ---------------------------------------------------
+
+    def upper_pass(self, states: Sequence[torch.Tensor], weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Pooled, normalised sentence vectors from lower states through the upper layers."""
+        length = max(int(s.shape[0]) for s in states)
+        x = torch.zeros(len(states), length, self.base.hidden)
+        mask = torch.zeros(len(states), length, dtype=torch.long)
+        for i, s in enumerate(states):
+            x[i, : s.shape[0]] = s
+            mask[i, : s.shape[0]] = 1
+        x = self.base.run(x, mask, self.upper, weights=weights)
+        w = mask.unsqueeze(-1).to(x.dtype)
+        pooled = (x * w).sum(1) / w.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled, dim=1)
+
+    @torch.inference_mode()
+    def encode_states(self, states: Sequence[torch.Tensor], weights: dict[str, torch.Tensor] | None,
+                      batch: int = 64) -> np.ndarray:
+        weights = weights if weights is not None else self.base_upper
+        if not states:
+            return np.zeros((0, self.base.hidden), dtype=np.float32)
+        parts = [self.upper_pass(states[i:i + batch], weights).numpy()
+                 for i in range(0, len(states), batch)]
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    steps: int = 40
+    batch: int = 32
+    lr: float = 5e-5
+    scale: float = 20.0
+    hard_negatives: bool = True
+    seed: int = 0
+
+
+def train(model: TopLayers, states: Sequence[torch.Tensor], labels: Sequence[str],
+          start: dict[str, torch.Tensor] | None, config: TrainConfig,
+          confusions: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    """Tuned upper-layer weights from (text state, entry) rows, starting at ``start``.
+
+    ``confusions`` maps an entry to the entry it is most often mistaken for;
+    a form of that one is each anchor's hard negative.
+    """
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    pairable = sorted(k for k, v in by_label.items() if len(v) >= 2)
+    source = start if start is not None else model.base_upper
+    weights = {k: v.detach().clone().requires_grad_(True) for k, v in source.items()}
+    if len(pairable) < 2:
+        return {k: v.detach() for k, v in weights.items()}
+    optimiser = torch.optim.AdamW(list(weights.values()), lr=config.lr, weight_decay=0.0)
+    confusions = confusions or {}
+    for _ in range(config.steps):
+        chosen = rng.sample(pairable, min(config.batch, len(pairable)))
+        anchors, positives, negatives = [], [], []
+        for label in chosen:
+            a, p = rng.sample(by_label[label], 2)
+            anchors.append(states[a])
+            positives.append(states[p])
+            other = confusions.get(label)
+            if config.hard_negatives and other in by_label and other not in chosen:
+                negatives.append(states[rng.choice(by_label[other])])
+        vectors = model.upper_pass(anchors + positives + negatives, weights)
+        n = len(anchors)
+        a, candidates = vectors[:n], vectors[n:]
+        logits = config.scale * a @ candidates.T
+        loss = F.cross_entropy(logits, torch.arange(n))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return {k: v.detach() for k, v in weights.items()}
+
+
+def to_numpy(weights: dict[str, torch.Tensor]) -> dict[str, Any]:
+    return {k: v.contiguous() for k, v in weights.items()}
