@@ -87,9 +87,9 @@ def calibrate(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, 
         X = np.vstack([X, live[0]]) if len(X) else live[0]
         y = np.concatenate([y, live[1]])
         w = np.concatenate([w, np.ones(len(live[1]))])
-    model = Calibrator.prior().fit(X, y, w, strength=config.prior_strength) if len(X) else Calibrator.prior()
-    if not len(X):
-        return Calibrated(model, 1.0)
+    if not len(X):  # no evidence yet: the prior, at the target read literally
+        return Calibrated(Calibrator.prior(), max(config.answer_floor, 1.0 - config.target))
+    model = Calibrator.prior().fit(X, y, w, strength=config.prior_strength)
     top = X[:, 6] == 1.0
     at = operating_point(np.array(model.probs(list(X[top]))), y[top], w[top], config.target,
                          floor=config.answer_floor)

@@ -128,7 +128,8 @@ class Learner:
     async def _fit(self, space: str, at: datetime | None = None) -> Calibrated:
         forms = [(t, e) for t, e, s in await self._live_forms() if s == space]
         if not forms:
-            return Calibrated(Calibrator.prior(), 1.0)
+            return Calibrated(Calibrator.prior(), max(self.config.adapt.answer_floor,
+                                                      1.0 - self.config.adapt.target))
         vectors = await self._vectors_of(forms)
         live = await self._live_examples(space)
         texts = [t for t, _ in forms]
