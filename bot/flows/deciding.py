@@ -136,7 +136,7 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
                                                "generated": True}, case=case.key)
     text = f"{text}\n\n{core.composer.answer_footer()}"
     handling.reply(case, text, kind="relay" if by else "answer", sources=tuple(e.id for e in cited),
-                   confidence=1.0 if by else confidence, by=by,
+                   confidence=1.0 if by else confidence, by=by, model=None if by else core.embedder.name,
                    citations=tuple(Citation(e.id, e.version, e.title, e.url) for e in cited),
                    buttons=FEEDBACK_BUTTONS)
     if by is None:
@@ -157,7 +157,7 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
 async def clarify(handling: Handling, case: Case, entries: list[Entry], *, confidence: float) -> Case:
     words = handling.core.composer.clarify(entries)
     handling.reply(case, words, kind="clarify", options=tuple(e.id for e in entries),
-                   confidence=confidence)
+                   confidence=confidence, model=handling.core.embedder.name)
     case = replace(case, status="open", owner=BOT, options=tuple(e.id for e in entries),
                    clarifications=case.clarifications + 1, next_step=words.next_step or "")
     case = case.said("bot", handling.core.settings.bot_name, words.text, handling.now)
