@@ -47,7 +47,7 @@ class Encoder:
         self.model = model
         self.dataset = dataset
         self.states: dict[str, torch.Tensor] = {}
-        path = CACHE / f"{dataset}-lower.pt"
+        path = CACHE / f"{dataset}-lower-{model.tokenizer.truncation['max_length']}.pt"
         if path.exists():
             self.states = torch.load(path)
         self._path = path
@@ -228,7 +228,9 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
                     sim.weights = cand
                     sim.version += 1
                     sim.vectors = cand_vecs
-                    stream_vecs = enc.encode([r.text for r in stream], cand)
+                    rest = [r.text for r in stream[i + 1:]]
+                    if rest:
+                        stream_vecs[i + 1:] = enc.encode(rest, cand)
                     calib = new_calib
                 else:
                     calib = cur_calib
@@ -279,21 +281,21 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--rule", default="calibrated", choices=["policy", "calibrated"])
     ap.add_argument("--adapt", default="none", choices=["none", "top2"])
-    ap.add_argument("--every", type=int, default=150)
-    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--every", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--hard", action="store_true")
     ap.add_argument("--fresh", action="store_true", help="train from the base model every time")
     ap.add_argument("--always-promote", action="store_true")
     ap.add_argument("--target", type=float, default=0.01)
-    ap.add_argument("--clarify-target", type=float, default=0.9)
+    ap.add_argument("--clarify-target", type=float, default=0.6)
     ap.add_argument("--option-floor", type=float, default=0.1)
     ap.add_argument("--unknown-weight", type=float, default=1.0)
     ap.add_argument("--live", type=float, default=1.0, help="weight of live outcomes in calibration")
     ap.add_argument("--recalibrate", type=int, default=100)
-    ap.add_argument("--floor", type=float, default=0.5)
-    ap.add_argument("--strength", type=float, default=2.0)
+    ap.add_argument("--floor", type=float, default=0.8)
+    ap.add_argument("--strength", type=float, default=20.0)
     ap.add_argument("--fixed", type=float, default=None, help="answer at this probability (no operating point)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()

@@ -70,6 +70,7 @@ class Trial:
     train_seconds: float
     why: str
     confusions: dict[str, str] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # the candidate's vector of each form text
 
     def figures(self) -> dict[str, object]:
         return {"pairs": self.pairs, "held_out": self.held_out, "current": self.current.as_dict(),
@@ -154,9 +155,10 @@ class Trainer:
                                              hard_negatives=config.hard_negatives, seed=config.seed),
                         confusions)
         candidate_vectors = self.encode(texts, weights)
+        encoded = dict(zip(texts, candidate_vectors, strict=True))
         if not held.any():
             return Trial(len(train_rows), 0, empty, empty, False, weights, time.perf_counter() - started,
-                         "no held-out pairs yet to judge a candidate by", confusions)
+                         "no held-out pairs yet to judge a candidate by", confusions, encoded)
         old = calibrate(texts, labels, current_vectors, config, usable=~held)
         new = calibrate(texts, labels, candidate_vectors, config, usable=~held)
         before = evaluate(texts, labels, current_vectors, held, old.model, old.answer_at)
@@ -165,4 +167,4 @@ class Trainer:
         why = ("answers more held-out questions at no higher wrong rate" if promote else
                "does not answer more held-out questions at no higher wrong rate")
         return Trial(len(train_rows), int(held.sum()), before, after, promote, weights,
-                     time.perf_counter() - started, why, confusions)
+                     time.perf_counter() - started, why, confusions, encoded)

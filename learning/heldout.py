@@ -95,10 +95,9 @@ def examples(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, *
     w: list[float] = []
     if len(idx) == 0:
         return np.zeros((0, 0)), np.zeros(0), np.zeros(0)
-    sims = vectors[idx] @ vectors.T
-    sims[:, ~usable] = -2.0
-    for row, i in enumerate(idx):
-        s = sims[row]
+    for i in idx:
+        s = vectors @ vectors[i]
+        s[~usable] = -2.0
         s[i] = -2.0
         own = labels[i]
         if len(forms_of[own]) > 1:
@@ -146,11 +145,10 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, h
     for text, label, h in zip(texts, labels, held, strict=True):
         if not h:
             forms_of[label].append(text)
-    sims = vectors[idx] @ vectors.T
-    sims[:, held] = -2.0
     right = wrong = unknown = 0
-    for row, i in enumerate(idx):
-        s = sims[row]
+    for i in idx:
+        s = vectors @ vectors[i]
+        s[held] = -2.0
         ranked = rank_entries(s, labels)
         feats = features_of(texts[i], ranked, forms_of, n=1)
         if feats and calibrator.prob(feats[0]) >= answer_at:

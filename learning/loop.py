@@ -238,7 +238,11 @@ class Learner:
     async def _stage(self, trainer: Trainer, version: int, trial: Trial) -> None:
         rows = await self.store.all_forms()
         texts = [r[3] for r in rows]
-        vectors = await asyncio.to_thread(trainer.encode, texts, trial.weights)
+        missing = [t for t in dict.fromkeys(texts) if t not in trial.vectors]
+        if missing:  # forms the trial did not ask (retired ones, say): the rest it already embedded
+            fresh = await asyncio.to_thread(trainer.encode, missing, trial.weights)
+            trial.vectors.update(zip(missing, fresh, strict=True))
+        vectors = np.stack([trial.vectors[t] for t in texts])
         async with self.db.transaction():
             await self.store.stage_vectors(version, [r[0] for r in rows], vectors)
 

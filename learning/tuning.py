@@ -28,12 +28,13 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
+from knowledge.embedder import MAX_TOKENS
 from knowledge.minilm import BertEncoder
 
 logger = logging.getLogger(__name__)
 
 TOP = 2  # layers trained; the ones below are frozen and cached
-TRAIN_TOKENS = 64  # texts are truncated to this many tokens for training (questions are short)
+TRAIN_TOKENS = 32  # training sees a text's first tokens only (questions are short; cost is per token)
 
 
 def layer_names(layers: Sequence[int]) -> list[str]:
@@ -47,7 +48,7 @@ class TopLayers:
     ``encode`` then gives exactly what the full model with those weights gives.
     """
 
-    def __init__(self, path: Path, *, top: int = TOP, max_tokens: int = TRAIN_TOKENS) -> None:
+    def __init__(self, path: Path, *, top: int = TOP, max_tokens: int = MAX_TOKENS) -> None:
         self.base = BertEncoder(path)
         self.split = self.base.layers - top
         self.upper = list(range(self.split, self.base.layers))
@@ -62,17 +63,19 @@ class TopLayers:
     @torch.inference_mode()
     def lower(self, texts: Sequence[str], batch: int = 64) -> list[torch.Tensor]:
         """Hidden states after the frozen layers, one (tokens, hidden) tensor per text."""
-        out: list[torch.Tensor] = []
-        for start in range(0, len(texts), batch):
-            chunk = list(texts[start:start + batch])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
+        found: dict[int, torch.Tensor] = {}
+        for start in range(0, len(order), batch):
+            picked = order[start:start + batch]
+            chunk = [texts[i] for i in picked]
             enc = self.tokenizer.encode_batch(chunk)
             ids = torch.tensor([e.ids for e in enc])
             mask = torch.tensor([e.attention_mask for e in enc])
             x = self.base.embed(ids)
             x = self.base.run(x, mask, range(self.split))
-            for row, m in zip(x, mask, strict=True):
-                out.append(row[: int(m.sum())].clone())
-        return out
+            for i, row, m in zip(picked, x, mask, strict=True):
+                found[i] = row[: int(m.sum())].clone()
+        return [found[i] for i in range(len(texts))]
 
     # -- the trainable part ---------------------------------------------------
 
@@ -93,11 +96,12 @@ class TopLayers:
     def encode_states(self, states: Sequence[torch.Tensor], weights: dict[str, torch.Tensor] | None,
                       batch: int = 64) -> np.ndarray:
         weights = weights if weights is not None else self.base_upper
-        if not states:
-            return np.zeros((0, self.base.hidden), dtype=np.float32)
-        parts = [self.upper_pass(states[i:i + batch], weights).numpy()
-                 for i in range(0, len(states), batch)]
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        out = np.zeros((len(states), self.base.hidden), dtype=np.float32)
+        order = sorted(range(len(states)), key=lambda i: int(states[i].shape[0]))
+        for start in range(0, len(order), batch):
+            picked = order[start:start + batch]
+            out[picked] = self.upper_pass([states[i] for i in picked], weights).numpy()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,7 @@ class TrainConfig:
     scale: float = 20.0
     hard_negatives: bool = True
     seed: int = 0
+    max_tokens: int = TRAIN_TOKENS
 
 
 def train(model: TopLayers, states: Sequence[torch.Tensor], labels: Sequence[str],
@@ -140,7 +145,8 @@ def train(model: TopLayers, states: Sequence[torch.Tensor], labels: Sequence[str
             other = confusions.get(label)
             if config.hard_negatives and other in by_label and other not in chosen:
                 negatives.append(states[rng.choice(by_label[other])])
-        vectors = model.upper_pass(anchors + positives + negatives, weights)
+        cut = config.max_tokens
+        vectors = model.upper_pass([s[:cut] for s in anchors + positives + negatives], weights)
         n = len(anchors)
         a, candidates = vectors[:n], vectors[n:]
         logits = config.scale * a @ candidates.T
