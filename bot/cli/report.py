@@ -39,11 +39,22 @@ def report(
         fail(f"no store at {settings.db}: run the bot (or pass --db) first")
 
     async def go() -> Any:
-        async with Database(settings.db) as database:
-            return await compute(database, since=start, until=end, space=space, policy=settings.policy)
+        from learning.store import LearningStore
 
-    card = run(go())
+        async with Database(settings.db) as database:
+            card = await compute(database, since=start, until=end, space=space, policy=settings.policy)
+            return card, await LearningStore(database).measured(space)
+
+    card, (answers, shown_wrong) = run(go())
+    target = settings.policy.target_wrong_rate
+    measured = None if answers == 0 else shown_wrong / answers
     if as_json:
-        typer.echo(json.dumps(card.as_json(), indent=2, ensure_ascii=False))
+        body = card.as_json()
+        body["wrong_rate_target"] = {"target": target, "measured": measured, "answers": answers,
+                                     "shown_wrong": shown_wrong}
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         render_table(card)
+        typer.echo(f"wrong rate of the bot's own answers: target {target:.1%}, measured "
+                   f"{'n/a' if measured is None else f'{measured:.1%}'} ({shown_wrong} of {answers} answers "
+                   f"met by Not solved, a reopen or a staff correction)")
