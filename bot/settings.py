@@ -71,8 +71,9 @@ class LearningSettings(BaseModel):
     every_hours: float | None = Field(None, gt=0, description="… or this long after the last adaptation")
     min_lessons: int = Field(20, ge=1, description="never adapt on fewer new pairs than this")
     background: bool = Field(True, description="run off the answering path (replay: false)")
-    steps: int = Field(30, ge=1, le=1000, description="training steps per adaptation")
-    batch: int = Field(32, ge=2, le=256)
+    steps: int = Field(20, ge=1, le=1000, description="training steps per adaptation")
+    batch: int = Field(16, ge=2, le=256, description="entries per training step (an anchor, a positive "
+                                                      "and a hard negative each)")
     learning_rate: float = Field(5e-5, gt=0)
     threads: int = Field(1, ge=1, le=2, description="torch threads for training")
     held_out_share: int = Field(5, ge=2, description="one taught pair in this many is held out")

@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AdaptConfig:
-    steps: int = 30
-    batch: int = 32
+    steps: int = 20
+    batch: int = 16
     lr: float = 5e-5
     hard_negatives: bool = True
     held_out_share: int = 5

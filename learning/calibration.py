@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +42,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(["a", "an", "the", "i", "my", "me", "to", "is", "it", "of", "in", "on", "for", "and", "or", "do", "does", "how", "can", "what", "why"])
 
 
+@lru_cache(maxsize=65_536)
 def words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
 

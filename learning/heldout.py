@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,12 @@ from learning.calibration import Calibrator, candidate_features, lexical_overlap
 
 DEPTH = 48  # nearest forms looked at per question, as the live search does
 SUPPORT_K = 5
+
+
+def _rows(vectors: np.ndarray, idx: np.ndarray, block: int = 256) -> Iterator[np.ndarray]:
+    """Similarities of the ``idx`` rows to every row, a block of rows per matrix product."""
+    for start in range(0, len(idx), block):
+        yield from vectors[idx[start:start + block]] @ vectors.T
 
 
 def is_held_out(text: str, share: int = 5) -> bool:
@@ -95,8 +101,7 @@ def examples(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, *
     w: list[float] = []
     if len(idx) == 0:
         return np.zeros((0, 0)), np.zeros(0), np.zeros(0)
-    for i in idx:
-        s = vectors @ vectors[i]
+    for i, s in zip(idx, _rows(vectors, idx), strict=True):
         s[~usable] = -2.0
         s[i] = -2.0
         own = labels[i]
@@ -146,8 +151,7 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, h
         if not h:
             forms_of[label].append(text)
     right = wrong = unknown = 0
-    for i in idx:
-        s = vectors @ vectors[i]
+    for i, s in zip(idx, _rows(vectors, idx), strict=True):
         s[held] = -2.0
         ranked = rank_entries(s, labels)
         feats = features_of(texts[i], ranked, forms_of, n=1)
