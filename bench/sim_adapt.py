@@ -33,8 +33,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.quality_data import DATASETS, REPO_ROOT, build_dataset
-from learning.calibration import Calibrator, operating_point
-from learning.heldout import better, evaluate, examples, features_of, is_held_out, rank_entries
+from learning.adapt import AdaptConfig, Calibrated, calibrate
+from learning.calibration import Calibrator
+from learning.heldout import better, evaluate, features_of, is_held_out, rank_entries
 from learning.tuning import TopLayers, TrainConfig, train
 
 CACHE = REPO_ROOT / "bench" / "results" / "sim-cache"
@@ -78,7 +79,7 @@ class Sim:
     weights: dict | None = None
     version: int = 0
     lessons: int = 0
-    outcomes: list[tuple[np.ndarray, int]] = field(default_factory=list)  # live calibration examples
+    outcomes: list[tuple[np.ndarray, int, int]] = field(default_factory=list)  # live calibration examples
     pairs_extra: list[Form] = field(default_factory=list)  # clarify picks (pairs, not forms)
 
 
@@ -101,21 +102,16 @@ def policy_decide(ranked: list[dict]) -> tuple[str, list[str]]:
     return "route", []
 
 
-def calibrated_decide(probs: list[float], ranked: list[dict], target: float, clarify_target: float,
-                      option_floor: float) -> tuple[str, list[str]]:
+def calibrated_decide(probs: list[float], together: tuple[float, float], ranked: list[dict],
+                      answer_at: float, clarify_at: float) -> tuple[str, list[str]]:
+    """``bot.policy.decide_calibrated``, without stale entries, conflicts or hold-backs."""
     if not ranked:
         return "route", []
-    if probs[0] >= 1 - target:
+    if probs[0] >= answer_at:
         return "answer", [ranked[0]["entry"]]
-    total = 0.0
-    chosen: list[str] = []
-    for p, row in zip(probs, ranked, strict=False):
-        if p < option_floor:
-            break
-        chosen.append(row["entry"])
-        total += p
-        if len(chosen) >= 2 and total >= clarify_target:
-            return "clarify", chosen
+    for n, p in zip((2, 3), together, strict=True):
+        if n <= len(ranked) and p >= clarify_at:
+            return "clarify", [r["entry"] for r in ranked[:n]]
     return "route", []
 
 
@@ -123,26 +119,16 @@ def held_out(form: Form) -> bool:
     return form.taught and is_held_out(form.text)
 
 
-@dataclass
-class Calib:
-    model: Calibrator
-    answer_at: float
-
-
-def fit_calib(sim: Sim, vectors: np.ndarray, args: argparse.Namespace, usable: np.ndarray | None = None) -> Calib:
-    texts = [f.text for f in sim.forms]
-    labels = [f.label for f in sim.forms]
-    X, y, w = examples(texts, labels, vectors, unknown_weight=args.unknown_weight, usable=usable,
-                       seed=len(texts))
+def fit_calib(sim: Sim, vectors: np.ndarray, args: argparse.Namespace,
+              usable: np.ndarray | None = None) -> Calibrated:
+    config = AdaptConfig(target=args.target, answer_floor=args.floor, prior_strength=args.strength,
+                         unknown_weight=args.unknown_weight, seed=len(sim.forms), expected=args.expected)
+    live = None
     if args.live and sim.outcomes:
-        X = np.vstack([X, np.array([o[0] for o in sim.outcomes])]) if len(X) else np.array([o[0] for o in sim.outcomes])
-        y = np.concatenate([y, [o[1] for o in sim.outcomes]])
-        w = np.concatenate([w, np.full(len(sim.outcomes), args.live)])
-    model = Calibrator.prior().fit(X, y, w, strength=args.strength)
-    top = X[:, 6] == 1.0 if len(X) else np.zeros(0, bool)
-    at = operating_point(np.array(model.probs(list(X[top]))), y[top], w[top], args.target,
-                         floor=args.floor) if len(X) else 1.0
-    return Calib(model, at if args.fixed is None else args.fixed)
+        live = (np.array([o[0] for o in sim.outcomes]), np.array([float(o[1]) for o in sim.outcomes]),
+                np.array([o[2] for o in sim.outcomes], dtype=int))
+    return calibrate([f.text for f in sim.forms], [f.label for f in sim.forms], vectors, config,
+                     usable=usable, live=live)
 
 
 def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
@@ -155,7 +141,7 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
     enc.prepare([f.text for f in sim.forms] + [r.text for r in stream])
     sim.vectors = enc.encode([f.text for f in sim.forms], None)
     stream_vecs = enc.encode([r.text for r in stream], None)
-    calib = Calib(Calibrator.prior(), 0.9)
+    calib = Calibrated(Calibrator.prior(), 0.9)
     if args.rule == "calibrated":
         calib = fit_calib(sim, sim.vectors, args)
     outcomes = []
@@ -178,7 +164,8 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
             kind, opts = policy_decide(ranked)
         else:
             probs = calib.model.probs(feats)
-            kind, opts = calibrated_decide(probs, ranked, 1 - calib.answer_at, args.clarify_target, args.option_floor)
+            together = calib.together(feats[0]) if feats else (0.0, 0.0)
+            kind, opts = calibrated_decide(probs, together, ranked, calib.answer_at, args.clarify_target)
         if feats:
             trace.append((calib.model.prob(feats[0]), int(row.in_scope and ranked[0]["entry"] == row.label),
                           int(row.in_scope), i))
@@ -191,6 +178,8 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
             if row.in_scope and row.label in opts:
                 outcome = "clarified_correct"
                 sim.pairs_extra.append(Form(row.text, row.label, True))
+                where = next((k for k, r in enumerate(ranked[:3]) if r["entry"] == row.label), 99)
+                sim.outcomes.append((feats[0], 1 if where == 0 else 0, where))
             else:
                 routed = True
         else:
@@ -198,7 +187,8 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
         if routed and row.in_scope:
             # staff teach: a new form of the label's entry (new entry if unknown)
             if feats:
-                sim.outcomes.append((feats[0], 1 if ranked[0]["entry"] == row.label else 0))
+                where = next((k for k, r in enumerate(ranked[:3]) if r["entry"] == row.label), 99)
+                sim.outcomes.append((feats[0], 1 if where == 0 else 0, where))
             sim.forms.append(Form(row.text, row.label, True))
             sim.vectors = np.vstack([sim.vectors, stream_vecs[i][None, :]])
             sim.lessons += 1
@@ -289,12 +279,12 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="train from the base model every time")
     ap.add_argument("--always-promote", action="store_true")
     ap.add_argument("--target", type=float, default=0.01)
-    ap.add_argument("--clarify-target", type=float, default=0.6)
-    ap.add_argument("--option-floor", type=float, default=0.1)
+    ap.add_argument("--clarify-target", type=float, default=0.85)
     ap.add_argument("--unknown-weight", type=float, default=1.0)
     ap.add_argument("--live", type=float, default=1.0, help="weight of live outcomes in calibration")
     ap.add_argument("--recalibrate", type=int, default=100)
-    ap.add_argument("--floor", type=float, default=0.8)
+    ap.add_argument("--floor", type=float, default=0.9)
+    ap.add_argument("--expected", action="store_true", help="operating point from expected error, not labels")
     ap.add_argument("--strength", type=float, default=20.0)
     ap.add_argument("--fixed", type=float, default=None, help="answer at this probability (no operating point)")
     ap.add_argument("--out", default=None)

@@ -31,6 +31,7 @@ class Option:
     conflicts_with: tuple[str, ...] = ()
     probability: float | None = None  # calibrated chance it is the right entry (learning.calibration)
     held_back: str | None = None  # why the entry may not answer on its own (its answers stopped working)
+    together: tuple[float, float] = (0.0, 0.0)  # (top entry only) chance the right one is in the first 2 / 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,17 +146,12 @@ def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySett
                             f"{t.target_wrong_rate:.1%} wrong")
     if signals.clarifications >= t.max_clarifications or signals.options_refused:
         return route("low_confidence", "still unsure after asking once", p, margin)
-    chosen: list[Option] = []
-    total = 0.0
-    for o in options[: t.max_options]:
-        if (o.probability or 0.0) < t.option_at or o.stale or o.held_back:
-            break
-        chosen.append(o)
-        total += o.probability or 0.0
-        if len(chosen) >= 2 and total >= t.clarify_at:
-            return Decision("clarify", options=tuple(c.entry for c in chosen), confidence=p, margin=margin,
-                            why=f"{len(chosen)} entries are together {total:.2f} likely, none alone enough")
-    if top.held_back and p >= t.option_at:
+    usable = [o for o in options if not (o.stale or o.held_back)]
+    for n, together in zip((2, 3), top.together, strict=True):
+        if n <= min(len(usable), t.max_options) and together >= t.clarify_at and usable[0] is top:
+            return Decision("clarify", options=tuple(o.entry for o in usable[:n]), confidence=p, margin=margin,
+                            why=f"the first {n} entries are together {together:.2f} likely, none alone enough")
+    if top.held_back:
         return route("low_confidence", top.held_back, p, margin)
     return route("low_confidence", f"not likely enough to be right ({p:.3f} < {answer_at:.3f})", p, margin)
 

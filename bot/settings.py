@@ -53,8 +53,9 @@ class PolicySettings(BaseModel):
                                   "the target wrong rate; thresholds: the cosine thresholds above")
     target_wrong_rate: float = Field(0.01, gt=0, lt=0.5,
                                      description="share of the bot's own answers allowed to be wrong")
-    clarify_at: float = Field(0.6, gt=0, le=1, description="offer options when together they are this likely")
-    option_at: float = Field(0.1, ge=0, le=1, description="and each option offered is at least this likely")
+    clarify_at: float = Field(0.85, gt=0, le=1,
+                              description="offer the first two (or three) entries when together they are "
+                                          "this likely to hold the right one")
 
 
 class LearningSettings(BaseModel):
@@ -77,7 +78,7 @@ class LearningSettings(BaseModel):
     learning_rate: float = Field(5e-5, gt=0)
     threads: int = Field(1, ge=1, le=2, description="torch threads for training")
     held_out_share: int = Field(5, ge=2, description="one taught pair in this many is held out")
-    answer_floor: float = Field(0.8, gt=0, le=1, description="never answer below this probability")
+    answer_floor: float = Field(0.9, gt=0, le=1, description="never answer below this probability")
     prior_strength: float = Field(20.0, gt=0, description="how hard the cautious prior holds")
     survival_min_answers: int = Field(5, ge=1, description="judge an entry's survival after this many answers")
     survival_threshold: float = Field(0.6, ge=0, le=1,

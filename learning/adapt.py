@@ -34,27 +34,45 @@ class AdaptConfig:
     hard_negatives: bool = True
     held_out_share: int = 5
     target: float = 0.01
-    answer_floor: float = 0.8
+    answer_floor: float = 0.9
     prior_strength: float = 20.0
     unknown_weight: float = 1.0
     min_pairs: int = 20
+    expected: bool = False  # operating point from expected error rather than the examples' labels
     threads: int = 1
     seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Calibrated:
-    """A space's calibrator for one model, and the probability it answers at."""
+    """A space's calibrators for one model, and the probability it answers at.
+
+    ``model`` estimates that a candidate is the right entry; ``two`` and
+    ``three``, from the top candidate's features, that the right entry is
+    among the first two or three (what a "did you mean" would offer).
+    """
 
     model: Calibrator
     answer_at: float
+    two: Calibrator | None = None
+    three: Calibrator | None = None
+
+    def together(self, top: np.ndarray) -> tuple[float, float]:
+        if self.two is None or self.three is None:
+            return 0.0, 0.0
+        return self.two.prob(top), self.three.prob(top)
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.model.as_dict(), "answer_at": round(self.answer_at, 4)}
+        return {**self.model.as_dict(), "answer_at": round(self.answer_at, 4),
+                "two": None if self.two is None else self.two.as_dict(),
+                "three": None if self.three is None else self.three.as_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Calibrated:
-        return cls(Calibrator.from_dict(data), float(data.get("answer_at", 1.0)))  # type: ignore[arg-type]
+        two, three = data.get("two"), data.get("three")
+        return cls(Calibrator.from_dict(data), float(data.get("answer_at", 1.0)),  # type: ignore[arg-type]
+                   Calibrator.from_dict(two) if isinstance(two, dict) else None,
+                   Calibrator.from_dict(three) if isinstance(three, dict) else None)
 
 
 @dataclass
@@ -79,22 +97,32 @@ class Trial:
 
 
 def calibrate(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, config: AdaptConfig, *,
-              usable: np.ndarray | None = None, live: tuple[np.ndarray, np.ndarray] | None = None,
+              usable: np.ndarray | None = None,
+              live: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
               ) -> Calibrated:
     """Fit a calibrator from the forms (leave-one-out, leave-entry-out) and observed outcomes."""
-    X, y, w = examples(texts, labels, vectors, unknown_weight=config.unknown_weight, usable=usable,
-                       seed=config.seed)
+    X, y, w, rank = examples(texts, labels, vectors, unknown_weight=config.unknown_weight, usable=usable,
+                             seed=config.seed)
+    asked = len(X)  # the store's own questions: a fair sample of what comes; live outcomes are not
     if live is not None and len(live[0]):
         X = np.vstack([X, live[0]]) if len(X) else live[0]
         y = np.concatenate([y, live[1]])
         w = np.concatenate([w, np.ones(len(live[1]))])
+        rank = np.concatenate([rank, live[2]])
     if not len(X):  # no evidence yet: the prior, at the target read literally
         return Calibrated(Calibrator.prior(), max(config.answer_floor, 1.0 - config.target))
     model = Calibrator.prior().fit(X, y, w, strength=config.prior_strength)
-    top = X[:, 6] == 1.0
-    at = operating_point(np.array(model.probs(list(X[top]))), y[top], w[top], config.target,
-                         floor=config.answer_floor)
-    return Calibrated(model, at)
+    top = rank >= 0
+    fair = top & (np.arange(len(X)) < asked)
+    probs = np.array(model.probs(list(X[fair])))
+    # the expected share wrong under the fitted model (it has seen real questions' outcomes; the
+    # store's own questions are easier than real ones, so their labels would flatter it)
+    at = operating_point(probs, probs if config.expected else y[fair], w[fair], config.target,
+                         floor=config.answer_floor) if fair.any() else max(config.answer_floor, 1 - config.target)
+    two = Calibrator.prior().fit(X[top], (rank[top] <= 1).astype(float), w[top], strength=config.prior_strength)
+    three = Calibrator.prior().fit(X[top], (rank[top] <= 2).astype(float), w[top],
+                                   strength=config.prior_strength)
+    return Calibrated(model, at, two, three)
 
 
 def confusions_of(labels: Sequence[str], vectors: np.ndarray) -> dict[str, str]:

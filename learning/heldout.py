@@ -20,6 +20,7 @@ import numpy as np
 
 from learning.calibration import Calibrator, candidate_features, lexical_overlap
 
+NOT_NEAR = 99  # the right entry is not among the first three candidates (or there is none)
 DEPTH = 48  # nearest forms looked at per question, as the live search does
 SUPPORT_K = 5
 
@@ -81,11 +82,14 @@ def features_of(question: str, ranked: Sequence[Ranked], forms_of: dict[str, lis
 
 def examples(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, *, unknown_weight: float = 1.0,
              limit: int = 800, seed: int = 0, usable: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Calibration examples (X, y, weight) from the forms themselves.
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Calibration examples (X, y, weight, rank) from the forms themselves.
 
-    ``usable`` marks the forms that may be asked and searched (default: all);
-    held-out forms are left out of a candidate's calibration this way.
+    ``rank`` is, for a top candidate's row, where the right entry stood among
+    the first three (0, 1, 2; ``NOT_NEAR`` when further or unknown), and -1 for
+    the other rows: the chance that two or three options together hold the
+    right one is learned from it. ``usable`` marks the forms that may be asked
+    and searched (default: all); held-out forms are left out this way.
     """
     usable = np.ones(len(texts), dtype=bool) if usable is None else usable
     idx = np.flatnonzero(usable)
@@ -99,8 +103,9 @@ def examples(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, *
     X: list[np.ndarray] = []
     y: list[float] = []
     w: list[float] = []
+    at: list[int] = []
     if len(idx) == 0:
-        return np.zeros((0, 0)), np.zeros(0), np.zeros(0)
+        return np.zeros((0, 0)), np.zeros(0), np.zeros(0), np.zeros(0, dtype=int)
     for i, s in zip(idx, _rows(vectors, idx), strict=True):
         s[~usable] = -2.0
         s[i] = -2.0
@@ -108,17 +113,20 @@ def examples(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, *
         if len(forms_of[own]) > 1:
             less = {**forms_of, own: [t for t in forms_of[own] if t != texts[i]]}
             ranked = rank_entries(s, labels)
+            where = next((k for k, r in enumerate(ranked[:3]) if r.entry == own), NOT_NEAR)
             for k, f in enumerate(features_of(texts[i], ranked, less)):
                 X.append(f)
                 y.append(1.0 if ranked[k].entry == own else 0.0)
                 w.append(1.0)
+                at.append(where if k == 0 else -1)
         s[labels_arr == own] = -2.0
         ranked = rank_entries(s, labels)
         for f in features_of(texts[i], ranked, forms_of, n=1):
             X.append(f)
             y.append(0.0)
             w.append(unknown_weight)
-    return np.array(X), np.array(y), np.array(w)
+            at.append(NOT_NEAR)
+    return np.array(X), np.array(y), np.array(w), np.array(at, dtype=int)
 
 
 @dataclass(frozen=True, slots=True)

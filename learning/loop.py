@@ -32,6 +32,7 @@ from knowledge.base import Hit, KnowledgeBase
 from knowledge.embedder import CachedEmbedder, model_path
 from learning.adapt import AdaptConfig, Calibrated, Trainer, Trial, calibrate
 from learning.calibration import Calibrator, candidate_features, lexical_overlap
+from learning.heldout import NOT_NEAR
 from learning.models import ModelFiles, embedder_for, model_name
 from learning.store import LearningStore, ModelRecord
 from learning.tuning import TopLayers
@@ -144,18 +145,22 @@ class Learner:
     async def recalibrate(self, space: str, at: datetime) -> Calibrated:
         return await self._fit(space, at)
 
-    async def _live_examples(self, space: str) -> tuple[np.ndarray, np.ndarray] | None:
+    async def _live_examples(self, space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         X: list[list[float]] = []
         y: list[float] = []
+        rank: list[int] = []
         for candidates, right, wrong in await self.store.outcomes(space, self.version):
-            for c in candidates[:3]:
+            where = next((k for k, c in enumerate(candidates[:3]) if c["entry"] == right), NOT_NEAR)
+            for k, c in enumerate(candidates[:3]):
                 if right is not None:
                     X.append(c["features"])
                     y.append(1.0 if c["entry"] == right else 0.0)
+                    rank.append(where if k == 0 else -1)
                 elif wrong is not None and c["entry"] == wrong:
                     X.append(c["features"])
                     y.append(0.0)
-        return (np.array(X), np.array(y)) if X else None
+                    rank.append(-1)
+        return (np.array(X), np.array(y), np.array(rank, dtype=int)) if X else None
 
     async def _live_forms(self) -> list[tuple[str, str, str]]:
         rows = await self.store.teaching_pairs()

@@ -31,6 +31,8 @@ async def calibrate(handling: Handling, text: str | None, hits: list[Hit],
     probs = calibrated.model.probs(features)
     held = await learner.held_back([h.entry.id for h in hits[:3]])
     out = [replace(o, probability=p, held_back=held.get(o.entry)) for o, p in zip(options, probs, strict=True)]
+    if out:
+        out[0] = replace(out[0], together=calibrated.together(features[0]))
     return out, calibrated.answer_at, [[float(x) for x in f] for f in features]
 
 

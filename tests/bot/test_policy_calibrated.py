@@ -23,12 +23,20 @@ def test_a_high_cosine_alone_does_not_answer_when_the_estimate_is_low() -> None:
 
 
 def test_two_options_together_likely_and_neither_alone_enough_are_offered() -> None:
-    d = decide([opt("a", 0.45), opt("b", 0.40), opt("c", 0.02)], Signals(), T, answer_at=0.95)
+    d = decide([opt("a", 0.45, together=(0.9, 0.95)), opt("b", 0.40), opt("c", 0.02)], Signals(), T,
+               answer_at=0.95)
     assert d.kind == "clarify" and d.options == ("a", "b")
 
 
+def test_three_are_offered_when_only_three_together_are_likely_enough() -> None:
+    d = decide([opt("a", 0.3, together=(0.5, 0.9)), opt("b", 0.2), opt("c", 0.1)], Signals(), T,
+               answer_at=0.95)
+    assert d.kind == "clarify" and d.options == ("a", "b", "c")
+
+
 def test_unlikely_options_are_not_offered() -> None:
-    d = decide([opt("a", 0.3), opt("b", 0.2), opt("c", 0.05)], Signals(), T, answer_at=0.95)
+    d = decide([opt("a", 0.3, together=(0.4, 0.5)), opt("b", 0.2), opt("c", 0.05)], Signals(), T,
+               answer_at=0.95)
     assert d.kind == "route" and d.reason == "low_confidence"
 
 

@@ -52,9 +52,10 @@ def test_promotion_needs_more_right_answers_at_no_higher_wrong_rate() -> None:
 
 def test_calibration_examples_hold_known_and_unknown_questions() -> None:
     texts, labels, vectors = store()
-    X, y, w = examples(texts, labels, vectors)
+    X, y, w, rank = examples(texts, labels, vectors)
     assert len(X) == len(y) == len(w) and y.sum() >= 6  # every form finds its own entry again
     assert (y == 0).sum() >= 6  # and each, asked without its entry, is a negative
+    assert set(rank[rank >= 0]) <= {0, 1, 2, 99} and (rank == 99).sum() >= 6  # unknowns: right one not near
 
 
 def test_the_held_out_share_is_stable() -> None:
