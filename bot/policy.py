@@ -103,6 +103,8 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     leading = score >= floor and margin >= t.answer_margin
     if sure or leading:
         close = {o.entry for o in options[1:] if score - o.score <= t.clarify_band}
+        if top.held_back:
+            return route("low_confidence", top.held_back, score, margin)
         if top.stale:
             return route("stale", f"the best entry {top.entry} is past its review date", score, margin)
         if close.intersection(top.conflicts_with):

@@ -54,3 +54,9 @@ def test_without_probabilities_the_thresholds_decide() -> None:
 def test_a_person_asked_for_is_a_person_given() -> None:
     d = decide([opt("a", 0.99)], Signals(human_requested=True), T, answer_at=0.9)
     assert d.kind == "route" and d.reason == "human_requested"
+
+
+def test_a_held_back_entry_goes_to_staff_under_the_thresholds_too() -> None:
+    why = "a is held back: 4 of its 6 answers were met by Not solved"
+    d = decide([Option("a", 0.97, second=0.95, held_back=why), Option("b", 0.3)], Signals(), T, answer_at=None)
+    assert d.kind == "route" and d.why == why
