@@ -49,8 +49,9 @@ class PolicySettings(BaseModel):
     owner_sla_minutes: float = 60.0
     max_clarifications: int = 1
     decide_by: Literal["calibrated", "thresholds"] = Field(
-        "calibrated", description="calibrated: answer when the estimated probability of being right meets "
-                                  "the target wrong rate; thresholds: the cosine thresholds above")
+        "thresholds", description="thresholds: the cosine thresholds above (the default until the calibrated "
+                                  "decision measures better, see bench/README.md); calibrated: answer when the "
+                                  "estimated probability of being right meets the target wrong rate")
     target_wrong_rate: float = Field(0.01, gt=0, lt=0.5,
                                      description="share of the bot's own answers allowed to be wrong")
     clarify_at: float = Field(0.85, gt=0, le=1,

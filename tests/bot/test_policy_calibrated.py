@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.policy import Option, Signals, decide
 from bot.settings import PolicySettings
 
-T = PolicySettings()
+T = PolicySettings(decide_by="calibrated")
 
 
 def opt(entry: str, p: float, score: float = 0.7, **kw: object) -> Option:
