@@ -52,10 +52,7 @@ async def learn_after(core: Core, event: Event) -> None:
     if learner is None or not _may_have_taught(event):
         return
     try:
-        for space, seen in list(learner._outcomes_seen.items()):
-            if seen >= learner.config.recalibrate_every:
-                learner._outcomes_seen[space] = 0
-                await learner.recalibrate(space, event.at)
+        await learner.recalibrate_due(event.at)
         if not core.settings.learning.adapt or not await learner.due(event.at):
             return
         if not core.settings.learning.background:

@@ -145,6 +145,13 @@ class Learner:
     async def recalibrate(self, space: str, at: datetime) -> Calibrated:
         return await self._fit(space, at)
 
+    async def recalibrate_due(self, at: datetime) -> None:
+        """Re-fit the calibrator of every space that saw ``recalibrate_every`` new outcomes."""
+        for space, seen in list(self._outcomes_seen.items()):
+            if seen >= self.config.recalibrate_every:
+                self._outcomes_seen[space] = 0
+                await self.recalibrate(space, at)
+
     async def _live_examples(self, space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         X: list[list[float]] = []
         y: list[float] = []

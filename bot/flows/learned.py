@@ -68,7 +68,7 @@ async def settled(handling: Handling, case: Case, *, right: str | None = None, w
     await learner.settle(space=handling.space, case=case.key, at=handling.now, right=right, wrong=wrong)
     if wrong is not None:
         await learner.store.count_answer(handling.space, wrong, failed=True)
-    if lesson is not None and right is not None and text:
+    if lesson is not None and right is not None and text and not case.private:  # private words teach no one
         await learner.store.add_lesson(space=handling.space, entry=right, text=text, kind=lesson,
                                        at=handling.now)
 
