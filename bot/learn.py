@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from knowledge.embedder import CachedEmbedder
 from learning.adapt import AdaptConfig
 from learning.loop import Learner, LoopConfig
 from learning.models import ModelFiles
+from storage.database import Database
+from storage.learning import LearningRows
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -38,8 +41,8 @@ def loop_config(settings: Settings) -> LoopConfig:
     )
 
 
-def make_learner(settings: Settings, db: Any, kb: KnowledgeBase) -> Learner:
-    return Learner(db=db, kb=kb, files=ModelFiles(settings.db), config=loop_config(settings))
+def make_learner(settings: Settings, db: Database, kb: KnowledgeBase) -> Learner:
+    return Learner(store=LearningRows(db), kb=kb, files=ModelFiles(settings.db), config=loop_config(settings))
 
 
 def _may_have_taught(event: Event) -> bool:
@@ -81,9 +84,8 @@ async def adopt(core: Core, embedder: CachedEmbedder) -> None:
     detector = make_detector(core.settings, embedder)
     await asyncio.to_thread(detector.prepare)
     await reembed_waiting_cases(core, embedder)
-    core.embedder = embedder
+    core.services = replace(core.services, embedder=embedder, sensitive=detector)
     core.kb.embedder = embedder
-    core.sensitive = detector
     await core.kb.reload()
     logger.info("now answering with %s", embedder.name)
 
@@ -96,6 +98,5 @@ async def reembed_waiting_cases(core: Core, embedder: CachedEmbedder) -> None:
         return
     vectors = await asyncio.to_thread(embedder.encode, [c.question for c in waiting])
     async with core.db.transaction():
-        await core.db.executemany(
-            "UPDATE cases SET vector = ? WHERE space = ? AND key = ?",
-            [(np.asarray(v, np.float32).tobytes(), c.space, c.key) for c, v in zip(waiting, vectors, strict=True)])
+        await core.cases.set_vectors([(c.space, c.key, np.asarray(v, np.float32))
+                                      for c, v in zip(waiting, vectors, strict=True)])

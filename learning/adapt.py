@@ -156,7 +156,8 @@ class Trainer:
         return [self._states[t] for t in texts]
 
     def encode(self, texts: Sequence[str], weights: Weights | None) -> np.ndarray:
-        return self.model.encode_states(self.states(texts), weights)
+        vectors: np.ndarray = self.model.encode_states(self.states(texts), weights)
+        return vectors
 
     def trial(self, pairs: Sequence[Pair], forms: Sequence[tuple[str, str]], current_vectors: np.ndarray,
               current: Weights | None, config: AdaptConfig) -> Trial:

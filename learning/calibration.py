@@ -68,7 +68,8 @@ def candidate_features(*, score: float, best_other: float, second: float | None,
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +120,9 @@ class Calibrator:
     def from_dict(cls, data: dict[str, object]) -> Calibrator:
         weights = data.get("weights") or {}
         assert isinstance(weights, dict)
+        examples = data.get("examples", 0)
         return cls(tuple(float(weights.get(name, PRIOR[i])) for i, name in enumerate(FEATURES)),
-                   int(data.get("examples", 0)))  # type: ignore[arg-type]
+                   int(examples) if isinstance(examples, int | float | str) else 0)
 
 
 def operating_point(probs: np.ndarray, right: np.ndarray, weight: np.ndarray, target: float,

@@ -106,7 +106,7 @@ def examples(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, *
     at: list[int] = []
     if len(idx) == 0:
         return np.zeros((0, 0)), np.zeros(0), np.zeros(0), np.zeros(0, dtype=int)
-    for i, s in zip(idx, _rows(vectors, idx), strict=True):
+    for i, s in zip(idx.tolist(), _rows(vectors, idx), strict=True):
         s[~usable] = -2.0
         s[i] = -2.0
         own = labels[i]
@@ -159,7 +159,7 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray, h
         if not h:
             forms_of[label].append(text)
     right = wrong = unknown = 0
-    for i, s in zip(idx, _rows(vectors, idx), strict=True):
+    for i, s in zip(idx.tolist(), _rows(vectors, idx), strict=True):
         s[held] = -2.0
         ranked = rank_entries(s, labels)
         feats = features_of(texts[i], ranked, forms_of, n=1)

@@ -34,7 +34,7 @@ from learning.adapt import AdaptConfig, Calibrated, Trainer, Trial, calibrate
 from learning.calibration import Calibrator, candidate_features, lexical_overlap
 from learning.heldout import NOT_NEAR
 from learning.models import ModelFiles, embedder_for, model_name
-from learning.store import LearningStore, ModelRecord
+from learning.store import LearningRepository, ModelRecord
 from learning.tuning import TopLayers
 
 logger = logging.getLogger(__name__)
@@ -81,12 +81,12 @@ def hit_features(question: str, hits: list[Hit], now: datetime) -> list[np.ndarr
 class Learner:
     """One store's model, calibrators and adaptation schedule."""
 
-    def __init__(self, *, db: Any, kb: KnowledgeBase, files: ModelFiles, config: LoopConfig) -> None:
-        self.db = db
+    def __init__(self, *, store: LearningRepository, kb: KnowledgeBase, files: ModelFiles,
+                 config: LoopConfig) -> None:
+        self.store = store
         self.kb = kb
         self.files = files
         self.config = config
-        self.store = LearningStore(db)
         self.version = 0
         self._calibrated: dict[tuple[str, int], Calibrated] = {}
         self._trainer: Trainer | None = None
@@ -103,7 +103,7 @@ class Learner:
         if not self.files.exists(self.version):
             logger.error("model version %d has no weights file; answering with the bundled model", self.version)
             self.version = 0
-        async with self.db.transaction():
+        async with self.store.transaction():
             dropped = await self.store.drop_staged()
         if dropped:
             logger.warning("dropped the staged vectors of %d unfinished model swap(s)", dropped)
@@ -137,7 +137,7 @@ class Learner:
         labels = [e for _, e in forms]
         fitted = await asyncio.to_thread(calibrate, texts, labels, vectors, self.config.adapt, live=live)
         if at is not None:
-            async with self.db.transaction():
+            async with self.store.transaction():
                 await self.store.save_calibrator(space, self.version, fitted.as_dict(), at)
         self._calibrated[(space, self.version)] = fitted
         return fitted
@@ -228,7 +228,7 @@ class Learner:
         trial = await asyncio.to_thread(trainer.trial, pairs, forms, vectors, current, self.config.adapt)
         version = await self.store.next_version()
         record = ModelRecord(version, self.version, "rejected", now.isoformat(), trial.figures())
-        async with self.db.transaction():
+        async with self.store.transaction():
             await self.store.set_last_adaptation(now.isoformat())
             if trial.weights is not None:
                 await self.store.record_model(record)
@@ -255,12 +255,12 @@ class Learner:
             fresh = await asyncio.to_thread(trainer.encode, missing, trial.weights)
             trial.vectors.update(zip(missing, fresh, strict=True))
         vectors = np.stack([trial.vectors[t] for t in texts])
-        async with self.db.transaction():
+        async with self.store.transaction():
             await self.store.stage_vectors(version, [r[0] for r in rows], vectors)
 
     async def _swap(self, version: int, record: ModelRecord, path: Any, adopt: Adopt, now: datetime) -> None:
         embedder = await asyncio.to_thread(embedder_for, self.files, version, threads=self.config.embed_threads)
-        async with self.db.transaction():
+        async with self.store.transaction():
             staged = await self.store.staged_ids(version)
             late = [r for r in await self.store.all_forms() if r[0] not in staged]
             if late:  # forms taught while the vectors were being staged
@@ -287,7 +287,7 @@ class Learner:
         embedder = await asyncio.to_thread(embedder_for, self.files, to, threads=self.config.embed_threads)
         rows = await self.store.all_forms()
         vectors = await asyncio.to_thread(embedder.encode, [r[3] for r in rows])
-        async with self.db.transaction():
+        async with self.store.transaction():
             await self.store.stage_vectors(to, [r[0] for r in rows], vectors)
             await self.store.swap_in(to)
             if previous:

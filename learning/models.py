@@ -5,7 +5,7 @@ only what adaptation changes, the top layers' weights
 (``learning.tuning.TOP``), in ``<store>.models/vN.safetensors`` (about 14 MB),
 written to a temporary name and renamed, so a file is either whole or absent.
 The database records each version's parent, status and held-out figures
-(``LearningStore.models``) and which one answers (``model.current``).
+(``LearningRepository.models``) and which one answers (``model.current``).
 """
 
 from __future__ import annotations

@@ -1,217 +1,65 @@
-"""SQL for the learning loop's tables (migration 3). Callers own the transaction.
+"""What the learning loop needs stored, as a contract (DESIGN.md: a lower layer
+declares the Protocol, the storage layer implements it).
 
-``learning`` never imports ``bot``: the database is anything with the few
-async methods below (``bot.storage.database.Database`` is one).
+``storage.learning.LearningRows`` implements it over SQLite; a PostgreSQL store
+implements the same methods over its tables (migration 4 of ``storage``). Callers
+own the transaction: ``transaction()`` opens the store's own.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
 
-CURRENT_KEY = "model.current"
+from storage.learning import ModelRecord, Outcome, Pair
 
 
-class DB(Protocol):
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+class LearningRepository(Protocol):
+    """Model versions, staged vectors, calibrators, observations, lessons and
+    each entry's record (``storage.learning.LearningRows``)."""
+
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
+    # models: which answers, their history, the staged vectors of a swap
+    async def current_model(self) -> int: ...
+    async def set_current(self, version: int) -> None: ...
+    async def next_version(self) -> int: ...
+    async def record_model(self, record: ModelRecord) -> None: ...
+    async def set_status(self, version: int, status: str) -> None: ...
+    async def models(self) -> list[ModelRecord]: ...
+    async def model(self, version: int) -> ModelRecord | None: ...
+    async def stage_vectors(self, version: int, form_ids: Sequence[int], vectors: np.ndarray) -> None: ...
+    async def staged_ids(self, version: int) -> set[int]: ...
+    async def swap_in(self, version: int) -> None: ...
+    async def drop_staged(self, keep: int | None = None) -> int: ...
 
-@dataclass(frozen=True, slots=True)
-class ModelRecord:
-    version: int
-    parent: int
-    status: str
-    at: str
-    body: dict[str, Any]
+    # what was taught
+    async def all_forms(self) -> list[tuple[int, str, str, str, str]]: ...
+    async def form_vectors(self) -> tuple[list[int], np.ndarray]: ...
+    async def teaching_pairs(self) -> list[Pair]: ...
+    async def add_lesson(self, *, space: str, entry: str, text: str, kind: str, at: datetime) -> None: ...
+    async def lessons_since(self, at: str) -> int: ...
+    async def last_adaptation(self) -> str | None: ...
+    async def set_last_adaptation(self, at: str) -> None: ...
 
-
-@dataclass(frozen=True, slots=True)
-class Pair:
-    """A (question, entry) pair the community taught, with where it came from."""
-
-    text: str
-    entry: str
-    space: str
-    kind: str  # import | staff | correction | pick | solved
-    form_id: int | None = None
-
-
-class LearningStore:
-    def __init__(self, db: DB) -> None:
-        self.db = db
-
-    # -- models --------------------------------------------------------------
-
-    async def current_model(self) -> int:
-        row = await self.db.fetchone("SELECT value FROM meta WHERE key = ?", (CURRENT_KEY,))
-        return int(row["value"]) if row is not None else 0
-
-    async def set_current(self, version: int) -> None:
-        await self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                              (CURRENT_KEY, str(version)))
-
-    async def next_version(self) -> int:
-        row = await self.db.fetchone("SELECT max(version) AS v FROM models")
-        return int(row["v"] or 0) + 1 if row is not None else 1
-
-    async def record_model(self, record: ModelRecord) -> None:
-        await self.db.execute(
-            "INSERT OR REPLACE INTO models (version, parent, status, at, body) VALUES (?,?,?,?,?)",
-            (record.version, record.parent, record.status, record.at, json.dumps(record.body)))
-
-    async def set_status(self, version: int, status: str) -> None:
-        await self.db.execute("UPDATE models SET status = ? WHERE version = ?", (status, version))
-
-    async def models(self) -> list[ModelRecord]:
-        rows = await self.db.fetchall("SELECT * FROM models ORDER BY version")
-        return [ModelRecord(int(r["version"]), int(r["parent"]), r["status"], r["at"], json.loads(r["body"]))
-                for r in rows]
-
-    async def model(self, version: int) -> ModelRecord | None:
-        return next((m for m in await self.models() if m.version == version), None)
-
-    # -- vectors: staged, then swapped in one transaction ----------------------------
-
-    async def stage_vectors(self, version: int, form_ids: Sequence[int], vectors: np.ndarray) -> None:
-        await self.db.executemany(
-            "INSERT OR REPLACE INTO model_vectors (model, form_id, vector) VALUES (?,?,?)",
-            [(version, int(f), np.asarray(v, np.float32).tobytes())
-             for f, v in zip(form_ids, vectors, strict=True)])
-
-    async def staged_ids(self, version: int) -> set[int]:
-        rows = await self.db.fetchall("SELECT form_id FROM model_vectors WHERE model = ?", (version,))
-        return {int(r["form_id"]) for r in rows}
-
-    async def swap_in(self, version: int) -> None:
-        """Every form's vector becomes the staged one, and ``version`` the current model."""
-        await self.db.execute(
-            "UPDATE forms SET vector = (SELECT m.vector FROM model_vectors m WHERE m.model = ? "
-            "AND m.form_id = forms.id) WHERE id IN (SELECT form_id FROM model_vectors WHERE model = ?)",
-            (version, version))
-        await self.db.execute("DELETE FROM model_vectors WHERE model = ?", (version,))
-        await self.set_current(version)
-
-    async def drop_staged(self, keep: int | None = None) -> int:
-        """Staged vectors of a swap that never happened (a crash mid-way)."""
-        rows = await self.db.fetchall("SELECT DISTINCT model FROM model_vectors")
-        stale = [int(r["model"]) for r in rows if int(r["model"]) != keep]
-        for version in stale:
-            await self.db.execute("DELETE FROM model_vectors WHERE model = ?", (version,))
-        return len(stale)
-
-    async def all_forms(self) -> list[tuple[int, str, str, str, str]]:
-        """(form id, entry id, space, text, origin of the entry) of every form, live or not."""
-        rows = await self.db.fetchall(
-            "SELECT f.id, f.entry_id, f.space, f.text, e.origin, f.live, e.status FROM forms f "
-            "JOIN entries e ON e.id = f.entry_id ORDER BY f.id")
-        return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
-
-    async def form_vectors(self) -> tuple[list[int], np.ndarray]:
-        rows = await self.db.fetchall("SELECT id, vector FROM forms ORDER BY id")
-        if not rows:
-            return [], np.zeros((0, 0), np.float32)
-        return [int(r[0]) for r in rows], np.stack([np.frombuffer(r[1], np.float32) for r in rows])
-
-    async def teaching_pairs(self) -> list[Pair]:
-        """Every live question form of a live entry, and every pick or Solved lesson."""
-        rows = await self.db.fetchall(
-            "SELECT f.id, f.entry_id, f.space, f.text, f.source_case, e.origin FROM forms f "
-            "JOIN entries e ON e.id = f.entry_id WHERE f.live = 1 AND e.status = 'live' ORDER BY f.id")
-        pairs = [Pair(r["text"], r["entry_id"], r["space"],
-                      "import" if r["source_case"] is None else "staff", int(r["id"])) for r in rows]
-        rows = await self.db.fetchall(
-            "SELECT l.space, l.entry_id, l.text, l.kind FROM lessons l JOIN entries e ON e.id = l.entry_id "
-            "WHERE e.status = 'live' ORDER BY l.id")
-        pairs += [Pair(r["text"], r["entry_id"], r["space"], r["kind"]) for r in rows]
-        return pairs
-
-    async def add_lesson(self, *, space: str, entry: str, text: str, kind: str, at: datetime) -> None:
-        await self.db.execute("INSERT INTO lessons (space, entry_id, text, kind, at) VALUES (?,?,?,?,?)",
-                              (space, entry, text, kind, at.isoformat()))
-
-    async def lessons_since(self, at: str) -> int:
-        """Question forms and lessons taught after ``at`` (the last adaptation)."""
-        forms = await self.db.fetchone(
-            "SELECT count(*) AS n FROM forms WHERE source_case IS NOT NULL AND at > ?", (at,))
-        lessons = await self.db.fetchone("SELECT count(*) AS n FROM lessons WHERE at > ?", (at,))
-        return int(forms["n"]) + int(lessons["n"])
-
-    async def last_adaptation(self) -> str | None:
-        row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'model.last_adaptation'")
-        return None if row is None else str(row["value"])
-
-    async def set_last_adaptation(self, at: str) -> None:
-        await self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('model.last_adaptation', ?)",
-                              (at,))
-
-    # -- calibration -------------------------------------------------------------
-
-    async def calibrator(self, space: str, model: int) -> dict[str, Any] | None:
-        row = await self.db.fetchone("SELECT body FROM calibrators WHERE space = ? AND model = ?",
-                                     (space, model))
-        return None if row is None else json.loads(row["body"])
-
-    async def save_calibrator(self, space: str, model: int, body: dict[str, Any], at: datetime) -> None:
-        await self.db.execute("INSERT OR REPLACE INTO calibrators (space, model, body, at) VALUES (?,?,?,?)",
-                              (space, model, json.dumps(body), at.isoformat()))
-
+    # calibration: fitted estimates, and what became of each decision
+    async def calibrator(self, space: str, model: int) -> dict[str, Any] | None: ...
+    async def save_calibrator(self, space: str, model: int, body: dict[str, Any], at: datetime) -> None: ...
     async def observe(self, *, space: str, case: str, model: int, at: datetime,
-                      candidates: list[dict[str, Any]], decision: str) -> None:
-        await self.db.execute(
-            "INSERT OR REPLACE INTO observations (space, case_key, model, at, candidates, decision) "
-            "VALUES (?,?,?,?,?,?)", (space, case, model, at.isoformat(), json.dumps(candidates), decision))
-
+                      candidates: list[dict[str, Any]], decision: str) -> None: ...
     async def settle(self, *, space: str, case: str, right: str | None = None,
-                     wrong: str | None = None) -> None:
-        if right is not None:
-            await self.db.execute("UPDATE observations SET outcome = ? WHERE space = ? AND case_key = ?",
-                                  (right, space, case))
-        if wrong is not None:
-            await self.db.execute("UPDATE observations SET wrong = ? WHERE space = ? AND case_key = ?",
-                                  (wrong, space, case))
+                     wrong: str | None = None) -> None: ...
+    async def outcomes(self, space: str, model: int) -> list[Outcome]: ...
+    async def measured(self, space: str | None = None) -> tuple[int, int]: ...
 
-    async def outcomes(self, space: str, model: int) -> list[tuple[list[dict[str, Any]], str | None, str | None]]:
-        rows = await self.db.fetchall(
-            "SELECT candidates, outcome, wrong FROM observations WHERE space = ? AND model = ? "
-            "AND (outcome IS NOT NULL OR wrong IS NOT NULL)", (space, model))
-        return [(json.loads(r["candidates"]), r["outcome"], r["wrong"]) for r in rows]
+    # survival: each entry's answers and the failed ones
+    async def count_answer(self, space: str, entry: str, *, failed: bool = False) -> None: ...
+    async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]: ...
+    async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]: ...
 
-    async def measured(self, space: str | None = None) -> tuple[int, int]:
-        """(bot answers, answers shown wrong) as the entries' records count them."""
-        sql = "SELECT coalesce(sum(answers), 0) AS a, coalesce(sum(failed), 0) AS f FROM entry_record"
-        row = await self.db.fetchone(sql + (" WHERE space = ?" if space else ""), (space,) if space else ())
-        return int(row["a"]), int(row["f"])
 
-    # -- survival ---------------------------------------------------------------------
-
-    async def count_answer(self, space: str, entry: str, *, failed: bool = False) -> None:
-        await self.db.execute(
-            "INSERT INTO entry_record (entry_id, space, answers, failed) VALUES (?,?,?,?) "
-            "ON CONFLICT (entry_id) DO UPDATE SET answers = answers + excluded.answers, "
-            "failed = failed + excluded.failed",
-            (entry, space, 0 if failed else 1, 1 if failed else 0))
-
-    async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
-        if not entries:
-            return {}
-        marks = ",".join("?" * len(entries))
-        rows = await self.db.fetchall(
-            f"SELECT entry_id, answers, failed FROM entry_record WHERE entry_id IN ({marks})", tuple(entries))
-        return {r["entry_id"]: (int(r["answers"]), int(r["failed"])) for r in rows}
-
-    async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
-        sql = "SELECT entry_id, space, answers, failed FROM entry_record"
-        rows = await self.db.fetchall(sql + (" WHERE space = ?" if space else "") + " ORDER BY entry_id",
-                                      (space,) if space else ())
-        return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
-
+__all__ = ["LearningRepository", "ModelRecord", "Outcome", "Pair"]

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -31,6 +32,13 @@ from knowledge.embedder import MAX_TOKENS
 from knowledge.minilm import BertEncoder
 
 logger = logging.getLogger(__name__)
+
+Fn = TypeVar("Fn", bound=Callable[..., Any])
+
+
+def _without_grad(fn: Fn) -> Fn:
+    """``torch.no_grad`` as a decorator that keeps ``fn``'s type (torch is not type-checked)."""
+    return cast(Fn, torch.no_grad()(fn))
 
 TOP = 2  # layers trained; the ones below are frozen and cached
 TRAIN_TOKENS = 24  # training sees a text's first tokens only (questions are short; cost is per token)
@@ -59,7 +67,7 @@ class TopLayers:
 
     # -- the frozen part ------------------------------------------------------
 
-    @torch.inference_mode()
+    @_without_grad
     def lower(self, texts: Sequence[str], batch: int = 64) -> list[torch.Tensor]:
         """Hidden states after the frozen layers, one (tokens, hidden) tensor per text."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
@@ -91,7 +99,7 @@ class TopLayers:
         pooled = (x * w).sum(1) / w.sum(1).clamp(min=1e-9)
         return F.normalize(pooled, dim=1)
 
-    @torch.inference_mode()
+    @_without_grad
     def encode_states(self, states: Sequence[torch.Tensor], weights: dict[str, torch.Tensor] | None,
                       batch: int = 64) -> np.ndarray:
         weights = weights if weights is not None else self.base_upper
@@ -172,7 +180,7 @@ class Adam:
         for p in self.params:
             p.grad = None
 
-    @torch.no_grad()
+    @_without_grad
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.betas

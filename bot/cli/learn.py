@@ -25,16 +25,16 @@ def _store_must_exist(settings: Any) -> None:
 def status(db: DbOption = None, config: ConfigOption = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The current model, its held-out figures, every version before it, and the wrong rate against the target."""
-    from bot.storage.database import Database
     from learning.models import model_name
-    from learning.store import LearningStore
+    from storage.database import Database
+    from storage.learning import LearningRows
 
     settings = settings_for(config, db)
     _store_must_exist(settings)
 
     async def go() -> dict[str, Any]:
         async with Database(settings.db) as database:
-            store = LearningStore(database)
+            store = LearningRows(database)
             current = await store.current_model()
             answers, failed = await store.measured()
             records = await store.all_records()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, fail, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, period, require_store, run, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -24,26 +23,21 @@ def report(
     """The quality scorecard, computed from the event log alone."""
     import json
 
-    from bot.storage.database import Database
-    from bot.wire import parse_time
     from learning.report import render_table
-    from learning.scorecard import compute
+    from learning.scorecard import Windows, compute
+    from storage.database import Database
 
     settings = settings_for(config, db)
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as exc:
-        fail(str(exc))
-    if settings.db != ":memory:" and not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: run the bot (or pass --db) first")
+    start, end = period(since, until)
+    require_store(settings)
 
     async def go() -> Any:
-        from learning.store import LearningStore
+        from storage.learning import LearningRows
 
         async with Database(settings.db) as database:
-            card = await compute(database, since=start, until=end, space=space, policy=settings.policy)
-            return card, await LearningStore(database).measured(space)
+            card = await compute(database, since=start, until=end, space=space,
+                                 windows=Windows.of(settings.policy))
+            return card, await LearningRows(database).measured(space)
 
     card, (answers, shown_wrong) = run(go())
     target = settings.policy.target_wrong_rate
@@ -58,3 +52,13 @@ def report(
         typer.echo(f"wrong rate of the bot's own answers: target {target:.1%}, measured "
                    f"{'n/a' if measured is None else f'{measured:.1%}'} ({shown_wrong} of {answers} answers "
                    f"met by Not solved, a reopen or a staff correction)")
+
+
+async def print_scorecard(core: Any, console: Any = None) -> None:
+    """The scorecard of a running core's store, as ``journeybot report`` prints it.
+
+    The terminal demo ends with it; adapters reach the scorecard only through here."""
+    from learning.report import render_table
+    from learning.scorecard import Windows, compute
+
+    render_table(await compute(core.db, windows=Windows.of(core.settings.policy)), console)

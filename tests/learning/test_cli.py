@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from knowledge.embedder import CachedEmbedder
 from learning.adapt import Trainer
-from learning.store import LearningStore
+from storage.learning import LearningRows
 from tests.chat import Chat
 from tests.learning.conftest import core_with_learner
 from tests.learning.test_models import judged
@@ -57,11 +57,11 @@ def test_status_shows_the_model_its_history_and_the_wrong_rate_against_the_targe
     back = runner.invoke(app, ["learn", "rollback", "--db", db])
     assert back.exit_code == 0, back.output
     assert "now answering with version 0" in back.output
-    from bot.storage.database import Database
+    from storage.database import Database
 
     async def look() -> tuple[int, list[str]]:
         async with Database(db) as database:
-            store = LearningStore(database)
+            store = LearningRows(database)
             return await store.current_model(), [m.status for m in await store.models()]
 
     assert asyncio.run(look()) == (0, ["rolled_back"])

@@ -16,8 +16,8 @@ from knowledge.embedder import CachedEmbedder, model_path
 from learning.adapt import Trainer, Trial
 from learning.heldout import HeldOut
 from learning.models import TunedEmbedder
-from learning.store import LearningStore
 from learning.tuning import TopLayers, TrainConfig, train
+from storage.learning import LearningRows
 from tests.chat import Chat
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -39,8 +39,8 @@ def judged(promote: bool) -> Trial:
 
 
 async def form_vectors(core: Core) -> tuple[list[str], np.ndarray]:
-    rows = await LearningStore(core.db).all_forms()
-    _, vectors = await LearningStore(core.db).form_vectors()
+    rows = await LearningRows(core.db).all_forms()
+    _, vectors = await LearningRows(core.db).form_vectors()
     return [r[3] for r in rows], vectors
 
 
@@ -50,7 +50,7 @@ async def test_a_promoted_model_answers_and_every_decision_names_it(
     texts, before = await form_vectors(learning_core)
     done = await learning_core.learner.adapt(NOW, learning_core.adopt)
     assert done.promoted and done.version == 1
-    assert await LearningStore(learning_core.db).current_model() == 1
+    assert await LearningRows(learning_core.db).current_model() == 1
     assert learning_core.learner.files.path(1).exists()
     # every form now carries the new model's vector, and the bot embeds with it
     _, after = await form_vectors(learning_core)
@@ -62,7 +62,7 @@ async def test_a_promoted_model_answers_and_every_decision_names_it(
     rows = await learning_core.db.fetchall("SELECT body FROM log WHERE kind = 'decision'")
     decision = json.loads(rows[-1]["body"])
     assert decision["model"] == "all-MiniLM-L6-v2+v1" and decision["model_version"] == 1
-    history = await LearningStore(learning_core.db).models()
+    history = await LearningRows(learning_core.db).models()
     assert [(m.version, m.status) for m in history] == [(1, "promoted")]
     assert history[0].body["candidate"]["right"] == 7
 
@@ -73,11 +73,11 @@ async def test_a_candidate_that_is_not_better_is_recorded_and_never_answers(
     _, before = await form_vectors(learning_core)
     done = await learning_core.learner.adapt(NOW, learning_core.adopt)
     assert not done.promoted
-    assert await LearningStore(learning_core.db).current_model() == 0
+    assert await LearningRows(learning_core.db).current_model() == 0
     assert not learning_core.learner.files.path(done.version).exists()
     _, after = await form_vectors(learning_core)
     assert np.array_equal(before, after) and learning_core.embedder.name == "all-MiniLM-L6-v2"
-    assert [m.status for m in await LearningStore(learning_core.db).models()] == ["rejected"]
+    assert [m.status for m in await LearningRows(learning_core.db).models()] == ["rejected"]
 
 
 async def test_rollback_brings_back_the_earlier_model_and_its_vectors(
@@ -90,7 +90,7 @@ async def test_rollback_brings_back_the_earlier_model_and_its_vectors(
     _, after = await form_vectors(learning_core)
     assert np.allclose(after, embedder.encode(texts), atol=1e-5) and np.allclose(after, before, atol=1e-5)
     assert learning_core.embedder.name == "all-MiniLM-L6-v2"
-    assert [(m.version, m.status) for m in await LearningStore(learning_core.db).models()] == [
+    assert [(m.version, m.status) for m in await LearningRows(learning_core.db).models()] == [
         (1, "rolled_back")]
     said = await Chat(learning_core).ask("How do I rotate my API key?")
     assert said.reply.sources == ("api-key-rotate",)
@@ -100,27 +100,27 @@ async def test_a_crash_while_swapping_leaves_the_old_model_answering_and_nothing
         learning_core: Core, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, embedder: CachedEmbedder) -> None:
     monkeypatch.setattr(Trainer, "trial", lambda self, *a, **k: judged(promote=True))
     _, before = await form_vectors(learning_core)
-    real_swap = LearningStore.swap_in
+    real_swap = LearningRows.swap_in
 
-    async def half_then_crash(self: LearningStore, version: int) -> None:
+    async def half_then_crash(self: LearningRows, version: int) -> None:
         await real_swap(self, version)  # the forms are half way to the new vectors …
         raise RuntimeError("power cut")  # … when the process dies inside the transaction
 
-    monkeypatch.setattr(LearningStore, "swap_in", half_then_crash)
+    monkeypatch.setattr(LearningRows, "swap_in", half_then_crash)
     with pytest.raises(RuntimeError, match="power cut"):
         await learning_core.learner.adapt(NOW, learning_core.adopt)
     # the transaction rolled back: old vectors, old model, in the store and in the process
     _, after = await form_vectors(learning_core)
     assert np.array_equal(before, after)
-    assert await LearningStore(learning_core.db).current_model() == 0
+    assert await LearningRows(learning_core.db).current_model() == 0
     assert learning_core.embedder.name == "all-MiniLM-L6-v2" and learning_core.learner.version == 0
     said = await Chat(learning_core).ask("How do I rotate my API key?")
     assert said.reply.kind == "answer" and said.reply.sources == ("api-key-rotate",)
     # the staged vectors of the unfinished swap are dropped at the next start
-    assert await LearningStore(learning_core.db).staged_ids(1)
+    assert await LearningRows(learning_core.db).staged_ids(1)
     fresh = make_learner(learning_core.settings, learning_core.db, learning_core.kb)
     assert await fresh.open() == 0
-    assert not await LearningStore(learning_core.db).staged_ids(1)
+    assert not await LearningRows(learning_core.db).staged_ids(1)
 
 
 async def test_a_crash_while_re_embedding_changes_nothing(
@@ -135,7 +135,7 @@ async def test_a_crash_while_re_embedding_changes_nothing(
     with pytest.raises(MemoryError):
         await learning_core.learner.adapt(NOW, learning_core.adopt)
     _, after = await form_vectors(learning_core)
-    assert np.array_equal(before, after) and await LearningStore(learning_core.db).current_model() == 0
+    assert np.array_equal(before, after) and await LearningRows(learning_core.db).current_model() == 0
     assert learning_core.embedder.name == "all-MiniLM-L6-v2"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from adapters.replay import ReplayAdapter
 from bot.runtime import Runtime
 from knowledge.embedder import CachedEmbedder
-from learning.store import LearningStore
+from storage.learning import LearningRows
 from tests.learning.conftest import core_with_learner
 
 QUESTIONS = ["How do I rotate my API key?", "What is the API rate limit?", "How do I reset my password?",
@@ -40,7 +40,7 @@ async def play(embedder: CachedEmbedder, db: str) -> tuple[list[dict[str, object
     out = io.StringIO()
     try:
         await Runtime(core, [ReplayAdapter(lines(), out)]).start()
-        models = [(m.version, m.status, m.at) for m in await LearningStore(core.db).models()]
+        models = [(m.version, m.status, m.at) for m in await LearningRows(core.db).models()]
     finally:
         await core.close()
     return [json.loads(line) for line in out.getvalue().splitlines()], models

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from knowledge.embedder import CachedEmbedder
-from learning.store import LearningStore
+from storage.learning import LearningRows
 from tests.chat import Chat
 from tests.learning.conftest import core_with_learner
 
@@ -25,7 +25,7 @@ async def test_an_entry_whose_answers_keep_failing_stops_answering_and_the_card_
             pressed = await chat.press(case, "not_solved", user=user)
             assert pressed.routed
             chat.later(hours=80)  # a new day, a new question: not the same person's repeat
-        assert await LearningStore(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (2, 2)}
+        assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (2, 2)}
 
         said = await chat.ask("How do I rotate my API key?", user="u3")
         assert said.reply.kind == "handoff" and said.route.reason == "low_confidence"
@@ -49,7 +49,7 @@ async def test_an_entry_whose_answers_work_keeps_answering(embedder: CachedEmbed
         said = await chat.ask("How do I rotate my API key?", user="u4")
         assert said.reply.kind == "answer"
         # Solved presses are lessons the encoder can learn from
-        pairs = await LearningStore(core.db).teaching_pairs()
+        pairs = await LearningRows(core.db).teaching_pairs()
         assert sum(1 for p in pairs if p.kind == "solved") == 3
     finally:
         await core.close()

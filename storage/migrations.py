@@ -132,7 +132,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
-    # 3: the learning loop (issue 11): model versions, staged vectors, calibrators, observed outcomes,
+    # 3: where an entry's text came from beyond a file (a past thread: platform, channel, date, link).
+    """
+    ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
+    """,
+    # 4: the learning loop (issue 11): model versions, staged vectors, calibrators, observed outcomes,
     # lessons that are not question forms, and each entry's record of answers that kept working.
     """
     CREATE TABLE models (

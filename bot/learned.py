@@ -1,4 +1,4 @@
-"""Where the flows meet the learning loop (``learning.loop``): calibrated
+"""Where the flows and the casework verbs meet the learning loop (``learning.loop``): calibrated
 options before a decision, and what became of a decision after it.
 
 Each helper does nothing when the core runs without a learner (some tests
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from bot.cases import Case
 from bot.handling import Handling
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 async def calibrate(handling: Handling, text: str | None, hits: list[Hit],
                     options: list[Option]) -> tuple[list[Option], float | None, list[list[float]]]:
     """Options with their calibrated probability and hold-backs; the probability to answer at."""
-    learner = getattr(handling.core, "learner", None)
+    learner = handling.services.learner
     if learner is None or not hits:
         return options, None, []
     from learning.loop import hit_features
@@ -36,18 +37,19 @@ async def calibrate(handling: Handling, text: str | None, hits: list[Hit],
     return out, calibrated.answer_at, [[float(x) for x in f] for f in features]
 
 
-def evidence(options: list[Option], answer_at: float | None, handling: Handling) -> dict[str, object]:
-    if answer_at is None:
+def evidence(options: list[Option], answer_at: float | None, handling: Handling) -> dict[str, Any]:
+    learner = handling.services.learner
+    if answer_at is None or learner is None:
         return {}
     return {"probabilities": [round(o.probability or 0.0, 4) for o in options[:5]],
             "answer_at": round(answer_at, 4),
-            "target_wrong_rate": handling.core.settings.policy.target_wrong_rate,
-            "model_version": handling.core.learner.version}
+            "target_wrong_rate": handling.services.policy.target_wrong_rate,
+            "model_version": learner.version}
 
 
 async def observe(handling: Handling, case: Case, decision: Decision, hits: list[Hit],
                   features: list[list[float]]) -> None:
-    learner = getattr(handling.core, "learner", None)
+    learner = handling.services.learner
     if learner is None or not features:
         return
     import numpy as np
@@ -62,7 +64,7 @@ async def settled(handling: Handling, case: Case, *, right: str | None = None, w
                   lesson: str | None = None, text: str | None = None) -> None:
     """What became of ``case``'s decision: ``right`` entry (staff, a pick, Solved) or
     ``wrong`` (Not solved, a reopen, a correction); a pick or Solved is also a lesson."""
-    learner = getattr(handling.core, "learner", None)
+    learner = handling.services.learner
     if learner is None:
         return
     await learner.settle(space=handling.space, case=case.key, at=handling.now, right=right, wrong=wrong)
@@ -75,6 +77,6 @@ async def settled(handling: Handling, case: Case, *, right: str | None = None, w
 
 async def answered(handling: Handling, entry: str) -> None:
     """The bot answered from ``entry`` (its survival counts from here)."""
-    learner = getattr(handling.core, "learner", None)
+    learner = handling.services.learner
     if learner is not None:
         await learner.store.count_answer(handling.space, entry)
