@@ -95,6 +95,7 @@ from bench.quality_data import (  # noqa: F401  (re-exported: tests and scripts 
     BASELINE_CHECK,
     DATA_DIR,
     DATASETS,
+    EXTRA_DATASETS,
     MAX_CLARIFY_ROUNDS,
     REPO_ROOT,
     STAFF_USER,
@@ -318,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     err_console = Console(stderr=True)
     names = [d.strip() for d in args.datasets.split(",") if d.strip()]
     for name in names:
-        if name not in DATASETS:
+        if name not in DATASETS + EXTRA_DATASETS:
             ap.error(f"unknown dataset {name!r}")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     env = dict(os.environ)

@@ -32,7 +32,7 @@ import torch
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.quality_data import DATASETS, REPO_ROOT, build_dataset
+from bench.quality_data import DATASETS, EXTRA_DATASETS, REPO_ROOT, build_dataset
 from learning.adapt import AdaptConfig, Calibrated, calibrate
 from learning.calibration import Calibrator
 from learning.heldout import better, evaluate, features_of, is_held_out, rank_entries
@@ -295,7 +295,7 @@ def main() -> None:
     model = TopLayers(model_path())
     results = []
     for name in args.datasets.split(","):
-        assert name in DATASETS
+        assert name in DATASETS + EXTRA_DATASETS
         enc = Encoder(model, name)
         for seed in (int(s) for s in args.seeds.split(",")):
             r = run(name, seed, args, enc)

@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Research: how well does each confidence separate right answers from wrong
+ones, on a trace written by ``bench/sim_trace.py``?
+
+For each confidence (top score, lead, vote share, centroid similarity, and
+combinations), the frontier: the most direct answers reachable at a given
+wrong rate if the threshold were chosen with hindsight. A frontier says what
+a feature *can* do; choosing the threshold without hindsight is the other half
+of the problem.
+
+    python bench/sim_rules.py bench/results/trace-clinc150-0.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+Row = dict
+
+
+def lead(r: Row) -> float:
+    t = r["top"]
+    return t[0][1] - (t[1][1] if len(t) > 1 else 0.0)
+
+
+CONFIDENCES: dict[str, Callable[[Row], float]] = {
+    "score": lambda r: r["top"][0][1],
+    "lead": lead,
+    "score+lead": lambda r: r["top"][0][1] + lead(r),
+    "score+2lead": lambda r: r["top"][0][1] + 2 * lead(r),
+    "vote": lambda r: r["top"][0][4],
+    "centroid": lambda r: r["top"][0][5],
+    "centroid lead": lambda r: r["top"][0][5] - max((t[5] for t in r["top"][1:]), default=0.0),
+    "score+vote": lambda r: r["top"][0][1] + 0.2 * r["top"][0][4],
+}
+
+
+def outcome(r: Row) -> tuple[bool, bool]:
+    """(right if answered, wrong if answered)."""
+    right = bool(r["in"] and r["top"] and r["top"][0][0] == r["label"])
+    return right, not right
+
+
+def frontier(rows: list[Row], conf: Callable[[Row], float], budgets: tuple[float, ...]) -> list[float]:
+    rows = [r for r in rows if r["top"]]
+    c = np.array([conf(r) for r in rows])
+    right = np.array([outcome(r)[0] for r in rows], dtype=float)
+    order = np.argsort(-c, kind="stable")
+    cr, cw = np.cumsum(right[order]), np.cumsum(1 - right[order])
+    n = len(rows)
+    out = []
+    for b in budgets:
+        ok = np.flatnonzero(cw <= b * n / 100)
+        out.append(100 * cr[ok[-1]] / n if len(ok) else 0.0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("traces", nargs="+")
+    ap.add_argument("--budgets", default="0.25,0.5,1.0,1.5")
+    args = ap.parse_args()
+    budgets = tuple(float(b) for b in args.budgets.split(","))
+    for path in args.traces:
+        data = json.loads(Path(path).read_text())
+        rows = data["trace"]
+        q = len(rows) // 4
+        print(f"{data['dataset']} s{data['seed']}: {len(rows)} rows; direct at wrong ≤ {budgets} (% of stream)")
+        for name, conf in CONFIDENCES.items():
+            whole = frontier(rows, conf, budgets)
+            last = frontier(rows[3 * q:], conf, budgets)
+            print(f"  {name:14s} all {' '.join(f'{x:5.1f}' for x in whole)}   last quarter "
+                  f"{' '.join(f'{x:5.1f}' for x in last)}")
+
+
+if __name__ == "__main__":
+    main()
