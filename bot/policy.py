@@ -32,6 +32,7 @@ class Option:
     probability: float | None = None  # calibrated chance it is the right entry (learning.calibration)
     held_back: str | None = None  # why the entry may not answer on its own (its answers stopped working)
     together: tuple[float, float] = (0.0, 0.0)  # (top entry only) chance the right one is in the first 2 / 3
+    centroid: float | None = None  # cosine to the mean of all the entry's question forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +98,8 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     if top is None or score < t.clarify_floor:
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
-    agreed = top.second is not None and top.second >= score - t.agree_gap
-    floor = t.answer_threshold if agreed else t.lone_threshold
     sure = score >= t.sure_threshold and margin >= t.sure_margin
-    leading = score >= floor and margin >= t.answer_margin
-    if sure or leading:
+    if sure or leads(options, t):
         close = {o.entry for o in options[1:] if score - o.score <= t.clarify_band}
         if top.held_back:
             return route("low_confidence", top.held_back, score, margin)
@@ -110,8 +108,7 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
         if close.intersection(top.conflicts_with):
             return route("conflict", f"{top.entry} conflicts with a close entry", score, margin)
         return Decision("answer", entry=top.entry, confidence=score, margin=margin,
-                        why="sure" if sure else ("leads clearly, forms agree" if agreed
-                                                 else "leads clearly on one form"))
+                        why="sure" if sure else why_leading(options, t))
 
     if signals.clarifications >= t.max_clarifications or signals.options_refused:
         return route("low_confidence", "still unsure after asking once", score, margin)
@@ -122,6 +119,37 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
         return Decision("clarify", options=tuple(o.entry for o in choices), confidence=score,
                         margin=margin, why="several entries are close")
     return route("low_confidence", "not sure enough to answer or to offer options", score, margin)
+
+
+def centroid_lead(options: Sequence[Option]) -> float | None:
+    """How far the best entry's centroid is ahead of every other entry's (None: not known)."""
+    if options[0].centroid is None:
+        return None
+    others = [o.centroid for o in options[1:] if o.centroid is not None]
+    return options[0].centroid - max(others, default=0.0)
+
+
+def leads(options: Sequence[Option], t: PolicySettings) -> bool:
+    """The best entry clearly leads: its centroid ahead of every other entry's by
+    ``centroid_lead`` (the question is near the way people ask it as a whole, not
+    one stray form) and its best form ahead by ``form_margin``; without
+    centroids, its best form ahead by ``answer_margin``."""
+    top = options[0]
+    lead = centroid_lead(options)
+    margin = top.score - options[1].score if len(options) > 1 else top.score
+    if lead is not None and t.centroid_lead > 0:
+        return top.score >= t.answer_threshold and lead >= t.centroid_lead and margin >= t.form_margin
+    agreed = top.second is not None and top.second >= top.score - t.agree_gap
+    return top.score >= (t.answer_threshold if agreed else t.lone_threshold) and margin >= t.answer_margin
+
+
+def why_leading(options: Sequence[Option], t: PolicySettings) -> str:
+    lead = centroid_lead(options)
+    if lead is not None and t.centroid_lead > 0:
+        return f"leads clearly: its forms as a whole {lead:.2f} ahead of any other entry's"
+    top = options[0]
+    agreed = top.second is not None and top.second >= top.score - t.agree_gap
+    return "leads clearly, forms agree" if agreed else "leads clearly on one form"
 
 
 def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySettings,

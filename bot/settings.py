@@ -23,17 +23,25 @@ class PolicySettings(BaseModel):
 
     Scores are cosine similarities between the question and an entry's
     question forms (all-MiniLM-L6-v2, normalised). An entry is answered when
-    it leads every other entry by ``answer_margin`` and scores at least
-    ``answer_threshold`` while a second of its forms agrees (within
-    ``agree_gap``), or ``lone_threshold`` when only one form is near; or when it
-    scores ``sure_threshold`` with ``sure_margin``. Otherwise close entries are
+    its best form scores at least ``answer_threshold`` and its centroid (the
+    normalised mean of its forms) is ``centroid_lead`` closer to the question
+    than any other entry's, its best form leading by ``form_margin``; or when it
+    scores ``sure_threshold`` with ``sure_margin``. With ``centroid_lead`` 0 the older form rule decides: a
+    lead of ``answer_margin`` with a second form agreeing (within
+    ``agree_gap``), or ``lone_threshold`` on one form. Otherwise close entries are
     offered as options, or the question goes to staff. ``bench/quality.py``
     measures the trade these values make.
     """
 
     answer_threshold: float = Field(0.64, description="best score, when a second form agrees")
     lone_threshold: float = Field(0.76, description="best score, when only one form is near")
-    answer_margin: float = Field(0.15, description="lead over the best different entry")
+    answer_margin: float = Field(0.15, description="lead over the best different entry (without centroids)")
+    centroid_lead: float = Field(0.12, ge=0, description="answer when the best entry's centroid (the mean of "
+                                                       "its question forms) leads every other entry's by this "
+                                                       "and its best form scores answer_threshold; 0: the "
+                                                       "form rule (answer_margin, agree_gap, lone_threshold)")
+    form_margin: float = Field(0.05, ge=0, description="… while its best form leads the best different "
+                                                     "entry's by at least this")
     agree_gap: float = Field(0.15, description="a second form this close to the best one agrees")
     sure_threshold: float = Field(0.90, description="answer at this score …")
     sure_margin: float = Field(0.05, description="… with at least this lead")

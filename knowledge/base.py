@@ -43,13 +43,15 @@ class Hit:
     question's nearest (``None`` when only one of them is near): a question
     close to several ways of asking an entry is that entry far more often than
     one close to a single form. ``support`` counts how many of the question's
-    nearest forms belong to this entry.
+    nearest forms belong to this entry. ``centroid`` is the cosine between the
+    question and the normalised mean of all the entry's forms.
     """
 
     entry: Entry
     score: float
     support: int
     second: float | None = None
+    centroid: float | None = None
 
 
 class KnowledgeBase:
@@ -179,7 +181,9 @@ class KnowledgeBase:
                 continue
             scores_of = best[entry_id]
             second = scores_of[1] if len(scores_of) > 1 else None
-            hits.append(Hit(entry, scores_of[0], support[entry_id], second))
+            centre = self.indexes.centroid(space, entry_id)
+            near = None if centre is None else float(centre @ np.asarray(vector, np.float32).reshape(-1))
+            hits.append(Hit(entry, scores_of[0], support[entry_id], second, near))
         return hits
 
     async def same_answer_entry(self, space: str, answer: str) -> Entry | None:

@@ -33,7 +33,7 @@ async def retrieve(handling: Handling, vector: np.ndarray,
     hits = await services.kb.search(handling.space, vector, text=text)
     partners = await services.kb.store.conflict_partners(handling.space) if hits else {}
     options = [
-        Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
+        Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second, centroid=h.centroid,
                stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,
                conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))))
         for h in hits
