@@ -19,7 +19,7 @@ from learning.adapt import AdaptConfig
 from learning.loop import Learner, LoopConfig
 from learning.models import ModelFiles
 from storage.database import Database
-from storage.learning import LearningRows
+from storage.models import LearningRows
 
 if TYPE_CHECKING:
     from bot.core import Core

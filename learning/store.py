@@ -1,7 +1,7 @@
 """What the learning loop needs stored, as a contract (DESIGN.md: a lower layer
 declares the Protocol, the storage layer implements it).
 
-``storage.learning.LearningRows`` implements it over SQLite; a PostgreSQL store
+``storage.models.LearningRows`` implements it over SQLite; a PostgreSQL store
 implements the same methods over its tables (migration 4 of ``storage``). Callers
 own the transaction: ``transaction()`` opens the store's own.
 """
@@ -15,12 +15,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from storage.learning import ModelRecord, Outcome, Pair
+from storage.models import ModelRecord, Outcome, Pair
 
 
 class LearningRepository(Protocol):
     """Model versions, staged vectors, calibrators, observations, lessons and
-    each entry's record (``storage.learning.LearningRows``)."""
+    each entry's record (``storage.models.LearningRows``)."""
 
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 

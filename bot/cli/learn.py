@@ -27,7 +27,7 @@ def status(db: DbOption = None, config: ConfigOption = None,
     """The current model, its held-out figures, every version before it, and the wrong rate against the target."""
     from learning.models import model_name
     from storage.database import Database
-    from storage.learning import LearningRows
+    from storage.models import LearningRows
 
     settings = settings_for(config, db)
     _store_must_exist(settings)

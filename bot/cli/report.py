@@ -32,7 +32,7 @@ def report(
     require_store(settings)
 
     async def go() -> Any:
-        from storage.learning import LearningRows
+        from storage.models import LearningRows
 
         async with Database(settings.db) as database:
             card = await compute(database, since=start, until=end, space=space,

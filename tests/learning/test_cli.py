@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from knowledge.embedder import CachedEmbedder
 from learning.adapt import Trainer
-from storage.learning import LearningRows
+from storage.models import LearningRows
 from tests.chat import Chat
 from tests.learning.conftest import core_with_learner
 from tests.learning.test_models import judged

@@ -17,7 +17,7 @@ from learning.adapt import Trainer, Trial
 from learning.heldout import HeldOut
 from learning.models import TunedEmbedder
 from learning.tuning import TopLayers, TrainConfig, train
-from storage.learning import LearningRows
+from storage.models import LearningRows
 from tests.chat import Chat
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 from adapters.replay import ReplayAdapter
 from bot.runtime import Runtime
 from knowledge.embedder import CachedEmbedder
-from storage.learning import LearningRows
+from storage.models import LearningRows
 from tests.learning.conftest import core_with_learner
 
 QUESTIONS = ["How do I rotate my API key?", "What is the API rate limit?", "How do I reset my password?",

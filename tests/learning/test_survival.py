@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from knowledge.embedder import CachedEmbedder
-from storage.learning import LearningRows
+from storage.models import LearningRows
 from tests.chat import Chat
 from tests.learning.conftest import core_with_learner
 
