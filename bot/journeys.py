@@ -7,7 +7,6 @@ promised them. Stored per (space, user), so one space never reads another's.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -16,7 +15,9 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
-from storage.database import Database
+from storage.contract import JourneyRepository
+from storage.journeys import JourneyRows
+from storage.sql import Sql, Transactions
 
 MAX_FACTS = 30
 MAX_CASES = 30
@@ -169,8 +170,9 @@ class JourneyStore:
 
     CACHE = 20_000
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Sql) -> None:
+        self.db: Transactions = db
+        self.rows: JourneyRepository = JourneyRows(db)
         self._cache: OrderedDict[tuple[str, str], Journey] = OrderedDict()
 
     def forget(self) -> None:
@@ -181,20 +183,13 @@ class JourneyStore:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        row = await self.db.fetchone(
-            "SELECT state FROM journeys WHERE space = ? AND user = ?", (space, user)
-        )
-        journey = _JOURNEY.validate_python(json.loads(row["state"])) if row else Journey(space, user)
+        state = await self.rows.get(space, user)
+        journey = _JOURNEY.validate_python(state) if state is not None else Journey(space, user)
         self._remember(key, journey)
         return journey
 
     async def save(self, journey: Journey) -> None:
-        await self.db.execute(
-            "INSERT INTO journeys (space, user, state) VALUES (?,?,?) "
-            "ON CONFLICT (space, user) DO UPDATE SET state = excluded.state",
-            (journey.space, journey.user,
-             json.dumps(_JOURNEY.dump_python(journey, mode="json"), ensure_ascii=False)),
-        )
+        await self.rows.save(journey.space, journey.user, _JOURNEY.dump_python(journey, mode="json"))
         key = (journey.space, journey.user)
         before = self._cache.get(key)
         self._remember(key, journey)

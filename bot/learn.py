@@ -18,8 +18,8 @@ from knowledge.embedder import CachedEmbedder
 from learning.adapt import AdaptConfig
 from learning.loop import Learner, LoopConfig
 from learning.models import ModelFiles
-from storage.database import Database
 from storage.models import LearningRows
+from storage.sql import Sql
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -41,8 +41,9 @@ def loop_config(settings: Settings) -> LoopConfig:
     )
 
 
-def make_learner(settings: Settings, db: Database, kb: KnowledgeBase) -> Learner:
-    return Learner(store=LearningRows(db), kb=kb, files=ModelFiles(settings.db), config=loop_config(settings))
+def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:
+    files = ModelFiles(settings.db, settings.learning.models_dir)
+    return Learner(store=LearningRows(db), kb=kb, files=files, config=loop_config(settings))
 
 
 def _may_have_taught(event: Event) -> bool:

@@ -39,6 +39,7 @@ class SpaceIndexes:
         self._centroids: dict[str, np.ndarray] = {}  # an entry's mean form vector, dropped when its forms change
         self._dirty: set[str] = set()
         self._seq = 0  # the change feed has been applied up to here
+        self._following = asyncio.Lock()  # one catch-up at a time: a form is never added twice
         self.version = 0  # bumped by every change: tells a result computed earlier from a current one
 
     async def load(self) -> None:
@@ -62,6 +63,10 @@ class SpaceIndexes:
         """Apply what other processes changed (the store's change feed) since
         the last look; our own changes in it are recognised and skipped.
         Returns how many forms were added or removed."""
+        async with self._following:
+            return await self._apply_changes()
+
+    async def _apply_changes(self) -> int:
         changes = await self.store.changes_since(self._seq)
         if not changes:
             return 0
@@ -187,11 +192,12 @@ class SpaceIndexes:
         index = self._indexes.get(space)
         if not forms or index is None:
             return None
-        mean = index.vectors(sorted(forms)).mean(axis=0)
+        mean: np.ndarray = index.vectors(sorted(forms)).mean(axis=0)
         norm = float(np.linalg.norm(mean))
         if norm == 0.0:
             return None
-        centroid = self._centroids[entry_id] = (mean / norm).astype(np.float32)
+        centroid: np.ndarray = (mean / norm).astype(np.float32)
+        self._centroids[entry_id] = centroid
         return centroid
 
     def _own(self, form_id: int, entry_id: str) -> None:

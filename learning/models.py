@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -34,11 +35,16 @@ def model_name(version: int) -> str:
 class ModelFiles:
     """Where tuned weights live: beside the store, or in a throw-away folder for ``:memory:``."""
 
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str, folder: str | None = None) -> None:
         self._tmp: str | None = None
-        if db_path == ":memory:":
+        if folder is not None:
+            self.root = Path(folder)
+        elif db_path == ":memory:":
             self._tmp = tempfile.mkdtemp(prefix="journeybot-models-")
             self.root = Path(self._tmp)
+        elif "://" in db_path:  # a server's database: a folder named after it, never after its URL
+            name = urlsplit(db_path).path.strip("/") or "journeybot"
+            self.root = Path("journeybot.models") / "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         else:
             self.root = Path(db_path + ".models")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from storage.database import Database
 from storage.eventlog import EventLog, Record
+from storage.sql import Sql
 
 
 class HasWindows(Protocol):
@@ -222,7 +222,7 @@ _ON: dict[str, Callable[[Tally, Record, CaseLine | None], None]] = {
 }
 
 
-async def tally(db: Database, *, since: datetime | None = None, until: datetime | None = None,
+async def tally(db: Sql, *, since: datetime | None = None, until: datetime | None = None,
                 space: str | None = None, windows: Windows | None = None) -> Tally:
     """Read the log of ``space`` (every space when ``None``) up to ``until``."""
     counted = Tally(since, until, windows or Windows())

@@ -1,9 +1,12 @@
-"""The learning loop's tables (migration 4): model versions, staged vectors,
-calibrators, observed outcomes, lessons and each entry's record of answers.
+"""The learning loop's tables (migration 4 on both stores): model versions,
+staged vectors, calibrators, observed outcomes, lessons and each entry's
+record of answers.
 
-``learning.store.LearningRepository`` is the contract the learning loop types
-against; ``LearningRows`` implements it over the store in portable SQL (``?``
-placeholders, ``ON CONFLICT … DO UPDATE``). Callers own the transaction
+``storage.contract.ModelRepository`` and ``LessonRepository`` are the
+contract the learning loop types against; ``LearningRows`` implements both
+in portable SQL over ``storage.sql.Sql`` (``?`` placeholders, ``ON CONFLICT
+… DO UPDATE``), so SQLite and PostgreSQL pass one suite
+(``tests/storage/test_models.py``). Callers own the transaction
 (``transaction()`` is the store's own). Values cross as plain data.
 """
 
@@ -18,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from storage.database import Database
 from storage.meta import Meta
+from storage.sql import Sql, marks
 
 CURRENT_KEY = "model.current"
 LAST_ADAPTATION_KEY = "model.last_adaptation"
@@ -53,7 +56,7 @@ Outcome = tuple[list[dict[str, Any]], str | None, str | None]  # candidates, rig
 class LearningRows:
     """SQL for the learning loop's tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
         self.meta = Meta(db)
 
@@ -221,9 +224,9 @@ class LearningRows:
     async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
         if not entries:
             return {}
-        marks = ",".join("?" * len(entries))
         rows = await self.db.fetchall(
-            f"SELECT entry_id, answers, failed FROM entry_record WHERE entry_id IN ({marks})", tuple(entries))
+            f"SELECT entry_id, answers, failed FROM entry_record WHERE entry_id IN ({marks(entries)})",
+            tuple(entries))
         return {r["entry_id"]: (int(r["answers"]), int(r["failed"])) for r in rows}
 
     async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, fail, run, settings_for, setup_logging, with_core
+from bot.cli.common import (
+    ConfigOption,
+    DbOption,
+    app,
+    fail,
+    open_store,
+    require_store,
+    run,
+    settings_for,
+    setup_logging,
+    with_core,
+)
 
 learn_app = typer.Typer(no_args_is_help=True,
                         help="The encoder the bot answers with: status, adapt, roll back.")
 app.add_typer(learn_app, name="learn")
-
-
-def _store_must_exist(settings: Any) -> None:
-    if settings.db == ":memory:" or not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: run the bot (or pass --db) first")
 
 
 @learn_app.command("status")
@@ -26,31 +31,28 @@ def status(db: DbOption = None, config: ConfigOption = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The current model, its held-out figures, every version before it, and the wrong rate against the target."""
     from learning.models import model_name
-    from storage.database import Database
     from storage.models import LearningRows
 
     settings = settings_for(config, db)
-    _store_must_exist(settings)
 
-    async def go() -> dict[str, Any]:
-        async with Database(settings.db) as database:
-            store = LearningRows(database)
-            current = await store.current_model()
-            answers, failed = await store.measured()
-            records = await store.all_records()
-            return {
-                "current": {"version": current, "name": model_name(current)},
-                "history": [{"version": m.version, "parent": m.parent, "status": m.status, "at": m.at, **m.body}
-                            for m in await store.models()],
-                "target_wrong_rate": settings.policy.target_wrong_rate,
-                "measured": {"answers": answers, "shown_wrong": failed,
-                             "rate": None if answers == 0 else failed / answers},
-                "held_back": [r[0] for r in records
-                              if r[2] >= settings.learning.survival_min_answers
-                              and (r[2] - r[3]) / r[2] < settings.learning.survival_threshold],
-            }
+    async def go(database: Any) -> dict[str, Any]:
+        store = LearningRows(database)
+        current = await store.current_model()
+        answers, failed = await store.measured()
+        records = await store.all_records()
+        return {
+            "current": {"version": current, "name": model_name(current)},
+            "history": [{"version": m.version, "parent": m.parent, "status": m.status, "at": m.at, **m.body}
+                        for m in await store.models()],
+            "target_wrong_rate": settings.policy.target_wrong_rate,
+            "measured": {"answers": answers, "shown_wrong": failed,
+                         "rate": None if answers == 0 else failed / answers},
+            "held_back": [r[0] for r in records
+                          if r[2] >= settings.learning.survival_min_answers
+                          and (r[2] - r[3]) / r[2] < settings.learning.survival_threshold],
+        }
 
-    out = run(go())
+    out = open_store(settings, go)
     if as_json:
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
@@ -80,7 +82,7 @@ def adapt(db: DbOption = None, config: ConfigOption = None,
     """Adapt the encoder now to the taught pairs; promote it only if the held-out pairs say so."""
     setup_logging(verbose)
     settings = settings_for(config, db)
-    _store_must_exist(settings)
+    require_store(settings)
 
     async def body(core: Any) -> Any:
         return await core.learner.adapt(datetime.now(UTC), core.adopt)
@@ -100,7 +102,7 @@ def rollback(to: Annotated[int | None, typer.Option("--to", help="version (defau
     """Answer with an earlier model again (every question form is re-embedded with it)."""
     setup_logging(verbose)
     settings = settings_for(config, db)
-    _store_must_exist(settings)
+    require_store(settings)
 
     async def body(core: Any) -> int:
         learner = core.learner

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, period, require_store, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, open_store, period, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -25,21 +25,17 @@ def report(
 
     from learning.report import render_table
     from learning.scorecard import Windows, compute
-    from storage.database import Database
 
     settings = settings_for(config, db)
     start, end = period(since, until)
-    require_store(settings)
 
-    async def go() -> Any:
+    async def go(database: Any) -> Any:
         from storage.models import LearningRows
 
-        async with Database(settings.db) as database:
-            card = await compute(database, since=start, until=end, space=space,
-                                 windows=Windows.of(settings.policy))
-            return card, await LearningRows(database).measured(space)
+        card = await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
+        return card, await LearningRows(database).measured(space)
 
-    card, (answers, shown_wrong) = run(go())
+    card, (answers, shown_wrong) = open_store(settings, go)
     target = settings.policy.target_wrong_rate
     measured = None if answers == 0 else shown_wrong / answers
     if as_json:
