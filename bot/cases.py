@@ -66,6 +66,8 @@ class Case:
     last_reply_at: datetime | None = None
     reminded: bool = False
     candidates: tuple[Candidate, ...] = ()
+    owner_name: str | None = None  # the display name of a person who owns it
+    route_detail: str | None = None  # why it went to staff, when more precise than its reason
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
              at: datetime) -> Case:

@@ -72,6 +72,16 @@ def asdict_thresholds(thresholds: PolicySettings) -> dict[str, float]:
     return {k: v for k, v in thresholds.model_dump().items() if isinstance(v, int | float)}
 
 
+def plausible(score: float, t: PolicySettings) -> bool:
+    """Is an entry scoring ``score`` close enough to put before the asker at all?
+
+    The policy's own line: below ``clarify_floor`` nothing is close enough to
+    answer with or to offer as an option. Staff are offered to send the best
+    candidate in one click only above it.
+    """
+    return score >= t.clarify_floor
+
+
 def route(reason: str, why: str, confidence: float = 0.0, margin: float = 0.0) -> Decision:
     return Decision("route", reason=reason, confidence=confidence, margin=margin, why=why)
 
@@ -95,7 +105,7 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     if signals.sensitive:
         return route("sensitive", f"sensitive ({signals.sensitive}): a person should handle it",
                      score, margin)
-    if top is None or score < t.clarify_floor:
+    if top is None or not plausible(score, t):
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
     sure = score >= t.sure_threshold and margin >= t.sure_margin
@@ -186,4 +196,4 @@ def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySett
     return route("low_confidence", f"not likely enough to be right ({p:.3f} < {answer_at:.3f})", p, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "decide", "decide_calibrated", "route"]
+__all__ = ["Decision", "Option", "Signals", "decide", "decide_calibrated", "plausible", "route"]

@@ -22,7 +22,8 @@ import numpy as np
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
 from knowledge.indexes import SpaceIndexes
-from knowledge.store import EntryStore
+from knowledge.integrity import content_hash
+from knowledge.store import EntryStore, entry_to_row
 from knowledge.vectors import VectorIndex
 from storage.eventlog import EventLog
 from storage.sql import Sql
@@ -409,5 +410,7 @@ class KnowledgeBase:
             case=entry.source_case,
             body={"what": what, "entry": entry.id, "version": entry.version,
                   "origin": entry.origin, "author": entry.author, "status": entry.status,
-                  "review_after": entry.review_after.isoformat() if entry.review_after else None},
+                  "review_after": entry.review_after.isoformat() if entry.review_after else None,
+                  # The version's content, chained with the log: see ``knowledge.integrity``.
+                  "content_sha256": content_hash(entry_to_row(entry))},
         )

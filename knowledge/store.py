@@ -148,6 +148,10 @@ class EntryStore:
     async def history(self, entry_id: str) -> list[dict[str, Any]]:
         return await self.rows.history(entry_id)
 
+    async def all_versions(self) -> list[tuple[str, int, dict[str, Any]]]:
+        """(entry id, version, snapshot) of every kept version, for checking them."""
+        return await self.rows.all_versions()
+
     async def version(self, entry_id: str, version: int) -> dict[str, Any] | None:
         return await self.rows.version(entry_id, version)
 

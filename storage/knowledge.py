@@ -116,6 +116,11 @@ class EntryRows:
             "SELECT snapshot FROM entry_versions WHERE entry_id = ? ORDER BY version", (entry_id,))
         return [json.loads(row["snapshot"]) for row in rows]
 
+    async def all_versions(self) -> list[tuple[str, int, dict[str, Any]]]:
+        """(entry id, version, snapshot) of every kept version, for checking them."""
+        rows = await self.db.fetchall("SELECT entry_id, version, snapshot FROM entry_versions ORDER BY entry_id, version")
+        return [(row["entry_id"], int(row["version"]), json.loads(row["snapshot"])) for row in rows]
+
     async def version(self, entry_id: str, version: int) -> dict[str, Any] | None:
         row = await self.db.fetchone(
             "SELECT snapshot FROM entry_versions WHERE entry_id = ? AND version = ?", (entry_id, version))

@@ -136,7 +136,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
     """,
-    # 4: the learning loop (issue 11): model versions, staged vectors, calibrators, observed outcomes,
+    # 4: delivery: each action's key (sent with it, so a platform can tell a resend) and how often
+    # it was attempted (an action attempted before is looked for on the platform before a resend).
+    """
+    ALTER TABLE outbox ADD COLUMN key TEXT;
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: the learning loop (issue 11): model versions, staged vectors, calibrators, observed outcomes,
     # lessons that are not question forms, and each entry's record of answers that kept working.
     """
     CREATE TABLE models (

@@ -1,4 +1,4 @@
-"""The learning loop's tables (migration 4 on both stores): model versions,
+"""The learning loop's tables (migration 5 on both stores): model versions,
 staged vectors, calibrators, observed outcomes, lessons and each entry's
 record of answers.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from knowledge.integrity import check_knowledge
 from storage.cases import CaseRows
 from storage.eventlog import EventLog, StoredRecord, canonical, chain_hash
 from storage.sql import Sql
@@ -54,24 +55,35 @@ class LogRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
-    """The chain's state: intact, or the first broken record (seq, kind, why)."""
+    """The chain's state: intact, or the first broken record (seq, kind, why);
+    and knowledge entries no longer as their logged versions were written."""
 
     records: int
     head: str | None
     broken_at: int | None = None
     kind: str | None = None
     why: str | None = None
+    knowledge: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None and self.why is None
+        return self.broken_at is None and self.why is None and not self.knowledge
 
     def describe(self) -> str:
-        if self.ok:
-            return f"chain intact: {self.records} records, head {self.head or '(empty log)'}"
-        if self.broken_at is None:
+        if self.broken_at is not None:
+            return f"chain broken at record {self.broken_at} ({self.kind}): {self.why}"
+        if self.why is not None:
             return f"chain broken: {self.why}"
-        return f"chain broken at record {self.broken_at} ({self.kind}): {self.why}"
+        intact = f"chain intact: {self.records} records, head {self.head or '(empty log)'}"
+        if not self.knowledge:
+            return intact
+        shown = [f"knowledge changed outside journeybot: {line}" for line in self.knowledge[:KNOWLEDGE_SHOWN]]
+        if len(self.knowledge) > KNOWLEDGE_SHOWN:
+            shown.append(f"… and {len(self.knowledge) - KNOWLEDGE_SHOWN} more")
+        return "\n".join([*shown, f"{intact} (the log itself holds; the store does not)"])
+
+
+KNOWLEDGE_SHOWN = 20
 
 
 def _record(stored: StoredRecord) -> LogRecord:
@@ -99,7 +111,8 @@ async def verify(db: Sql, *, head: str | None = None) -> ChainCheck:
         problem = await _noted_head_problem(log, head.strip().rstrip("…").rstrip(".").lower(), current)
         if problem is not None:
             return ChainCheck(report.records, current, None, None, problem)
-    return ChainCheck(report.records, current)
+    changed = tuple(c.describe() for c in await check_knowledge(db))
+    return ChainCheck(report.records, current, knowledge=changed)
 
 
 HEAD_PREFIX_MIN = 8

@@ -95,9 +95,12 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     signals = signals or signals_for(handling, text, vector, case)
     options, answer_at, features = await learned.calibrate(handling, text, hits, options)
     decision = decide(options, signals, handling.services.policy, answer_at)
+    detail = None  # "reopened" alone would tell staff the asker said the answer failed
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
                             why=f"the asker already had {avoid} and is still asking")
+        detail = (f"the asker asked the same again in a new thread after the answer from {avoid} ({linked})"
+                  if linked else f"the asker wrote again after the answer from {avoid}, still the closest entry")
     await record_decision(handling, case, decision, hits, **learned.evidence(options, answer_at, handling))
     await learned.observe(handling, case, decision, hits, features)
     by_id = {h.entry.id: h for h in hits}
@@ -110,7 +113,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
         return await casework.clarify(handling, case, [by_id[e].entry for e in decision.options],
                                       confidence=decision.confidence)
     case = await casework.route(handling, case, decision.reason or "low_confidence",
-                                candidates=candidates, linked=linked)
+                                candidates=candidates, linked=linked, detail=detail)
     if options and options[0].held_back and decision.why == options[0].held_back:
         await handling.update_card(case, decision.why)
     return case

@@ -28,6 +28,8 @@ PUBLIC = {
 # Single names from modules that are otherwise the core's own, each with its reason.
 NAMED = {
     ("bot.text", "neutralise_mentions"): "one rule for making mass mentions inert, on every edge",
+    ("bot.trust.redact", "redact"): "one rule for what is private, on every edge: a Discord thread's "
+                                    "title is made from the question's first line",
 }
 # Not a platform edge: the operator's console (issue 13) shows the scorecard and the review
 # queues, and its own tests say what it may read.
