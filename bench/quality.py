@@ -95,6 +95,7 @@ from bench.quality_data import (  # noqa: F401  (re-exported: tests and scripts 
     BASELINE_CHECK,
     DATA_DIR,
     DATASETS,
+    EXTRA_DATASETS,
     MAX_CLARIFY_ROUNDS,
     REPO_ROOT,
     STAFF_USER,
@@ -147,6 +148,7 @@ def figures(run: RunResult) -> dict[str, Any]:
     first, second = rows[: n // 2], rows[n // 2:]
     after = [r for r in rows if r.taught_before]
     lat_ms = [r.latency_s * 1000 for r in rows]
+    quarters = [rows[n * k // 4: n * (k + 1) // 4] for k in range(4)]
     return {
         "size": n,
         "correct": _pct(count(rows, "correct"), n),
@@ -162,6 +164,11 @@ def figures(run: RunResult) -> dict[str, Any]:
         "second_half_correct": _pct(count(second, "correct"), len(second)),
         "first_half_correct_incl_clarified": _pct(count(first, "correct", "clarified_correct"), len(first)),
         "second_half_correct_incl_clarified": _pct(count(second, "correct", "clarified_correct"), len(second)),
+        "quarter_correct": [_pct(count(q, "correct"), len(q)) for q in quarters],
+        "quarter_correct_incl_clarified": [_pct(count(q, "correct", "clarified_correct"), len(q))
+                                           for q in quarters],
+        "quarter_model": [next((r.model for r in reversed(q) if r.model), None) for q in quarters],
+        "models_seen": sorted({r.model for r in rows if r.model}),
         "after_teach_rows": len(after),
         "after_teach_correct": _pct(count(after, "correct"), len(after)),
         "after_teach_correct_incl_clarified": _pct(count(after, "correct", "clarified_correct"), len(after)),
@@ -180,6 +187,14 @@ def figures(run: RunResult) -> dict[str, Any]:
 def mean_figures(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in per_seed[0] if per_seed else ():
+        if key in ("quarter_correct", "quarter_correct_incl_clarified"):
+            cols = [f[key] for f in per_seed if isinstance(f.get(key), list)]
+            out[key] = [None if any(c[k] is None for c in cols) else sum(c[k] for c in cols) / len(cols)
+                        for k in range(4)] if cols else None
+            continue
+        if key in ("quarter_model", "models_seen"):
+            out[key] = [f.get(key) for f in per_seed]
+            continue
         vals = [f[key] for f in per_seed if isinstance(f.get(key), (int, float))]
         out[key] = sum(vals) / len(vals) if vals else None
     return out
@@ -233,6 +248,15 @@ def render(results: dict[str, Any], console: Any) -> None:
     console.print("baseline = the spec's nearest-neighbour bot at cosine ≥ 0.70 (cos≥0.60 for reference). "
                   "Read correct + clarified against its correct, at no more wrong: "
                   "Δ vs base = Δ(correct + clarified) / Δwrong.")
+    for name, res in results["datasets"].items():
+        m = res.get("mean") or {}
+        if m.get("quarter_correct"):
+            curve = " → ".join(_f(x) for x in m["quarter_correct"])
+            clar = " → ".join(_f(x) for x in m.get("quarter_correct_incl_clarified") or [])
+            models = "; ".join(" → ".join(str(x or "—").replace("all-MiniLM-L6-v2", "base") for x in seed)
+                               for seed in (m.get("quarter_model") or []) if seed)
+            console.print(f"learning curve, {TITLES.get(name, name)}: direct per quarter {curve} "
+                          f"(incl. clarified {clar}); model at the end of each quarter: {models or '—'}")
     if results.get("limit"):
         console.print(f"[yellow]--limit {results['limit']}: streams are truncated; the baseline rows are "
                       f"not comparable.[/yellow]")
@@ -295,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     err_console = Console(stderr=True)
     names = [d.strip() for d in args.datasets.split(",") if d.strip()]
     for name in names:
-        if name not in DATASETS:
+        if name not in DATASETS + EXTRA_DATASETS:
             ap.error(f"unknown dataset {name!r}")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     env = dict(os.environ)

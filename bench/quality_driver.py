@@ -183,6 +183,7 @@ class RowResult:
     taught: bool  # the staff answer produced a learned action
     entry: str | None  # the answering entry
     latency_s: float
+    model: str | None = None  # the encoder version named by the bot's first answer or clarify (if it says)
 
 
 @dataclass
@@ -289,6 +290,8 @@ def _drive(ds: Dataset, bot: BotProcess, *, startup_timeout: float, warmup: bool
         seen = list(actions)
         rounds, said_none = 0, False
         outcome, answered, entry = "abstained", False, None
+        first = _first_reply(actions)
+        model = first.get("model") if first is not None else None
         while True:
             reply = _first_reply(actions)
             if reply is not None and reply["kind"] == "answer":
@@ -341,7 +344,7 @@ def _drive(ds: Dataset, bot: BotProcess, *, startup_timeout: float, warmup: bool
             staff_answered = True
             taught = note_learned(staff_actions, row.label)
         rows.append(RowResult(i, row.label, row.in_scope, known_at_start, taught_before, outcome, answered,
-                              rounds, routed, staff_answered, taught, entry, latency))
+                              rounds, routed, staff_answered, taught, entry, latency, model))
         if progress is not None:
             progress(i + 1, n)
     return RunResult(ds.name, ds.seed, n, len(kb_ids), len(kb_ids | learned_ids), len(learned_ids), rows,

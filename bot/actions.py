@@ -85,6 +85,7 @@ class Reply(Action):
     citations: tuple[Citation, ...] = ()
     buttons: tuple[str, ...] = ()
     private_to: str | None = None
+    model: str | None = None  # the encoder version that decided (answers and clarifying questions)
 
 
 @dataclass(frozen=True, slots=True)

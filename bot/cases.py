@@ -123,6 +123,10 @@ class CaseStore:
         """The stored embedding of a case's question, if any."""
         return await self.rows.vector(space, key)
 
+    async def set_vectors(self, vectors: Sequence[tuple[str, str, np.ndarray]]) -> None:
+        """Replace the question embeddings of (space, key) cases (a new model answers)."""
+        await self.rows.set_vectors(vectors)
+
     async def vectors(self, space: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored question embeddings of ``keys`` (those that have one)."""
         return await self.rows.vectors(space, keys)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from bot import learned
 from bot.actions import FEEDBACK_BUTTONS, Candidate, Citation, Learned, Private, Route
 from bot.cases import BOT, STAFF_QUEUE, Case
 from bot.events import Address
@@ -76,7 +77,8 @@ async def clarify(handling: Handling, case: Case, entries: Sequence[Entry], *, c
     """Ask which of a few close entries the asker means."""
     words = handling.services.composer.clarify(entries)
     options = tuple(e.id for e in entries)
-    handling.reply(case, words, kind="clarify", options=options, confidence=confidence)
+    handling.reply(case, words, kind="clarify", options=options, confidence=confidence,
+                   model=handling.services.embedder.name)
     case = replace(case, status="open", owner=BOT, options=options,
                    clarifications=case.clarifications + 1, next_step=words.next_step or "")
     case = case.said("bot", handling.services.community.bot_name, words.text, handling.now)
@@ -98,7 +100,9 @@ async def answer_from(handling: Handling, case: Case, entry: Entry, *, text: str
     handling.reply(case, f"{text}\n\n{footer}", kind="relay" if by else "answer",
                    sources=tuple(e.id for e in cited), confidence=1.0 if by else confidence, by=by,
                    citations=tuple(Citation(e.id, e.version, e.title, e.url, e.section) for e in cited),
-                   buttons=FEEDBACK_BUTTONS)
+                   buttons=FEEDBACK_BUTTONS, model=None if by else handling.services.embedder.name)
+    if by is None:
+        await learned.answered(handling, entry.id)
     return await _answered(handling, case, entry, by=by, said=said, told=entry.title,
                            outcome=f"answered from {entry.id}", confidence=round(confidence, 4),
                            taught=entry.taught, fresh=not entry.is_stale(handling.now))
@@ -119,6 +123,7 @@ async def staff_answered(handling: Handling, case: Case, lesson: Lesson | None, 
         _relay(handling, case, lesson, staff=staff, name=name, text=text)
     if lesson is not None:
         await record_lesson(handling, case, lesson, staff)
+        await learned.settled(handling, case, right=lesson.entry.id)
         taught: dict[str, Any] = {}
         note = (f"Answered by {name}; learned as {lesson.entry.id} "
                 f"(version {lesson.entry.version}, {lesson.how}).")
@@ -144,6 +149,7 @@ async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str,
     """Staff corrected the bot's answer in the thread: a wrong answer, a new version."""
     await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                         "how": "corrected", "by": staff}, case=case.key)
+    await learned.settled(handling, case, wrong=case.entry)
     await record_lesson(handling, case, lesson, staff)
     case = replace(case, answered_by=staff, owner=staff, owner_name=name_of(handling, staff),
                    entry=lesson.entry.id, entry_version=lesson.entry.version, status="answered")
@@ -310,6 +316,8 @@ async def resolve(handling: Handling, case: Case, *, confirmed: bool) -> Case:
     journey = await handling.journey(case.user)
     handling.keep_journey(journey.update_case(case.key, status="resolved", stuck=None,
                                               outcome="solved" if confirmed else "presumed solved"))
+    if confirmed and case.entry and case.answered_by is None:
+        await learned.settled(handling, case, right=case.entry, lesson="solved", text=case.question)
     if confirmed:
         handling.reply(case, handling.services.composer.solved(), kind="notice")
         await handling.update_card(case, "The asker confirmed it is solved.")
@@ -329,6 +337,7 @@ async def not_solved(handling: Handling, case: Case, *, why: str) -> Case:
     if case.entry and case.answered_by is None:
         await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                             "how": "not_solved"}, case=case.key)
+        await learned.settled(handling, case, wrong=case.entry)
     journey = await handling.journey(case.user)
     handling.keep_journey(journey.update_case(case.key, outcome=f"{case.entry or 'answer'} did not solve it"))
     case = replace(case, owner=case.owner if case.owner not in (BOT, "asker") else STAFF_QUEUE)

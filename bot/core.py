@@ -50,6 +50,7 @@ from storage.sql import Sql, StoreHealth
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
     from bot.generate import Generator
+    from learning.loop import Learner
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class Core:
         composer: Composer | None = None,
         sensitive: SensitiveDetector | None = None,
         generator: Generator | None = None,
+        learner: Learner | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -101,7 +103,8 @@ class Core:
         self.services = Services(
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
-            embedder=kb.embedder, sensitive=sensitive, generator=generator)
+            embedder=kb.embedder, sensitive=sensitive, generator=generator, learner=learner)
+        self._adapting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._data_version: int | None = None
 
@@ -122,6 +125,15 @@ class Core:
     def embedder(self) -> CachedEmbedder:
         return self.services.embedder
 
+    @property
+    def learner(self) -> Learner | None:
+        """The learning loop (model versions, calibration, adaptation), when it runs."""
+        return self.services.learner
+
+    @learner.setter
+    def learner(self, learner: Learner | None) -> None:
+        self.services = replace(self.services, learner=learner)
+
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
         """Open the store and load the index while the model loads in a thread:
@@ -138,6 +150,11 @@ class Core:
             kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
                                support_k=settings.policy.support_k)
             await kb.open()
+            learner = make_learner(settings, db, kb)
+            if await learner.open() and embedder is None:
+                assert model_task is not None
+                await model_task
+                model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))
             if model_task is not None:
                 kb.embedder = embedder = await model_task
         except BaseException:
@@ -148,7 +165,7 @@ class Core:
         assert embedder is not None
         detector = make_detector(settings, embedder)
         await prepare_with_stored_vectors(db, embedder, detector)
-        core = cls(settings=settings, db=db, kb=kb, sensitive=detector)
+        core = cls(settings=settings, db=db, kb=kb, sensitive=detector, learner=learner)
         core.generator = await _maybe_generator(settings)
         return core
 
@@ -159,8 +176,12 @@ class Core:
                 await generator.close()
         except Exception:  # a broken connection to the LLM must not keep the store open
             logger.exception("closing the LLM client failed")
+        if self._adapting is not None and not self._adapting.done():
+            self._adapting.cancel()
         await self.kb.close()
         await self.db.close()
+        if self.learner is not None:
+            self.learner.close()
 
     async def health(self) -> StoreHealth:
         """The store's state for a health check (``/healthz``): reachable, which, how fast."""
@@ -200,7 +221,9 @@ class Core:
         async with self._lock:
             try:
                 await self._follow_outside_changes()
-                return await self._dispatch(event, accepted.notes)
+                actions = await self._dispatch(event, accepted.notes)
+                await self._learn_after(event)
+                return actions
             finally:
                 if isinstance(event, Message):
                     self.kb.forget_prefetch(event.space, event.text)
@@ -233,6 +256,8 @@ class Core:
         if self._data_version is not None and version != self._data_version:
             await self.kb.catch_up()
             self.journeys.forget()
+            if self.learner is not None:
+                await self.learner.follow(self.adopt)
         self._data_version = version
 
     async def _concerns_us(self, event: Event) -> bool:
@@ -348,6 +373,21 @@ class Core:
             accepted.append(Accepted(event, notes, "stored"))
         return accepted
 
+    # -- the learning loop --------------------------------------------------------
+
+    async def _learn_after(self, event: Event) -> None:
+        """Adapt the encoder when it falls due by the events' clock: inside this
+        event in replay (deterministic), in the background on a platform."""
+        from bot.learn import learn_after
+
+        await learn_after(self, event)
+
+    async def adopt(self, embedder: CachedEmbedder) -> None:
+        """A new model answers from now on: embedder, sensitive examples, indexes."""
+        from bot.learn import adopt
+
+        await adopt(self, embedder)
+
 
 async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,
                                       detector: SensitiveDetector) -> None:
@@ -364,6 +404,13 @@ async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,
     texts, vectors = embedder.cached()
     if len(texts) != before or value is None:
         await meta.put(key, json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()}))
+
+
+def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:
+    """The learning loop over this store (model versions, calibration, adaptation)."""
+    from bot.learn import make_learner as make
+
+    return make(settings, db, kb)
 
 
 def make_detector(settings: Settings, embedder: CachedEmbedder) -> SensitiveDetector:

@@ -23,6 +23,7 @@ from storage.eventlog import EventLog
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
     from bot.generate import Generator
+    from learning.loop import Learner  # torch: loaded only when the learning loop runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Community:
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Cases, journeys, the event log, knowledge, words, thresholds and models."""
+    """Cases, journeys, the event log, knowledge, words, thresholds, models and the learning loop."""
 
     community: Community
     cases: CaseStore
@@ -77,3 +78,4 @@ class Services:
     embedder: CachedEmbedder
     sensitive: SensitiveDetector | None = None
     generator: Generator | None = None
+    learner: Learner | None = None  # the learning loop: model versions, calibration, outcomes

@@ -23,17 +23,25 @@ class PolicySettings(BaseModel):
 
     Scores are cosine similarities between the question and an entry's
     question forms (all-MiniLM-L6-v2, normalised). An entry is answered when
-    it leads every other entry by ``answer_margin`` and scores at least
-    ``answer_threshold`` while a second of its forms agrees (within
-    ``agree_gap``), or ``lone_threshold`` when only one form is near; or when it
-    scores ``sure_threshold`` with ``sure_margin``. Otherwise close entries are
+    its best form scores at least ``answer_threshold`` and its centroid (the
+    normalised mean of its forms) is ``centroid_lead`` closer to the question
+    than any other entry's, its best form leading by ``form_margin``; or when it
+    scores ``sure_threshold`` with ``sure_margin``. With ``centroid_lead`` 0 the older form rule decides: a
+    lead of ``answer_margin`` with a second form agreeing (within
+    ``agree_gap``), or ``lone_threshold`` on one form. Otherwise close entries are
     offered as options, or the question goes to staff. ``bench/quality.py``
     measures the trade these values make.
     """
 
     answer_threshold: float = Field(0.64, description="best score, when a second form agrees")
     lone_threshold: float = Field(0.76, description="best score, when only one form is near")
-    answer_margin: float = Field(0.15, description="lead over the best different entry")
+    answer_margin: float = Field(0.15, description="lead over the best different entry (without centroids)")
+    centroid_lead: float = Field(0.12, ge=0, description="answer when the best entry's centroid (the mean of "
+                                                       "its question forms) leads every other entry's by this "
+                                                       "and its best form scores answer_threshold; 0: the "
+                                                       "form rule (answer_margin, agree_gap, lone_threshold)")
+    form_margin: float = Field(0.05, ge=0, description="… while its best form leads the best different "
+                                                     "entry's by at least this")
     agree_gap: float = Field(0.15, description="a second form this close to the best one agrees")
     sure_threshold: float = Field(0.90, description="answer at this score …")
     sure_margin: float = Field(0.05, description="… with at least this lead")
@@ -53,6 +61,45 @@ class PolicySettings(BaseModel):
         0.974, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
                                            "right (bot/estimate.py) is at least this (chosen on ten "
                                            "projects' docs, leave-one-project-out: bench/docs_fit.py)")
+    decide_by: Literal["calibrated", "thresholds"] = Field(
+        "thresholds", description="thresholds: the cosine thresholds above (the default until the calibrated "
+                                  "decision measures better, see bench/README.md); calibrated: answer when the "
+                                  "estimated probability of being right meets the target wrong rate")
+    target_wrong_rate: float = Field(0.01, gt=0, lt=0.5,
+                                     description="share of the bot's own answers allowed to be wrong")
+    clarify_at: float = Field(0.85, gt=0, le=1,
+                              description="offer the first two (or three) entries when together they are "
+                                          "this likely to hold the right one")
+
+
+class LearningSettings(BaseModel):
+    """The learning loop (issue 11): encoder adaptation, calibration, survival.
+
+    The encoder adapts after ``every_lessons`` new taught pairs (or every
+    ``every_hours``, if set), by the events' clock. On a platform it runs in
+    the background; in ``replay`` it runs inside the event that made it due,
+    so the output stays the same for the same input.
+    """
+
+    adapt: bool = Field(True, description="adapt the encoder to what the community taught")
+    every_lessons: int = Field(200, ge=1, description="adapt after this many new taught pairs")
+    every_hours: float | None = Field(None, gt=0, description="… or this long after the last adaptation")
+    min_lessons: int = Field(20, ge=1, description="never adapt on fewer new pairs than this")
+    background: bool = Field(True, description="run off the answering path (replay: false)")
+    steps: int = Field(20, ge=1, le=1000, description="training steps per adaptation")
+    batch: int = Field(16, ge=2, le=256, description="entries per training step (an anchor, a positive "
+                                                      "and a hard negative each)")
+    learning_rate: float = Field(5e-5, gt=0)
+    threads: int = Field(1, ge=1, le=2, description="torch threads for training")
+    held_out_share: int = Field(5, ge=2, description="one taught pair in this many is held out")
+    answer_floor: float = Field(0.9, gt=0, le=1, description="never answer below this probability")
+    prior_strength: float = Field(20.0, gt=0, description="how hard the cautious prior holds")
+    survival_min_answers: int = Field(5, ge=1, description="judge an entry's survival after this many answers")
+    survival_threshold: float = Field(0.6, ge=0, le=1,
+                                      description="an entry whose answers work less often stops answering")
+    models_dir: str | None = Field(None, description="where tuned weights are kept (default: beside an SQLite "
+                                                     "store; for PostgreSQL, journeybot.models/<database>, "
+                                                     "which every worker must share)")
 
 
 class LLMSettings(BaseModel):
@@ -127,6 +174,7 @@ class Settings(BaseSettings):
         1, ge=1, description="torch threads for embedding: one leaves the other cores to the event loop and "
                              "the store (measured faster end to end on 2 cores); bulk imports use all")
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     past_threads: PastThreadsSettings = Field(default_factory=PastThreadsSettings)
     sensitive_examples: dict[str, list[str]] | None = None

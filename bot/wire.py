@@ -158,6 +158,8 @@ def replay_view(action: Action) -> dict[str, Any] | None:
             out["options"] = list(action.options)
         if action.private_to:
             out["private_to"] = action.private_to
+        if action.model:
+            out["model"] = action.model
         if action.owner is not None:
             out["owner"] = action.owner
             out["next_step"] = action.next_step

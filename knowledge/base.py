@@ -55,6 +55,7 @@ class KnowledgeBase:
         self.dim = dim
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
+        self._index_options = {"dim": dim, "hnsw_min": hnsw_min, "snapshot_dir": snapshot_dir}
         self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
         self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -81,6 +82,16 @@ class KnowledgeBase:
         if await self.store.index_old_forms():
             logger.info("question forms stored before the full-text index now searchable by their words")
         self._unsubscribe = self.db.subscribe(self._store_changed)
+
+    async def reload(self) -> None:
+        """Every stored vector changed (a new model was swapped in): rebuild the
+        indexes from them, then replace the old ones in one assignment."""
+        fresh = SpaceIndexes(self.store, **self._index_options)  # type: ignore[arg-type]
+        fresh.forget_snapshots()
+        await fresh.load()
+        fresh.version = self.indexes.version + 1
+        self.indexes = fresh
+        self._prefetched.clear()
 
     async def close(self) -> None:
         """Stop following; save changed HNSW snapshots, so the next start is fast."""
@@ -187,9 +198,12 @@ class KnowledgeBase:
         # only is decided on its question forms, so it skips the full-text search.
         words = text is not None and self.indexes.has_docs(space)
         lexical = await self._words(space, text) if words and text is not None else None
-        return await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
+        hits = await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
                           vectors=self.store.form_vectors, query=vector, support_k=self.support_k,
                           limit=limit)
+        query = np.asarray(vector, np.float32).reshape(-1)
+        return [replace(hit, centroid=None if centre is None else float(centre @ query))
+                for hit in hits for centre in (self.indexes.centroid(space, hit.entry.id),)]
 
     async def ranked_passages(self, entry: Entry, vector: np.ndarray, text: str) -> list[str]:
         """A docs section's passages, the best answer to ``text`` first."""

@@ -39,6 +39,8 @@ class SpaceIndexes:
         self._form_entry: dict[int, str] = {}
         self._passages: set[int] = set()  # form ids that are documentation passages
         self._docs_spaces: set[str] = set()  # spaces that hold documentation passages
+        self._entry_forms: dict[str, set[int]] = defaultdict(set)  # question forms only
+        self._centroids: dict[str, np.ndarray] = {}  # an entry's mean form vector, dropped when its forms change
         self._dirty: set[str] = set()
         self._seq = 0  # the change feed has been applied up to here
         self._following = asyncio.Lock()  # one catch-up at a time: a form is never added twice
@@ -46,10 +48,12 @@ class SpaceIndexes:
 
     async def load(self) -> None:
         ids, entry_ids, spaces, passages = await self.store.load_live_forms()
-        self._form_entry = dict(zip(ids.tolist(), entry_ids, strict=True))
+        self._form_entry, self._entry_forms, self._centroids = {}, defaultdict(set), {}
         self._passages = set(passages)
         passage_set = self._passages
         self._docs_spaces = {space for fid, space in zip(ids.tolist(), spaces, strict=True) if fid in passage_set}
+        for form_id, entry_id in zip(ids.tolist(), entry_ids, strict=True):
+            self._own(form_id, entry_id)
         counts: dict[str, int] = defaultdict(int)
         for space in spaces:
             counts[space] += 1
@@ -88,17 +92,16 @@ class SpaceIndexes:
         for space, form_ids in gone.items():
             self.index_of(space).remove(np.array(form_ids, dtype=np.int64))
             for form_id in form_ids:
-                self._form_entry.pop(form_id, None)
-                self._passages.discard(form_id)
+                self._disown(form_id)
             self._dirty.add(space)
             applied += len(form_ids)
         for form_id, entry_id, space, blob, kind in await self.store.answerable_forms(wanted):
             vector = np.frombuffer(blob, dtype=np.float32).reshape(1, self.dim)
             self.index_of(space).add(np.array([form_id], dtype=np.int64), vector)
-            self._form_entry[form_id] = entry_id
             if kind == PASSAGE:
                 self._passages.add(form_id)
                 self._docs_spaces.add(space)
+            self._own(form_id, entry_id)
             self._dirty.add(space)
             applied += 1
         self.version += 1
@@ -115,6 +118,13 @@ class SpaceIndexes:
             if index is not None and index.kind == "hnsw":
                 await asyncio.to_thread(self._save_snapshot, space, index, seq)
         self._dirty.clear()
+
+    def forget_snapshots(self) -> None:
+        """The stored vectors changed wholesale (another model): saved graphs no longer match."""
+        if self.snapshot_dir is None or not self.snapshot_dir.exists():
+            return
+        for path in list(self.snapshot_dir.glob("*.faiss")) + list(self.snapshot_dir.glob("*.json")):
+            path.unlink(missing_ok=True)
 
     def index_of(self, space: str) -> VectorIndex:
         index = self._indexes.get(space)
@@ -158,9 +168,10 @@ class SpaceIndexes:
         ids = np.array(form_ids, dtype=np.int64)
         index.add(ids, vectors)
         for form_id in form_ids:
-            self._form_entry[form_id] = entry_id
+            if passages:
+                self._passages.add(form_id)
+            self._own(form_id, entry_id)
         if passages:
-            self._passages.update(form_ids)
             self._docs_spaces.add(space)
         self._dirty.add(space)
         self.version += 1
@@ -169,15 +180,14 @@ class SpaceIndexes:
             index.remove(ids)
             self.version += 1
             for form_id in form_ids:
-                self._form_entry.pop(form_id, None)
-                self._passages.discard(form_id)
+                self._disown(form_id)
 
         return undo
 
     def remove(self, space: str, form_ids: Sequence[int], vectors: np.ndarray) -> Undo:
         index = self.index_of(space)
         ids = np.array(form_ids, dtype=np.int64)
-        owners = {fid: self._form_entry.pop(fid, None) for fid in form_ids}
+        owners = {fid: self._disown(fid) for fid in form_ids}
         index.remove(ids)
         self._dirty.add(space)
         self.version += 1
@@ -187,9 +197,50 @@ class SpaceIndexes:
             self.version += 1
             for fid, owner in owners.items():
                 if owner is not None:
-                    self._form_entry[fid] = owner
+                    self._own(fid, owner)
 
         return undo
+
+    def centroid(self, space: str, entry_id: str) -> np.ndarray | None:
+        """The normalised mean of ``entry_id``'s live form vectors (cached until its forms change).
+
+        A question near one stray form of an entry is near its centroid only if
+        it is near the way people ask that entry as a whole: ``bot.policy``
+        reads the lead of the best entry's centroid over the others'."""
+        cached = self._centroids.get(entry_id)
+        if cached is not None:
+            return cached
+        forms = self._entry_forms.get(entry_id)
+        index = self._indexes.get(space)
+        if not forms or index is None:
+            return None
+        mean: np.ndarray = index.vectors(sorted(forms)).mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        if norm == 0.0:
+            return None
+        centroid: np.ndarray = (mean / norm).astype(np.float32)
+        self._centroids[entry_id] = centroid
+        return centroid
+
+    def _own(self, form_id: int, entry_id: str) -> None:
+        """Note a form's entry (mark a passage in ``_passages`` first: passages
+        are not question forms and take no part in the entry's centroid)."""
+        self._form_entry[form_id] = entry_id
+        if form_id not in self._passages:
+            self._entry_forms[entry_id].add(form_id)
+            self._centroids.pop(entry_id, None)
+
+    def _disown(self, form_id: int) -> str | None:
+        self._passages.discard(form_id)
+        entry_id = self._form_entry.pop(form_id, None)
+        if entry_id is not None:
+            forms = self._entry_forms.get(entry_id)
+            if forms is not None:
+                forms.discard(form_id)
+                if not forms:
+                    del self._entry_forms[entry_id]
+            self._centroids.pop(entry_id, None)
+        return entry_id
 
     # -- snapshots -------------------------------------------------------------
 

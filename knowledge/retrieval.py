@@ -42,7 +42,9 @@ class Hit:
     ``passage_score`` (best passage) apart; ``dense_rank`` and
     ``lexical_rank`` (1 = first; ``None`` = not found that way),
     ``lexical_score`` (BM25 of the best form), ``coverage`` (0..1) and
-    ``fused`` (reciprocal-rank fusion of the two ranks).
+    ``fused`` (reciprocal-rank fusion of the two ranks). ``centroid`` is the
+    cosine between the question and the normalised mean of all the entry's
+    question forms (``knowledge.indexes.SpaceIndexes.centroid``).
     """
 
     entry: Entry
@@ -56,6 +58,7 @@ class Hit:
     lexical_score: float = 0.0
     coverage: float = 0.0
     fused: float = 0.0
+    centroid: float | None = None
 
     @property
     def kind(self) -> str:

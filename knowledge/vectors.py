@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -134,6 +134,12 @@ class VectorIndex:
             out_s[row, : len(alive)] = scores[row, alive]
             out_i[row, : len(alive)] = ids[row, alive]
         return out_s, out_i
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of live ``ids`` (one row each, in order)."""
+        with self._lock:
+            rows = [self._index.reconstruct(int(i)) for i in ids]
+        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, self.dim), np.float32)
 
     def save(self, path: Path) -> None:
         """Write a snapshot (HNSW graphs are slow to build; vectors are not)."""

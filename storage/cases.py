@@ -80,6 +80,11 @@ class CaseRows:
         row = await self.db.fetchone("SELECT vector FROM cases WHERE space = ? AND key = ?", (space, key))
         return None if row is None or row["vector"] is None else _vector(row["vector"])
 
+    async def set_vectors(self, vectors: Sequence[tuple[str, str, np.ndarray]]) -> None:
+        """Replace the question embeddings of (space, key) cases."""
+        await self.db.executemany("UPDATE cases SET vector = ? WHERE space = ? AND key = ?",
+                                  [(np.asarray(v, np.float32).tobytes(), space, key) for space, key, v in vectors])
+
     async def vectors(self, space: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         if not keys:
             return {}

@@ -158,4 +158,53 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX form_terms_term ON form_terms (term);
     """,
+    # 6: the learning loop (issue 11): model versions, staged vectors, calibrators, observed outcomes,
+    # lessons that are not question forms, and each entry's record of answers that kept working.
+    """
+    CREATE TABLE models (
+        version INTEGER PRIMARY KEY,       -- 0 is the bundled model and has no row
+        parent INTEGER NOT NULL,
+        status TEXT NOT NULL,              -- promoted | rejected | rolled_back | staged
+        at TEXT NOT NULL,                  -- the events' clock when it was trained
+        body TEXT NOT NULL                 -- JSON: held-out figures, training figures, file
+    );
+    CREATE TABLE model_vectors (           -- a promoted model's vectors, staged before the swap
+        model INTEGER NOT NULL,
+        form_id INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, form_id)
+    );
+    CREATE TABLE calibrators (
+        space TEXT NOT NULL,
+        model INTEGER NOT NULL,
+        body TEXT NOT NULL,                -- JSON of learning.calibration.Calibrator
+        at TEXT NOT NULL,
+        PRIMARY KEY (space, model)
+    );
+    CREATE TABLE observations (            -- a decision's candidates, then what became of it
+        space TEXT NOT NULL,
+        case_key TEXT NOT NULL,
+        model INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        candidates TEXT NOT NULL,          -- JSON [{entry, features}] best first
+        decision TEXT NOT NULL,
+        outcome TEXT,                      -- the right entry (staff, pick, solved) or NULL
+        wrong TEXT,                        -- an entry shown wrong (not solved, correction)
+        PRIMARY KEY (space, case_key)
+    );
+    CREATE TABLE lessons (                 -- (question, entry) pairs that are not question forms
+        id INTEGER PRIMARY KEY,
+        space TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        kind TEXT NOT NULL,                -- pick | solved
+        at TEXT NOT NULL
+    );
+    CREATE TABLE entry_record (            -- survival: the bot's answers from an entry, and the failed ones
+        entry_id TEXT PRIMARY KEY,
+        space TEXT NOT NULL,
+        answers INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]

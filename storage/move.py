@@ -45,18 +45,19 @@ class Table:
         return sql + f" DO UPDATE SET {updates}"
 
 
-# Every table of schema 3, in an order that keeps references whole. A new
+# Every table of schema 6, in an order that keeps references whole. A new
 # migration adds its tables here (tests/storage/test_move.py checks nothing is left out).
 TABLES: tuple[Table, ...] = (
     Table("counters", ("name",), ("name", "value"), "upsert"),
     Table("meta", ("key",), ("key", "value"), "upsert"),
     Table("entries", ("id",), ("id", "space", "version", "status", "questions", "answer", "answer_key", "tags",
                               "url", "review_after", "author", "source_case", "origin", "private", "created_at",
-                              "updated_at", "provenance"), "upsert"),
+                              "updated_at", "provenance", "section"), "upsert"),
     Table("entry_versions", ("entry_id", "version"),
           ("entry_id", "version", "snapshot", "author", "source_case", "at"), "keep"),
-    Table("forms", ("id",), ("id", "entry_id", "space", "text", "vector", "live", "author", "source_case", "at"),
-          "upsert"),
+    Table("forms", ("id",), ("id", "entry_id", "space", "text", "vector", "live", "author", "source_case", "at",
+                            "kind", "terms_len"), "upsert"),
+    Table("form_terms", ("form_id", "term"), ("form_id", "term", "tf"), "upsert"),
     Table("form_changes", ("seq",), ("seq", "form_id", "space", "op"), "append"),
     Table("conflicts", ("a", "b"), ("a", "b", "space", "status", "at", "settled_at"), "upsert"),
     Table("cases", ("space", "key"), ("space", "key", '"user"', "status", "opened_at", "updated_at", "state",
@@ -66,8 +67,15 @@ TABLES: tuple[Table, ...] = (
     Table("events", ("space", "id"), ("space", "id", "log_seq", "status"), "upsert"),
     Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref", "key", "attempts"),
           "upsert"),
+    Table("models", ("version",), ("version", "parent", "status", "at", "body"), "upsert"),
+    Table("model_vectors", ("model", "form_id"), ("model", "form_id", "vector"), "upsert"),
+    Table("calibrators", ("space", "model"), ("space", "model", "body", "at"), "upsert"),
+    Table("observations", ("space", "case_key"), ("space", "case_key", "model", "at", "candidates", "decision",
+                                                 "outcome", "wrong"), "upsert"),
+    Table("lessons", ("id",), ("id", "space", "entry_id", "text", "kind", "at"), "upsert"),
+    Table("entry_record", ("entry_id",), ("entry_id", "space", "answers", "failed"), "upsert"),
 )
-IDENTITIES = (("forms", "id"), ("form_changes", "seq"), ("outbox", "seq"))
+IDENTITIES = (("forms", "id"), ("form_changes", "seq"), ("outbox", "seq"), ("lessons", "id"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ def replay(
 ) -> None:
     """Drive the bot with JSON lines of events; print its actions as JSON lines."""
     setup_logging(verbose)
-    settings = settings_for(config, db if db is not None else ":memory:")
+    # Adaptation runs inside the event that makes it due: same input, same output.
+    settings = settings_for(config, db if db is not None else ":memory:", learning={"background": False})
     if file != "-" and not Path(file).exists():
         fail(f"no such file: {file}")
     run(_replay(settings, file, kb or []))

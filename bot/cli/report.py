@@ -30,13 +30,24 @@ def report(
     start, end = period(since, until)
 
     async def go(database: Any) -> Any:
-        return await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
+        from storage.models import LearningRows
 
-    card = open_store(settings, go)
+        card = await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
+        return card, await LearningRows(database).measured(space)
+
+    card, (answers, shown_wrong) = open_store(settings, go)
+    target = settings.policy.target_wrong_rate
+    measured = None if answers == 0 else shown_wrong / answers
     if as_json:
-        typer.echo(json.dumps(card.as_json(), indent=2, ensure_ascii=False))
+        body = card.as_json()
+        body["wrong_rate_target"] = {"target": target, "measured": measured, "answers": answers,
+                                     "shown_wrong": shown_wrong}
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         render_table(card)
+        typer.echo(f"wrong rate of the bot's own answers: target {target:.1%}, measured "
+                   f"{'n/a' if measured is None else f'{measured:.1%}'} ({shown_wrong} of {answers} answers "
+                   f"met by Not solved, a reopen or a staff correction)")
 
 
 async def print_scorecard(core: Any, console: Any = None) -> None:

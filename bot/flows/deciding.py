@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from bot import casework
+from bot import casework, learned
 from bot.actions import Candidate
 from bot.cases import Case
 from bot.flows.wording import generate_answer
@@ -38,7 +38,7 @@ async def retrieve(handling: Handling, vector: np.ndarray,
 def options_of(hits: Sequence[Hit], partners: Mapping[str, frozenset[str]], now: datetime) -> list[Option]:
     """What the policy weighs of each hit: its scores and retrieval features."""
     return [
-        Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
+        Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second, centroid=h.centroid,
                stale=h.entry.is_stale(now), policy=h.entry.is_policy,
                conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))),
                kind=h.kind, section=h.entry.section, dense_rank=h.dense_rank,
@@ -107,14 +107,16 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     """
     hits, options = await retrieve(handling, vector, text)
     signals = signals or signals_for(handling, text, vector, case)
-    decision = decide(options, signals, handling.services.policy)
+    options, answer_at, features = await learned.calibrate(handling, text, hits, options)
+    decision = decide(options, signals, handling.services.policy, answer_at=answer_at)
     detail = None  # "reopened" alone would tell staff the asker said the answer failed
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
                             why=f"the asker already had {avoid} and is still asking")
         detail = (f"the asker asked the same again in a new thread after the answer from {avoid} ({linked})"
                   if linked else f"the asker wrote again after the answer from {avoid}, still the closest entry")
-    await record_decision(handling, case, decision, hits)
+    await record_decision(handling, case, decision, hits, **learned.evidence(options, answer_at, handling))
+    await learned.observe(handling, case, decision, hits, features)
     by_id = {h.entry.id: h for h in hits}
     candidates = candidates_of(hits)
     case = replace(case, candidates=candidates)
@@ -124,8 +126,11 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     if decision.kind == "clarify":
         return await casework.clarify(handling, case, [by_id[e].entry for e in decision.options],
                                       confidence=decision.confidence)
-    return await casework.route(handling, case, decision.reason or "low_confidence",
+    case = await casework.route(handling, case, decision.reason or "low_confidence",
                                 candidates=candidates, linked=linked, detail=detail)
+    if options and options[0].held_back and decision.why == options[0].held_back:
+        await handling.update_card(case, decision.why)
+    return case
 
 
 async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,

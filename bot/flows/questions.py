@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from bot import casework
+from bot import casework, learned
 from bot.actions import Candidate
 from bot.cases import Case
 from bot.events import Address, Feedback, Message
@@ -179,6 +179,7 @@ async def on_pick(handling: Handling, case: Case, text: str) -> Case:
     if entry is None or entry.status != "live":
         return await casework.route(handling, replace(case, options=()), "low_confidence")
     score = next((c.score for c in case.candidates if c.entry == entry.id), 0.0)
+    await learned.settled(handling, case, right=entry.id, lesson="pick", text=case.question)
     picked = Decision("answer", entry=entry.id, confidence=score, why="picked by the asker")
     await record_decision(handling, case, picked, [Candidate(entry.id, score, entry.title, entry.version)],
                           option=pick)

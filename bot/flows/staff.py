@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from bot import casework
+from bot import casework, learned
 from bot.cases import STAFF_QUEUE, Case
 from bot.events import Message
 from bot.flows.deciding import answer_with, record_decision, retrieve
@@ -136,7 +136,8 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
                 or case.owner != STAFF_QUEUE or case.linked_to == taught_on.key):
             continue
         hits, options = await retrieve(handling, vector)
-        decision = decide(options, Signals(), services.policy)
+        options, answer_at, _ = await learned.calibrate(handling, case.question, hits, options)
+        decision = decide(options, Signals(), services.policy, answer_at=answer_at)
         if decision.kind != "answer" or decision.entry != entry.id:
             continue
         why = f"answered by knowledge taught on {taught_on.card}"

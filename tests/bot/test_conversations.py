@@ -171,9 +171,9 @@ async def test_clarify_offers_close_entries_and_a_pick_answers(chat: Chat) -> No
     # Make the policy clarify whatever it finds, to test the conversation itself.
     real = deciding.decide
 
-    def clarify_always(options, signals, t):  # type: ignore[no-untyped-def]
+    def clarify_always(options, signals, t, answer_at=None):  # type: ignore[no-untyped-def]
         if signals.clarifications:
-            return real(options, signals, t)
+            return real(options, signals, t, answer_at)
         return Decision("clarify", options=tuple(o.entry for o in options[:2]), confidence=options[0].score)
 
     deciding.decide = clarify_always

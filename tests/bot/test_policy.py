@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.policy import Option, Signals, decide
 from bot.settings import PolicySettings
 
@@ -98,3 +100,30 @@ def test_evidence_names_the_thresholds_used() -> None:
     evidence = decide([opt("a", 0.95)], Signals(), T).evidence(T)
     assert evidence["thresholds"]["answer_threshold"] == T.answer_threshold  # type: ignore[index]
     assert evidence["decision"] == "answer"
+
+
+def test_the_centroids_lead_decides_when_the_index_knows_them() -> None:
+    """A question near one stray form of an entry, but no nearer the way people
+    ask that entry as a whole than another entry, is not answered on its score."""
+    score = T.answer_threshold + 0.10
+    near_as_a_whole = [opt("a", score, centroid=0.70), opt("b", score - 0.2, centroid=0.70 - T.centroid_lead - 0.01)]
+    decision = decide(near_as_a_whole, Signals(), T)
+    assert decision.kind == "answer" and decision.entry == "a" and "as a whole" in decision.why
+    stray_form = [opt("a", score, centroid=0.55), opt("b", score - 0.2, centroid=0.50)]
+    assert decide(stray_form, Signals(), T).kind == "route"
+    # the old form rule would answer both (a 0.2 lead, a second form agreeing)
+    assert decide([replace(o, centroid=None) for o in stray_form], Signals(), T).kind == "answer"
+
+
+def test_a_centroid_lead_needs_the_best_form_to_lead_too() -> None:
+    score = T.answer_threshold + 0.10
+    tied_forms = [opt("a", score, centroid=0.80), opt("b", score - T.form_margin / 2, centroid=0.50)]
+    assert decide(tied_forms, Signals(), T).kind == "clarify"
+    low = [opt("a", T.answer_threshold - 0.01, centroid=0.80), opt("b", 0.3, centroid=0.30)]
+    assert decide(low, Signals(), T).kind != "answer"
+
+
+def test_a_centroid_lead_of_zero_turns_the_form_rule_back_on() -> None:
+    score = T.answer_threshold + 0.10
+    stray_form = [opt("a", score, centroid=0.55), opt("b", score - 0.2, centroid=0.50)]
+    assert decide(stray_form, Signals(), T.model_copy(update={"centroid_lead": 0.0})).kind == "answer"

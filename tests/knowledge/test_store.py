@@ -351,3 +351,31 @@ async def test_rejecting_a_pending_entry_never_touches_the_index(kb: KnowledgeBa
     assert kb.size("default") == 0, "a rolled-back rejection must not put pending forms in the index"
     retired = await kb.retire(entry, by="lead", at=AT)
     assert retired.status == "retired" and await kb.store.live_forms("p2") == []
+
+
+async def centroid_of(kb: KnowledgeBase, entry_id: str, text: str) -> float | None:
+    vector = (await kb.embedder.embed([text]))[0]
+    return next((h.centroid for h in await kb.search("default", vector) if h.entry.id == entry_id), None)
+
+
+async def test_a_hit_knows_how_near_the_question_is_to_its_entry_as_a_whole(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I rotate my API key?",), "Settings → API → Rotate."),
+                            author="a", origin="import", at=AT)
+    question = "I need a new password for my account"
+    only = await centroid_of(kb, entry.id, question)
+    vectors = await kb.embedder.embed(["How do I rotate my API key?", question])
+    assert only == pytest.approx(float(vectors[0] @ vectors[1]), abs=1e-5)  # one form: the centroid is it
+    entry = await kb.add_question(entry, "How do I change my password?", author="b", at=AT)
+    widened = await centroid_of(kb, entry.id, question)
+    assert widened is not None and widened > only + 0.05  # the new form moved the centroid towards it
+
+    async def crash_mid_event() -> None:
+        async with kb.db.transaction():
+            await kb.revise(entry, author="c", origin="staff", at=AT, questions=["How do I rotate my API key?"])
+            raise RuntimeError("crash mid-event")
+
+    with pytest.raises(RuntimeError):
+        await crash_mid_event()
+    assert await centroid_of(kb, entry.id, question) == pytest.approx(widened, abs=1e-5)  # undone with the forms
+    await kb.revise(entry, author="c", origin="staff", at=AT, questions=["How do I rotate my API key?"])
+    assert await centroid_of(kb, entry.id, question) == pytest.approx(only, abs=1e-5)

@@ -57,3 +57,13 @@ async def test_a_journey_is_kept_per_space_and_person(db: Sql) -> None:
     await rows.save("t", "u1", {"facts": []})
     assert await rows.get("s", "u1") == {"facts": ["uses Docker", "on ARM"]}
     assert await rows.get("t", "u1") == {"facts": []}
+
+
+async def test_a_new_model_replaces_the_waiting_cases_vectors(db: Sql) -> None:
+    rows = CaseRows(db)
+    await rows.save(case("c1", status="routed"), np.ones(2, dtype=np.float32))
+    await rows.save(case("c2", status="routed", space="t"), np.ones(2, dtype=np.float32))
+    await rows.set_vectors([("s", "c1", np.array([0.6, 0.8], dtype=np.float64))])
+    stored, other = await rows.vector("s", "c1"), await rows.vector("t", "c2")
+    assert stored is not None and stored.dtype == np.float32 and np.allclose(stored, [0.6, 0.8])
+    assert other is not None and other.tolist() == [1.0, 1.0]

@@ -55,6 +55,10 @@ async def test_every_table_of_the_sqlite_schema_is_moved(sqlite_store: str) -> N
     with sqlite3.connect(sqlite_store) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables - {"schema_version"} - {"log"} == {table.name for table in TABLES}
+    with sqlite3.connect(sqlite_store) as conn:  # and every column of each: a column left out is lost
+        for table in TABLES:
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+            assert columns == {c.strip('"') for c in table.columns}, table.name
 
 
 async def test_a_store_moves_to_postgresql_with_its_chain_and_keeps_working(

@@ -1,0 +1,236 @@
+"""The learning loop's tables (migration 5 on both stores): model versions,
+staged vectors, calibrators, observed outcomes, lessons and each entry's
+record of answers.
+
+``storage.contract.ModelRepository`` and ``LessonRepository`` are the
+contract the learning loop types against; ``LearningRows`` implements both
+in portable SQL over ``storage.sql.Sql`` (``?`` placeholders, ``ON CONFLICT
+… DO UPDATE``), so SQLite and PostgreSQL pass one suite
+(``tests/storage/test_models.py``). Callers own the transaction
+(``transaction()`` is the store's own). Values cross as plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from storage.meta import Meta
+from storage.sql import Sql, marks
+
+CURRENT_KEY = "model.current"
+LAST_ADAPTATION_KEY = "model.last_adaptation"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """One model version: its parent, status and held-out / training figures."""
+
+    version: int
+    parent: int
+    status: str  # promoted | rejected | rolled_back | staged
+    at: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A (question, entry) pair the community taught, with where it came from."""
+
+    text: str
+    entry: str
+    space: str
+    kind: str  # import | staff | correction | pick | solved
+    form_id: int | None = None
+
+
+Outcome = tuple[list[dict[str, Any]], str | None, str | None]  # candidates, right entry, wrong entry
+
+
+class LearningRows:
+    """SQL for the learning loop's tables."""
+
+    def __init__(self, db: Sql) -> None:
+        self.db = db
+        self.meta = Meta(db)
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        return self.db.transaction()
+
+    # -- models --------------------------------------------------------------
+
+    async def current_model(self) -> int:
+        value = await self.meta.get(CURRENT_KEY)
+        return int(value) if value is not None else 0
+
+    async def set_current(self, version: int) -> None:
+        await self.meta.put(CURRENT_KEY, str(version))
+
+    async def next_version(self) -> int:
+        row = await self.db.fetchone("SELECT max(version) AS v FROM models")
+        return int(row["v"] or 0) + 1 if row is not None else 1
+
+    async def record_model(self, record: ModelRecord) -> None:
+        await self.db.execute(
+            "INSERT INTO models (version, parent, status, at, body) VALUES (?,?,?,?,?) "
+            "ON CONFLICT (version) DO UPDATE SET parent = excluded.parent, status = excluded.status, "
+            "at = excluded.at, body = excluded.body",
+            (record.version, record.parent, record.status, record.at, json.dumps(record.body)))
+
+    async def set_status(self, version: int, status: str) -> None:
+        await self.db.execute("UPDATE models SET status = ? WHERE version = ?", (status, version))
+
+    async def models(self) -> list[ModelRecord]:
+        rows = await self.db.fetchall("SELECT version, parent, status, at, body FROM models ORDER BY version")
+        return [ModelRecord(int(r["version"]), int(r["parent"]), r["status"], r["at"], json.loads(r["body"]))
+                for r in rows]
+
+    async def model(self, version: int) -> ModelRecord | None:
+        return next((m for m in await self.models() if m.version == version), None)
+
+    # -- vectors: staged, then swapped in one transaction ----------------------------
+
+    async def stage_vectors(self, version: int, form_ids: Sequence[int], vectors: np.ndarray) -> None:
+        await self.db.executemany(
+            "INSERT INTO model_vectors (model, form_id, vector) VALUES (?,?,?) "
+            "ON CONFLICT (model, form_id) DO UPDATE SET vector = excluded.vector",
+            [(version, int(f), np.asarray(v, np.float32).tobytes())
+             for f, v in zip(form_ids, vectors, strict=True)])
+
+    async def staged_ids(self, version: int) -> set[int]:
+        rows = await self.db.fetchall("SELECT form_id FROM model_vectors WHERE model = ?", (version,))
+        return {int(r["form_id"]) for r in rows}
+
+    async def swap_in(self, version: int) -> None:
+        """Every form's vector becomes the staged one, and ``version`` the current model."""
+        await self.db.execute(
+            "UPDATE forms SET vector = (SELECT m.vector FROM model_vectors m WHERE m.model = ? "
+            "AND m.form_id = forms.id) WHERE id IN (SELECT form_id FROM model_vectors WHERE model = ?)",
+            (version, version))
+        await self.db.execute("DELETE FROM model_vectors WHERE model = ?", (version,))
+        await self.set_current(version)
+
+    async def drop_staged(self, keep: int | None = None) -> int:
+        """Staged vectors of a swap that never happened (a crash mid-way)."""
+        rows = await self.db.fetchall("SELECT DISTINCT model FROM model_vectors")
+        stale = [int(r["model"]) for r in rows if int(r["model"]) != keep]
+        for version in stale:
+            await self.db.execute("DELETE FROM model_vectors WHERE model = ?", (version,))
+        return len(stale)
+
+    # -- forms and what was taught ------------------------------------------------------
+
+    async def all_forms(self) -> list[tuple[int, str, str, str, str]]:
+        """(form id, entry id, space, text, origin of the entry) of every form, live or not."""
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.entry_id, f.space, f.text, e.origin FROM forms f "
+            "JOIN entries e ON e.id = f.entry_id ORDER BY f.id")
+        return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def form_vectors(self) -> tuple[list[int], np.ndarray]:
+        rows = await self.db.fetchall("SELECT id, vector FROM forms ORDER BY id")
+        if not rows:
+            return [], np.zeros((0, 0), np.float32)
+        return [int(r[0]) for r in rows], np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+
+    async def teaching_pairs(self) -> list[Pair]:
+        """Every live question form of a live entry, and every pick or Solved lesson."""
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.entry_id, f.space, f.text, f.source_case FROM forms f "
+            "JOIN entries e ON e.id = f.entry_id WHERE f.live = 1 AND e.status = 'live' ORDER BY f.id")
+        pairs = [Pair(r["text"], r["entry_id"], r["space"],
+                      "import" if r["source_case"] is None else "staff", int(r["id"])) for r in rows]
+        rows = await self.db.fetchall(
+            "SELECT l.space, l.entry_id, l.text, l.kind FROM lessons l JOIN entries e ON e.id = l.entry_id "
+            "WHERE e.status = 'live' ORDER BY l.id")
+        pairs += [Pair(r["text"], r["entry_id"], r["space"], r["kind"]) for r in rows]
+        return pairs
+
+    async def add_lesson(self, *, space: str, entry: str, text: str, kind: str, at: datetime) -> None:
+        await self.db.execute("INSERT INTO lessons (space, entry_id, text, kind, at) VALUES (?,?,?,?,?)",
+                              (space, entry, text, kind, at.isoformat()))
+
+    async def lessons_since(self, at: str) -> int:
+        """Question forms and lessons taught after ``at`` (the last adaptation)."""
+        forms = await self.db.fetchone(
+            "SELECT count(*) AS n FROM forms WHERE source_case IS NOT NULL AND at > ?", (at,))
+        lessons = await self.db.fetchone("SELECT count(*) AS n FROM lessons WHERE at > ?", (at,))
+        return (int(forms["n"]) if forms else 0) + (int(lessons["n"]) if lessons else 0)
+
+    async def last_adaptation(self) -> str | None:
+        return await self.meta.get(LAST_ADAPTATION_KEY)
+
+    async def set_last_adaptation(self, at: str) -> None:
+        await self.meta.put(LAST_ADAPTATION_KEY, at)
+
+    # -- calibration -------------------------------------------------------------
+
+    async def calibrator(self, space: str, model: int) -> dict[str, Any] | None:
+        row = await self.db.fetchone("SELECT body FROM calibrators WHERE space = ? AND model = ?",
+                                     (space, model))
+        return None if row is None else dict(json.loads(row["body"]))
+
+    async def save_calibrator(self, space: str, model: int, body: dict[str, Any], at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO calibrators (space, model, body, at) VALUES (?,?,?,?) "
+            "ON CONFLICT (space, model) DO UPDATE SET body = excluded.body, at = excluded.at",
+            (space, model, json.dumps(body), at.isoformat()))
+
+    async def observe(self, *, space: str, case: str, model: int, at: datetime,
+                      candidates: list[dict[str, Any]], decision: str) -> None:
+        """A decision's candidates (a new decision on the same case replaces it)."""
+        await self.db.execute(
+            "INSERT INTO observations (space, case_key, model, at, candidates, decision) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (space, case_key) DO UPDATE SET model = excluded.model, at = excluded.at, "
+            "candidates = excluded.candidates, decision = excluded.decision, outcome = NULL, wrong = NULL",
+            (space, case, model, at.isoformat(), json.dumps(candidates), decision))
+
+    async def settle(self, *, space: str, case: str, right: str | None = None,
+                     wrong: str | None = None) -> None:
+        if right is not None:
+            await self.db.execute("UPDATE observations SET outcome = ? WHERE space = ? AND case_key = ?",
+                                  (right, space, case))
+        if wrong is not None:
+            await self.db.execute("UPDATE observations SET wrong = ? WHERE space = ? AND case_key = ?",
+                                  (wrong, space, case))
+
+    async def outcomes(self, space: str, model: int) -> list[Outcome]:
+        rows = await self.db.fetchall(
+            "SELECT candidates, outcome, wrong FROM observations WHERE space = ? AND model = ? "
+            "AND (outcome IS NOT NULL OR wrong IS NOT NULL)", (space, model))
+        return [(json.loads(r["candidates"]), r["outcome"], r["wrong"]) for r in rows]
+
+    async def measured(self, space: str | None = None) -> tuple[int, int]:
+        """(bot answers, answers shown wrong) as the entries' records count them."""
+        sql = "SELECT coalesce(sum(answers), 0) AS a, coalesce(sum(failed), 0) AS f FROM entry_record"
+        row = await self.db.fetchone(sql + (" WHERE space = ?" if space else ""), (space,) if space else ())
+        return (int(row["a"]), int(row["f"])) if row is not None else (0, 0)
+
+    # -- survival ---------------------------------------------------------------------
+
+    async def count_answer(self, space: str, entry: str, *, failed: bool = False) -> None:
+        await self.db.execute(
+            "INSERT INTO entry_record (entry_id, space, answers, failed) VALUES (?,?,?,?) "
+            "ON CONFLICT (entry_id) DO UPDATE SET answers = entry_record.answers + excluded.answers, "
+            "failed = entry_record.failed + excluded.failed",
+            (entry, space, 0 if failed else 1, 1 if failed else 0))
+
+    async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
+        if not entries:
+            return {}
+        rows = await self.db.fetchall(
+            f"SELECT entry_id, answers, failed FROM entry_record WHERE entry_id IN ({marks(entries)})",
+            tuple(entries))
+        return {r["entry_id"]: (int(r["answers"]), int(r["failed"])) for r in rows}
+
+    async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
+        sql = "SELECT entry_id, space, answers, failed FROM entry_record"
+        rows = await self.db.fetchall(sql + (" WHERE space = ?" if space else "") + " ORDER BY entry_id",
+                                      (space,) if space else ())
+        return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]

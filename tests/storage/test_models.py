@@ -1,0 +1,121 @@
+"""The learning loop's rows on each store: model versions and the atomic swap of
+their vectors, calibrators, observed outcomes, lessons and each entry's record."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from storage.knowledge import EntryRows
+from storage.models import LearningRows, ModelRecord
+from storage.sql import Sql
+from tests.storage.conftest import AT, Failed, at, failing
+from tests.storage.test_entries import entry
+
+
+async def two_entries(db: Sql) -> list[int]:
+    rows = EntryRows(db)
+    async with db.transaction():
+        await rows.save(entry("k1"), answer_key="a", snapshot=False)
+        await rows.save(entry("k2", origin="staff"), answer_key="b", snapshot=False)
+        ids = await rows.add_forms("k1", "s", ["How do I export?"], np.array([[1, 0]], np.float32),
+                                   author=None, case=None, at=AT)
+        ids += await rows.add_forms("k2", "s", ["Where is my bill?"], np.array([[0, 1]], np.float32),
+                                    author="sam", case="c1", at=at(1))
+    return ids
+
+
+async def test_a_promoted_model_swaps_every_vector_in_one_transaction(db: Sql) -> None:
+    ids = await two_entries(db)
+    rows = LearningRows(db)
+    assert await rows.current_model() == 0 and await rows.next_version() == 1
+    await rows.record_model(ModelRecord(1, 0, "staged", at(2).isoformat(), {"held_out": {"right": 44}}))
+    await rows.stage_vectors(1, ids, np.array([[0.6, 0.8], [0.8, 0.6]], np.float32))
+    assert await rows.staged_ids(1) == set(ids)
+
+    async def swap() -> None:
+        await rows.swap_in(1)
+        await rows.set_status(1, "promoted")
+
+    with pytest.raises(Failed):
+        await failing(db, swap)  # a crash mid-swap: nothing half-swapped
+    assert await rows.current_model() == 0
+    assert (await rows.form_vectors())[1].tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    async with db.transaction():
+        await swap()
+    assert await rows.current_model() == 1 and await rows.staged_ids(1) == set()
+    assert np.allclose((await rows.form_vectors())[1], [[0.6, 0.8], [0.8, 0.6]])
+    [model] = await rows.models()
+    assert (model.version, model.status, model.body) == (1, "promoted", {"held_out": {"right": 44}})
+    assert await rows.next_version() == 2 and await rows.model(2) is None
+
+
+async def test_staged_vectors_of_a_swap_that_never_happened_are_dropped(db: Sql) -> None:
+    ids = await two_entries(db)
+    rows = LearningRows(db)
+    await rows.stage_vectors(3, ids[:1], np.array([[0.0, 1.0]], np.float32))
+    await rows.stage_vectors(4, ids, np.array([[0.0, 1.0], [1.0, 0.0]], np.float32))
+    assert await rows.drop_staged(keep=4) == 1
+    assert await rows.staged_ids(3) == set() and await rows.staged_ids(4) == set(ids)
+
+
+async def test_what_was_taught_is_read_back_with_where_it_came_from(db: Sql) -> None:
+    await two_entries(db)
+    rows = LearningRows(db)
+    await rows.add_lesson(space="s", entry="k1", text="export please", kind="pick", at=at(3))
+    pairs = [(p.text, p.entry, p.kind) for p in await rows.teaching_pairs()]
+    assert pairs == [("How do I export?", "k1", "import"), ("Where is my bill?", "k2", "staff"),
+                     ("export please", "k1", "pick")]
+    assert [(f[1], f[3], f[4]) for f in await rows.all_forms()] == [
+        ("k1", "How do I export?", "import"), ("k2", "Where is my bill?", "staff")]
+    assert await rows.lessons_since(at(0).isoformat()) == 2  # the staff form and the pick
+    assert await rows.lessons_since(at(2).isoformat()) == 1
+    await rows.set_last_adaptation(at(3).isoformat())
+    assert await rows.last_adaptation() == at(3).isoformat()
+
+
+async def test_a_decision_is_observed_then_settled_and_counted(db: Sql) -> None:
+    rows = LearningRows(db)
+    candidates = [{"entry": "k1", "features": [0.7, 0.2]}, {"entry": "k2", "features": [0.5, 0.0]}]
+    await rows.observe(space="s", case="c1", model=1, at=AT, candidates=candidates, decision="clarify")
+    await rows.observe(space="s", case="c2", model=1, at=AT, candidates=candidates, decision="answer")
+    assert await rows.outcomes("s", 1) == []  # nothing known yet
+    await rows.settle(space="s", case="c1", right="k2")
+    await rows.settle(space="s", case="c2", wrong="k1")
+    assert sorted(await rows.outcomes("s", 1), key=str) == sorted(
+        [(candidates, "k2", None), (candidates, None, "k1")], key=str)
+    await rows.observe(space="s", case="c1", model=2, at=at(1), candidates=candidates, decision="answer")
+    assert len(await rows.outcomes("s", 1)) == 1 and await rows.outcomes("s", 2) == []  # replaced, unsettled
+    await rows.save_calibrator("s", 1, {"weights": [0.5, -1.0]}, AT)
+    await rows.save_calibrator("s", 1, {"weights": [0.25]}, at(1))
+    assert await rows.calibrator("s", 1) == {"weights": [0.25]} and await rows.calibrator("s", 2) is None
+
+
+async def test_each_entry_keeps_its_record_of_answers(db: Sql) -> None:
+    rows = LearningRows(db)
+    for failed in (False, False, True):
+        await rows.count_answer("s", "k1", failed=failed)
+    await rows.count_answer("t", "k9")
+    assert await rows.records(["k1", "k2"]) == {"k1": (2, 1)}
+    assert await rows.all_records() == [("k1", "s", 2, 1), ("k9", "t", 1, 0)]
+    assert await rows.measured() == (3, 1) and await rows.measured("t") == (1, 0)
+    assert await rows.records([]) == {}
+
+
+async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
+    await two_entries(db)
+    rows = LearningRows(db)
+
+    async def work() -> None:
+        await rows.record_model(ModelRecord(1, 0, "staged", AT.isoformat(), {}))
+        await rows.stage_vectors(1, [1], np.zeros((1, 2), np.float32))
+        await rows.save_calibrator("s", 1, {}, AT)
+        await rows.observe(space="s", case="c1", model=1, at=AT, candidates=[], decision="route")
+        await rows.add_lesson(space="s", entry="k1", text="x", kind="solved", at=AT)
+        await rows.count_answer("s", "k1")
+
+    with pytest.raises(Failed):
+        await failing(db, work)
+    assert (await rows.models(), await rows.staged_ids(1), await rows.calibrator("s", 1),
+            await rows.outcomes("s", 1), await rows.records(["k1"]), await rows.lessons_since("")) == (
+        [], set(), None, [], {}, 1)  # the staff form only: the lesson went with the transaction
