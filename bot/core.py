@@ -112,7 +112,8 @@ class Core:
             local = settings.db != ":memory:" and not is_postgres(settings.db)
             snapshots = Path(settings.db + ".index") if local else None
             kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
-                               support_k=settings.policy.support_k)
+                               support_k=settings.policy.support_k, batch_window=settings.embed_batch_ms / 1000,
+                               batch_max=settings.embed_batch_max)
             await kb.open()
             if model_task is not None:
                 kb.embedder = embedder = await model_task
@@ -146,9 +147,9 @@ class Core:
 
     async def handle(self, event: Event) -> list[Action]:
         """Everything the bot does about one event, stored before it is returned."""
+        event, notes = self._prepare(event)
+        self._prefetch(event)  # before the lock: questions arriving together share one forward pass
         async with self._lock:
-            event, notes = self._prepare(event)
-            self._prefetch(event)
             await self._follow_outside_changes()
             if not await self._concerns_us(event):
                 logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
@@ -175,7 +176,8 @@ class Core:
         return event, notes
 
     def _prefetch(self, event: Event) -> None:
-        """A new question will be embedded: start now, while the event is stored."""
+        """A new question will be embedded: start now, while the event is stored and
+        waits its turn (the vector depends on the text alone)."""
         if not isinstance(event, Message) or event.is_bot or event.thread or not event.text.strip():
             return
         if event.direct or self.services.community.channel_kind(event) in ("help", "dm"):

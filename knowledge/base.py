@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.batching import MAX_BATCH, WINDOW, MicroBatcher, encode_unique
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
 from knowledge.indexes import SpaceIndexes
@@ -29,9 +30,10 @@ from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
-SEARCH_K = 48
-KEEP = object()
-Prefetched = tuple[np.ndarray, int, list[tuple[str, float]]]  # vector, index version, nearest  # "leave this field as it is" in ``revise``  # question forms fetched per query before grouping by entry
+SEARCH_K = 48  # question forms fetched per query before grouping by entry
+KEEP = object()  # "leave this field as it is" in ``revise``
+Prefetched = tuple[np.ndarray, int, list[tuple[str, float]]]  # vector, index version, nearest
+PREFETCH_KEPT = 4096  # prefetches nobody picked up (an event cancelled) are dropped beyond this
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,12 @@ class Hit:
     second: float | None = None
 
 
+def _quietly(task: asyncio.Task[Prefetched]) -> None:
+    """A prefetch nobody picked up may fail unseen (whoever awaits it sees the error)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class KnowledgeBase:
     """Entries, versions and vectors for every space, one index per space."""
 
@@ -64,7 +72,11 @@ class KnowledgeBase:
         snapshot_dir: Path | None = None,
         support_k: int = 5,
         dim: int = DIM,
+        batch_window: float = WINDOW,
+        batch_max: int = MAX_BATCH,
     ) -> None:
+        """``batch_window`` (seconds) and ``batch_max``: questions arriving that
+        close together are embedded and searched in one pass (``prefetch``)."""
         self.db = db
         self.store = EntryStore(db)
         self._embedder = embedder
@@ -72,6 +84,8 @@ class KnowledgeBase:
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
+        self.asked: MicroBatcher[tuple[str, str], Prefetched] = MicroBatcher(
+            self._embed_and_search, window=batch_window, max_batch=batch_max, name="journeybot-embed-search")
         self._unsubscribe: Callable[[], None] | None = None
         self._following: asyncio.Task[None] | None = None
         self._follow_again = False
@@ -139,25 +153,37 @@ class KnowledgeBase:
         return await self.store.get(entry_id)
 
     def prefetch(self, space: str, text: str) -> None:
-        """A question just arrived: embed it and search ``space`` in one trip to
-        a worker thread, while the caller stores the event. ``embed([text])``
-        and ``search(space, vector, text=text)`` then pick the results up."""
+        """A question just arrived: embed it and search ``space`` in a worker
+        thread, while the caller stores the event, in one batch with the other
+        questions arriving at the same moment. ``embed([text])`` and
+        ``search(space, vector, text=text)`` then pick the results up."""
         key = (space, text)
         if key in self._prefetched:
             return
-
-        def work() -> Prefetched:
-            vector = self.embedder.encode([text])
-            version = self.indexes.version
-            return vector[0], version, self.indexes.nearest_now(space, vector, SEARCH_K)
-
-        task = asyncio.create_task(asyncio.to_thread(work), name="journeybot-embed-search")
+        task = asyncio.create_task(self.asked.submit(key), name="journeybot-embed-search")
+        task.add_done_callback(_quietly)
         self._prefetched[key] = task
+        while len(self._prefetched) > PREFETCH_KEPT:
+            self._prefetched.pop(next(iter(self._prefetched)))
 
         async def vector_only() -> np.ndarray:
             return (await task)[0].reshape(1, -1)
 
         self.embedder.expect(text, asyncio.ensure_future(vector_only()))
+
+    def _embed_and_search(self, asked: list[tuple[str, str]]) -> list[Prefetched]:
+        """One forward pass for every question of the batch, one search per space
+        (in a worker thread)."""
+        vectors = np.stack(encode_unique(self.embedder.encode, [text for _, text in asked]))
+        version = self.indexes.version
+        rows: dict[str, list[int]] = defaultdict(list)
+        for row, (space, _) in enumerate(asked):
+            rows[space].append(row)
+        found: dict[int, list[tuple[str, float]]] = {}
+        for space, of_space in rows.items():
+            nearest = self.indexes.nearest_many_now(space, vectors[of_space], SEARCH_K)
+            found.update(zip(of_space, nearest, strict=True))
+        return [(vectors[row], version, found[row]) for row in range(len(asked))]
 
     def forget_prefetch(self, space: str, text: str) -> None:
         self._prefetched.pop((space, text), None)
