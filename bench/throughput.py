@@ -23,9 +23,14 @@ cached under ``bench/.cache/throughput``):
   burst's wall time, and p50/p99 of each question's time from arrival to its
   stored reply. Modes: ``batched`` (the settings' window and batch size) and
   ``unbatched`` (``embed_batch_max: 1``: one forward pass per question, still
-  started as the question arrives);
+  started as the question arrives); ``cached`` (batched, every question's
+  vector in the embedder's cache beforehand: the core's own ceiling, with no
+  model time at all);
 - **one at a time**: p50/p99 per question with nobody else waiting (what a
-  lone question pays, window included).
+  lone question pays, window included);
+- **lock/q**: how long each event of the burst held the core's lock (its
+  handling, taken in turns): once the embedding is batched outside it, the
+  burst's rate is bounded by 1000 / lock/q per second.
 
 PostgreSQL: a throwaway PostgreSQL 15 (``tests/pgserver.py``: initdb, pg_ctl,
 fsync off) or ``--pg postgresql://…`` (a server where databases may be created);
@@ -84,12 +89,33 @@ def raw_rates(threads: int, texts: list[str]) -> dict[str, Any]:
     inner = load_embedder("minilm", threads=threads).inner
     inner.encode(texts[:64])  # warm the kernels
     out: dict[str, Any] = {"threads": threads}
-    for size, count in ((1, min(200, len(texts))), (64, len(texts))):
+    for size, count in ((1, min(100, len(texts))), (64, len(texts))):
         start = time.perf_counter()
         for at in range(0, count, size):
             inner.encode(texts[at : at + size])
         out[f"batch{size}_per_s"] = round(count / (time.perf_counter() - start), 1)
     return out
+
+
+class HeldLock(asyncio.Lock):
+    """The core's lock, timing how long each event holds it: what bounds a burst
+    once embedding is out of the way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = 0.0
+        self.turns = 0
+        self._since = 0.0
+
+    async def acquire(self) -> bool:
+        await super().acquire()
+        self._since = time.perf_counter()
+        return True
+
+    def release(self) -> None:
+        self.held += time.perf_counter() - self._since
+        self.turns += 1
+        super().release()
 
 
 def message(i: int, user: str, text: str, prefix: str) -> Any:
@@ -106,6 +132,7 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
     extra = {k: job[k] for k in ("embed_batch_ms", "embed_batch_max") if k in job}
     core = await Core.open(Settings(db=job["db"], embed_threads=job["threads"], **extra))
     texts: list[str] = job["texts"]
+    lock = core._lock = HeldLock()  # the pipeline's one lock (bench only)
     warm, single, asked = texts[:WARM], texts[WARM : WARM + job["single"]], texts[WARM + job["single"] :]
     try:
         for i, text in enumerate(warm):
@@ -115,7 +142,11 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
             start = time.perf_counter()
             await core.handle(message(i, f"lone{i}", text, "s"))
             alone.append((time.perf_counter() - start) * 1000)
+        if job.get("cached"):
+            for at in range(0, len(asked), 64):
+                core.embedder.encode(asked[at : at + 64])
         passes_before = getattr(getattr(core.kb, "asked", None), "passes", None)
+        lock.held, lock.turns = 0.0, 0
         took: list[float] = []
         kinds: dict[str, int] = {}
 
@@ -139,6 +170,7 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
             "alone_p50_ms": round(statistics.median(alone), 1) if alone else None,
             "alone_p99_ms": round(pct(alone, 0.99), 1) if alone else None,
             "passes": None if passes is None else passes - (passes_before or 0),
+            "lock_ms_per_question": round(lock.held / max(lock.turns, 1) * 1000, 2),
             "actions": kinds,
         }
     finally:
@@ -249,12 +281,12 @@ def table(raw: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
         lines.append(f"  torch threads {row['threads']}: batch 1 {row['batch1_per_s']}/s, "
                      f"batch 64 {row['batch64_per_s']}/s")
     lines.append(f"\n{'store':<10} {'mode':<10} {'q/s':>7} {'p50':>8} {'p99':>8} {'alone p50':>10} "
-                 f"{'alone p99':>10} {'passes':>7} {'q/pass':>7}")
+                 f"{'alone p99':>10} {'passes':>7} {'q/pass':>7} {'lock/q':>8}")
     for run in runs:
         per_pass = round(run["questions"] / run["passes"], 1) if run.get("passes") else "-"
         lines.append(f"{run['store']:<10} {run['mode']:<10} {run['per_s']:>7} {run['p50_ms']:>6}ms "
                      f"{run['p99_ms']:>6}ms {run['alone_p50_ms']!s:>8}ms {run['alone_p99_ms']!s:>8}ms "
-                     f"{run['passes']!s:>7} {per_pass!s:>7}")
+                     f"{run['passes']!s:>7} {per_pass!s:>7} {run.get('lock_ms_per_question')!s:>6}ms")
     return "\n".join(lines)
 
 
@@ -266,7 +298,7 @@ def main() -> None:
     parser.add_argument("--askers", type=int, default=100)
     parser.add_argument("--single", type=int, default=50, help="questions asked one at a time first")
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--modes", default="batched,unbatched")
+    parser.add_argument("--modes", default="batched,unbatched,cached")
     parser.add_argument("--batch-ms", type=float, default=None, help="the batched mode's window (default: settings)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: settings)")
     parser.add_argument("--pg", help="a PostgreSQL URL where databases may be created (default: start one)")
@@ -299,6 +331,8 @@ def main() -> None:
                                        "askers": args.askers, "single": args.single}
                 if mode == "unbatched":
                     job.update(embed_batch_ms=0.0, embed_batch_max=1)
+                elif mode == "cached":
+                    job["cached"] = True
                 elif args.batch_ms is not None:
                     job["embed_batch_ms"] = args.batch_ms
                 job["db"] = pg.clone(mode) if name == "postgresql" and pg else str(fresh_copy(store, mode))
