@@ -118,6 +118,12 @@ class HeldLock(asyncio.Lock):
         super().release()
 
 
+def forward_passes(core: Any) -> int | None:
+    """How many batches the core has embedded (``None`` on code without batching)."""
+    batcher = getattr(getattr(core.kb, "prefetcher", None), "asked", None)
+    return getattr(batcher, "passes", None)
+
+
 def message(i: int, user: str, text: str, prefix: str) -> Any:
     from bot.events import Message
 
@@ -145,7 +151,7 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
         if job.get("cached"):
             for at in range(0, len(asked), 64):
                 core.embedder.encode(asked[at : at + 64])
-        passes_before = getattr(getattr(core.kb, "asked", None), "passes", None)
+        passes_before = forward_passes(core)
         lock.held, lock.turns = 0.0, 0
         took: list[float] = []
         kinds: dict[str, int] = {}
@@ -162,7 +168,7 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         await asyncio.gather(*(asker(a) for a in range(job["askers"])))
         wall = time.perf_counter() - start
-        passes = getattr(getattr(core.kb, "asked", None), "passes", None)
+        passes = forward_passes(core)
         return {
             "code": str(Path(bot.__file__).parent.parent), "questions": len(asked), "askers": job["askers"],
             "per_s": round(len(asked) / wall, 1), "wall_s": round(wall, 2),

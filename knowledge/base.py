@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.batching import MAX_BATCH, WINDOW, MicroBatcher, encode_unique
+from knowledge.batching import MAX_BATCH, WINDOW
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
 from knowledge.indexes import SpaceIndexes
+from knowledge.prefetch import SEARCH_K, Prefetcher
 from knowledge.store import EntryStore
 from knowledge.vectors import VectorIndex
 from storage.eventlog import EventLog
@@ -30,10 +31,7 @@ from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
-SEARCH_K = 48  # question forms fetched per query before grouping by entry
 KEEP = object()  # "leave this field as it is" in ``revise``
-Prefetched = tuple[np.ndarray, int, list[tuple[str, float]]]  # vector, index version, nearest
-PREFETCH_KEPT = 4096  # prefetches nobody picked up (an event cancelled) are dropped beyond this
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +50,6 @@ class Hit:
     score: float
     support: int
     second: float | None = None
-
-
-def _quietly(task: asyncio.Task[Prefetched]) -> None:
-    """A prefetch nobody picked up may fail unseen (whoever awaits it sees the error)."""
-    if not task.cancelled():
-        task.exception()
 
 
 class KnowledgeBase:
@@ -83,9 +75,8 @@ class KnowledgeBase:
         self.dim = dim
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
-        self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
-        self.asked: MicroBatcher[tuple[str, str], Prefetched] = MicroBatcher(
-            self._embed_and_search, window=batch_window, max_batch=batch_max, name="journeybot-embed-search")
+        self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, window=batch_window,
+                                     max_batch=batch_max)
         self._unsubscribe: Callable[[], None] | None = None
         self._following: asyncio.Task[None] | None = None
         self._follow_again = False
@@ -157,40 +148,14 @@ class KnowledgeBase:
         thread, while the caller stores the event, in one batch with the other
         questions arriving at the same moment. ``embed([text])`` and
         ``search(space, vector, text=text)`` then pick the results up."""
-        key = (space, text)
-        if key in self._prefetched:
-            return
-        task = asyncio.create_task(self.asked.submit(key), name="journeybot-embed-search")
-        task.add_done_callback(_quietly)
-        self._prefetched[key] = task
-        while len(self._prefetched) > PREFETCH_KEPT:
-            self._prefetched.pop(next(iter(self._prefetched)))
-
-        async def vector_only() -> np.ndarray:
-            return (await task)[0].reshape(1, -1)
-
-        self.embedder.expect(text, asyncio.ensure_future(vector_only()))
-
-    def _embed_and_search(self, asked: list[tuple[str, str]]) -> list[Prefetched]:
-        """One forward pass for every question of the batch, one search per space
-        (in a worker thread)."""
-        vectors = np.stack(encode_unique(self.embedder.encode, [text for _, text in asked]))
-        version = self.indexes.version
-        rows: dict[str, list[int]] = defaultdict(list)
-        for row, (space, _) in enumerate(asked):
-            rows[space].append(row)
-        found: dict[int, list[tuple[str, float]]] = {}
-        for space, of_space in rows.items():
-            nearest = self.indexes.nearest_many_now(space, vectors[of_space], SEARCH_K)
-            found.update(zip(of_space, nearest, strict=True))
-        return [(vectors[row], version, found[row]) for row in range(len(asked))]
+        self.prefetcher.start(space, text)
 
     def forget_prefetch(self, space: str, text: str) -> None:
-        self._prefetched.pop((space, text), None)
+        self.prefetcher.forget(space, text)
 
     async def _nearest(self, space: str, vector: np.ndarray, k: int,
                        text: str | None) -> list[tuple[str, float]]:
-        task = self._prefetched.pop((space, text), None) if text is not None else None
+        task = self.prefetcher.take(space, text) if text is not None else None
         if task is not None and k == SEARCH_K:
             done, version, found = await task
             # Only if nothing changed in the index since, and it is the same question.

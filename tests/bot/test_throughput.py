@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from bot.actions import Action, Reply, Route
 from bot.core import Core
 from bot.events import Message
+from bot.settings import Settings
 from knowledge.embedder import CachedEmbedder, Embedder
 from tests.chat import make_core
 from tests.conftest import DEMO_KB
@@ -96,10 +100,22 @@ async def test_a_question_arriving_while_the_core_is_busy_is_embedded_before_its
             await asyncio.sleep(0)  # the question arrives and waits its turn
             await asyncio.wait_for(core.embedder.embed([QUESTIONS[0]]), 60)
             assert not waiting.done()
-            assert core.kb.asked.passes == 1  # embedded as it arrived, not behind the lock
+            assert core.kb.prefetcher.asked.passes == 1  # embedded as it arrived, not behind the lock
             assert await question_passes(counted) == [[QUESTIONS[0]]]
         replies = await asyncio.wait_for(waiting, 60)
         assert outcome(replies)[0][0] == "answer"
         assert await question_passes(counted) == [[QUESTIONS[0]]]  # not embedded again
     finally:
         await core.close()
+
+
+async def test_the_window_and_batch_size_come_from_the_settings(embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await Core.open(Settings(db=str(tmp_path / "s.db"), embed_batch_ms=7, embed_batch_max=3),
+                           embedder=embedder)
+    try:
+        batcher = core.kb.prefetcher.asked
+        assert (batcher.window, batcher.max_batch) == (0.007, 3)
+    finally:
+        await core.close()
+    with pytest.raises(ValidationError, match="embed_batch_max"):
+        Settings(embed_batch_max=0)
