@@ -65,11 +65,14 @@ class MicroBatcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         """``item``'s result, computed together with whatever else is waiting."""
         loop = asyncio.get_running_loop()
+        runner = self._runner
+        if runner is not None and runner.get_loop() is not loop:  # tests run one loop per test
+            self._queue = deque(w for w in self._queue if w.result.get_loop() is loop)
+            runner = None
         waiting: _Waiting[T, R] = _Waiting(item, loop.create_future(), loop.time())
         self._queue.append(waiting)
-        runner = self._runner
-        if runner is None or runner.done() or runner.get_loop() is not loop:
-            self._full = asyncio.Event()  # bound to this loop (tests run one loop per test)
+        if runner is None or runner.done():
+            self._full = asyncio.Event()
             self._runner = loop.create_task(self._run(), name=self._name)
         if len(self._queue) >= self.max_batch:
             self._full.set()

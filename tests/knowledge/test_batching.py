@@ -229,3 +229,22 @@ async def test_a_failed_pass_reaches_the_flow_that_waits_for_the_vector() -> Non
                 await asyncio.wait_for(kb.embedder.embed([text]), SOON)
     finally:
         await kb.db.close()
+
+
+def test_a_batcher_outlives_its_event_loop() -> None:
+    """One batcher, two event loops one after the other (a restart in one process,
+    or tests): callers left waiting on the first loop do not reach the second."""
+    work = Recorded()
+    batcher: MicroBatcher[str, str] = MicroBatcher(work, window=NEVER, max_batch=2)
+
+    async def abandon() -> None:
+        asyncio.get_running_loop().create_task(batcher.submit("left behind"))
+        await asyncio.sleep(0)
+
+    first = asyncio.new_event_loop()
+    first.set_exception_handler(lambda loop, context: None)  # its tasks die pending, by design
+    first.run_until_complete(abandon())
+    first.close()  # its caller and the runner never finish (no asyncio.run to cancel them)
+    results = asyncio.run(served(batcher.submit("a"), batcher.submit("b")))
+    assert results == ["A", "B"]
+    assert work.batches == [["a", "b"]]
