@@ -148,7 +148,8 @@ class Core:
             local = settings.db != ":memory:" and not is_postgres(settings.db)
             snapshots = Path(settings.db + ".index") if local else None
             kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
-                               support_k=settings.policy.support_k)
+                               support_k=settings.policy.support_k, batch_window=settings.embed_batch_ms / 1000,
+                               batch_max=settings.embed_batch_max)
             await kb.open()
             learner = make_learner(settings, db, kb)
             if await learner.open() and embedder is None:
@@ -243,7 +244,8 @@ class Core:
         return event, notes
 
     def _prefetch(self, event: Event) -> None:
-        """A new question will be embedded: start now, while it waits its turn."""
+        """A new question will be embedded: start now, while the event is stored and
+        waits its turn (the vector depends on the text alone)."""
         if not isinstance(event, Message) or event.is_bot or event.thread or not event.text.strip():
             return
         if event.direct or self.services.community.channel_kind(event) in ("help", "dm"):

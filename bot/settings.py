@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     embed_threads: int = Field(
         1, ge=1, description="torch threads for embedding: one leaves the other cores to the event loop and "
                              "the store (measured faster end to end on 2 cores); bulk imports use all")
+    embed_batch_ms: float = Field(
+        2.0, ge=0, le=1000, description="questions arriving this close together (ms) are embedded in one "
+                                        "forward pass; a lone question waits at most this long")
+    embed_batch_max: int = Field(64, ge=1, description="at most this many questions in one forward pass")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.batching import MAX_BATCH, WINDOW
 from knowledge.docs.passages import passage_texts
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
 from knowledge.indexes import Near, SpaceIndexes
 from knowledge.integrity import content_hash
+from knowledge.prefetch import SEARCH_K, Prefetcher
 from knowledge.retrieval import Hit, Lexical, fuse, lexical_search, ranked_passages
 from knowledge.store import EntryStore, entry_to_row
 from knowledge.vectors import VectorIndex
@@ -31,9 +33,7 @@ from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
-SEARCH_K = 48  # forms fetched per query before grouping by entry
 KEEP = object()  # "leave this field as it is" in ``revise``
-Prefetched = tuple[np.ndarray, int, list[Near]]  # vector, index version, nearest forms
 
 
 class KnowledgeBase:
@@ -48,7 +48,11 @@ class KnowledgeBase:
         snapshot_dir: Path | None = None,
         support_k: int = 5,
         dim: int = DIM,
+        batch_window: float = WINDOW,
+        batch_max: int = MAX_BATCH,
     ) -> None:
+        """``batch_window`` (seconds) and ``batch_max``: questions arriving that
+        close together are embedded and searched in one pass (``prefetch``)."""
         self.db = db
         self.store = EntryStore(db)
         self._embedder = embedder
@@ -56,7 +60,8 @@ class KnowledgeBase:
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._index_options = {"dim": dim, "hnsw_min": hnsw_min, "snapshot_dir": snapshot_dir}
-        self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
+        self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, window=batch_window,
+                                     max_batch=batch_max)
         self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._following: asyncio.Task[None] | None = None
@@ -91,7 +96,7 @@ class KnowledgeBase:
         await fresh.load()
         fresh.version = self.indexes.version + 1
         self.indexes = fresh
-        self._prefetched.clear()
+        self.prefetcher.indexes = fresh  # a search begun on the old indexes is refused by its version
 
     async def close(self) -> None:
         """Stop following; save changed HNSW snapshots, so the next start is fast."""
@@ -137,32 +142,18 @@ class KnowledgeBase:
         return await self.store.get(entry_id)
 
     def prefetch(self, space: str, text: str) -> None:
-        """A question just arrived: embed it and search ``space`` in one trip to
-        a worker thread, while the caller stores the event. ``embed([text])``
-        and ``search(space, vector, text=text)`` then pick the results up."""
-        key = (space, text)
-        if key in self._prefetched:
-            return
-
-        def work() -> Prefetched:
-            vector = self.embedder.encode([text])
-            version = self.indexes.version
-            return vector[0], version, self.indexes.nearest_now(space, vector, SEARCH_K)
-
-        task = asyncio.create_task(asyncio.to_thread(work), name="journeybot-embed-search")
-        self._prefetched[key] = task
-        # The words are looked up in the store meanwhile (its own thread).
-        if self.indexes.has_docs(space):
-            self._lexical[key] = (self.indexes.version, asyncio.create_task(
+        """A question just arrived: embed it and search ``space`` in a worker
+        thread, while the caller stores the event, in one batch with the other
+        questions arriving at the same moment; in a space that holds docs, look
+        its words up in the store meanwhile. ``embed([text])`` and
+        ``search(space, vector, text=text)`` then pick the results up."""
+        self.prefetcher.start(space, text)
+        if self.indexes.has_docs(space) and (space, text) not in self._lexical:
+            self._lexical[(space, text)] = (self.indexes.version, asyncio.create_task(
                 lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
 
-        async def vector_only() -> np.ndarray:
-            return (await task)[0].reshape(1, -1)
-
-        self.embedder.expect(text, asyncio.ensure_future(vector_only()))
-
     def forget_prefetch(self, space: str, text: str) -> None:
-        self._prefetched.pop((space, text), None)
+        self.prefetcher.forget(space, text)
         found = self._lexical.pop((space, text), None)
         if found is not None and not found[1].done():
             found[1].cancel()
@@ -180,7 +171,7 @@ class KnowledgeBase:
         return await lexical_search(self.store, space, text, total=self.indexes.size())
 
     async def _nearest(self, space: str, vector: np.ndarray, k: int, text: str | None) -> list[Near]:
-        task = self._prefetched.pop((space, text), None) if text is not None else None
+        task = self.prefetcher.take(space, text) if text is not None else None
         if task is not None and k == SEARCH_K:
             done, version, found = await task
             # Only if nothing changed in the index since, and it is the same question.

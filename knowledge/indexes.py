@@ -151,16 +151,23 @@ class SpaceIndexes:
 
     def nearest_now(self, space: str, vector: np.ndarray, k: int) -> list[Near]:
         """``nearest`` on the calling thread (callers off the event loop only)."""
+        return self.nearest_many_now(space, np.asarray(vector).reshape(1, -1), k)[0]
+
+    def nearest_many_now(self, space: str, vectors: np.ndarray, k: int) -> list[list[Near]]:
+        """``nearest_now`` for each row of ``vectors``, in one search."""
         index = self._indexes.get(space)
         if index is None or len(index) == 0:
-            return []
-        scores, form_ids = index.search(vector, k)
-        found = []
-        for score, form_id in zip(scores[0], form_ids[0], strict=True):
-            entry_id = self._form_entry.get(int(form_id))
-            if entry_id is not None:
-                found.append((entry_id, float(score), int(form_id)))
-        return found
+            return [[] for _ in range(len(vectors))]
+        scores, form_ids = index.search(vectors, k)
+        out: list[list[Near]] = []
+        for row_scores, row_ids in zip(scores, form_ids, strict=True):
+            found = []
+            for score, form_id in zip(row_scores, row_ids, strict=True):
+                entry_id = self._form_entry.get(int(form_id))
+                if entry_id is not None:
+                    found.append((entry_id, float(score), int(form_id)))
+            out.append(found)
+        return out
 
     def add(self, space: str, form_ids: Sequence[int], entry_id: str, vectors: np.ndarray,
             *, passages: bool = False) -> Undo:

@@ -33,7 +33,8 @@ async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str
     database = database_for(db)
     await database.open()
     knowledge = KnowledgeBase(database, embedder, hnsw_min=config.index_hnsw_min,
-                              support_k=config.policy.support_k)
+                              support_k=config.policy.support_k, batch_window=config.embed_batch_ms / 1000,
+                              batch_max=config.embed_batch_max)
     await knowledge.open()
     detector = make_detector(config, embedder)
     detector.prepare()
