@@ -116,6 +116,19 @@ class CaseStore:
         rows = await self.db.fetchall(sql + " ORDER BY opened_at, key", params)
         return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
 
+    async def page(self, statuses: tuple[str, ...], *, space: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Case], int]:
+        """A page of cases in ``statuses``, oldest first, and how many there are in all."""
+        where = f" WHERE status IN ({','.join('?' * len(statuses))})"
+        params: list[object] = list(statuses)
+        if space is not None:
+            where += " AND space = ?"
+            params.append(space)
+        total = await self.db.fetchone("SELECT count(*) AS n FROM cases" + where, params)
+        rows = await self.db.fetchall("SELECT state FROM cases" + where + " ORDER BY opened_at, key LIMIT ? OFFSET ?",
+                                      [*params, limit, offset])
+        return [_CASE.validate_python(json.loads(row["state"])) for row in rows], int(total["n"]) if total else 0
+
     async def of_user(self, space: str, user: str, *, since: datetime) -> list[Case]:
         rows = await self.db.fetchall(
             "SELECT state FROM cases WHERE space = ? AND user = ? AND opened_at >= ? "

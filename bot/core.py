@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,13 @@ class Core:
             logger.exception("closing the LLM client failed")
         await self.kb.close()
         await self.db.close()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the pipeline while a bulk change runs in this process (an import
+        from the web console): no event is handled, and no search runs, meanwhile."""
+        async with self._lock:
+            yield
 
     # -- the pipeline ----------------------------------------------------------
 

@@ -114,6 +114,34 @@ class EntryStore:
         rows = await self.db.fetchall(sql + " ORDER BY space, created_at, id", params)
         return [entry_from_mapping(row) for row in rows]
 
+    async def find(self, *, text: str = "", space: str | None = None, status: str | None = None,
+                   stale_on: date | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Entry], int]:
+        """A page of entries matching ``text`` (id, question forms or answer, any case),
+        newest change first, and how many match in all. ``stale_on``: only live
+        entries whose ``review_after`` is before that day."""
+        where, params = " WHERE 1=1", []
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where += " AND (id LIKE ? ESCAPE '\\' OR questions LIKE ? ESCAPE '\\' OR answer LIKE ? ESCAPE '\\')"
+            params += [pattern, pattern, pattern]
+        if space is not None:
+            where += " AND space = ?"
+            params.append(space)
+        if status is not None:
+            where += " AND status = ?"
+            params.append(status)
+        if stale_on is not None:
+            where += " AND status = 'live' AND review_after IS NOT NULL AND review_after < ?"
+            params.append(stale_on.isoformat())
+        total = await self.db.fetchone("SELECT count(*) AS n FROM entries" + where, params)
+        rows = await self.db.fetchall("SELECT * FROM entries" + where + " ORDER BY updated_at DESC, id "
+                                      "LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [entry_from_mapping(row) for row in rows], int(total["n"]) if total else 0
+
+    async def spaces(self) -> list[str]:
+        """Every space that has knowledge."""
+        return [row["space"] for row in await self.db.fetchall("SELECT DISTINCT space FROM entries ORDER BY space")]
+
     async def with_answer(self, space: str, answer: str) -> list[Entry]:
         rows = await self.db.fetchall(
             "SELECT * FROM entries WHERE space = ? AND answer_key = ? AND status != 'retired'",

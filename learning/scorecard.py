@@ -109,7 +109,10 @@ async def compute(
     until: datetime | None = None,
     space: str | None = None,
     policy: PolicySettings | None = None,
+    channel: str | None = None,
 ) -> Scorecard:
+    """``channel``: only cases asked in that channel (and what happened in them);
+    knowledge figures (stale entries, conflicts, updates) are the space's."""
     policy = policy or PolicySettings()
     log = EventLog(db)
     cases: dict[tuple[str, str], CaseLine] = {}
@@ -125,6 +128,7 @@ async def compute(
     wrong: set[tuple[str, str]] = set()
     conflicts: dict[tuple[str, str], bool] = {}
     last_at: datetime | None = None
+    asked_in: dict[tuple[str, str], str] = {}
 
     def in_period(at: datetime) -> bool:
         return (since is None or at >= since) and (until is None or at < until)
@@ -134,9 +138,13 @@ async def compute(
         key = (rec.space, rec.case) if rec.case else None
         line = cases.get(key) if key else None
         body = rec.body
+        if channel is not None and line is None and rec.kind not in ("case", "event", "knowledge", "conflict"):
+            continue  # not about a case asked in the chosen channel
         if rec.kind == "case":
             to = body.get("to")
-            if to == "opened" and key is not None and key not in cases:
+            if channel is not None and asked_in.get((rec.space, rec.event_id or "")) != channel:
+                pass  # asked elsewhere: not counted
+            elif to == "opened" and key is not None and key not in cases:
                 line = cases[key] = CaseLine(rec.case or "", rec.space, body.get("user", ""), rec.at,
                                              in_period(rec.at), last_asker_at=rec.at)
             if line is not None:
@@ -161,6 +169,10 @@ async def compute(
         elif rec.kind == "card" and in_period(rec.at):
             cards.append(body)
         elif rec.kind == "event":
+            if channel is not None and body.get("type") == "message":
+                asked_in[(rec.space, rec.event_id or "")] = body.get("channel", "")
+                if body.get("channel") != channel and cases.get((rec.space, body.get("thread") or "")) is None:
+                    continue
             if in_period(rec.at):
                 counts["redactions"] += int(body.get("redactions") or 0)
             if body.get("type") == "message":

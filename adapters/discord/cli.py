@@ -101,11 +101,12 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
 
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
+    from bot.cli.common import companion_adapters
     from bot.runtime import Runtime
 
     core = await open_core(settings)
     adapter = DiscordAdapter.for_core(discord_settings, settings, token=token)
-    runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
+    runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds)
     loop = asyncio.get_running_loop()
     try:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread

@@ -24,7 +24,10 @@ from bot.cli.common import (
 # -- knowledge -------------------------------------------------------------------------
 
 
-async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool) -> Any:
+async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool,
+                           author: str = "import", progress: Any = None) -> Any:
+    """Import one knowledge file: the code behind ``journeybot kb import`` and the
+    web console's upload. ``progress(done, total)`` hears how the embedding goes."""
     from datetime import UTC, datetime
 
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -38,13 +41,13 @@ async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: b
         log.warning("skipped %s", problem)
     policy = core.settings.policy
     show = not quiet and len(parsed.drafts) >= 200 and sys.stderr.isatty()
-    progress = Progress(TextColumn("embedding questions"), BarColumn(), TaskProgressColumn(),
-                        TimeRemainingColumn(), transient=True, disable=not show)
-    with progress:
-        task = progress.add_task("embed", total=None)
+    bar = Progress(TextColumn("embedding questions"), BarColumn(), TaskProgressColumn(),
+                   TimeRemainingColumn(), transient=True, disable=not show)
+    with bar:
+        task = bar.add_task("embed", total=None)
         report = await import_drafts(
-            core.kb, parsed.drafts, author="import", at=datetime.now(UTC),
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            core.kb, parsed.drafts, author=author, at=datetime.now(UTC),
+            progress=progress or (lambda done, total: bar.update(task, completed=done, total=total)),
             conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap)
     report.problems[:0] = list(parsed.problems)
     log.info("%s: %d new, %d new versions, %d unchanged, %d skipped, %d conflicts flagged",

@@ -136,6 +136,44 @@ class EventLog:
                     body=json.loads(row["body"]),
                 )
 
+    async def head(self) -> int:
+        """The sequence number of the newest record (0 for an empty log)."""
+        row = await self.db.fetchone("SELECT max(seq) AS s FROM log")
+        return int(row["s"] or 0) if row else 0
+
+    async def extent(self, *, until: datetime | None = None, space: str | None = None) -> tuple[int, int]:
+        """(how many records, newest seq) before ``until`` in ``space``: a
+        figure computed up to ``until`` holds while these stay the same."""
+        sql, params = "SELECT count(*) AS n, max(seq) AS s FROM log WHERE 1=1", []
+        if until is not None:
+            sql += " AND at < ?"
+            params.append(until.isoformat())
+        if space is not None:
+            sql += " AND space = ?"
+            params.append(space)
+        row = await self.db.fetchone(sql, params)
+        return (int(row["n"] or 0), int(row["s"] or 0)) if row else (0, 0)
+
+    async def span(self, *, space: str | None = None) -> tuple[datetime | None, datetime | None]:
+        """When the first and the newest record (of ``space``) were written."""
+        sql, params = "SELECT min(at) AS first, max(at) AS last FROM log", []
+        if space is not None:
+            sql += " WHERE space = ?"
+            params.append(space)
+        row = await self.db.fetchone(sql, params)
+        if row is None or row["first"] is None:
+            return None, None
+        return datetime.fromisoformat(row["first"]), datetime.fromisoformat(row["last"])
+
+    async def after(self, seq: int, *, kinds: tuple[str, ...]) -> list[Record]:
+        """Records of ``kinds`` newer than ``seq``, oldest first (incremental readers)."""
+        marks = ",".join("?" * len(kinds))
+        rows = await self.db.fetchall(
+            f"SELECT * FROM log WHERE seq > ? AND kind IN ({marks}) ORDER BY seq", (seq, *kinds))
+        return [Record(seq=row["seq"], kind=row["kind"], at=datetime.fromisoformat(row["at"]),
+                       space=row["space"], case=row["case_key"], event_id=row["event_id"],
+                       body=json.loads(row["body"])) for row in rows]
+
     async def verify(self) -> ChainReport:
         """Recompute the chain; name the first record whose hash does not hold."""
         prev = GENESIS

@@ -1,0 +1,166 @@
+"""Who may use the console, and as what.
+
+Bound to a loopback address the console needs no login: whoever can reach it
+is on the machine, and acts as the local operator. Any other bind requires a
+login. The first start creates an ``admin`` account and prints its token
+once; only a hash of each token is kept. The admin creates accounts for
+staff, moderators and read-only viewers, each with its own token.
+
+Tokens are 32 random bytes, so a plain SHA-256 of them cannot be reversed or
+guessed; the comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.storage.database import Database
+from bot.storage.meta import MetaStore
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["admin", "staff", "moderator", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "staff", "moderator", "viewer")
+PREFIX = "web-user:"
+SECRET_KEY = "web-session-secret"
+ADMIN = "admin"
+
+# What each console role may do; core roles travel on the events it sends.
+CORE_ROLES: dict[str, tuple[str, ...]] = {
+    "admin": ("staff", "moderator"),
+    "staff": ("staff",),
+    "moderator": ("moderator",),
+    "viewer": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Someone using the console. ``local`` is the operator on the machine itself."""
+
+    name: str
+    role: Role
+    local: bool = False
+
+    @property
+    def can_change(self) -> bool:
+        return self.role != "viewer"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def core_roles(self) -> tuple[str, ...]:
+        return CORE_ROLES[self.role]
+
+    @property
+    def core_id(self) -> str:
+        """The user id on events this person sends through the console."""
+        return f"web:{self.name}"
+
+
+LOCAL_OPERATOR = User("operator", "admin", local=True)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class AccessError(ValueError):
+    """An account request that cannot be done, with a message for the page."""
+
+
+class Accounts:
+    """Console accounts in the store's ``meta`` table (hashes only)."""
+
+    def __init__(self, db: Database) -> None:
+        self.meta = MetaStore(db)
+        self.db = db
+
+    async def session_secret(self) -> str:
+        """The key that signs session cookies: made once, kept in the store, so
+        sessions survive a restart."""
+        secret = await self.meta.get(SECRET_KEY)
+        if secret is None:
+            secret = secrets.token_hex(32)
+            async with self.db.transaction():
+                await self.meta.put(SECRET_KEY, secret)
+        return str(secret)
+
+    async def ensure_admin(self) -> str | None:
+        """Create the ``admin`` account on first start; its token (shown once)
+        or ``None`` when it exists already."""
+        if await self.meta.get(PREFIX + ADMIN) is not None:
+            return None
+        token = new_token()
+        async with self.db.transaction():
+            await self.meta.put(PREFIX + ADMIN, {"role": "admin", "token_sha256": hash_token(token)})
+        logger.info("created the console's admin account")
+        return token
+
+    async def create(self, name: str, role: str, *, by: str) -> str:
+        """A new account; returns its token (shown once)."""
+        name = name.strip()
+        if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
+            raise AccessError("A name is 1 to 64 letters, digits, dots, dashes or underscores.")
+        if role not in ROLES or role == "admin":
+            raise AccessError("The role must be staff, moderator or viewer.")
+        if await self.meta.get(PREFIX + name) is not None:
+            raise AccessError(f"There is already an account named {name}.")
+        token = new_token()
+        async with self.db.transaction():
+            await self.meta.put(PREFIX + name, {"role": role, "token_sha256": hash_token(token), "by": by})
+        logger.info("console account %s (%s) created by %s", name, role, by)
+        return token
+
+    async def remove(self, name: str, *, by: str) -> None:
+        if name == ADMIN:
+            raise AccessError("The admin account cannot be removed.")
+        if await self.meta.get(PREFIX + name) is None:
+            raise AccessError(f"There is no account named {name}.")
+        async with self.db.transaction():
+            await self.meta.delete(PREFIX + name)
+        logger.info("console account %s removed by %s", name, by)
+
+    async def all(self) -> list[User]:
+        found = await self.meta.with_prefix(PREFIX)
+        return [User(key.removeprefix(PREFIX), value["role"]) for key, value in found.items()]
+
+    async def get(self, name: str) -> User | None:
+        value = await self.meta.get(PREFIX + name)
+        return None if value is None else User(name, value["role"])
+
+    async def login(self, token: str) -> User | None:
+        """The account this token belongs to, if any."""
+        if not token:
+            return None
+        wanted = hash_token(token.strip())
+        found: User | None = None
+        for key, value in (await self.meta.with_prefix(PREFIX)).items():
+            if hmac.compare_digest(str(value.get("token_sha256", "")), wanted):
+                found = User(key.removeprefix(PREFIX), value["role"])
+        return found
+
+
+def describe(user: Any) -> str:
+    return f"{user.name} ({user.role})" if user is not None else "nobody"

@@ -1,0 +1,106 @@
+"""The console's state: the core it watches, a read connection, accounts,
+the scorecard cache and running imports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.web.access import Accounts, is_loopback
+from adapters.web.adapter import WebAdapter
+from adapters.web.answered import AnswerCounts
+from adapters.web.imports import Imports
+from adapters.web.scoreboard import Scoreboard
+from bot.storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+DEMO_KB = Path(__file__).resolve().parents[2] / "data" / "demo" / "knowledge.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    """How the console is served. ``login``: ``None`` means "only off loopback".
+    ``secure_cookies``: ``None`` means "when login is required" (serve it
+    behind HTTPS then; ``--insecure-cookies`` for a plain-HTTP test network)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    login: bool | None = None
+    secure_cookies: bool | None = None
+    demo: bool = True
+
+    @property
+    def needs_login(self) -> bool:
+        return (not is_loopback(self.host)) if self.login is None else self.login
+
+    @property
+    def secure(self) -> bool:
+        return self.needs_login if self.secure_cookies is None else self.secure_cookies
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+
+class Console:
+    """Everything the pages share. Lifecycle: ``open`` … ``close``."""
+
+    def __init__(self, core: Any, config: ConsoleConfig | None = None) -> None:
+        self.core = core
+        self.config = config or ConsoleConfig()
+        self.adapter = WebAdapter(self)
+        self.reader: Database = core.db
+        self._own_reader = False
+        self.accounts = Accounts(core.db)
+        self.session_secret = ""
+        self.admin_token: str | None = None
+        self.scoreboard: Scoreboard = None  # type: ignore[assignment]
+        self.answers: AnswerCounts = None  # type: ignore[assignment]
+        self.imports = Imports(self)
+        self.announce: Callable[[str], None] = lambda text: logger.info("%s", text)
+
+    async def open(self) -> None:
+        """A read connection of its own (reads never wait behind the bot's
+        writes), the session key, and on first start the admin account."""
+        path = self.core.settings.db
+        if path != ":memory:":
+            self.reader = Database(path)
+            await self.reader.open()
+            self._own_reader = True
+        self.scoreboard = Scoreboard(self.reader, policy=self.core.settings.policy, path=path)
+        self.answers = AnswerCounts(self.reader)
+        self.session_secret = await self.accounts.session_secret()
+        if self.config.needs_login:
+            self.admin_token = await self.accounts.ensure_admin()
+
+    def announce_start(self) -> None:
+        """Say where the console is and, on the first start off loopback, the admin token (once)."""
+        login = "login required" if self.config.needs_login else "no login: bound to this machine only"
+        self.announce(f"journeybot web console: {self.config.url} ({login})")
+        if self.admin_token:
+            self.announce("First start: the admin's access token is shown this once (only its hash is kept):")
+            self.announce(f"    {self.admin_token}")
+            self.admin_token = None
+
+    async def close(self) -> None:
+        await self.imports.cancel_all()
+        if self._own_reader:
+            await self.reader.close()
+
+    async def load_demo_if_empty(self) -> bool:
+        """A fresh install opens on the demo knowledge, so there is something to try."""
+        if not self.config.demo or not DEMO_KB.exists():
+            return False
+        if await self.core.kb.store.spaces():
+            return False
+        from bot.cli import import_knowledge
+
+        async with self.core.exclusive():
+            await import_knowledge(self.core, DEMO_KB, space=None, quiet=True)
+        logger.info("the store had no knowledge: loaded the demo's (%s)", DEMO_KB.name)
+        return True
