@@ -42,6 +42,10 @@ class Post:
     entry: str | None = None
     version: int | None = None
 
+    @property
+    def order(self) -> int:
+        return int(self.id.removeprefix("p"))
+
 
 @dataclass(slots=True)
 class Room:

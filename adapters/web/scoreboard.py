@@ -4,8 +4,9 @@
 Over a large log that takes a while, so each result is kept with the log's
 extent it was computed from (how many records before ``until``, and the
 newest one's seq): a period that is over never changes, so it is computed
-once; the open period is served from its last result while a fresh one is
-computed in the background (the page says "as of record N").
+once. When the log has grown, a page waits up to ``FRESH_WITHIN`` for a fresh
+count; past that it shows the last one while the fresh one is computed in the
+background (the page says "as of record N").
 
 With a store on disk each computation runs in a worker thread on its own
 read connection, so a long one never holds up the bot or other pages.
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 Bucket = Literal["day", "week"]
 MAX_BUCKETS = 26
+FRESH_WITHIN = 0.2  # seconds a page waits for a fresh count before showing the last one
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,10 @@ class Scoreboard:
             self._refreshing[view] = task
         if cached is None or wait:
             return await asyncio.shield(task)
-        return Computed(cached.card, cached.records, cached.head, cached.computed_at, False)
+        try:  # a small log is counted again at once; a large one answers from the last count
+            return await asyncio.wait_for(asyncio.shield(task), timeout=FRESH_WITHIN)
+        except TimeoutError:
+            return Computed(cached.card, cached.records, cached.head, cached.computed_at, False)
 
     async def series(self, view: View, bucket: Bucket) -> list[Point]:
         """One scorecard per day or week of ``view``'s period (at most

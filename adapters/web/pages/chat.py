@@ -4,6 +4,7 @@ through the web adapter, as Discord or Slack would be."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from starlette.datastructures import FormData
@@ -13,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from adapters.web.access import User
 from adapters.web.commands import run_command
 from adapters.web.http import Refused, change, console_of, page, render
+from adapters.web.room import Post
 from bot.events import Feedback, Message
 
 MAX_TEXT = 4000
@@ -36,23 +38,31 @@ async def chat_view(request: Request, space: str, *, focus: str | None = None, s
     console = console_of(request)
     member_id, member_name = member_of(request)
     room = console.adapter.rooms.of(space)
-    help_posts = room.channel("help", viewer=member_id)
-    staff_posts = room.channel("staff")
-    threads: dict[str, str] = {}
-    for post in help_posts:
-        if post.case and post.who == member_name and post.case not in threads:
-            threads[post.case] = post.text
-    cards = [p for p in staff_posts if p.kind == "card"]
+    help_threads = threads_of(room.channel("help", viewer=member_id), lambda p: p.case or p.thread or p.id)
+    cards = [p for p in room.channel("staff") if p.kind == "card"]
+    card_of_case = {c.case: c.card for c in cards}
+    staff_threads = threads_of(room.channel("staff"),
+                               lambda p: p.card or p.thread or card_of_case.get(p.case) or p.id)
+    threads = {key: posts[0].text for key, posts in help_threads if posts[0].who == member_name}
     template = "_chat.html" if request.headers.get("hx-request") else "chat.html"
     spaces = sorted({space, "default", *await console.core.kb.store.spaces()})
-    return render(request, template, status, space=space, spaces=spaces, help_posts=help_posts,
-                  staff_posts=staff_posts, threads=threads, cards=cards, member_name=member_name,
+    return render(request, template, status, space=space, spaces=spaces, help_threads=help_threads,
+                  staff_threads=staff_threads, threads=threads, cards=cards, member_name=member_name,
                   member_id=member_id, focus=focus, feedback=FEEDBACK, chat_flash=flash)
 
 
 @page
 async def chat_page(request: Request, user: User) -> Response:
     return await chat_view(request, space_of(request))
+
+
+def threads_of(posts: list[Post], key: Callable[[Post], str]) -> list[tuple[str, list[Post]]]:
+    """Posts grouped by thread, oldest first within a thread, the most recently
+    active thread first (so the newest is in view without scrolling)."""
+    grouped: dict[str, list[Post]] = {}
+    for post in posts:
+        grouped.setdefault(key(post), []).append(post)
+    return sorted(grouped.items(), key=lambda item: max(p.order for p in item[1]), reverse=True)
 
 
 def _text(form: FormData, name: str = "text") -> str:
