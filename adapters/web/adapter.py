@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,9 @@ class WebAdapter:
                 self._task.result()  # raises why it could not start (port taken …)
                 raise OSError(f"the web console could not listen on {config.host}:{config.port}")
             await asyncio.sleep(0.05)
+        if config.port == 0:  # the OS chose a port: say which
+            port = server.servers[0].sockets[0].getsockname()[1]
+            self.console.config = replace(config, port=port)
         logger.info("web console on %s", self.console.config.url)
 
     async def wait_closed(self) -> None:

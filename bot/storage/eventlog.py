@@ -155,10 +155,10 @@ class EventLog:
         return (int(row["n"] or 0), int(row["s"] or 0)) if row else (0, 0)
 
     async def span(self, *, space: str | None = None) -> tuple[datetime | None, datetime | None]:
-        """When the first and the newest record (of ``space``) were written."""
-        sql, params = "SELECT min(at) AS first, max(at) AS last FROM log", []
+        """When the first and the newest event (of ``space``) arrived."""
+        sql, params = "SELECT min(at) AS first, max(at) AS last FROM log WHERE kind = 'event'", []
         if space is not None:
-            sql += " WHERE space = ?"
+            sql += " AND space = ?"
             params.append(space)
         row = await self.db.fetchone(sql, params)
         if row is None or row["first"] is None:

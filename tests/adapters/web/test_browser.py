@@ -1,0 +1,213 @@
+"""The console in a real browser: Debian's chromium driven by Playwright.
+
+Log in, see a chart render, see the queues, answer as staff in the chat page
+and see it learned, import a file with progress; keyboard and a phone-sized
+screen. With ``JOURNEYBOT_SCREENSHOTS=1`` each page's screenshot is kept in
+``docs/`` (the README shows them); otherwise in the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.web.console import Console, ConsoleConfig
+from bot.runtime import Runtime
+from knowledge.entries import Draft
+from tests.adapters.web.history import play_history
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="needs Debian's chromium (apt-get install -y chromium; .ci/run installs it)")
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    return ROOT / "docs" if os.environ.get("JOURNEYBOT_SCREENSHOTS") else tmp_path
+
+
+@pytest.fixture
+async def served(core: Any) -> AsyncIterator[Console]:
+    """The console served on 127.0.0.1 (a port the OS picks), login required,
+    over a few weeks of history."""
+    await play_history(core)
+    console = Console(core, ConsoleConfig(host="127.0.0.1", port=0, login=True, demo=False))
+    said: list[str] = []
+    console.announce = said.append
+    runtime = Runtime(core, [console.adapter])
+    await runtime.start()
+    console.test_admin_token = said[-1].strip()  # type: ignore[attr-defined]
+    try:
+        yield console
+    finally:
+        await runtime.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def logged_in(browser: Any, console: Console, *, width: int = 1200, height: int = 900) -> Any:
+    page = await browser.new_page(viewport={"width": width, "height": height})
+    await page.goto(console.config.url + "scorecard")
+    assert "/login" in page.url, "asked to log in first"
+    await page.get_by_label("Access token").fill(console.test_admin_token)  # type: ignore[attr-defined]
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url("**/scorecard")
+    return page
+
+
+async def shoot(page: Any, folder: Path, name: str) -> None:
+    await page.screenshot(path=str(folder / f"web-{name}.png"), full_page=True)
+
+
+async def test_log_in_and_see_the_scorecard_charts_render(served: Console, browser: Any, shots: Path) -> None:
+    page = await logged_in(browser, served)
+    charts = page.locator("svg.chart")
+    await charts.first.wait_for()
+    assert await charts.count() == 5
+    points = await page.locator("#chart-task_success circle.point").count()
+    assert points >= 3, "weeks of history draw a line over several points"
+    assert await page.locator("#chart-task_success polyline.series").count() >= 1
+    box = await page.locator("#chart-task_success").bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 60
+    assert "wrong answers" in await page.locator("#wrong-rate").inner_text()
+    await shoot(page, shots, "scorecard")
+
+
+async def test_answer_as_staff_in_the_chat_page_and_see_it_learned(served: Console, browser: Any,
+                                                                     shots: Path) -> None:
+    page = await logged_in(browser, served)
+    await page.get_by_role("link", name="Try it").click()
+    await page.get_by_label("Message as a member").fill("does tidepool have a gantt chart view?")
+    await page.get_by_role("button", name="Send to #help").click()
+    card = page.locator("#staff-posts li[data-kind=card]").first
+    await card.wait_for()
+    assert "gantt" in await card.inner_text()
+    await page.get_by_label("Your answer (relayed to the member, and learned)").fill(
+        "Not yet: use the Board view; a Timeline view is planned.")
+    await page.get_by_role("button", name="Answer as staff").click()
+    learned = page.locator("#staff-posts li[data-kind=learned]").first
+    await learned.wait_for()
+    entry = (await learned.get_by_role("link").get_attribute("href") or "").rsplit("/", 1)[-1]
+    assert entry
+    assert await page.locator("#help-posts li[data-kind=relay]").count() == 1
+    await page.get_by_label("Your name").fill("Noor")
+    await page.get_by_label("Message as a member").fill("is there a gantt chart view in tidepool?")
+    await page.get_by_role("button", name="Send to #help").click()
+    newest = page.locator("#help-posts > li.thread").first
+    await newest.locator("li[data-kind=answer]").wait_for()
+    assert await newest.get_by_role("link", name=entry).count() == 1, "answered from what staff just taught"
+    await shoot(page, shots, "chat")
+    await page.get_by_role("link", name=entry).first.click()
+    await page.wait_for_url(f"**/knowledge/{entry}")
+    assert "taught by staff" in await page.locator("main").inner_text()
+
+
+async def test_the_review_queues_cases_and_a_case_story(served: Console, browser: Any, shots: Path) -> None:
+    kb = served.core.kb
+    now = datetime.now(UTC)
+    async with kb.db.transaction():
+        await kb.create(Draft(questions=("Can I pay by invoice?",), answer="Yes, on annual plans: ask billing."),
+                        author="alice", origin="staff", at=now, entry_id="pay-by-invoice", private=True)
+        pending = await kb.get("pay-by-invoice")
+        await kb.revise(pending, author="alice", origin="staff", at=now, status="pending")
+        await kb.store.flag_conflict("export-notebook", "share-public", "default", now)
+        old = await kb.get("two-factor")
+        await kb.revise(old, author="import", origin="import", at=now, review_after=date(2026, 1, 1),
+                        answer=old.answer + " Recovery codes can be regenerated once a day.")
+    page = await logged_in(browser, served)
+    await page.get_by_role("link", name="Review").click()
+    await page.get_by_role("heading", name="Pending approval").wait_for()
+    main = await page.locator("main").inner_text()
+    assert "pay-by-invoice" in main and "export-notebook" in main and "two-factor" in main
+    await shoot(page, shots, "review")
+
+    await page.goto(served.config.url + "knowledge/two-factor")
+    assert await page.locator(".diff .added").count() >= 1
+    await shoot(page, shots, "entry")
+
+    await page.goto(served.config.url + "knowledge?q=notebook")
+    assert await page.locator("table.entries tbody tr").count() >= 2
+    await shoot(page, shots, "knowledge")
+
+    await page.get_by_role("link", name="Cases").click()
+    await page.get_by_role("link", name="Cases").wait_for()
+    await page.goto(served.config.url + "cases?status=open")
+    await shoot(page, shots, "cases")
+    first = page.locator("ul.cases li.case a").first
+    await first.click()
+    await page.get_by_role("link", name="Export the trail (JSON lines)").wait_for()
+    assert await page.locator("ol.trail li.decision").count() >= 1
+    await shoot(page, shots, "case")
+
+
+async def test_import_a_file_by_upload_with_progress(served: Console, browser: Any, shots: Path,
+                                                     tmp_path: Path) -> None:
+    faq = tmp_path / "pricing.yaml"
+    faq.write_text("".join(
+        f"- id: plan-{n}\n  questions: [\"What does plan {n} include?\"]\n  answer: \"Plan {n} includes {n} seats.\"\n"
+        for n in range(1, 41)), encoding="utf-8")
+    page = await logged_in(browser, served)
+    await page.get_by_role("link", name="Import").click()
+    await page.get_by_label("Knowledge file").set_input_files(str(faq))
+    await page.get_by_role("button", name="Upload and import").click()
+    done = page.locator("#import-done")
+    await done.wait_for(timeout=60_000)
+    assert "40 new" in await done.inner_text()
+    await shoot(page, shots, "import")
+    bad = tmp_path / "notes.txt"
+    bad.write_text("just some notes", encoding="utf-8")
+    await page.get_by_label("Knowledge file").set_input_files(str(bad))
+    await page.get_by_role("button", name="Upload and import").click()
+    alert = page.locator("#job [role=alert]")
+    await alert.wait_for()
+    assert "not a knowledge file" in await alert.inner_text()
+
+
+async def test_keyboard_and_a_phone_sized_screen(served: Console, browser: Any, shots: Path) -> None:
+    page = await logged_in(browser, served, width=390, height=844)
+    await page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    assert await skip.evaluate("el => el === document.activeElement")
+    await page.keyboard.press("Enter")
+    await page.goto(served.config.url + "chat")
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the chat page scrolls sideways by {overflow}px on a phone"
+    await page.get_by_label("Message as a member").focus()
+    await page.keyboard.type("How do I rotate my API key?")
+    await page.keyboard.press("Tab")  # to the send button
+    await page.keyboard.press("Enter")
+    await page.locator("#help-posts li[data-kind=answer]").first.wait_for()
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"an answer with a long link makes the page scroll sideways by {overflow}px"
+    await shoot(page, shots, "phone")
+    for path in ("scorecard", "knowledge", "knowledge/review", "cases?status=open"):
+        await page.goto(served.config.url + path)
+        wide = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 1, f"/{path} scrolls sideways by {wide}px on a phone"
+
+
+def test_screenshots_in_docs_are_pngs() -> None:
+    for name in ("scorecard", "chat", "review", "cases", "case", "entry", "knowledge", "import", "phone"):
+        path = ROOT / "docs" / f"web-{name}.png"
+        if path.exists():
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert shutil.which("chromium") or not os.environ.get("CI"), "CI installs chromium (.ci/run)"
