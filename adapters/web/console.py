@@ -13,7 +13,7 @@ from adapters.web.access import Accounts, is_loopback
 from adapters.web.adapter import WebAdapter
 from adapters.web.answered import AnswerCounts
 from adapters.web.imports import Imports
-from adapters.web.scoreboard import Scoreboard
+from adapters.web.scoreboard import Scoreboard, View
 from bot.storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ class Console:
             self._own_reader = True
         self.scoreboard = Scoreboard(self.reader, policy=self.core.settings.policy, path=path)
         self.answers = AnswerCounts(self.reader)
+        if path != ":memory:":  # count the default scorecard and charts before anyone asks
+            await self.scoreboard.card(View(), wait=0)
+            await self.scoreboard.series(View(), "week", wait=0)
         self.session_secret = await self.accounts.session_secret()
         if self.config.needs_login:
             self.admin_token = await self.accounts.ensure_admin()
@@ -89,6 +92,8 @@ class Console:
 
     async def close(self) -> None:
         await self.imports.cancel_all()
+        if self.scoreboard is not None:
+            await self.scoreboard.close()
         if self._own_reader:
             await self.reader.close()
 

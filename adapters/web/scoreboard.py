@@ -1,23 +1,32 @@
 """The scorecard for the console: the core's own ``compute``, cached and charted.
 
-``learning.scorecard.compute`` reads the whole event log up to ``until``.
-Over a large log that takes a while, so each result is kept with the log's
-extent it was computed from (how many records before ``until``, and the
-newest one's seq): a period that is over never changes, so it is computed
-once. When the log has grown, a page waits up to ``FRESH_WITHIN`` for a fresh
-count; past that it shows the last one while the fresh one is computed in the
-background (the page says "as of record N").
+``learning.scorecard.compute`` reads the whole event log up to ``until``: over
+hundreds of thousands of records that takes seconds, so a page never waits
+for it beyond ``FRESH_WITHIN``:
 
-With a store on disk each computation runs in a worker thread on its own
-read connection, so a long one never holds up the bot or other pages.
+- each result is kept with the log's extent it was computed from (how many
+  records before ``until``, and the newest one's seq): a period that is over
+  never changes, so it is computed once;
+- when the log has grown, the page waits up to ``FRESH_WITHIN`` for a fresh
+  count and otherwise shows the last one ("as of record N"); a fresh count
+  starts only when someone looks, and not before ``REFRESH_FACTOR`` times as
+  long as the last one took has passed (so counting takes at most a tenth of a
+  core while someone watches);
+- with nothing counted yet the page says it is being counted and asks again.
+
+With a store on disk the counting runs in a separate process on its own read
+connection, so it holds up neither the bot nor the other pages (the Python
+interpreter runs one thread at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -31,7 +40,8 @@ logger = logging.getLogger(__name__)
 
 Bucket = Literal["day", "week"]
 MAX_BUCKETS = 26
-FRESH_WITHIN = 0.2  # seconds a page waits for a fresh count before showing the last one
+FRESH_WITHIN = 0.2  # seconds a page waits for a count before showing the last one (or "being counted")
+REFRESH_FACTOR = 10  # a period still open is counted again after 10× as long as its last count took
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +62,12 @@ class Computed:
     records: int
     head: int
     computed_at: float
-    current: bool  # False: an older result shown while a fresh one is computed
+    current: bool  # False: the last count, shown while the log has grown since
+    took: float = 0.0  # seconds the count took
+
+    @property
+    def age_seconds(self) -> float:
+        return time.time() - self.computed_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,60 +83,88 @@ Compute = Callable[[View], Awaitable[Scorecard]]
 class Scoreboard:
     """Cached scorecards for views and for the buckets of a chart."""
 
-    def __init__(self, db: Database, *, policy: PolicySettings, path: str | None = None) -> None:
+    def __init__(self, db: Database, *, policy: PolicySettings, path: str | None = None,
+                 compute_with: Compute | None = None) -> None:
         self.db = db
         self.policy = policy
         self.path = path if path and path != ":memory:" else None
+        self._compute_with = compute_with
         self._cache: dict[View, Computed] = {}
-        self._refreshing: dict[View, asyncio.Task[Computed]] = {}
+        self._running: dict[View, asyncio.Task[Computed]] = {}
+        self._series: dict[tuple[View, str], asyncio.Task[list[Point]]] = {}
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def close(self) -> None:
+        for task in [*self._running.values(), *self._series.values()]:
+            task.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _compute(self, view: View) -> Scorecard:
+        if self._compute_with is not None:
+            return await self._compute_with(view)
         if self.path is None:
             return await compute(self.db, since=view.since, until=view.until, space=view.space,
                                  policy=self.policy, channel=view.channel)
-        return await asyncio.to_thread(_compute_apart, self.path, view, self.policy)
+        if self._pool is None:  # spawn: a clean interpreter, nothing of this process's threads
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, compute_apart, self.path, view, self.policy)
 
-    async def _fresh(self, view: View, extent: tuple[int, int]) -> Computed:
+    async def _count(self, view: View, extent: tuple[int, int]) -> Computed:
         started = time.perf_counter()
         card = await self._compute(view)
-        logger.debug("scorecard %s computed in %.0f ms", view, (time.perf_counter() - started) * 1000)
-        done = Computed(card, extent[0], extent[1], time.time(), True)
+        logger.info("scorecard %s counted over %d records in %.1f s", _describe(view), extent[0],
+                    time.perf_counter() - started)
+        done = Computed(card, extent[0], extent[1], time.time(), True, time.perf_counter() - started)
         self._cache[view] = done
         return done
 
-    async def card(self, view: View, *, wait: bool = False) -> Computed:
-        """The scorecard for ``view``: cached when the log has not changed under
-        it; otherwise the last one (marked not current) while a new one is
-        computed, unless there is none yet or ``wait``."""
+    async def card(self, view: View, *, wait: float = FRESH_WITHIN) -> Computed | None:
+        """The scorecard for ``view`` as fresh as ``wait`` seconds allow: the
+        current one, else the last one (``current`` False), else ``None`` while
+        the first count runs."""
         extent = await EventLog(self.db).extent(until=view.until, space=view.space)
         cached = self._cache.get(view)
         if cached is not None and (cached.records, cached.head) == extent:
             return cached
-        task = self._refreshing.get(view)
+        task = self._running.get(view)
         if task is None or task.done():
-            task = asyncio.create_task(self._fresh(view, extent), name="journeybot-web-scorecard")
-            self._refreshing[view] = task
-        if cached is None or wait:
-            return await asyncio.shield(task)
-        try:  # a small log is counted again at once; a large one answers from the last count
-            return await asyncio.wait_for(asyncio.shield(task), timeout=FRESH_WITHIN)
+            if cached is not None and cached.age_seconds < cached.took * REFRESH_FACTOR and wait < 60:
+                return _stale(cached)
+            task = asyncio.create_task(self._count(view, extent), name="journeybot-web-scorecard")
+            self._running[view] = task
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=wait)
         except TimeoutError:
-            return Computed(cached.card, cached.records, cached.head, cached.computed_at, False)
+            return _stale(cached) if cached is not None else None
 
-    async def series(self, view: View, bucket: Bucket) -> list[Point]:
+    async def series(self, view: View, bucket: Bucket, *, wait: float = FRESH_WITHIN) -> list[Point] | None:
         """One scorecard per day or week of ``view``'s period (at most
-        ``MAX_BUCKETS``, the latest ones)."""
+        ``MAX_BUCKETS``, the latest ones); ``None`` while they are being counted."""
+        key = (view, bucket)
+        task = self._series.get(key)
+        if task is None or task.done():
+            task = asyncio.create_task(self._all_buckets(view, bucket), name="journeybot-web-chart")
+            self._series[key] = task
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=wait)
+        except TimeoutError:
+            return None
+
+    async def _all_buckets(self, view: View, bucket: Bucket) -> list[Point]:
         first, last = await self._span(view)
         if first is None or last is None:
             return []
-        starts = buckets(first, last, bucket)[-MAX_BUCKETS:]
         step = timedelta(days=1 if bucket == "day" else 7)
         points: list[Point] = []
-        for start in starts:
+        for start in buckets(first, last, bucket)[-MAX_BUCKETS:]:
             end = start + step
             part = View(space=view.space, channel=view.channel, since=max(start, view.since or start),
                         until=min(end, view.until) if view.until else end)
-            points.append(Point(start, end, (await self.card(part, wait=True)).card))
+            counted = await self.card(part, wait=3600)
+            assert counted is not None
+            points.append(Point(start, end, counted.card))
         return points
 
     async def _span(self, view: View) -> tuple[datetime | None, datetime | None]:
@@ -129,6 +172,17 @@ class Scoreboard:
         if first is None or last is None:
             return None, None
         return max(first, view.since) if view.since else first, min(last, view.until) if view.until else last
+
+
+def _stale(cached: Computed) -> Computed:
+    return Computed(cached.card, cached.records, cached.head, cached.computed_at, False, cached.took)
+
+
+def _describe(view: View) -> str:
+    parts = [f"{k}={v:%Y-%m-%d}" if isinstance(v, datetime) else f"{k}={v}"
+             for k, v in (("space", view.space), ("channel", view.channel), ("since", view.since),
+                          ("until", view.until)) if v is not None]
+    return "(" + ", ".join(parts or ["all"]) + ")"
 
 
 def buckets(first: datetime, last: datetime, bucket: Bucket) -> list[datetime]:
@@ -144,8 +198,8 @@ def buckets(first: datetime, last: datetime, bucket: Bucket) -> list[datetime]:
     return out
 
 
-def _compute_apart(path: str, view: View, policy: PolicySettings) -> Scorecard:
-    """In a worker thread: its own loop and read connection."""
+def compute_apart(path: str, view: View, policy: PolicySettings) -> Scorecard:
+    """In the counting process: its own loop and read connection."""
 
     async def go() -> Scorecard:
         async with Database(path) as db:

@@ -127,6 +127,9 @@ async def scorecard_page(request: Request, user: User) -> Response:
     console = console_of(request)
     view, bucket = parse_view(request)
     computed = await console.scoreboard.card(view)
+    if computed is None:
+        return render(request, "scorecard_counting.html", view=view, bucket=bucket, q=request.query_params,
+                      query=request.url.query, spaces=await console.core.kb.store.spaces())
     card = computed.card
     counts = case_counts(card)
     sections = [(section, [show(card.figures[name], counts) for name in names])
@@ -143,6 +146,8 @@ async def charts_fragment(request: Request, user: User) -> Response:
     console = console_of(request)
     view, bucket = parse_view(request)
     points = await console.scoreboard.series(view, bucket)  # type: ignore[arg-type]
+    if points is None:
+        return render(request, "_charts_counting.html", query=request.url.query)
     target = target_wrong_rate(console.core.settings)
     charts = []
     for name in CHARTED:

@@ -215,3 +215,26 @@ async def test_taking_a_case_goes_through_the_core_and_a_stale_form_is_refused(l
     commands = [r async for r in log.records(kinds=("event",)) if r.body.get("type") == "command"]
     assert commands[-1].body["user"] == "web:operator" and commands[-1].body["name"] == "claim", \
         "the change is in the event log with who did it"
+
+
+async def test_a_scorecard_still_being_counted_answers_at_once_and_fills_in(local: Browser) -> None:
+    from adapters.web.scoreboard import Scoreboard
+    from learning.scorecard import compute
+
+    await ask(local, "How do I rotate my API key?")
+    gate = asyncio.Event()
+
+    async def slow(view: object) -> object:
+        await gate.wait()
+        return await compute(local.console.reader)
+
+    local.console.scoreboard = Scoreboard(local.console.reader, policy=local.console.core.settings.policy,
+                                          compute_with=slow)  # type: ignore[arg-type]
+    waiting = await local.get("/scorecard")
+    assert waiting.status_code == 200 and "being counted" in waiting.text
+    charts = await local.get("/scorecard/charts")
+    assert charts.status_code == 200 and "Counting each period" in charts.text
+    gate.set()
+    await asyncio.sleep(0.05)
+    ready = await local.get("/scorecard")
+    assert "being counted" not in ready.text and 'id="fig-task_success"' in ready.text
