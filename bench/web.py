@@ -226,6 +226,19 @@ async def measure(base: str, *, requests: int, sample_case: str) -> dict[str, An
 
     out: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        # The console counts the scorecard, its weekly charts and the answers per entry
+        # in the background from start; pages answer at once meanwhile ("being counted").
+        started = time.perf_counter()
+        waits = {"/scorecard": "being counted", "/scorecard/charts?bucket=week": "Counting each period",
+                 "/knowledge": "still being counted"}
+        ready: dict[str, float] = {}
+        while len(ready) < len(waits) and time.perf_counter() - started < 1800:
+            for path, pending in waits.items():
+                if path not in ready and pending not in (await client.get(path)).text:
+                    ready[path] = time.perf_counter() - started
+                    print(f"  {path:36} counted {ready[path]:6.1f} s after the server was up", flush=True)
+            await asyncio.sleep(1)
+        out["counted_after_start_s"] = {k: round(v, 1) for k, v in ready.items()}
         for name, path in pages(sample_case, "api-key-rotate").items():
             t = time.perf_counter()
             first = await client.get(path)
@@ -310,7 +323,7 @@ def main() -> None:
                "load_average": os.getloadavg()[0]}
     out = CACHE / "last.json"
     out.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    worst = max(v["p95_ms"] for v in results.values())
+    worst = max(v["p95_ms"] for v in results.values() if isinstance(v, dict) and "p95_ms" in v)
     print(f"worst warm p95: {worst:.0f} ms (target 300 ms); details in {out.relative_to(ROOT)}")
 
 

@@ -10,20 +10,28 @@ from bot.storage.eventlog import EventLog
 
 
 class AnswerCounts:
-    """Bot answers per entry, read incrementally: each look reads only the
-    records written since the last one."""
+    """Bot answers per entry. The first count reads the whole log (in SQLite,
+    in the background); each later look reads only the records written since."""
 
     def __init__(self, db: Database) -> None:
         self.log = EventLog(db)
         self.seen = 0
         self.counts: Counter[str] = Counter()
-        self._lock = asyncio.Lock()
+        self.ready = False
+        self._task: asyncio.Task[None] | None = None
 
-    async def current(self) -> Counter[str]:
-        async with self._lock:
-            for record in await self.log.after(self.seen, kinds=("case",)):
-                self.seen = record.seq
-                body = record.body
-                if body.get("to") == "answered" and body.get("by", "bot") == "bot" and body.get("entry"):
-                    self.counts[body["entry"]] += 1
-        return self.counts
+    async def _count(self) -> None:
+        found, head = await self.log.answers_by_entry(self.seen)
+        self.counts.update(found)
+        self.seen = head
+        self.ready = True
+
+    async def current(self, *, wait: float = 0.2) -> Counter[str] | None:
+        """The counts, or ``None`` while the first count is still running."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._count(), name="journeybot-web-answers")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=wait)
+        except TimeoutError:
+            pass
+        return self.counts if self.ready else None

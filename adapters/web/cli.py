@@ -31,6 +31,8 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         insecure_cookies: Annotated[bool, typer.Option(
             "--insecure-cookies", help="send the session cookie over plain HTTP too (a test network only)")] = False,
         demo: Annotated[bool, typer.Option("--demo/--no-demo", help="load the demo knowledge into an empty store")] = True,
+        login: Annotated[bool, typer.Option(
+            "--login", help="require a login on loopback too (others share this machine)")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """The operator's web console: scorecard, knowledge, cases, and a chat page to try the bot."""
@@ -39,7 +41,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
         setup_logging(verbose)
         settings = settings_for(config, db)
-        console_config = ConsoleConfig(host=host, port=port, demo=demo,
+        console_config = ConsoleConfig(host=host, port=port, demo=demo, login=True if login else None,
                                        secure_cookies=False if insecure_cookies else None)
         run(_serve(settings, console_config))
 

@@ -77,18 +77,19 @@ class Console:
         if path != ":memory:":  # count the default scorecard and charts before anyone asks
             await self.scoreboard.card(View(), wait=0)
             await self.scoreboard.series(View(), "week", wait=0)
+            await self.answers.current(wait=0)
         self.session_secret = await self.accounts.session_secret()
         if self.config.needs_login:
             self.admin_token = await self.accounts.ensure_admin()
 
     def announce_start(self) -> None:
         """Say where the console is and, on the first start off loopback, the admin token (once)."""
-        login = "login required" if self.config.needs_login else "no login: bound to this machine only"
-        self.announce(f"journeybot web console: {self.config.url} ({login})")
         if self.admin_token:
             self.announce("First start: the admin's access token is shown this once (only its hash is kept):")
             self.announce(f"    {self.admin_token}")
             self.admin_token = None
+        login = "login required" if self.config.needs_login else "no login: bound to this machine only"
+        self.announce(f"journeybot web console: {self.config.url} ({login})")
 
     async def close(self) -> None:
         await self.imports.cancel_all()

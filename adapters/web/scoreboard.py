@@ -4,9 +4,9 @@
 hundreds of thousands of records that takes seconds, so a page never waits
 for it beyond ``FRESH_WITHIN``:
 
-- each result is kept with the log's extent it was computed from (how many
-  records before ``until``, and the newest one's seq): a period that is over
-  never changes, so it is computed once;
+- each result is kept with the log's head it was computed at; records added
+  since only matter to a period that they fall into, so a period that is over
+  is computed once;
 - when the log has grown, the page waits up to ``FRESH_WITHIN`` for a fresh
   count and otherwise shows the last one ("as of record N"); a fresh count
   starts only when someone looks, and not before ``REFRESH_FACTOR`` times as
@@ -22,12 +22,14 @@ interpreter runs one thread at a time).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -59,7 +61,6 @@ class Computed:
     """A scorecard and the log extent it stands on."""
 
     card: Scorecard
-    records: int
     head: int
     computed_at: float
     current: bool  # False: the last count, shown while the log has grown since
@@ -107,16 +108,17 @@ class Scoreboard:
             return await compute(self.db, since=view.since, until=view.until, space=view.space,
                                  policy=self.policy, channel=view.channel)
         if self._pool is None:  # spawn: a clean interpreter, nothing of this process's threads
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_lower_priority)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, compute_apart, self.path, view, self.policy)
 
-    async def _count(self, view: View, extent: tuple[int, int]) -> Computed:
+    async def _count(self, view: View, head: int) -> Computed:
         started = time.perf_counter()
         card = await self._compute(view)
-        logger.info("scorecard %s counted over %d records in %.1f s", _describe(view), extent[0],
+        logger.info("scorecard %s counted up to record %d in %.1f s", _describe(view), head,
                     time.perf_counter() - started)
-        done = Computed(card, extent[0], extent[1], time.time(), True, time.perf_counter() - started)
+        done = Computed(card, head, time.time(), True, time.perf_counter() - started)
         self._cache[view] = done
         return done
 
@@ -124,15 +126,21 @@ class Scoreboard:
         """The scorecard for ``view`` as fresh as ``wait`` seconds allow: the
         current one, else the last one (``current`` False), else ``None`` while
         the first count runs."""
-        extent = await EventLog(self.db).extent(until=view.until, space=view.space)
+        log = EventLog(self.db)
+        head = await log.head()
         cached = self._cache.get(view)
-        if cached is not None and (cached.records, cached.head) == extent:
+        if cached is not None and cached.head == head:
             return cached
+        if cached is not None and cached.current and view.until is not None:
+            earliest = await log.earliest_after(cached.head)
+            if earliest is None or earliest >= view.until:  # all of it after the period: still holds
+                cached = self._cache[view] = replace(cached, head=head)
+                return cached
         task = self._running.get(view)
         if task is None or task.done():
             if cached is not None and cached.age_seconds < cached.took * REFRESH_FACTOR and wait < 60:
                 return _stale(cached)
-            task = asyncio.create_task(self._count(view, extent), name="journeybot-web-scorecard")
+            task = asyncio.create_task(self._count(view, head), name="journeybot-web-scorecard")
             self._running[view] = task
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout=wait)
@@ -175,7 +183,7 @@ class Scoreboard:
 
 
 def _stale(cached: Computed) -> Computed:
-    return Computed(cached.card, cached.records, cached.head, cached.computed_at, False, cached.took)
+    return replace(cached, current=False)
 
 
 def _describe(view: View) -> str:
@@ -196,6 +204,12 @@ def buckets(first: datetime, last: datetime, bucket: Bucket) -> list[datetime]:
         out.append(day)
         day += step
     return out
+
+
+def _lower_priority() -> None:
+    """The counting process yields the CPU to the bot and the pages."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
 
 
 def compute_apart(path: str, view: View, policy: PolicySettings) -> Scorecard:

@@ -141,18 +141,21 @@ class EventLog:
         row = await self.db.fetchone("SELECT max(seq) AS s FROM log")
         return int(row["s"] or 0) if row else 0
 
-    async def extent(self, *, until: datetime | None = None, space: str | None = None) -> tuple[int, int]:
-        """(how many records, newest seq) before ``until`` in ``space``: a
-        figure computed up to ``until`` holds while these stay the same."""
-        sql, params = "SELECT count(*) AS n, max(seq) AS s FROM log WHERE 1=1", []
-        if until is not None:
-            sql += " AND at < ?"
-            params.append(until.isoformat())
-        if space is not None:
-            sql += " AND space = ?"
-            params.append(space)
-        row = await self.db.fetchone(sql, params)
-        return (int(row["n"] or 0), int(row["s"] or 0)) if row else (0, 0)
+    async def earliest_after(self, seq: int) -> datetime | None:
+        """When the earliest of the records newer than ``seq`` happened: a figure
+        computed up to a time before that still holds."""
+        row = await self.db.fetchone("SELECT min(at) AS first FROM log WHERE seq > ?", (seq,))
+        return datetime.fromisoformat(row["first"]) if row and row["first"] else None
+
+    async def answers_by_entry(self, after: int = 0) -> tuple[dict[str, int], int]:
+        """How many bot answers each entry gave, counting records newer than
+        ``after``; and the newest seq counted (pass it back next time)."""
+        head = await self.head()
+        rows = await self.db.fetchall(
+            "SELECT json_extract(body, '$.entry') AS entry, count(*) AS n FROM log "
+            "WHERE seq > ? AND seq <= ? AND kind = 'case' AND json_extract(body, '$.to') = 'answered' "
+            "AND coalesce(json_extract(body, '$.by'), 'bot') = 'bot' GROUP BY entry", (after, head))
+        return {row["entry"]: int(row["n"]) for row in rows if row["entry"]}, head
 
     async def span(self, *, space: str | None = None) -> tuple[datetime | None, datetime | None]:
         """When the first and the newest event (of ``space``) arrived."""
@@ -164,15 +167,6 @@ class EventLog:
         if row is None or row["first"] is None:
             return None, None
         return datetime.fromisoformat(row["first"]), datetime.fromisoformat(row["last"])
-
-    async def after(self, seq: int, *, kinds: tuple[str, ...]) -> list[Record]:
-        """Records of ``kinds`` newer than ``seq``, oldest first (incremental readers)."""
-        marks = ",".join("?" * len(kinds))
-        rows = await self.db.fetchall(
-            f"SELECT * FROM log WHERE seq > ? AND kind IN ({marks}) ORDER BY seq", (seq, *kinds))
-        return [Record(seq=row["seq"], kind=row["kind"], at=datetime.fromisoformat(row["at"]),
-                       space=row["space"], case=row["case_key"], event_id=row["event_id"],
-                       body=json.loads(row["body"])) for row in rows]
 
     async def verify(self) -> ChainReport:
         """Recompute the chain; name the first record whose hash does not hold."""

@@ -132,4 +132,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
+    # 3: reading a large store fast: a case's events by id (audit show, the console's case
+    # page) and the open cases oldest first (the console's queue).
+    """
+    CREATE INDEX log_event ON log (space, event_id);
+    CREATE INDEX cases_open ON cases (status, opened_at, space, key);
+    """,
 ]

@@ -18,7 +18,7 @@ from bot.audit import CaseNotFound, describe, export, story
 from bot.cases import STAFF_QUEUE, Case, CaseStore
 from bot.journeys import JourneyStore, summary
 
-PAGE = 50
+PAGE = 25
 OPEN = ("routed", "reopened", "open", "answered")
 LABELS = {"event": "event", "case": "case", "decision": "decision", "action": "action", "learn": "learned",
           "knowledge": "knowledge", "card": "card", "generation": "LLM", "promise_blocked": "held back",

@@ -26,7 +26,7 @@ STATUSES = ("live", "pending", "retired", "all")
 class Row:
     entry: Entry
     stale: bool
-    answered: int
+    answered: int | None  # None while the first count runs
 
 
 def source_of(entry: Entry) -> str:
@@ -55,7 +55,8 @@ async def knowledge_page(request: Request, user: User) -> Response:
                                       stale_on=now.date() if stale_only else None,
                                       limit=PAGE, offset=(number - 1) * PAGE)
     answered = await console.answers.current()
-    rows = [Row(e, e.status == "live" and e.is_stale(now), answered.get(e.id, 0)) for e in entries]
+    rows = [Row(e, e.status == "live" and e.is_stale(now), None if answered is None else answered.get(e.id, 0))
+            for e in entries]
     return render(request, "knowledge.html", rows=rows, total=total, number=number,
                   pages=max(1, -(-total // PAGE)), q=q, text=text, status=status, stale_only=stale_only,
                   spaces=await store.spaces(), source_of=source_of)
@@ -82,7 +83,8 @@ async def entry_page(request: Request, user: User) -> Response:
                       f"{a if a not in by_version else b}.", 404)
     diff = version_diff(by_version[a], by_version[b])
     conflicts = [pair for pair in await store.open_conflicts() if entry_id in pair]
-    answered = (await console.answers.current()).get(entry_id, 0)
+    counts = await console.answers.current()
+    answered = None if counts is None else counts.get(entry_id, 0)
     return render(request, "entry.html", entry=entry, history=history, a=a, b=b, diff=diff,
                   versions=versions, conflicts=conflicts, answered=answered, source_of=source_of,
                   stale=entry.status == "live" and entry.is_stale(datetime.now(UTC)))

@@ -31,7 +31,7 @@ class Browser:
     def admin_token(self) -> str:
         """The token printed at first start (its last line)."""
         assert any("admin" in line for line in self.announced), self.announced
-        return self.announced[-1].strip()
+        return next(line.strip() for line in self.announced if line.startswith("    "))
 
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await self.client.get(path, **kw)

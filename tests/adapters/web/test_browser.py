@@ -45,7 +45,7 @@ async def served(core: Any) -> AsyncIterator[Console]:
     console.announce = said.append
     runtime = Runtime(core, [console.adapter])
     await runtime.start()
-    console.test_admin_token = said[-1].strip()  # type: ignore[attr-defined]
+    console.test_admin_token = next(line.strip() for line in said if line.startswith("    "))  # type: ignore[attr-defined]
     try:
         yield console
     finally:
