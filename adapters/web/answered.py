@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 
 from bot.storage.database import Database
@@ -30,8 +31,6 @@ class AnswerCounts:
         """The counts, or ``None`` while the first count is still running."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._count(), name="journeybot-web-answers")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._task), timeout=wait)
-        except TimeoutError:
-            pass
         return self.counts if self.ready else None

@@ -7,9 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -49,8 +48,8 @@ class Served:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "console.db"
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "console.db"
 
 
 def test_journeybot_web_opens_on_the_demo_knowledge_without_login_on_loopback(store: Path) -> None:
@@ -93,7 +92,7 @@ async def test_run_with_web_serves_the_console_beside_a_platform(core: Any) -> N
         """A stand-in for Discord or Slack: the primary adapter."""
 
         name = "replay"
-        performed: list[Any] = []
+        performed: ClassVar[list[Any]] = []
 
         async def start(self, sink: Any) -> None:
             return None
