@@ -72,7 +72,8 @@ class Console:
             self.reader = Database(path)
             await self.reader.open()
             self._own_reader = True
-        self.scoreboard = Scoreboard(self.reader, policy=self.core.settings.policy, path=path)
+        self.scoreboard = Scoreboard(self.reader, policy=self.core.settings.policy, path=path,
+                                     keep_in=self.core.db if path != ":memory:" else None)
         self.answers = AnswerCounts(self.reader)
         if path != ":memory:":  # count the default scorecard and charts before anyone asks
             await self.scoreboard.card(View(), wait=0)

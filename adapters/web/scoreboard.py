@@ -6,7 +6,7 @@ for it beyond ``FRESH_WITHIN``:
 
 - each result is kept with the log's head it was computed at; records added
   since only matter to a period that they fall into, so a period that is over
-  is computed once;
+  is computed once (and kept in the store, so a restart does not count it again);
 - when the log has grown, the page waits up to ``FRESH_WITHIN`` for a fresh
   count and otherwise shows the last one ("as of record N"); a fresh count
   starts only when someone looks, and not before ``REFRESH_FACTOR`` times as
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -31,12 +32,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from bot.settings import PolicySettings
 from bot.storage.database import Database
 from bot.storage.eventlog import EventLog
-from learning.scorecard import Scorecard, compute
+from bot.storage.meta import MetaStore
+from learning.scorecard import Figure, Scorecard, compute
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +87,11 @@ class Scoreboard:
     """Cached scorecards for views and for the buckets of a chart."""
 
     def __init__(self, db: Database, *, policy: PolicySettings, path: str | None = None,
-                 compute_with: Compute | None = None) -> None:
+                 compute_with: Compute | None = None, keep_in: Database | None = None) -> None:
+        """``keep_in``: the store's writing connection; counts of bounded periods
+        are kept there (``meta``), so a restart does not count them again."""
         self.db = db
+        self.keep_in = keep_in
         self.policy = policy
         self.path = path if path and path != ":memory:" else None
         self._compute_with = compute_with
@@ -120,6 +125,28 @@ class Scoreboard:
                     time.perf_counter() - started)
         done = Computed(card, head, time.time(), True, time.perf_counter() - started)
         self._cache[view] = done
+        if self.keep_in is not None and view.until is not None:
+            try:
+                async with self.keep_in.transaction():
+                    await MetaStore(self.keep_in).put(_meta_key(view), {"head": head, "took": done.took,
+                                                                        "card": card.as_json()})
+            except Exception:  # a full disk must not break the page: it is only a cache
+                logger.exception("keeping the scorecard of %s failed", _describe(view))
+        return done
+
+    async def _kept(self, view: View) -> Computed | None:
+        """A count of this period kept by an earlier run, if any."""
+        if self.keep_in is None or view.until is None:
+            return None
+        kept = await MetaStore(self.db).get(_meta_key(view))
+        if not kept:
+            return None
+        try:
+            card = _card_from_json(kept["card"], view)
+        except (KeyError, TypeError, ValueError):
+            return None
+        done = Computed(card, int(kept["head"]), time.time(), True, float(kept.get("took", 0.0)))
+        self._cache[view] = done
         return done
 
     async def card(self, view: View, *, wait: float = FRESH_WITHIN) -> Computed | None:
@@ -128,7 +155,7 @@ class Scoreboard:
         the first count runs."""
         log = EventLog(self.db)
         head = await log.head()
-        cached = self._cache.get(view)
+        cached = self._cache.get(view) or await self._kept(view)
         if cached is not None and cached.head == head:
             return cached
         if cached is not None and cached.current and view.until is not None:
@@ -184,6 +211,19 @@ class Scoreboard:
 
 def _stale(cached: Computed) -> Computed:
     return replace(cached, current=False)
+
+
+def _meta_key(view: View) -> str:
+    parts = [view.space or "", view.channel or "", view.since.isoformat() if view.since else "",
+             view.until.isoformat() if view.until else ""]
+    return "web-scorecard:" + json.dumps(parts)
+
+
+def _card_from_json(data: dict[str, Any], view: View) -> Scorecard:
+    figures = {name: Figure(name, value["value"], value.get("numerator"), value.get("denominator"),
+                            value.get("unit", ""), value.get("note", ""))
+               for name, value in data.items() if name != "period"}
+    return Scorecard(figures, view.since, view.until, view.space)
 
 
 def _describe(view: View) -> str:

@@ -155,7 +155,7 @@ async def test_the_review_queues_cases_and_a_case_story(served: Console, browser
     first = page.locator("ul.cases li.case a").first
     await first.click()
     await page.get_by_role("link", name="Export the trail (JSON lines)").wait_for()
-    assert await page.locator("ol.trail li.decision").count() >= 1
+    assert await page.locator("ol.trail li.rec-decision").count() >= 1
     await shoot(page, shots, "case")
 
 
