@@ -98,6 +98,7 @@ class Scoreboard:
         self._cache: dict[View, Computed] = {}
         self._running: dict[View, asyncio.Task[Computed]] = {}
         self._series: dict[tuple[View, str], asyncio.Task[list[Point]]] = {}
+        self._points: dict[tuple[View, str], tuple[int, list[Point]]] = {}
         self._pool: ProcessPoolExecutor | None = None
 
     async def close(self) -> None:
@@ -178,16 +179,25 @@ class Scoreboard:
         """One scorecard per day or week of ``view``'s period (at most
         ``MAX_BUCKETS``, the latest ones); ``None`` while they are being counted."""
         key = (view, bucket)
+        head = await EventLog(self.db).head()
+        last = self._points.get(key)
+        if last is not None and last[0] == head:
+            return last[1]
         task = self._series.get(key)
         if task is None or task.done():
-            task = asyncio.create_task(self._all_buckets(view, bucket), name="journeybot-web-chart")
+            task = asyncio.create_task(self._all_buckets(view, bucket, head), name="journeybot-web-chart")
             self._series[key] = task
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout=wait)
         except TimeoutError:
-            return None
+            return last[1] if last is not None else None
 
-    async def _all_buckets(self, view: View, bucket: Bucket) -> list[Point]:
+    async def _all_buckets(self, view: View, bucket: Bucket, head: int) -> list[Point]:
+        points = await self._count_buckets(view, bucket)
+        self._points[(view, bucket)] = (head, points)
+        return points
+
+    async def _count_buckets(self, view: View, bucket: Bucket) -> list[Point]:
         first, last = await self._span(view)
         if first is None or last is None:
             return []
