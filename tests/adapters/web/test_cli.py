@@ -63,7 +63,7 @@ def test_journeybot_web_opens_on_the_demo_knowledge_without_login_on_loopback(st
 
 
 def test_with_a_login_the_admin_token_is_printed_at_first_start_only(store: Path) -> None:
-    first = Served(store, "--login", "--no-demo")
+    first = Served(store, "--login", "--no-demo", "--insecure-cookies")  # httpx keeps no Secure cookie over http
     try:
         token = next(line.strip() for line in first.said if line.startswith("    "))
         assert any("admin's access token" in line for line in first.said)
