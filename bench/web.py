@@ -230,7 +230,7 @@ async def measure(base: str, *, requests: int, sample_case: str) -> dict[str, An
         # in the background from start; pages answer at once meanwhile ("being counted").
         started = time.perf_counter()
         waits = {"/scorecard": "being counted", "/scorecard/charts?bucket=week": "Counting each period",
-                 "/knowledge": "still being counted"}
+                 "/knowledge": "still being counted", "/scorecard?space=acme": "being counted"}
         ready: dict[str, float] = {}
         while len(ready) < len(waits) and time.perf_counter() - started < 1800:
             for path, pending in waits.items():

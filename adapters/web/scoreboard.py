@@ -99,6 +99,7 @@ class Scoreboard:
         self._running: dict[View, asyncio.Task[Computed]] = {}
         self._series: dict[tuple[View, str], asyncio.Task[list[Point]]] = {}
         self._points: dict[tuple[View, str], tuple[int, list[Point]]] = {}
+        self._series_took: dict[tuple[View, str], float] = {}
         self._pool: ProcessPoolExecutor | None = None
 
     async def close(self) -> None:
@@ -170,6 +171,8 @@ class Scoreboard:
                 return _stale(cached)
             task = asyncio.create_task(self._count(view, head), name="journeybot-web-scorecard")
             self._running[view] = task
+        if cached is not None and cached.took > wait:
+            return _stale(cached)  # it will not be done in time: the last count, at once
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout=wait)
         except TimeoutError:
@@ -187,14 +190,18 @@ class Scoreboard:
         if task is None or task.done():
             task = asyncio.create_task(self._all_buckets(view, bucket, head), name="journeybot-web-chart")
             self._series[key] = task
+        if last is not None and self._series_took.get(key, 0.0) > wait:
+            return last[1]  # it will not be done in time: the last series, at once
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout=wait)
         except TimeoutError:
             return last[1] if last is not None else None
 
     async def _all_buckets(self, view: View, bucket: Bucket, head: int) -> list[Point]:
+        started = time.perf_counter()
         points = await self._count_buckets(view, bucket)
         self._points[(view, bucket)] = (head, points)
+        self._series_took[(view, bucket)] = time.perf_counter() - started
         return points
 
     async def _count_buckets(self, view: View, bucket: Bucket) -> list[Point]:
