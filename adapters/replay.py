@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from bot.actions import Action, Route
 from bot.ports import EventSink
@@ -26,7 +26,7 @@ class ReplayAdapter:
 
     name = "replay"
 
-    def __init__(self, lines: AsyncIterator[str], out: TextIO) -> None:
+    def __init__(self, lines: AsyncIterator[bytes | str], out: TextIO) -> None:
         self._lines = lines
         self._out = out
         self._stop = asyncio.Event()
@@ -49,7 +49,12 @@ class ReplayAdapter:
             if self._stop.is_set():
                 break
             number += 1
-            line = raw.strip()
+            try:
+                line = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).strip()
+            except UnicodeDecodeError as exc:
+                self._bad(number, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}",
+                          None)
+                continue
             if not line:
                 continue
             event_id: str | None = None
@@ -79,10 +84,11 @@ class ReplayAdapter:
         self._stop.set()
 
 
-async def read_lines(stream: TextIO) -> AsyncIterator[str]:
+async def read_lines(stream: BinaryIO | TextIO) -> AsyncIterator[bytes | str]:
     """Lines of ``stream`` without blocking the event loop (stdin may be a pipe
-    a driver writes to one line at a time)."""
-    readline: Callable[[], str] = stream.readline
+    a driver writes to one line at a time). A binary stream gives bytes, which
+    the adapter decodes line by line: one bad byte costs one line, not the run."""
+    readline: Callable[[], bytes | str] = stream.readline
     while True:
         line = await asyncio.to_thread(readline)
         if not line:

@@ -123,11 +123,9 @@ async def scenario_events(path: Path) -> AsyncIterator[Event]:
 
 
 async def play_demo(*, db: str | None, console: Console) -> None:
-    from bot.cli import import_knowledge, open_core
+    from bot.cli import import_knowledge, open_core, print_scorecard
     from bot.runtime import Runtime
     from bot.settings import load_settings
-    from learning.report import render_table
-    from learning.scorecard import compute
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(db=db or str(Path(tmp) / "demo.db"))
@@ -140,7 +138,7 @@ async def play_demo(*, db: str | None, console: Console) -> None:
             runtime = Runtime(core, [TerminalAdapter(scenario_events(DEMO / "scenario.jsonl"), printer)])
             await runtime.start()
             console.print()
-            render_table(await compute(core.db, policy=settings.policy), console)
+            await print_scorecard(core, console)
         finally:
             await core.close()
 

@@ -124,11 +124,11 @@ def entry_set(size: int, pool: list[str], vectors: np.ndarray, seed: int = 7) ->
 
 async def build_store(size: int, db_path: Path, pool: list[str], vectors: np.ndarray, embedder) -> float:  # type: ignore[no-untyped-def]
     """Create a store of ``size`` entries through the real import path."""
-    from bot.storage.database import Database
     from knowledge.base import KnowledgeBase
     from knowledge.embedder import CachedEmbedder
     from knowledge.entries import Draft
     from knowledge.importer import import_drafts
+    from storage.database import Database
 
     texts, vecs = entry_set(size, pool, vectors)
     pre = Precomputed(embedder, dict(zip(texts, vecs, strict=True)))
@@ -234,7 +234,7 @@ asyncio.run(main())
 
 
 def index_kinds(vectors: np.ndarray, queries: np.ndarray, sizes: list[int]) -> list[dict[str, object]]:
-    from knowledge.index import VectorIndex
+    from knowledge.vectors import VectorIndex
 
     rows = []
     for size in sizes:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("JOURNEYBOT_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 DATASETS = ("clinc150", "sofmattress", "curekart", "stackfaq")
 TITLES = {
     "clinc150": "CLINC150",

@@ -115,7 +115,7 @@ async def build(path: Path, *, entries: int, events: int, seed: int) -> dict[str
     from bot.cli import import_knowledge
     from bot.core import Core
     from bot.settings import load_settings
-    from bot.storage.eventlog import EventLog
+    from storage.eventlog import EventLog
     from knowledge.entries import Draft
 
     rng = random.Random(seed)

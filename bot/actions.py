@@ -81,7 +81,25 @@ class Reply(Action):
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """Everything a staff member needs to answer without asking again."""
+    """Everything a staff member needs to answer without asking again.
+
+    The labels are the core's words for its own vocabulary, filled in where
+    the card is built (``bot.cards.labelled``), so an adapter draws a card
+    without knowing the core's constants:
+
+    - ``reason_label``: why the case is with staff, in words.
+    - ``owner_label``: who has it ("nobody yet (staff queue)", "the bot", or
+      the owner's user id when a person has it; see ``owner_user``).
+    - ``owner_user``: the platform user id of the staff member who owns the
+      case, ``None`` when no person does; an adapter shows their name.
+    - ``status_label``: where the case stands; ``headline``: the card's
+      title word ("Needs a person", "Answered", "Solved", "Closed").
+    - ``awaiting_staff``: the staff buttons (take it, send the suggested
+      answer) still apply.
+
+    A card stored by an older version has empty labels; adapters then show
+    the raw ``reason``, ``owner`` and ``status``.
+    """
 
     question: str
     asker: str
@@ -94,6 +112,12 @@ class Card:
     status: str
     conversation: tuple[str, ...] = ()
     suggested: str | None = None
+    reason_label: str = ""
+    owner_label: str = ""
+    owner_user: str | None = None
+    status_label: str = ""
+    headline: str = ""
+    awaiting_staff: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,17 @@ the question is deleted.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
 from pydantic import TypeAdapter
 
 from bot.actions import Candidate
 from bot.events import Address
-from bot.storage.database import Database
+from storage.database import Database
 
 Status = Literal["open", "answered", "routed", "resolved", "reopened", "closed"]
 BOT = "bot"
@@ -81,6 +83,10 @@ class Case:
 _CASE = TypeAdapter(Case)
 
 
+def _vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
 class CaseStore:
     """Cases by (space, key), and the platform references that lead to them."""
 
@@ -93,9 +99,10 @@ class CaseStore:
         )
         return _CASE.validate_python(json.loads(row["state"])) if row else None
 
-    async def save(self, case: Case, vector: bytes | None = None) -> None:
+    async def save(self, case: Case, vector: np.ndarray | None = None) -> None:
         """Store the case; ``vector`` (the question's embedding) when it changed."""
         state = json.dumps(_CASE.dump_python(case, mode="json"), ensure_ascii=False)
+        blob = None if vector is None else vector.astype(np.float32).tobytes()
         await self.db.execute(
             """INSERT INTO cases (space, key, user, status, opened_at, updated_at, state, vector)
                VALUES (?,?,?,?,?,?,?,?)
@@ -103,7 +110,7 @@ class CaseStore:
                    updated_at = excluded.updated_at, state = excluded.state,
                    vector = coalesce(excluded.vector, cases.vector)""",
             (case.space, case.key, case.user, case.status, case.opened_at.isoformat(),
-             case.updated_at.isoformat(), state, vector),
+             case.updated_at.isoformat(), state, blob),
         )
 
     async def with_status(self, space: str | None, *statuses: str) -> list[Case]:
@@ -115,6 +122,11 @@ class CaseStore:
             params.append(space)
         rows = await self.db.fetchall(sql + " ORDER BY opened_at, key", params)
         return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
+
+    async def waiting_on(self, space: str, key: str) -> list[Case]:
+        """Cases linked to ``key`` that wait for staff with it (the same person
+        asked the same again while ``key`` was with staff)."""
+        return [c for c in await self.with_status(space, "routed") if c.linked_to == key and c.key != key]
 
     async def page(self, statuses: tuple[str, ...], *, space: str | None = None, limit: int = 50,
                    offset: int = 0) -> tuple[list[Case], int]:
@@ -137,6 +149,33 @@ class CaseStore:
             (space, user, since.isoformat()),
         )
         return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
+
+    async def vector(self, space: str, key: str) -> np.ndarray | None:
+        """The stored embedding of a case's question, if any."""
+        row = await self.db.fetchone(
+            "SELECT vector FROM cases WHERE space = ? AND key = ?", (space, key)
+        )
+        return None if row is None or row["vector"] is None else _vector(row["vector"])
+
+    async def vectors(self, space: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored question embeddings of ``keys`` (those that have one)."""
+        if not keys:
+            return {}
+        rows = await self.db.fetchall(
+            f"SELECT key, vector FROM cases WHERE space = ? AND key IN ({','.join('?' * len(keys))})"
+            " AND vector IS NOT NULL", (space, *keys),
+        )
+        return {row["key"]: _vector(row["vector"]) for row in rows}
+
+    async def waiting_vectors(self, space: str, *, since: datetime,
+                              excluding: str) -> list[tuple[str, np.ndarray]]:
+        """(key, question embedding) of the space's cases waiting for staff,
+        opened since ``since``, other than ``excluding``."""
+        rows = await self.db.fetchall(
+            "SELECT key, vector FROM cases WHERE space = ? AND status = 'routed' AND key != ? "
+            "AND vector IS NOT NULL AND opened_at >= ?", (space, excluding, since.isoformat()),
+        )
+        return [(row["key"], _vector(row["vector"])) for row in rows]
 
     async def link(self, space: str, ref: str, key: str, what: str) -> None:
         await self.db.execute(

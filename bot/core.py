@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,16 +25,25 @@ from bot.actions import Action, CardUpdate, Private, Route
 from bot.cases import CaseStore
 from bot.compose import Composer
 from bot.events import Edit, Event, Message
+from bot.flows import route_event
+from bot.flows.questions import fallback
 from bot.handling import Handling
 from bot.journeys import JourneyStore
+from bot.services import Community, Services
 from bot.settings import Settings
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from bot.text import clean
 from bot.trust.redact import redact
+from bot.trust.sensitive import SensitiveDetector
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
+from storage.database import Database
+from storage.eventlog import EventLog
+from storage.mailroom import EventStatus, Inbox, Outbox
+from storage.meta import Meta
+
+if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
+    from bot.generate import Generator
 
 logger = logging.getLogger(__name__)
 
@@ -54,21 +63,40 @@ class Core:
         db: Database,
         kb: KnowledgeBase,
         composer: Composer | None = None,
-        sensitive: Any = None,
-        generator: Any = None,
+        sensitive: SensitiveDetector | None = None,
+        generator: Generator | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.kb = kb
-        self.embedder = kb.embedder
-        self.composer = composer or Composer(team=settings.staff_team_name)
-        self.sensitive = sensitive
-        self.generator = generator
         self.cases = CaseStore(db)
         self.journeys = JourneyStore(db)
         self.log = EventLog(db)
+        self.inbox = Inbox(db, self.log)
+        self.outbox = Outbox(db)
+        self.services = Services(
+            community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
+            kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
+            embedder=kb.embedder, sensitive=sensitive, generator=generator)
         self._lock = asyncio.Lock()
         self._data_version: int | None = None
+
+    @property
+    def generator(self) -> Generator | None:
+        """The grounded generator, when an LLM is configured (set after start-up)."""
+        return self.services.generator
+
+    @generator.setter
+    def generator(self, generator: Generator | None) -> None:
+        self.services = replace(self.services, generator=generator)
+
+    @property
+    def composer(self) -> Composer:
+        return self.services.composer
+
+    @property
+    def embedder(self) -> CachedEmbedder:
+        return self.services.embedder
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
@@ -152,9 +180,7 @@ class Core:
         """A new question will be embedded: start now, while the event is stored."""
         if not isinstance(event, Message) or event.is_bot or event.thread or not event.text.strip():
             return
-        from bot.flows import channel_kind_of  # the flows import the core's types
-
-        if event.direct or channel_kind_of(self.settings, event) in ("help", "dm"):
+        if event.direct or self.services.community.channel_kind(event) in ("help", "dm"):
             self.kb.prefetch(event.space, event.text)
 
     async def _follow_outside_changes(self) -> None:
@@ -172,9 +198,7 @@ class Core:
         other channels the bot can read never enters its store."""
         if not isinstance(event, Message) or event.direct:
             return True
-        from bot.flows import channel_kind_of  # the flows import the core's types
-
-        if channel_kind_of(self.settings, event) != "other":
+        if self.services.community.channel_kind(event) != "other":
             return True
         if event.thread is None:
             return False
@@ -184,24 +208,10 @@ class Core:
     async def _store_event(self, event: Event, notes: dict[str, Any]) -> bool:
         """Store the event before anything acts on it; ``False`` if it was
         stored before (platforms redeliver), and then nothing is written."""
-        try:
-            async with self.db.transaction():
-                seq = await self.log.append("event", at=event.at, space=event.space,
-                                            event_id=event.id, body={**event_to_json(event), **notes})
-                new = await self.db.fetchall(
-                    "INSERT INTO events (space, id, log_seq, status) VALUES (?,?,?,'received') "
-                    "ON CONFLICT (space, id) DO NOTHING RETURNING id",
-                    (event.space, event.id, seq))
-                if not new:
-                    raise _SeenBefore
-        except _SeenBefore:
-            return False
-        return True
+        return await self.inbox.receive(space=event.space, event_id=event.id, at=event.at,
+                                        body={**event_to_json(event), **notes})
 
     async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
-        from bot.flows import route_event  # the flows import the core's types
-        from bot.flows.questions import fallback
-
         try:
             return await self._commit(event, notes, route_event, "handled")
         except Exception:
@@ -210,31 +220,25 @@ class Core:
             return await self._commit(event, notes, fallback, "failed")
         except Exception:
             logger.exception("even the fallback for event %s failed", event.id)
-            await self._mark(event, "failed")
+            await self.inbox.mark(event.space, event.id, "failed")
             return []
 
     async def _commit(self, event: Event, notes: dict[str, Any],
-                      flow: Callable[[Handling], Awaitable[None]], status: str) -> list[Action]:
+                      flow: Callable[[Handling], Awaitable[None]], status: EventStatus) -> list[Action]:
         """Run ``flow`` and store its consequences and actions in one transaction."""
-        handling = Handling(self, event, notes)
+        handling = Handling(self.services, event, notes)
         async with self.db.transaction():
             await flow(handling)
             await handling.flush()
             actions = await self._store_actions(handling.actions, event.at)
-            await self._mark(event, status)
+            await self.inbox.mark(event.space, event.id, status)
         return actions
-
-    async def _mark(self, event: Event, status: str) -> None:
-        await self.db.execute("UPDATE events SET status = ? WHERE space = ? AND id = ?",
-                              (status, event.space, event.id))
 
     async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
         stored: list[Action] = []
         for action in actions:
             body = action_to_json(action)
-            seq = await self.db.execute(
-                "INSERT INTO outbox (event_id, space, body) VALUES (?,?,?)",
-                (action.event, action.space, json.dumps(body, ensure_ascii=False)))
+            seq = await self.outbox.put(event_id=action.event, space=action.space, body=body)
             await self.log.append("action", at=at, space=action.space,
                                   case=action.case, event_id=action.event, body={"seq": seq, **body})
             stored.append(replace(action, seq=seq))
@@ -246,8 +250,7 @@ class Core:
         """The adapter did ``action``; ``ref`` is what it posted, if anything."""
         at = datetime.now(UTC)
         async with self.db.transaction():
-            await self.db.execute("UPDATE outbox SET performed_at = ?, ref = ? WHERE seq = ?",
-                                  (at.isoformat(), ref, action.seq))
+            await self.outbox.performed(action.seq, at=at, ref=ref)
             already_linked = isinstance(action, Route | CardUpdate) and ref == action.card
             if ref and action.case and not already_linked and isinstance(action, Route | CardUpdate | Private):
                 what = "dm" if isinstance(action, Private) else "card"
@@ -259,22 +262,16 @@ class Core:
 
     async def pending(self) -> list[Action]:
         """Actions stored but not yet performed (after a crash or an outage)."""
-        rows = await self.db.fetchall(
-            "SELECT seq, body FROM outbox WHERE performed_at IS NULL ORDER BY seq")
-        return [replace(action_from_json(json.loads(row["body"])), seq=row["seq"]) for row in rows]
+        return [replace(action_from_json(body), seq=seq) for seq, body in await self.outbox.pending()]
 
     async def recover(self) -> list[Action]:
         """Handle events stored but never handled (the process stopped mid-way)."""
-        rows = await self.db.fetchall(
-            "SELECT e.space, e.id, l.body FROM events e JOIN log l ON l.seq = e.log_seq "
-            "WHERE e.status = 'received' ORDER BY e.log_seq")
         actions: list[Action] = []
-        for row in rows:
-            body = json.loads(row["body"])
+        for event_id, body in await self.inbox.unhandled():
             try:
                 event = event_from_json(body)
             except ValueError:
-                logger.exception("stored event %s cannot be read back; skipped", row["id"])
+                logger.exception("stored event %s cannot be read back; skipped", event_id)
                 continue
             event = replace(event, platform=body.get("platform", event.platform))
             logger.info("recovering event %s stored before a stop", event.id)
@@ -283,38 +280,32 @@ class Core:
         return actions
 
 
-class _SeenBefore(Exception):
-    """Internal: roll back the storing of a redelivered event."""
-
-
-async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder, detector: Any) -> None:
+async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder,
+                                      detector: SensitiveDetector) -> None:
     """Embed the detector's examples once per store and model, not at every start."""
+    meta = Meta(db)
     key = f"example-vectors:{embedder.name}"
-    row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
-    if row is not None:
-        stored = json.loads(row["value"])
+    value = await meta.get(key)
+    if value is not None:
+        stored = json.loads(value)
         vectors = np.frombuffer(bytes.fromhex(stored["vectors"]), dtype=np.float32)
         embedder.remember(stored["texts"], vectors.reshape(len(stored["texts"]), embedder.dim))
     before = len(embedder.cached()[0])
     await asyncio.to_thread(detector.prepare)
     texts, vectors = embedder.cached()
-    if len(texts) != before or row is None:
-        value = json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()})
-        async with db.transaction():
-            await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    if len(texts) != before or value is None:
+        await meta.put(key, json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()}))
 
 
-def make_detector(settings: Settings, embedder: CachedEmbedder) -> Any:
+def make_detector(settings: Settings, embedder: CachedEmbedder) -> SensitiveDetector:
     """The sensitive-case detector from the configured examples and threshold."""
-    from bot.trust.sensitive import SensitiveDetector
-
     extra: dict[str, Any] = {}
     if settings.sensitive_examples:
         extra["examples"] = {k: tuple(v) for k, v in settings.sensitive_examples.items()}
     return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold, **extra)
 
 
-async def _maybe_generator(settings: Settings) -> Any:
+async def _maybe_generator(settings: Settings) -> Generator | None:
     """The optional grounded generator, when an endpoint is configured.
 
     Generation is never required: if it cannot be set up the bot says why
@@ -322,7 +313,7 @@ async def _maybe_generator(settings: Settings) -> Any:
     """
     if not settings.llm.model:
         return None
-    try:
+    try:  # imported here, not at the top: openai takes seconds to import
         from bot.generate import Generator, GeneratorUnavailable
     except ImportError:
         logger.warning("an LLM model is configured but grounded generation is not available")

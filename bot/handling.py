@@ -1,35 +1,37 @@
 """One event's handling: the actions it produces and the evidence it leaves.
 
-Flows (``bot/flows``) receive a ``Handling`` and use its verbs (``reply``,
-``route``, ``transition``, ``decision``); everything they write lands in the
-event's single transaction.
+Flows (``bot/flows``) receive a ``Handling``: the event, the ``Services`` they
+may use, and the means to reply, log and build staff cards. Changes of a
+case's state go through ``bot.casework``. Everything a flow writes lands in
+the event's single transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.actions import Action, Candidate, Card, CardUpdate, Reply, Route
-from bot.cases import STAFF_QUEUE, Case
+import numpy as np
+
+from bot.actions import Action, Candidate, Card, CardUpdate, Reply
+from bot.cards import labelled
+from bot.cases import Case
 from bot.compose import Words
 from bot.events import Address, Event
 from bot.journeys import Journey, summary
+from bot.services import Services
 from bot.text import neutralise_mentions
-
-if TYPE_CHECKING:
-    from bot.core import Core
+from storage.vocabulary import LogKind, Transition
 
 logger = logging.getLogger(__name__)
 
 
 class Handling:
-    """The unit of work for one event."""
+    """The unit of work for one event, with the services its flow may use."""
 
-    def __init__(self, core: Core, event: Event, notes: dict[str, Any] | None = None) -> None:
-        self.core = core
+    def __init__(self, services: Services, event: Event, notes: dict[str, Any] | None = None) -> None:
+        self.services = services
         self.event = event
         self.notes = notes or {}
         self.now: datetime = event.at
@@ -42,7 +44,7 @@ class Handling:
     async def journey(self, user: str) -> Journey:
         key = (self.space, user)
         if key not in self._journeys:
-            self._journeys[key] = await self.core.journeys.get(self.space, user)
+            self._journeys[key] = await self.services.journeys.get(self.space, user)
         return self._journeys[key]
 
     def keep_journey(self, journey: Journey) -> None:
@@ -50,19 +52,20 @@ class Handling:
 
     async def flush(self) -> None:
         for journey in self._journeys.values():
-            await self.core.journeys.save(journey)
+            await self.services.journeys.save(journey)
 
-    async def save(self, case: Case, vector: Any = None) -> None:
-        await self.core.cases.save(case, None if vector is None else vector.astype("float32").tobytes())
+    async def save(self, case: Case, vector: np.ndarray | None = None) -> None:
+        await self.services.cases.save(case, vector)
 
     # -- evidence ------------------------------------------------------------
 
-    async def log(self, kind: str, body: dict[str, Any], case: str | None = None) -> None:
-        await self.core.log.append(kind, at=self.now, space=self.space, case=case,
+    async def log(self, kind: LogKind, body: dict[str, Any], case: str | None = None) -> None:
+        await self.services.log.append(kind, at=self.now, space=self.space, case=case,
                                    event_id=self.event.id, body=body)
 
-    async def transition(self, case: Case, to: str, **details: Any) -> None:
-        """Record a case's change of state: the scorecard is computed from these."""
+    async def transition(self, case: Case, to: Transition, **details: Any) -> None:
+        """Record a case's change of state (only ``bot.casework`` does): the
+        scorecard is computed from these."""
         body = {"to": to, "user": case.user, "owner": case.owner, **details}
         await self.log("case", body, case=case.key)
 
@@ -95,49 +98,19 @@ class Handling:
         return action
 
     def staff_address(self, thread: str | None = None) -> Address:
-        return Address(self.event.platform, self.space, self.core.settings.staff_channel, thread)
+        return Address(self.event.platform, self.space, self.services.community.staff_channel, thread)
 
     async def card(self, case: Case, *, reason: str, candidates: tuple[Candidate, ...]) -> Card:
         journey = await self.journey(case.user)
         # What "Send suggested answer" would send: staff see it before they press.
-        top = await self.core.kb.get(candidates[0].entry) if candidates else None
-        return Card(
+        top = await self.services.kb.get(candidates[0].entry) if candidates else None
+        return labelled(Card(
             question=case.question, asker=case.user, asker_name=case.user_name, reason=reason,
             journey_summary=summary(journey, current=case.key, now=self.now),
             candidates=candidates, case_address=case.address, owner=case.owner,
             status=case.status, conversation=tuple(f"{t.who} {t.user}: {t.text}" for t in case.turns),
             suggested=top.answer if top is not None and top.status == "live" else None,
-        )
-
-    async def route(self, case: Case, reason: str, *, candidates: tuple[Candidate, ...] = (),
-                    linked: str | None = None) -> Case:
-        """Hand the case to staff: a card with the whole context, and a reply
-        telling the asker who has it and what happens next."""
-        owner = case.owner if case.owner not in ("bot", "asker") else STAFF_QUEUE
-        card_id = case.card or f"card:{case.key}"
-        case = replace(case, status="routed", owner=owner, card=card_id, route_reason=reason,
-                       candidates=candidates or case.candidates, options=(), reminded=False,
-                       next_step="a staff member replies in the thread")
-        content = await self.card(case, reason=reason, candidates=case.candidates)
-        owner_name = self.core.composer.owner_label(owner)
-        text = neutralise_mentions(self.core.composer.card(
-            case, reason=reason, journey_summary=content.journey_summary, candidates=case.candidates,
-            owner_name=owner_name))
-        self.emit(Route(event=self.event.id, case=case.key, space=self.space,
-                        address=self.staff_address(), card=card_id, reason=reason,  # type: ignore[arg-type]
-                        candidates=case.candidates, text=text, content=content))
-        await self.log("card", {"card": card_id, "reason": reason,
-                                "with_journey": bool(content.journey_summary)}, case=case.key)
-        words = self.core.composer.handoff(reason, owner=owner, linked=linked)
-        self.reply(case, words, kind="handoff", confidence=0.0)
-        case = case.said("bot", self.core.settings.bot_name, words.text, self.now)
-        await self.core.cases.link(self.space, card_id, case.key, "card")
-        await self.transition(case, "routed", reason=reason,
-                              candidates=[{"entry": c.entry, "score": c.score} for c in case.candidates])
-        journey = (await self.journey(case.user)).update_case(
-            case.key, status="routed", stuck=f"waiting for staff ({reason})")
-        self.keep_journey(journey)
-        return case
+        ))
 
     async def update_card(self, case: Case, note: str) -> None:
         """Tell staff what changed on a card (taken, answered, closed …)."""

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
-from bot.storage.database import Database
+from storage.database import Database
 
 MAX_FACTS = 30
 MAX_CASES = 30

@@ -8,12 +8,13 @@ are read only from the environment by the adapters that need them.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,6 +76,30 @@ class LLMSettings(BaseModel):
         None, description="none = max_completion_tokens for OpenAI/Azure, max_tokens elsewhere")
 
 
+class PastThreadsSettings(BaseModel):
+    """Importing past threads (``journeybot kb import`` of a Slack or Discord
+    export): who answered as staff, and how to link back to a thread.
+
+    ``staff`` are user ids (safest: Slack ``U…``, Discord snowflakes) or names
+    (user name, display name or real name, any case); ``staff_roles`` are
+    Discord role names or ids as the export records each author's roles, and
+    on Slack ``admin`` or ``owner`` (workspace admins and owners).
+    """
+
+    staff: list[str] = Field(default_factory=list, description="staff user ids (or names) in the exports")
+    staff_roles: list[str] = Field(default_factory=list, description="Discord roles; on Slack admin, owner")
+    slack_workspace_url: str | None = Field(None, description="e.g. https://tidepool.slack.com, for thread links")
+    channels: list[str] = Field(default_factory=list, description="import only these channels (default: all public)")
+
+    @field_validator("slack_workspace_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        return value if value.startswith(("https://", "http://")) else f"https://{value}"
+
+
 class Settings(BaseSettings):
     """journeybot's settings."""
 
@@ -98,6 +123,7 @@ class Settings(BaseSettings):
                              "the store (measured faster end to end on 2 cores); bulk imports use all")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    past_threads: PastThreadsSettings = Field(default_factory=PastThreadsSettings)
     sensitive_examples: dict[str, list[str]] | None = None
     sensitive_threshold: float = Field(
         0.55, description="similarity to the sensitive examples that routes a question to a person")
@@ -109,18 +135,154 @@ class Settings(BaseSettings):
         return self
 
 
+class SettingsError(ValueError):
+    """Settings that cannot be used, said in one line that names the file, the key and the line."""
+
+
+# Adapters declare their own section of the settings file beside their code
+# (``slack:``, ``discord:`` …) and register its name under this entry-point
+# group; the core knows the names, never the adapters.
+SECTIONS_GROUP = "journeybot.settings"
+# ``JOURNEYBOT_LLM_MODEL`` is the documented shortcut for ``llm.model``.
+_ENV_SHORTCUTS = {"LLM_MODEL"}
+
+
+def adapter_sections() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {point.name for point in entry_points(group=SECTIONS_GROUP)}
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from an optional YAML file, the environment and ``overrides``."""
+    """Settings from an optional YAML file, the environment and ``overrides``.
+
+    Unknown keys (in the file or in ``JOURNEYBOT_…`` variables), malformed
+    YAML and wrong values are refused with a ``SettingsError`` naming where.
+    A relative ``db`` path in the file is relative to the file.
+    """
+    sections = adapter_sections()
+    check_environment(os.environ, sections)
     file_values: dict[str, Any] = {}
+    lines: dict[tuple[str, ...], int] = {}
     if config is not None:
-        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config}: expected a mapping of settings at the top level")
-        file_values = loaded
-    # Environment beats the file; explicit overrides beat both.
-    env_values = Settings().model_dump(exclude_unset=True)
-    merged = _deep_merge(_deep_merge(file_values, env_values), overrides)
-    return Settings(**merged)
+        file_values, lines = read_settings_file(config)
+        check_keys(file_values, Settings, where=lambda path: _at(config, lines, path), skip=sections)
+        db = file_values.get("db")
+        if isinstance(db, str) and _is_relative_path(db):
+            file_values["db"] = str((config.parent / db).resolve())
+    try:
+        # Environment beats the file; explicit overrides beat both.
+        env_values = Settings().model_dump(exclude_unset=True)
+        merged = _deep_merge(_deep_merge(file_values, env_values), overrides)
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc, config, lines)) from None
+
+
+def read_settings_file(config: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    """The file's mapping, and the line of every key in it (for messages)."""
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{config}: cannot read it ({exc})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{config}:{mark.line + 1}" if mark is not None else str(config)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SettingsError(f"{where}: not valid YAML ({problem})") from None
+    if loaded is None:
+        return {}, {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{config}: expected a mapping of settings at the top level")
+    lines: dict[tuple[str, ...], int] = {}
+    _note_lines(node, (), lines)
+    return loaded, lines
+
+
+def _note_lines(node: Any, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = (*path, str(key.value))
+            lines[here] = key.start_mark.line + 1
+            _note_lines(value, here, lines)
+
+
+def check_keys(values: dict[str, Any], model: type[BaseModel], *, where: Any,
+               path: tuple[str, ...] = (), skip: set[str] | None = None) -> None:
+    """Refuse a key the model does not have, with a "did you mean"."""
+    fields = model.model_fields
+    for key, value in values.items():
+        here = (*path, str(key))
+        if skip and not path and key in skip:
+            continue
+        if key not in fields:
+            known = sorted(fields) + sorted(skip or ())
+            raise SettingsError(f"{where(here)}: unknown setting {'.'.join(here)!r}{_did_you_mean(str(key), known)}")
+        sub = _model_of(fields[key].annotation)
+        if sub is not None and isinstance(value, dict):
+            check_keys(value, sub, where=where, path=here)
+
+
+def check_environment(environ: Any, sections: set[str]) -> None:
+    """``JOURNEYBOT_…`` variables must name a setting: a typo is refused, not ignored."""
+    for name in sorted(environ):
+        if not name.startswith("JOURNEYBOT_"):
+            continue
+        rest = name[len("JOURNEYBOT_"):]
+        if rest in _ENV_SHORTCUTS:
+            continue
+        parts = [p.lower() for p in rest.split("__")]
+        if parts[0] in sections:
+            continue  # the adapter checks its own section
+        model: type[BaseModel] | None = Settings
+        for depth, part in enumerate(parts):
+            fields = model.model_fields if model is not None else {}
+            if part not in fields:
+                known = ["JOURNEYBOT_" + "__".join([*parts[:depth], f]).upper() for f in fields]
+                if depth == 0:
+                    known += ["JOURNEYBOT_" + s.upper() + "__…" for s in sorted(sections)]
+                raise SettingsError(f"environment variable {name}: no such setting"
+                                    f"{_did_you_mean(name, known)}")
+            model = _model_of(fields[part].annotation)
+            if model is None and depth < len(parts) - 1:
+                raise SettingsError(f"environment variable {name}: "
+                                    f"{'.'.join(parts[:depth + 1])} has no parts")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _at(config: Path, lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> str:
+    for depth in range(len(path), 0, -1):
+        if path[:depth] in lines:
+            return f"{config}:{lines[path[:depth]]}"
+    return str(config)
+
+
+def _one_line(exc: ValidationError, config: Path | None, lines: dict[tuple[str, ...], int]) -> str:
+    error = exc.errors()[0]
+    path = tuple(str(p) for p in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if not path:
+        return f"{config or 'settings'}: {message}"
+    where = _at(config, lines, path) if config is not None and path in lines else "settings"
+    value = error.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{where}: {'.'.join(path)}: {message}{shown}{more}"
+
+
+def _is_relative_path(db: str) -> bool:
+    return db != ":memory:" and "://" not in db and not Path(db).is_absolute()
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,15 @@ class Cleaned:
     original_length: int
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean(text: str, *, limit: int) -> Cleaned:
     """Printable, NFC-normalised text with invisible characters removed and
     whitespace tidied; cut at ``limit`` characters (on a word boundary)."""
     original = len(text)
+    # A lone surrogate (valid JSON, invalid UTF-8) could never be stored or sent.
+    text = text.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(text) else text
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())

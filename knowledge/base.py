@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
-from knowledge.index import VectorIndex
 from knowledge.indexes import SpaceIndexes
 from knowledge.store import EntryStore
+from knowledge.vectors import VectorIndex
+from storage.database import Database
+from storage.eventlog import EventLog
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +210,7 @@ class KnowledgeBase:
                 questions=tuple(dict.fromkeys(draft.questions)), answer=draft.answer,
                 tags=draft.tags, url=draft.url, review_after=draft.review_after, author=author,
                 source_case=case, origin=origin, private=private, created_at=at, updated_at=at,
+                provenance=draft.provenance,
             )
             await self.store.save(entry, snapshot=True)
             await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)
@@ -250,6 +251,7 @@ class KnowledgeBase:
         url: str | object | None = KEEP,
         review_after: date | object | None = KEEP,
         status: str | None = None,
+        provenance: dict[str, str] | object | None = KEEP,
     ) -> Entry:
         """A new version of ``entry``; the old one stays in its history.
 
@@ -270,6 +272,7 @@ class KnowledgeBase:
                     if review_after is KEEP else review_after  # type: ignore[arg-type]
                 ),
                 status=status or (LIVE if entry.status == RETIRED else entry.status),
+                provenance=entry.provenance if provenance is KEEP else provenance,  # type: ignore[arg-type]
                 author=author, origin=origin, source_case=case, updated_at=at,
             )
             await self.store.save(updated, snapshot=True)
@@ -286,8 +289,11 @@ class KnowledgeBase:
         async with self.db.transaction():
             retired = replace(entry, version=entry.version + 1, status=RETIRED, author=by, updated_at=at)
             await self.store.save(retired, snapshot=True)
-            forms = await self.store.live_forms(entry.id)
-            await self._remove_forms(entry.space, [fid for fid, _ in forms])
+            forms = [fid for fid, _ in await self.store.live_forms(entry.id)]
+            if entry.status == LIVE:
+                await self._remove_forms(entry.space, forms)
+            else:  # a pending entry (a rejected past thread) was never in the index
+                await self.store.kill_forms(forms, entry.space)
             await self.store.settle_conflicts(entry.id, at)
             await self._log_change(retired, "retired", at)
         return retired
@@ -329,10 +335,16 @@ class KnowledgeBase:
         self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
     ) -> None:
         current = await self.store.live_forms(old.id)
-        if new.status != LIVE:
+        keep = set(new.questions)
+        if new.status != LIVE and old.status == LIVE:
             await self._remove_forms(old.space, [fid for fid, _ in current])
             return
-        keep = set(new.questions)
+        if new.status != LIVE:  # never searched (pending): the stored forms follow its questions
+            await self.store.kill_forms([fid for fid, text in current if text not in keep], old.space)
+            have = {text for _, text in current if text in keep}
+            await self._add_forms(new, [q for q in new.questions if q not in have], None,
+                                  author=author, case=case, at=at)
+            return
         gone = [fid for fid, text in current if text not in keep]
         await self._remove_forms(old.space, gone)
         have = {text for fid, text in current if text in keep}

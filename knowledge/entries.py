@@ -16,8 +16,10 @@ class Entry:
 
     ``origin`` says where the current version came from: ``import``,
     ``staff`` (an answer on a card) or ``correction`` (staff in a thread).
-    A ``pending`` entry (learned in a private thread) answers no one until a
-    staff member approves it.
+    A ``pending`` entry (learned in a private thread, or imported from a past
+    thread: origin ``thread``) answers no one until a staff member approves it.
+    ``provenance`` says where its text came from when that is more than a
+    file: for a past thread its platform, channel, date and a link to it.
     """
 
     id: str
@@ -35,6 +37,7 @@ class Entry:
     private: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    provenance: dict[str, str] | None = None
 
     @property
     def title(self) -> str:
@@ -66,6 +69,7 @@ class Draft:
     review_after: date | None = None
     status: str = LIVE
     extra: dict[str, object] = field(default_factory=dict)
+    provenance: dict[str, str] | None = None
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

@@ -6,16 +6,19 @@ naming where it is and why, and every good entry in the file still imports.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+import reprlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
+from knowledge import jsonstream, safeyaml
 from knowledge.entries import Draft, Entry
 
 MAX_QUESTION_CHARS = 1_000
@@ -44,63 +47,74 @@ class KnowledgeFileError(ValueError):
     """The file as a whole cannot be read (missing, unknown format, not a list)."""
 
 
+ByteProgress = Callable[[int, int], None]  # (bytes read, file size)
+_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
+             ".md": "markdown", ".markdown": "markdown"}
+
+
 def read_file(path: Path, *, space: str | None = None) -> Parsed:
-    """Drafts from a ``.yaml``/``.yml``/``.jsonl``/``.json``/``.md`` file."""
+    """Drafts from a ``.yaml``/``.yml``/``.jsonl``/``.json``/``.md`` file, all at once."""
+    drafts: list[Draft] = []
+    problems: list[Problem] = []
+    for found in iter_file(path, space=space):
+        (drafts if isinstance(found, Draft) else problems).append(found)  # type: ignore[arg-type]
+    return Parsed(tuple(drafts), tuple(problems))
+
+
+def iter_file(path: Path, *, space: str | None = None,
+              progress: ByteProgress | None = None) -> Iterator[Draft | Problem]:
+    """Drafts and problems of a knowledge file, one entry at a time.
+
+    YAML, JSON and JSON lines are read as streams (memory bounded by one
+    entry, whatever the file's size); ``progress`` hears how far into the
+    file the reading is. A file that cannot be read at all, or whose YAML or
+    JSON is malformed, raises ``KnowledgeFileError`` before anything is yielded.
+    """
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise KnowledgeFileError(
+            f"{path}: unknown knowledge file type {path.suffix or '(none)'}; use .yaml, .yml, .jsonl or .md")
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
     except FileNotFoundError as exc:
         raise KnowledgeFileError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise KnowledgeFileError(f"{path}: cannot read it ({exc})") from exc
-    suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return parse_yaml(text, source=path.name, space=space)
-    if suffix in (".jsonl", ".ndjson"):
-        return parse_jsonl(text, source=path.name, space=space)
-    if suffix == ".json":
-        return parse_json(text, source=path.name, space=space)
-    if suffix in (".md", ".markdown"):
-        return parse_markdown(text, source=path.name, space=space)
-    raise KnowledgeFileError(
-        f"{path}: unknown knowledge file type {suffix or '(none)'}; use .yaml, .yml, .jsonl or .md"
-    )
+    if kind == "markdown":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KnowledgeFileError(f"{path}: cannot read it ({exc})") from exc
+        parsed = parse_markdown(text, source=path.name, space=space)
+        yield from parsed.drafts
+        yield from parsed.problems
+        if not parsed.drafts and not parsed.problems:
+            yield Problem(path.name, "no headings, so nothing to import: each heading (#, ##, …) "
+                                     "and the text under it becomes an entry")
+        return
+    if kind == "jsonl":
+        yield from _unique(_jsonl_items(path, size, progress), space)
+        return
+    reader = _yaml_items if kind == "yaml" else _json_items
+    _check(path, kind)
+    yield from _unique(reader(path, size, progress), space)
 
 
 def parse_yaml(text: str, *, source: str = "<yaml>", space: str | None = None) -> Parsed:
     try:
-        items = yaml.safe_load(text)
+        safeyaml.check_syntax(io.StringIO(text))
     except yaml.YAMLError as exc:
-        raise KnowledgeFileError(f"{source}: not valid YAML ({exc})") from exc
-    if items is None:
-        return Parsed((), ())
-    if isinstance(items, dict) and isinstance(items.get("entries"), list):
-        items = items["entries"]
-    if not isinstance(items, list):
-        raise KnowledgeFileError(f"{source}: expected a list of entries at the top level")
-    return _collect((f"{source} item {n}", item) for n, item in enumerate(items, start=1))(space)
+        raise KnowledgeFileError(f"{source}: not valid YAML ({safeyaml.problem_line(exc)})") from exc
+    return _collect(_yaml_stream(io.StringIO(text), source, lambda: None), space)
 
 
 def parse_json(text: str, *, source: str = "<json>", space: str | None = None) -> Parsed:
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise KnowledgeFileError(f"{source}: not valid JSON ({exc})") from exc
-    if not isinstance(items, list):
-        raise KnowledgeFileError(f"{source}: expected a list of entries")
-    return _collect((f"{source} item {n}", item) for n, item in enumerate(items, start=1))(space)
+    return _collect(_json_stream(io.StringIO(text), source, lambda: None, check=True), space)
 
 
 def parse_jsonl(text: str, *, source: str = "<jsonl>", space: str | None = None) -> Parsed:
-    def items() -> Iterator[tuple[str, Any]]:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield f"{source} line {number}", json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield f"{source} line {number}", _Broken(f"not valid JSON ({exc.msg})")
-
-    return _collect(items())(space)
+    lines = (line.encode("utf-8", "surrogatepass") + b"\n" for line in text.splitlines())
+    return _collect(_jsonl_lines(lines, source, lambda: None), space)
 
 
 class _Broken:
@@ -108,29 +122,137 @@ class _Broken:
         self.why = why
 
 
-def _collect(items: Iterable[tuple[str, Any]]):  # type: ignore[no-untyped-def]
-    def run(space: str | None) -> Parsed:
-        drafts: list[Draft] = []
-        problems: list[Problem] = []
-        seen: dict[str, str] = {}
-        for where, item in items:
-            if isinstance(item, _Broken):
-                problems.append(Problem(where, item.why))
-                continue
-            try:
-                draft = to_draft(item, default_space=space)
-            except ValueError as exc:
-                problems.append(Problem(where, str(exc)))
-                continue
-            if draft.id is not None:
-                if draft.id in seen:
-                    problems.append(Problem(where, f"id {draft.id!r} already used by {seen[draft.id]}"))
-                    continue
-                seen[draft.id] = where
-            drafts.append(draft)
-        return Parsed(tuple(drafts), tuple(problems))
+Items = Iterator[tuple[str, Any]]
 
-    return run
+
+def _collect(items: Items, space: str | None) -> Parsed:
+    drafts: list[Draft] = []
+    problems: list[Problem] = []
+    for found in _unique(items, space):
+        (drafts if isinstance(found, Draft) else problems).append(found)  # type: ignore[arg-type]
+    return Parsed(tuple(drafts), tuple(problems))
+
+
+def _unique(items: Items, space: str | None) -> Iterator[Draft | Problem]:
+    """Validate each item; an id used twice in one file keeps its first use."""
+    seen: dict[str, str] = {}
+    for where, item in items:
+        if isinstance(item, _Broken):
+            yield Problem(where, item.why)
+            continue
+        try:
+            draft = to_draft(item, default_space=space)
+        except (ValueError, TypeError) as exc:
+            yield Problem(where, str(exc))
+            continue
+        if draft.id is not None:
+            if draft.id in seen:
+                yield Problem(where, f"id {draft.id!r} already used by {seen[draft.id]}")
+                continue
+            seen[draft.id] = where
+        yield draft
+
+
+def _open_counted(path: Path, size: int, progress: ByteProgress | None) -> tuple[IO[str], Callable[[], None]]:
+    raw = path.open("rb")
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+    def tick() -> None:
+        if progress is not None and not raw.closed:
+            progress(raw.tell(), size)
+
+    return text, tick
+
+
+def _check(path: Path, kind: str) -> None:
+    """The whole file's syntax, before any entry is imported."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            if kind == "yaml":
+                safeyaml.check_syntax(stream)
+            else:
+                for _ in _json_stream(stream, path.name, lambda: None, check=True):
+                    pass
+    except yaml.YAMLError as exc:
+        raise KnowledgeFileError(f"{path.name}: not valid YAML ({safeyaml.problem_line(exc)})") from exc
+    except UnicodeDecodeError as exc:
+        raise KnowledgeFileError(f"{path.name}: not UTF-8 text (byte {exc.start} cannot be read)") from exc
+    except OSError as exc:
+        raise KnowledgeFileError(f"{path}: cannot read it ({exc})") from exc
+
+
+def _yaml_items(path: Path, size: int, progress: ByteProgress | None) -> Items:
+    stream, tick = _open_counted(path, size, progress)
+    with stream:
+        yield from _yaml_stream(stream, path.name, tick)
+        tick()
+
+
+def _yaml_stream(stream: IO[str], source: str, tick: Callable[[], None]) -> Items:
+    try:
+        for item in safeyaml.iter_items(stream):
+            where = f"{source} item {item.number} (line {item.line})"
+            yield where, _Broken(item.problem) if item.problem else item.value
+            tick()
+    except yaml.YAMLError as exc:
+        raise KnowledgeFileError(f"{source}: not valid YAML ({safeyaml.problem_line(exc)})") from exc
+    except RecursionError as exc:
+        raise KnowledgeFileError(f"{source}: nested too deeply to be a knowledge file") from exc
+    except ValueError as exc:
+        raise KnowledgeFileError(f"{source}: {exc}") from exc
+
+
+def _json_items(path: Path, size: int, progress: ByteProgress | None) -> Items:
+    stream, tick = _open_counted(path, size, progress)
+    with stream:
+        yield from _json_stream(stream, path.name, tick, check=False)
+        tick()
+
+
+def _json_stream(stream: IO[str], source: str, tick: Callable[[], None], *, check: bool) -> Items:
+    try:
+        for number, (line, item) in enumerate(jsonstream.iter_array(stream), start=1):
+            yield f"{source} item {number} (line {line})", item
+            tick()
+    except jsonstream.JsonStreamError as exc:
+        raise KnowledgeFileError(f"{source}: not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise KnowledgeFileError(f"{source}: not UTF-8 text (byte {exc.start} cannot be read)") from exc
+
+
+def _jsonl_items(path: Path, size: int, progress: ByteProgress | None) -> Items:
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise KnowledgeFileError(f"{path}: cannot read it ({exc})") from exc
+    with raw:
+        def tick() -> None:
+            if progress is not None:
+                progress(raw.tell(), size)
+
+        yield from _jsonl_lines(raw, path.name, tick)
+        tick()
+
+
+def _jsonl_lines(lines: Iterable[bytes], source: str, tick: Callable[[], None]) -> Items:
+    """One entry per line; a line that is not JSON (or not UTF-8) is named and skipped."""
+    for number, raw in enumerate(lines, start=1):
+        where = f"{source} line {number}"
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield where, _Broken(f"not UTF-8 text (byte {exc.start} of the line cannot be read)")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield where, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield where, _Broken(f"not valid JSON ({exc.msg})")
+        except RecursionError:
+            yield where, _Broken("nested too deeply to be an entry")
+        if number % 256 == 0:
+            tick()
 
 
 def _text_list(value: Any, name: str) -> tuple[str, ...]:
@@ -172,13 +294,18 @@ def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     url = item.get("url")
     if url is not None and not isinstance(url, str):
         raise ValueError("`url` must be a text")
+    provenance = item.get("provenance")
+    if provenance is not None and (not isinstance(provenance, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in provenance.items())):
+        raise ValueError("`provenance` must be a mapping of texts (e.g. platform, channel, link)")
     status = item.get("status", "live")
-    if status not in _STATUS_IMPORTABLE:
-        raise ValueError(f"`status` must be one of {sorted(_STATUS_IMPORTABLE)}")
+    if not isinstance(status, str) or status not in _STATUS_IMPORTABLE:
+        raise ValueError(f"`status` must be one of {', '.join(sorted(_STATUS_IMPORTABLE))}, "
+                         f"not {_brief(status)}")
     return Draft(
         questions=questions, answer=answer, id=entry_id, tags=tuple(t.lower() for t in tags),
         space=str(space), url=url or None, review_after=_date(item.get("review_after")),
-        status=status,
+        status=status, provenance=dict(provenance) if provenance else None,
     )
 
 
@@ -194,7 +321,16 @@ def _date(value: Any) -> date | None:
             return date.fromisoformat(value.strip()[:10])
         except ValueError:
             pass
-    raise ValueError(f"`review_after` must be an ISO date like 2027-03-01, not {value!r}")
+    raise ValueError(f"`review_after` must be an ISO date like 2027-03-01, not {_brief(value)}")
+
+
+def _brief(value: Any) -> str:
+    """A value in an error message, bounded: a hostile value never expands the message."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 2, 40, 40, 4, 4
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -252,6 +388,8 @@ def entry_to_item(entry: Entry) -> dict[str, Any]:
         item["review_after"] = entry.review_after.isoformat()
     if entry.url:
         item["url"] = entry.url
+    if entry.provenance:
+        item["provenance"] = dict(entry.provenance)
     item.update(version=entry.version, status=entry.status, author=entry.author,
                 updated_at=entry.updated_at.isoformat() if entry.updated_at else None)
     return item

@@ -2,26 +2,31 @@
 
 Importing an existing id makes a new version only when something changed,
 so importing an export (or the same file twice) changes nothing. Question
-texts are embedded in batches, with progress reported for large files.
+texts are embedded in batches, with progress reported for large files;
+``import_file`` streams a file of any size through this in chunks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 
 from knowledge.base import KnowledgeBase
 from knowledge.entries import Draft, Entry, same_answer
-from knowledge.files import Problem
+from knowledge.files import Problem, iter_file
 
 logger = logging.getLogger(__name__)
 
 BATCH = 64
 WRITE_BATCH = 512
+CHUNK = 2048  # entries read, embedded and written at a time by ``import_file``
 CONFLICT_SCAN_LIMIT = 20_000  # forms; beyond this `kb import` skips the pairwise scan
 
 Progress = Callable[[int, int], None]
@@ -34,10 +39,68 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    forms: int = 0  # question forms of the entries created or versioned
 
     @property
     def imported(self) -> int:
         return len(self.created) + len(self.versioned)
+
+    def add(self, other: ImportReport) -> None:
+        """Fold in the report of the next part of the same import."""
+        self.created += other.created
+        self.versioned += other.versioned
+        self.unchanged += other.unchanged
+        self.problems += other.problems
+        self.conflicts += other.conflicts
+        self.forms += other.forms
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    """How far a file import has got: bytes read of the file, entries read,
+    entries created or versioned so far."""
+
+    done_bytes: int
+    total_bytes: int
+    read: int
+    imported: int
+
+
+async def import_file(
+    kb: KnowledgeBase,
+    path: Path,
+    *,
+    space: str | None,
+    author: str | None,
+    at: datetime,
+    progress: Callable[[FileProgress], None] | None = None,
+    conflict_threshold: float = 0.92,
+    conflict_answer_gap: float = 0.80,
+) -> ImportReport:
+    """Import a knowledge file as a stream, ``CHUNK`` entries at a time, so a
+    file of any size is read, embedded and written in bounded memory
+    (only the ids seen stay, to name an id used twice). Parsing runs in a
+    worker thread; each chunk's writes are their own transactions."""
+    position = [0, 0]
+
+    def on_bytes(done: int, total: int) -> None:
+        position[:] = [done, total]
+
+    items = iter_file(path, space=space, progress=on_bytes)
+    report = ImportReport()
+    read = 0
+    budget = CONFLICT_SCAN_LIMIT
+    while chunk := await asyncio.to_thread(lambda: list(islice(items, CHUNK))):
+        drafts = [d for d in chunk if isinstance(d, Draft)]
+        report.problems += [p for p in chunk if isinstance(p, Problem)]
+        read += len(drafts)
+        part = await import_drafts(kb, drafts, author=author, at=at, conflict_threshold=conflict_threshold,
+                                   conflict_answer_gap=conflict_answer_gap, conflict_scan_limit=budget)
+        budget = max(0, budget - part.forms)
+        report.add(part)
+        if progress is not None:
+            progress(FileProgress(position[0], position[1], read, report.imported))
+    return report
 
 
 def _changed(entry: Entry, draft: Draft) -> bool:
@@ -60,8 +123,26 @@ async def import_drafts(
     progress: Progress | None = None,
     conflict_threshold: float = 0.92,
     conflict_answer_gap: float = 0.80,
+    conflict_scan_limit: int = CONFLICT_SCAN_LIMIT,
 ) -> ImportReport:
     report = ImportReport()
+    work = await _changes(kb, drafts, report)
+    vectors = await _embed_new_questions(kb, work, progress)
+    touched = await _write(kb, work, vectors, author=author, at=at, report=report)
+    report.forms = total_forms = sum(len(e.questions) for e in touched)
+    if total_forms <= conflict_scan_limit:
+        report.conflicts = await flag_conflicts(
+            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
+    elif total_forms:
+        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
+                    total_forms, CONFLICT_SCAN_LIMIT)
+    return report
+
+
+async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft],
+                   report: ImportReport) -> list[tuple[Draft, Entry | None]]:
+    """The drafts that create or change an entry, each with the entry it changes;
+    the rest go into the report as unchanged or as problems."""
     existing = await kb.store.many([d.id for d in drafts if d.id])
     work: list[tuple[Draft, Entry | None]] = []
     for draft in drafts:
@@ -74,8 +155,12 @@ async def import_drafts(
             report.unchanged.append(old.id)
             continue
         work.append((draft, old))
+    return work
 
-    # Embed every question that is not already stored with the entry.
+
+async def _embed_new_questions(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
+                               progress: Progress | None) -> dict[str, np.ndarray]:
+    """Embed every question that is not already stored with the entry."""
     texts: list[str] = []
     for draft, old in work:
         have = set(old.questions) if old else set()
@@ -90,7 +175,13 @@ async def import_drafts(
             progress(min(start + BATCH, len(unique)), len(unique))
     if progress and not unique:
         progress(0, 0)
+    return vectors
 
+
+async def _write(kb: KnowledgeBase, work: Sequence[tuple[Draft, Entry | None]],
+                 vectors: dict[str, np.ndarray], *, author: str | None, at: datetime,
+                 report: ImportReport) -> list[Entry]:
+    """Create or version each entry, ``WRITE_BATCH`` to a transaction."""
     touched: list[Entry] = []
     for start in range(0, len(work), WRITE_BATCH):
         async with kb.db.transaction():
@@ -110,15 +201,7 @@ async def import_drafts(
                     )
                     report.versioned.append(entry.id)
                 touched.append(entry)
-
-    total_forms = sum(len(e.questions) for e in touched)
-    if total_forms <= CONFLICT_SCAN_LIMIT:
-        report.conflicts = await flag_conflicts(
-            kb, touched, at=at, threshold=conflict_threshold, answer_gap=conflict_answer_gap)
-    else:
-        logger.info("skipped the conflict scan for %d new question forms (limit %d)",
-                    total_forms, CONFLICT_SCAN_LIMIT)
-    return report
+    return touched
 
 
 async def flag_conflicts(

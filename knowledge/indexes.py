@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.index import VectorIndex
 from knowledge.store import EntryStore
+from knowledge.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 

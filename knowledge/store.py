@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.entries import LIVE, Entry, answer_key
+from storage.database import Database
+from storage.eventlog import EventLog
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -36,6 +36,7 @@ def entry_to_row(entry: Entry) -> dict[str, Any]:
         "private": entry.private,
         "created_at": _iso(entry.created_at),
         "updated_at": _iso(entry.updated_at),
+        "provenance": entry.provenance,
     }
 
 
@@ -60,6 +61,7 @@ def entry_from_mapping(row: Any) -> Entry:
         private=bool(row["private"]),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
         updated_at=datetime.fromisoformat(row["updated_at"]) if row["updated_at"] else None,
+        provenance=json.loads(row["provenance"]) if row["provenance"] else None,
     )
 
 
@@ -103,7 +105,8 @@ class EntryStore:
                 self._keep(entry)
         return found
 
-    async def list(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+    async def entries(self, *, space: str | None = None, status: str | None = LIVE) -> list[Entry]:
+        """Entries of ``space`` (every space when ``None``) with ``status`` (any when ``None``)."""
         sql, params = "SELECT * FROM entries WHERE 1=1", []
         if space is not None:
             sql += " AND space = ?"
@@ -178,20 +181,23 @@ class EntryStore:
         row = entry_to_row(entry)
         await self.db.execute(
             """INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags,
-                   url, review_after, author, source_case, origin, private, created_at, updated_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   url, review_after, author, source_case, origin, private, created_at, updated_at,
+                   provenance)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (id) DO UPDATE SET version=excluded.version, status=excluded.status,
                    questions=excluded.questions, answer=excluded.answer,
                    answer_key=excluded.answer_key, tags=excluded.tags, url=excluded.url,
                    review_after=excluded.review_after, author=excluded.author,
                    source_case=excluded.source_case, origin=excluded.origin,
-                   private=excluded.private, updated_at=excluded.updated_at""",
+                   private=excluded.private, updated_at=excluded.updated_at,
+                   provenance=excluded.provenance""",
             (
                 entry.id, entry.space, entry.version, entry.status,
                 json.dumps(row["questions"], ensure_ascii=False), entry.answer,
                 answer_key(entry.answer), json.dumps(row["tags"], ensure_ascii=False),
                 entry.url, row["review_after"], entry.author, entry.source_case, entry.origin,
                 int(entry.private), row["created_at"], row["updated_at"],
+                json.dumps(entry.provenance, ensure_ascii=False) if entry.provenance else None,
             ),
         )
         if snapshot:
@@ -269,20 +275,23 @@ class EntryStore:
         )
 
     async def load_live_forms(self) -> tuple[np.ndarray, list[str], list[str]]:
-        """Every answerable form: (ids, entry ids, spaces), without vectors.
+        """Every answerable form (of a live entry: a pending entry's forms are
+        stored, not searched): (ids, entry ids, spaces), without vectors.
 
         The start-up path: vectors are read only for spaces whose index must
         be built (``space_vectors``); a valid HNSW snapshot needs none.
         """
         rows = await self.db.fetchall(
-            "SELECT id, entry_id, space FROM forms WHERE live = 1 ORDER BY id")
+            "SELECT f.id, f.entry_id, f.space FROM forms f JOIN entries e ON e.id = f.entry_id "
+            "WHERE f.live = 1 AND e.status = 'live' ORDER BY f.id")
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         return ids, [row[1] for row in rows], [row[2] for row in rows]
 
     async def space_vectors(self, space: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of a space's live forms, in id order, in one query."""
         rows = await self.db.fetchall(
-            "SELECT id, vector FROM forms WHERE live = 1 AND space = ? ORDER BY id", (space,))
+            "SELECT f.id, f.vector FROM forms f JOIN entries e ON e.id = f.entry_id "
+            "WHERE f.live = 1 AND f.space = ? AND e.status = 'live' ORDER BY f.id", (space,))
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)
@@ -375,3 +384,20 @@ class EntryStore:
             await log.append("conflict", at=at, space=row["space"],
                              body={"a": row["a"], "b": row["b"], "status": "settled", "by_entry": entry_id})
         return len(rows)
+
+    async def settle_pair(self, a: str, b: str, at: datetime, *, how: str, by: str | None) -> bool:
+        """Settle the open conflict between ``a`` and ``b`` (``how``: e.g. both
+        right); ``False`` if there was none. The pair is never flagged again."""
+        first, second = sorted((a, b))
+        row = await self.db.fetchone(
+            "SELECT space FROM conflicts WHERE a = ? AND b = ? AND status = 'open'", (first, second))
+        if row is None:
+            return False
+        await self.db.execute(
+            "UPDATE conflicts SET status = 'settled', settled_at = ? WHERE a = ? AND b = ?",
+            (at.isoformat(), first, second))
+        self._conflicts.clear()
+        self._partners.clear()
+        await EventLog(self.db).append("conflict", at=at, space=row["space"],
+                                       body={"a": first, "b": second, "status": "settled", "how": how, "by": by})
+        return True

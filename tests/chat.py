@@ -16,9 +16,9 @@ from bot.actions import Action, CardUpdate, Learned, Private, Reply, Route
 from bot.core import Core
 from bot.events import Command, Delete, Edit, Event, Feedback, Message, Tick
 from bot.settings import Settings
-from bot.storage.database import Database
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
+from storage.database import Database
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

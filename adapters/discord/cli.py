@@ -64,7 +64,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         if db is None and "db" not in settings.model_fields_set:
             settings = settings.model_copy(update={"db": DEFAULT_DB})  # buttons must survive a restart
         discord_settings = _discord_settings(config)
-        serve(settings, discord_settings, token)  # type: ignore[arg-type]
+        serve(settings, discord_settings, token)
 
     @discord_app.command("invite-url")
     def invite_url_command(
@@ -72,7 +72,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         """Print the URL that adds the bot to a server with exactly the permissions it needs."""
-        from adapters.discord.client import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
+        from adapters.discord.inbound import INVITE_PERMISSIONS, INVITE_SCOPES, invite_url
         from adapters.discord.settings import APP_ID_VARIABLE
 
         if config is not None and not config.exists():
@@ -81,7 +81,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         chosen = app_id or _discord_settings(config).application_id or (int(env_id) if env_id.isdigit() else None)
         if chosen is None:
             fail(NO_APP_ID)
-        typer.echo(invite_url(chosen))  # type: ignore[arg-type]
+        typer.echo(invite_url(chosen))
         granted = ", ".join(name for name, on in INVITE_PERMISSIONS if on)
         typer.echo(f"scopes: {' '.join(INVITE_SCOPES)}; permissions {INVITE_PERMISSIONS.value}: {granted}",
                    err=True)
@@ -101,11 +101,12 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
 
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
+    from adapters.names import CoreNames
     from bot.cli.common import companion_adapters
     from bot.runtime import Runtime
 
     core = await open_core(settings)
-    adapter = DiscordAdapter.for_core(discord_settings, settings, token=token)
+    adapter = DiscordAdapter(discord_settings, token=token, names=CoreNames.of(settings))
     runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds)
     loop = asyncio.get_running_loop()
     try:

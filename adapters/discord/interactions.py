@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 if TYPE_CHECKING:
-    from adapters.discord.adapter import DiscordAdapter
+    from adapters.discord.inbound import Listener
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Interactions:
         return len(self._pending)
 
 
-def register_commands(tree: app_commands.CommandTree[Any], adapter: DiscordAdapter) -> None:
+def register_commands(tree: app_commands.CommandTree[Any], listener: Listener) -> None:
     """/private and /recap. Everyone may run them; the core decides who may do what
     and refuses politely (an ephemeral reply)."""
 
@@ -75,11 +75,11 @@ def register_commands(tree: app_commands.CommandTree[Any], adapter: DiscordAdapt
                   description="Moderators: move this question to a private conversation with the asker")
     @app_commands.guild_only()
     async def private(interaction: discord.Interaction[Any]) -> None:
-        await adapter.on_app_command(interaction, "private")
+        await listener.on_app_command(interaction, "private")
 
     @tree.command(name="recap", description="What I have on record for you (only you see it)")
     async def recap(interaction: discord.Interaction[Any]) -> None:
-        await adapter.on_app_command(interaction, "recap")
+        await listener.on_app_command(interaction, "recap")
 
 
 async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: list[int]) -> None:

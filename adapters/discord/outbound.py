@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
 from adapters.discord import render
+from adapters.discord.directory import Directory
+from adapters.discord.interactions import Interactions
 from adapters.discord.views import card_view, feedback_view
 from bot.actions import Action, CardUpdate, Learned, Private, Reply, Route
 from bot.events import Address
 from bot.ports import NotReady
-
-if TYPE_CHECKING:
-    from adapters.discord.adapter import DiscordAdapter
-    from adapters.discord.translate import Translator
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +35,20 @@ class NotConnected(NotReady):
     """The bot is not logged in (yet): the runtime retries the action later."""
 
 
-class Poster:
-    """Performs the core's actions on Discord for one adapter."""
+class Performer:
+    """Performs the core's actions on Discord through one client."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
+    def __init__(self, client: discord.Client, directory: Directory, interactions: Interactions) -> None:
+        self._client = client
+        self.directory = directory
+        self.interactions = interactions
         self._questions: OrderedDict[str, str] = OrderedDict()
 
     @property
     def client(self) -> discord.Client:
-        client = self.adapter.client
-        if client is None or client.user is None:
+        if self._client.user is None:
             raise NotConnected("not connected to Discord yet")
-        return client
-
-    @property
-    def translator(self) -> Translator:
-        translator = self.adapter.translator
-        if translator is None:
-            raise NotConnected("the Discord adapter is not started")
-        return translator
+        return self._client
 
     def remember_question(self, message_id: str, text: str) -> None:
         """Kept briefly so the thread created for the answer can be named after it."""
@@ -64,25 +57,23 @@ class Poster:
             self._questions.popitem(last=False)
 
     async def perform(self, action: Action) -> str | None:
+        """One action, by its type; returns the Discord id of what was posted."""
+        handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
+            Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
+        if isinstance(action, Learned):
+            return None  # nothing to post: the card update says it
+        handler = handlers.get(type(action))
+        if handler is None:
+            logger.warning("no Discord rendering for %s: skipped", type(action).__name__)
+            return None
         try:
-            if isinstance(action, Reply):
-                return await self.reply(action)
-            if isinstance(action, Route):
-                return await self.card(action, card_ref=None, latest=None)
-            if isinstance(action, CardUpdate):
-                return await self.card(action, card_ref=action.card_ref, latest=action.text)
-            if isinstance(action, Private):
-                return await self.private(action)
-            if isinstance(action, Learned):
-                return None  # nothing to post: the card update says it
+            return await handler(action)
         except (discord.Forbidden, discord.NotFound) as exc:
             # Retrying cannot help (missing permission, DMs closed, channel deleted), and a
             # stuck action would hold up every later one: say so loudly and let it go.
             logger.warning("cannot perform %s for case %s on Discord (%s %s): %s; dropped",
                            type(action).__name__, action.case, exc.status, exc.code, exc.text)
             return None
-        logger.debug("nothing to do on Discord for %s", type(action).__name__)
-        return None
 
     # -- replies ------------------------------------------------------------------
 
@@ -92,38 +83,39 @@ class Poster:
         target, reference = await self.destination(action.address)
         embed = render.sources_embed(action.citations) if action.kind == "answer" else None
         view = feedback_view(action.case, action.buttons) if action.buttons and action.case else None
-        return await self.send(target, action.text, embed=embed, view=view, reference=reference)
+        return await self.post(target, action.text, embed=embed, view=view, reference=reference)
 
     async def private_reply(self, action: Reply) -> str | None:
         """Only ``private_to`` sees it: ephemeral when answering their interaction, else a DM."""
         assert action.private_to is not None
-        followup = self.adapter.interactions.followup_for(action.event, action.private_to)
+        followup = self.interactions.followup_for(action.event, action.private_to)
         if followup is not None:
             try:
                 message_id = None
                 for part in render.chunks(action.text):
                     sent = await followup.send(part, ephemeral=True, allowed_mentions=NO_PINGS, wait=True)
                     message_id = str(sent.id)
-                self.adapter.interactions.answered(action.event)
+                self.interactions.answered(action.event)
                 return message_id
             except (discord.NotFound, discord.Forbidden):
                 logger.info("interaction %s can no longer be answered; sending a DM instead", action.event)
         dm = await self.client.create_dm(discord.Object(int(action.private_to)))
-        return await self.send(dm, action.text)
+        return await self.post(dm, action.text)
 
     async def private(self, action: Private) -> str:
         """The case moves to a DM with the asker: post the context, return the DM
         channel id so the asker's next DM finds the case."""
         dm = await self.client.create_dm(discord.Object(int(action.user)))
-        self.translator.dm_spaces[dm.id] = action.space
-        await self.send(dm, action.text)
+        self.directory.dm_spaces[dm.id] = action.space
+        await self.post(dm, action.text)
         return str(dm.id)
 
-    async def send(self, target: Any, text: str, *, embed: discord.Embed | None = None,
+    async def post(self, target: Any, text: str | None, *, embed: discord.Embed | None = None,
                    view: discord.ui.View | None = None,
                    reference: discord.MessageReference | None = None) -> str:
-        """Post ``text`` (split to fit); the embed and buttons go on the last part."""
-        parts = render.chunks(text)
+        """Every message the bot sends goes out here: ``text`` split to fit (``None``: an
+        embed alone), the embed and buttons on the last part; returns the last part's id."""
+        parts: list[str | None] = list(render.chunks(text)) if text is not None else [None]
         sent: discord.Message | None = None
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
@@ -140,20 +132,12 @@ class Poster:
 
     # -- where a reply goes ----------------------------------------------------------
 
-    def _is_staff(self, address: Address) -> bool:
-        names = {self.adapter.names.staff_channel, self.adapter.settings.staff_channel}
-        if address.channel.isdigit():
-            found = self.client.get_channel(int(address.channel))
-            if found is not None and self.translator.is_staff_channel(found):
-                return True
-        return address.channel in names
-
     async def destination(self, address: Address) -> tuple[Any, discord.MessageReference | None]:
         """The channel or thread an address means, creating the question's thread if needed."""
         client = self.client
         if address.dm_user:
             return await client.create_dm(discord.Object(int(address.dm_user))), None
-        if self._is_staff(address):
+        if self.directory.is_staff_address(address.channel):
             staff = self.staff_channel()
             if address.thread and address.thread.isdigit():
                 thread = client.get_channel(int(address.thread))
@@ -186,9 +170,9 @@ class Poster:
                                                         type=discord.ChannelType.public_thread)
 
     def staff_channel(self) -> Any:
-        channel = self.translator.staff_channel()
+        channel = self.directory.staff_channel()
         if channel is None:
-            raise NotConnected(f"the staff channel {self.adapter.settings.staff_channel!r} is not visible "
+            raise NotConnected(f"the staff channel {self.directory.settings.staff_channel!r} is not visible "
                                "to the bot (yet)")
         return channel
 
@@ -200,6 +184,12 @@ class Poster:
         channel = self.client.get_channel(int(address.channel))
         guild = getattr(channel, "guild", None)
         return render.jump_link(guild.id if guild else None, address.thread or address.channel)
+
+    async def route(self, action: Route) -> str:
+        return await self.card(action, card_ref=None, latest=None)
+
+    async def card_update(self, action: CardUpdate) -> str:
+        return await self.card(action, card_ref=action.card_ref, latest=action.text)
 
     async def card(self, action: Route | CardUpdate, *, card_ref: str | None, latest: str | None) -> str:
         """Post a card (Route, or an update whose card was never posted) or edit it."""
@@ -214,6 +204,6 @@ class Poster:
             await staff.get_partial_message(int(card_ref)).edit(embed=embed, view=view,
                                                                  allowed_mentions=NO_PINGS)
             return card_ref
-        sent = await staff.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        self.translator.remember_card(sent.id)
-        return str(sent.id)
+        posted = await self.post(staff, None, embed=embed, view=view)
+        self.directory.remember_card(int(posted))
+        return posted

@@ -1,4 +1,5 @@
-"""How the core's replies and cards look on Discord: message chunks and embeds.
+"""How the core's replies and cards look on Discord: message chunks, embeds and
+the words on buttons (``views`` makes the buttons themselves).
 
 The words are the core's; this module only fits them into Discord's limits
 (2000 characters a message, 1024 an embed field) and lays them out.
@@ -9,14 +10,15 @@ from __future__ import annotations
 import discord
 
 from bot.actions import Card, Citation
-from bot.compose import CARD_REASONS
 
 MESSAGE_MAX = 2000
 FIELD_MAX = 1024
 DESCRIPTION_MAX = 4096
 TITLE_MAX = 256
 THREAD_NAME_MAX = 100
-OPEN_STATUSES = ("open", "routed", "reopened")
+FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
+CLAIM_LABEL = "I'll take it"
+SUGGEST_LABEL = "Send suggested answer"
 STATUS_COLOURS = {"routed": discord.Colour.orange(), "reopened": discord.Colour.red(),
                   "answered": discord.Colour.green(), "resolved": discord.Colour.dark_green(),
                   "closed": discord.Colour.light_grey()}
@@ -83,15 +85,14 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     embed = discord.Embed(title=clip(f"Question from {asker}", TITLE_MAX),
                           description=clip("> " + card.question.replace("\n", "\n> "), DESCRIPTION_MAX),
                           colour=STATUS_COLOURS.get(card.status, discord.Colour.orange()))
-    embed.add_field(name="Why it's here", value=clip(CARD_REASONS.get(card.reason, card.reason) or "—",
-                                                     FIELD_MAX), inline=False)
+    embed.add_field(name="Why it's here", value=clip(card.reason_label or card.reason or "—", FIELD_MAX),
+                    inline=False)
     embed.add_field(name="Journey", value=clip(card.journey_summary or "—", FIELD_MAX), inline=False)
     if card.candidates:
         lines = [f"`{c.entry}` {c.score:.2f} {c.title}" for c in card.candidates]
         embed.add_field(name="Candidates", value=clip("\n".join(lines), FIELD_MAX), inline=False)
-    owner = f"<@{card.owner}>" if card.owner.isdigit() else card.owner  # shown as a name, never pings
-    embed.add_field(name="Owner", value=clip(owner, FIELD_MAX))
-    embed.add_field(name="Status", value=card.status)
+    embed.add_field(name="Owner", value=clip(owner_text(card), FIELD_MAX))
+    embed.add_field(name="Status", value=card.status_label or card.status)
     if card.case_address.dm_user:
         embed.add_field(name="Thread", value="moved to a private conversation", inline=False)
     elif link:
@@ -103,5 +104,14 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     return embed
 
 
+def owner_text(card: Card) -> str:
+    """A person as a mention (shown as their name; ``AllowedMentions.none()`` keeps it from
+    pinging), anyone else in the card's words."""
+    if card.owner_user is not None and card.owner_user.isdigit():
+        return f"<@{card.owner_user}>"
+    return card.owner_label or card.owner
+
+
 def card_is_open(card: Card | None) -> bool:
-    return card is None or card.status in OPEN_STATUSES
+    """Whether the staff buttons belong on the card (a bare fallback card always has them)."""
+    return card is None or card.awaiting_staff

@@ -8,25 +8,31 @@ registers these classes in ``setup_hook``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import discord
 
-FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
+from adapters.discord.inbound import JourneyClient, Listener, ShardedJourneyClient
+from adapters.discord.render import CLAIM_LABEL, FEEDBACK_LABELS, SUGGEST_LABEL
+from bot.events import FeedbackValue
+
 FEEDBACK_STYLES = {"solved": discord.ButtonStyle.success, "not_solved": discord.ButtonStyle.secondary,
                    "human": discord.ButtonStyle.primary}
 CUSTOM_ID_MAX = 100  # Discord's limit
 
 
-def _adapter(interaction: discord.Interaction[Any]) -> Any:
-    return interaction.client.adapter
+def _listener(interaction: discord.Interaction[Any]) -> Listener:
+    """The listener of the client the click came in through (see ``inbound``)."""
+    client = interaction.client
+    assert isinstance(client, JourneyClient | ShardedJourneyClient), "clicks come through journeybot's client"
+    return client.listener
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                      template=r"jb:(?P<value>solved|not_solved|human):(?P<case>[^:]+)"):
     """Solved / Not solved / Talk to a person, about one case."""
 
-    def __init__(self, value: str, case: str) -> None:
+    def __init__(self, value: FeedbackValue, case: str) -> None:
         super().__init__(discord.ui.Button(label=FEEDBACK_LABELS[value], style=FEEDBACK_STYLES[value],
                                            custom_id=f"jb:{value}:{case}"))
         self.value = value
@@ -35,17 +41,17 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: Any) -> FeedbackButton:
-        return cls(match["value"], match["case"])
+        return cls(cast("FeedbackValue", match["value"]), match["case"])  # the template admits no other
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _adapter(interaction).on_feedback(interaction, case=self.case, value=self.value)
+        await _listener(interaction).on_feedback(interaction, case=self.case, value=self.value)
 
 
 class ClaimButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"jb:claim:(?P<case>[^:]+)"):
     """"I'll take it" on a staff card."""
 
     def __init__(self, case: str) -> None:
-        super().__init__(discord.ui.Button(label="I'll take it", style=discord.ButtonStyle.primary,
+        super().__init__(discord.ui.Button(label=CLAIM_LABEL, style=discord.ButtonStyle.primary,
                                            custom_id=f"jb:claim:{case}"))
         self.case = case
 
@@ -55,7 +61,7 @@ class ClaimButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"jb:
         return cls(match["case"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _adapter(interaction).on_card_button(interaction, name="claim", case=self.case, entry=None)
+        await _listener(interaction).on_card_button(interaction, name="claim", case=self.case, entry=None)
 
 
 class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
@@ -66,7 +72,7 @@ class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         custom_id = f"jb:suggest:{case}:{entry}" if entry else f"jb:suggest:{case}"
         if len(custom_id) > CUSTOM_ID_MAX:  # the core falls back to the best candidate
             custom_id, entry = f"jb:suggest:{case}", None
-        super().__init__(discord.ui.Button(label="Send suggested answer", style=discord.ButtonStyle.success,
+        super().__init__(discord.ui.Button(label=SUGGEST_LABEL, style=discord.ButtonStyle.success,
                                            custom_id=custom_id))
         self.case = case
         self.entry = entry
@@ -77,7 +83,7 @@ class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["case"], match["entry"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _adapter(interaction).on_card_button(interaction, name="send_suggested", case=self.case,
+        await _listener(interaction).on_card_button(interaction, name="send_suggested", case=self.case,
                                                    entry=self.entry)
 
 
@@ -86,7 +92,7 @@ PERSISTENT_ITEMS = (FeedbackButton, ClaimButton, SuggestButton)
 
 def feedback_view(case: str, buttons: tuple[str, ...]) -> discord.ui.View | None:
     """The buttons under an answer, in the order the core lists them."""
-    known = [b for b in buttons if b in FEEDBACK_LABELS]
+    known = [cast("FeedbackValue", b) for b in buttons if b in FEEDBACK_LABELS]
     if not known:
         return None
     view = discord.ui.View(timeout=None)

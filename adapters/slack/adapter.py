@@ -2,15 +2,15 @@
 
 Socket Mode by default (no public URL); HTTP mode serves ``/slack/events``
 for several instances behind a load balancer. Inbound payloads are queued
-by the Bolt listeners, translated in arrival order and each handed to the
-core in its own named task; outbound actions go through ``Performer``.
+by the Bolt listeners (``inbound``) in the ``Inbox``, translated in arrival
+order (``translate``) and each handed to the core in its own named task;
+outbound actions go through the ``Performer`` (``outbound``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from typing import Any, Literal
 
 import aiohttp
@@ -24,10 +24,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import build_app
+from adapters.names import CoreNames
 from adapters.slack.directory import Directory, StaffChannelMissing
 from adapters.slack.errors import REFUSED, SlackSetupError, SlackTokenError, error_of
-from adapters.slack.perform import Pacer, Performer
+from adapters.slack.inbound import RESPONDS_LATER, Inbox, Payload, build_app
+from adapters.slack.interactions import Interactions
+from adapters.slack.outbound import Pacer, Performer
 from adapters.slack.settings import HOW_TO, SlackSettings
 from adapters.slack.translate import Translator
 from bot.actions import Action
@@ -37,7 +39,9 @@ from bot.ports import EventSink
 logger = logging.getLogger(__name__)
 
 SLACK_API = "https://slack.com/api/"
-MAX_ACCEPTED = 5000
+STOP_GRACE = 10.0  # seconds ``stop`` waits for payloads already taken
+
+
 class SlackAdapter:
     """Journeybot on one Slack workspace."""
 
@@ -45,14 +49,14 @@ class SlackAdapter:
 
     def __init__(self, settings: SlackSettings, *, mode: Literal["socket", "http"] = "socket",
                  host: str = "0.0.0.0", port: int = 3000, path: str = "/slack/events",
-                 staff_role: str = "staff", moderator_role: str = "moderator") -> None:
+                 names: CoreNames | None = None) -> None:
         self.settings = settings
         self.mode = mode
         self.host, self.port, self.path = host, port, path
-        self._roles = {"staff_role": staff_role, "moderator_role": moderator_role}
+        self.names = names or CoreNames()
         self._sink: EventSink | None = None
-        self._inbox: asyncio.Queue[tuple[str, dict[str, Any], dict[str, Any] | None]] = asyncio.Queue()
-        self._accepted: OrderedDict[str, None] = OrderedDict()
+        self.inbox = Inbox()
+        self.interactions = Interactions()
         self._tasks: set[asyncio.Task[None]] = set()
         self._worker: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -107,9 +111,9 @@ class SlackAdapter:
                                       "check the network or SLACK_API_URL") from exc
             self.identity = dict(identity.data) if isinstance(identity.data, dict) else {}
             self.client = client
-            self.directory = Directory(client, self.settings, **self._roles)
+            self.directory = Directory(client, self.settings, self.names)
             self.translator = Translator(self.directory, self.settings, bot_user=self.identity.get("user_id"))
-            self.performer = Performer(client, self.directory,
+            self.performer = Performer(client, self.directory, self.interactions,
                                        pacer=Pacer(self.settings.post_interval_seconds),
                                        workspace_url=self.identity.get("url"))
             logger.info("connected to Slack workspace %s as %s", self.identity.get("team"),
@@ -123,7 +127,7 @@ class SlackAdapter:
         await self.check()
         assert self.client is not None
         self._sink = sink
-        self.app = build_app(self.client, self.settings, self, http=self.mode == "http")
+        self.app = build_app(self.client, self.settings, self.inbox, http=self.mode == "http")
         self._worker = asyncio.create_task(self._work(), name="slack-inbox")
         if self.mode == "http":
             await self._listen()
@@ -169,7 +173,7 @@ class SlackAdapter:
             await self._runner.cleanup()
             self._runner = None
         try:
-            await asyncio.wait_for(self.drain(), timeout=10)
+            await asyncio.wait_for(self.drain(), timeout=STOP_GRACE)
         except TimeoutError:
             logger.warning("stopped with Slack events still being handled")
         if self._worker is not None:
@@ -184,49 +188,31 @@ class SlackAdapter:
     async def drain(self) -> None:
         """Wait until every payload taken so far has been handled by the core."""
         while True:
-            await self._inbox.join()
+            await self.inbox.join()
             if not self._tasks:
                 return
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # -- inbound -------------------------------------------------------------------------------
 
-    def put(self, kind: str, body: dict[str, Any], event: dict[str, Any] | None = None) -> None:
-        event_id = body.get("event_id")
-        if event_id:
-            self._accepted[event_id] = None
-            while len(self._accepted) > MAX_ACCEPTED:
-                self._accepted.popitem(last=False)
-        self._inbox.put_nowait((kind, body, event))
-
-    def accepted(self, event_id: str) -> bool:
-        return event_id in self._accepted
-
     async def _work(self) -> None:
         while True:
-            kind, body, event = await self._inbox.get()
+            payload = await self.inbox.get()
             try:
-                translated = await self._translate(kind, body, event)
-                if translated is not None:
-                    self._spawn(translated)
+                event = await self._read(payload)
+                if event is not None:
+                    self._spawn(event)
             except Exception:
-                logger.exception("could not read a Slack %s payload; skipped", kind)
+                logger.exception("could not read a Slack %s payload; skipped", payload.kind)
             finally:
-                self._inbox.task_done()
+                self.inbox.done()
 
-    async def _translate(self, kind: str, body: dict[str, Any], event: dict[str, Any] | None) -> Event | None:
+    async def _read(self, payload: Payload) -> Event | None:
         assert self.translator is not None
-        assert self.performer is not None
-        t = self.translator
-        if kind == "message" and event is not None:
-            return await t.message(body, event)
-        if kind == "app_mention" and event is not None:
-            return await t.mention(body, event)
-        if kind == "action":
-            return await t.action(body)
-        command = await t.command(body) if kind == "command" else await t.shortcut(body, "private")
-        self.performer.remember_response_url(command.id, body.get("response_url"))
-        return command
+        event = await self.translator.payload(payload)
+        if event is not None and payload.kind in RESPONDS_LATER:
+            self.interactions.hold(event.id, payload.body.get("response_url"))
+        return event
 
     def _spawn(self, event: Event) -> None:
         task = asyncio.create_task(self._deliver(event), name=f"slack-event-{event.id}")

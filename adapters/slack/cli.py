@@ -47,7 +47,6 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             slack_settings = load_slack_settings(config)
         except (SlackSettingsError, ValidationError) as exc:
             fail(f"invalid Slack settings: {exc}")
-            return
         problem = slack_settings.token_problem(http=http)
         if problem:
             fail(problem)
@@ -59,6 +58,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
 
 async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, port: int) -> None:
+    from adapters.names import CoreNames
     from adapters.slack.adapter import SlackAdapter
     from adapters.slack.errors import SlackSetupError
     from bot.cli import fail, open_core
@@ -66,7 +66,7 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
     from bot.runtime import Runtime
 
     adapter = SlackAdapter(slack_settings, mode="http" if http else "socket", host=host, port=port,
-                           staff_role=settings.staff_role, moderator_role=settings.moderator_role)
+                           names=CoreNames.of(settings))
     try:
         await adapter.check()  # a refused token or a missing staff channel fails before the model loads
     except SlackSetupError as exc:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.names import CoreNames
 from adapters.slack.errors import error_of
 from adapters.slack.settings import SlackSettings, is_slack_id
 from bot.events import ChannelKind
@@ -52,12 +53,10 @@ class Expiring(Generic[K, V]):
 class Directory:
     """Channel kinds, the staff channel, display names, roles and DM channels."""
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, *,
-                 staff_role: str = "staff", moderator_role: str = "moderator") -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, names: CoreNames) -> None:
         self.client = client
         self.settings = settings
-        self.staff_role = staff_role
-        self.moderator_role = moderator_role
+        self.names = names
         ttl = settings.cache_seconds
         self._channel_ids: Expiring[str, dict[str, str]] = Expiring(ttl)
         self._channel_names: Expiring[str, str | None] = Expiring(ttl)
@@ -157,9 +156,9 @@ class Directory:
         s = self.settings
         roles: list[str] = []
         if user in s.staff_users or user in await self._members_of(s.staff_groups):
-            roles.append(self.staff_role)
+            roles.append(self.names.staff_role)
         if user in s.moderator_users or user in await self._members_of(s.moderator_groups):
-            roles.append(self.moderator_role)
+            roles.append(self.names.moderator_role)
         return tuple(roles)
 
     async def _members_of(self, groups: Iterable[str]) -> frozenset[str]:

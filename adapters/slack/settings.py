@@ -9,11 +9,12 @@ user groups (handles or ids), because Slack has no roles of its own.
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped, unused-ignore]
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -90,7 +91,7 @@ class SlackSettings(BaseSettings):
             return None
         return value if value.endswith("/") else value + "/"
 
-    def space_for(self, team_id: str | None) -> str:
+    def space_of(self, team_id: str | None) -> str:
         return self.team_spaces.get(team_id or "", self.space)
 
     def token_problem(self, *, http: bool) -> str | None:
@@ -127,5 +128,10 @@ def load_slack_settings(config: Path | None = None, **overrides: Any) -> SlackSe
         raise SlackSettingsError(
             f"{config}: remove {', '.join('slack.' + n for n in leaked)}; tokens are read only from "
             f"the environment ({', '.join('SLACK_' + n.upper() for n in leaked)})")
+    unknown = sorted(set(section) - set(SlackSettings.model_fields))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(SlackSettings.model_fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SlackSettingsError(f"{config}: unknown setting 'slack.{unknown[0]}'{hint}")
     env_values = SlackSettings().model_dump(exclude_unset=True)
     return SlackSettings(**{**section, **env_values, **overrides})

@@ -13,8 +13,9 @@ import re
 from typing import Any
 
 from adapters.slack import ids
-from adapters.slack.blocks import CLAIM, FEEDBACK_BY_ACTION, PICK, SEND_SUGGESTED
 from adapters.slack.directory import Directory
+from adapters.slack.inbound import Payload
+from adapters.slack.render import CLAIM, FEEDBACK_BY_ACTION, PICK, SEND_SUGGESTED
 from adapters.slack.settings import SlackSettings
 from adapters.slack.text import to_plain
 from bot.events import Command, Delete, Edit, Event, Feedback, Message
@@ -34,6 +35,21 @@ class Translator:
         self.directory = directory
         self.settings = settings
         self.bot_user = bot_user
+
+    async def payload(self, payload: Payload) -> Event | None:
+        """The core's event for one payload a listener took, or ``None`` when it is not for the core."""
+        body, event = payload.body, payload.event
+        if payload.kind == "message" and event is not None:
+            return await self.message(body, event)
+        if payload.kind == "app_mention" and event is not None:
+            return await self.mention(body, event)
+        if payload.kind == "action":
+            return await self.action(body)
+        if payload.kind == "command":
+            return await self.command(body)
+        if payload.kind == "shortcut":
+            return await self.shortcut(body, "private")
+        return None
 
     # -- Events API ------------------------------------------------------------------
 
@@ -158,7 +174,7 @@ class Translator:
 
     def space(self, body: dict[str, Any]) -> str:
         team = body.get("team_id") or (body.get("team") or {}).get("id")
-        return self.settings.space_for(team)
+        return self.settings.space_of(team)
 
     async def plain(self, text: str) -> str:
         names = {}

@@ -20,8 +20,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.storage.database import Database
-from bot.storage.meta import MetaStore
+from storage.database import Database
+from storage.meta import MetaStore
 
 logger = logging.getLogger(__name__)
 

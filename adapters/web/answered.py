@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 from collections import Counter
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
+from storage.database import Database
+from storage.eventlog import EventLog
 
 
 class AnswerCounts:

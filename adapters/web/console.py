@@ -14,7 +14,7 @@ from adapters.web.adapter import WebAdapter
 from adapters.web.answered import AnswerCounts
 from adapters.web.imports import Imports
 from adapters.web.scoreboard import Scoreboard, View
-from bot.storage.database import Database
+from storage.database import Database
 
 logger = logging.getLogger(__name__)
 

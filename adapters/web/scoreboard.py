@@ -35,9 +35,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bot.settings import PolicySettings
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
-from bot.storage.meta import MetaStore
+from storage.database import Database
+from storage.eventlog import EventLog
+from storage.meta import MetaStore
 from learning.scorecard import Figure, Scorecard, compute
 
 logger = logging.getLogger(__name__)

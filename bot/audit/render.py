@@ -176,6 +176,9 @@ _DESCRIBE: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "learn": _learn,
     "knowledge": _knowledge,
     "approved": lambda b: [f"{b.get('by')} approved {b.get('entry')} to answer publicly"],
+    "review": lambda b: [f"{b.get('by')} {b.get('what')} "
+                         f"{b.get('entry') or ' and '.join(b.get('entries') or [])}"
+                         + (f" ({b['how']})" if b.get("how") else "")],
     "promise_blocked": lambda b: [
         f"held back a reply from {b.get('entry')} promising {', '.join(b.get('kinds') or [])}"
         + (" (worded by the LLM)" if b.get("generated") else "")],

@@ -1,7 +1,7 @@
 """The evidence trail's records: is the chain intact, what belongs to a case,
 and all of it as JSON lines.
 
-Read-only over the hash-chained event log (``bot.storage.eventlog``).
+Read-only over the hash-chained event log (``storage.eventlog``).
 ``verify`` checks the chain and names the first broken record; ``story``
 gathers everything about one case — the events that moved it, decisions
 with their sources, versions, scores and thresholds, generation (model and
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog, canonical, chain_hash
+from storage.database import Database
+from storage.eventlog import EventLog, canonical, chain_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +95,32 @@ async def verify(db: Database, *, head: str | None = None) -> ChainCheck:
             gone = f"record {first}" if first == last_gone else f"records {first}-{last_gone}"
             why = f"it does not follow the record before it: {gone} missing (deleted)"
         return ChainCheck(report.records, current, report.broken_at, row["kind"] if row else None, why)
-    if head is not None and head != current:
-        found = await db.fetchone("SELECT seq FROM log WHERE hash = ?", (head,))
-        if found is None:
-            return ChainCheck(report.records, current, None, None,
-                              f"the head {head[:16]}… you noted is not in the log: records were "
-                              "removed from its end, or the log was rewritten")
+    if head is not None:
+        problem = await _noted_head_problem(db, head.strip().rstrip("…").rstrip(".").lower(), current)
+        if problem is not None:
+            return ChainCheck(report.records, current, None, None, problem)
     return ChainCheck(report.records, current)
+
+
+HEAD_PREFIX_MIN = 8
+
+
+async def _noted_head_problem(db: Database, head: str, current: str | None) -> str | None:
+    """A noted head (whole, or a unique prefix of at least 8 hex digits, as the
+    docs print it) must still be in the log; ``None`` when it is."""
+    if len(head) < HEAD_PREFIX_MIN or any(c not in "0123456789abcdef" for c in head):
+        return (f"--head {head!r} is not a head hash: give at least {HEAD_PREFIX_MIN} hex digits "
+                "of the head that `audit verify` printed")
+    if current is not None and current.startswith(head):
+        return None
+    rows = await db.fetchall("SELECT hash FROM log WHERE hash >= ? AND hash <= ? LIMIT 2",
+                             (head, head + "g"))
+    if len(rows) > 1:
+        return f"--head {head} matches several records: give more of its digits"
+    if not rows:
+        return (f"the head {head[:16]}… you noted is not in the log: records were removed from its "
+                "end, or the log was rewritten")
+    return None
 
 
 # -- one case ----------------------------------------------------------------

@@ -6,7 +6,7 @@ command's own output goes to standard output. Adapters add their commands
 through the ``journeybot.cli`` entry points (``register_plugins``).
 """
 
-from bot.cli import audit, kb, replay, report  # noqa: F401  (each registers its commands)
+from bot.cli import audit, kb, replay, report, review  # noqa: F401  (each registers its commands)
 from bot.cli.common import (
     ConfigOption,
     DbOption,
@@ -21,6 +21,7 @@ from bot.cli.common import (
     with_core,
 )
 from bot.cli.kb import import_knowledge
+from bot.cli.report import print_scorecard
 
 
 def main() -> None:
@@ -29,6 +30,6 @@ def main() -> None:
 
 
 __all__ = [
-    "ConfigOption", "DbOption", "app", "fail", "import_knowledge", "main", "open_core", "run", "run_app",
-    "settings_for", "setup_logging", "with_core",
+    "ConfigOption", "DbOption", "app", "fail", "import_knowledge", "main", "open_core", "print_scorecard", "run",
+    "run_app", "settings_for", "setup_logging", "with_core",
 ]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, T, app, fail, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, T, app, fail, period, require_store, run, settings_for
 
 # -- audit: the evidence trail ---------------------------------------------------------
 
@@ -20,10 +19,9 @@ app.add_typer(audit_app, name="audit")
 
 def audit_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open the store the log is in (never creating one) and run ``body`` on it."""
-    from bot.storage.database import Database
+    from storage.database import Database
 
-    if settings.db == ":memory:" or not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: pass --db with the bot's database")
+    require_store(settings)
 
     async def go() -> T:
         async with Database(settings.db) as database:
@@ -81,13 +79,8 @@ def audit_export(
 ) -> None:
     """Records as JSON lines (seq, kind, at, space, case, event_id, body, prev_hash, hash)."""
     from bot.audit import CaseNotFound, export, records, story
-    from bot.wire import parse_time
 
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as exc:
-        fail(str(exc))
+    start, end = period(since, until)
 
     async def body(database: Any) -> list[Any]:
         if case is None:

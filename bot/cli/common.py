@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -34,7 +35,7 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"journeybot: {message}", err=True)
     raise typer.Exit(code)
 
@@ -43,29 +44,50 @@ def run(coro: Awaitable[T]) -> T:
     """Run a command's coroutine; turn known start-up failures into one clear line."""
     from pydantic import ValidationError
 
-    from bot.storage.database import StoreError
     from knowledge.embedder import ModelMissing
     from knowledge.files import KnowledgeFileError
+    from storage.database import StoreError
 
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except (ModelMissing, StoreError, KnowledgeFileError) as exc:
         fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # damage found past the first page
+        logging.getLogger(__name__).debug("store error", exc_info=True)
+        fail(f"the store is damaged or not a journeybot database ({exc}); restore it from a backup")
     except ValidationError as exc:
-        fail(f"invalid settings: {exc}")
+        error = exc.errors()[0]
+        fail(f"invalid settings: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     raise AssertionError("unreachable")
 
 
+def period(since: str | None, until: str | None) -> tuple[Any, Any]:
+    """``--since``/``--until`` as times; a bad one is named in one line (exit 2)."""
+    from bot.wire import parse_time
+
+    bounds = []
+    for option, value in (("--since", since), ("--until", until)):
+        try:
+            bounds.append(parse_time(value) if value else None)
+        except ValueError:
+            fail(f"{option} {value!r} is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T09:00Z)")
+    return bounds[0], bounds[1]
+
+
 def settings_for(config: Path | None, db: str | None, **overrides: Any) -> Any:
-    from bot.settings import load_settings
+    from bot.settings import SettingsError, load_settings
 
     if config is not None and not config.exists():
         fail(f"no settings file at {config}")
     if db is not None:
         overrides["db"] = db
-    return load_settings(config, **overrides)
+    try:
+        return load_settings(config, **overrides)
+    except SettingsError as exc:
+        logging.getLogger(__name__).debug("settings refused", exc_info=True)
+        fail(str(exc))
 
 
 async def open_core(settings: Any) -> Any:
@@ -89,10 +111,19 @@ def with_core(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     return run(go())
 
 
+def require_store(settings: Any) -> None:
+    """Commands that read (or change) an existing store refuse a missing one
+    instead of quietly creating an empty database under a mistyped name."""
+    if settings.db == ":memory:" or not Path(settings.db).exists():
+        fail(f"no store at {settings.db}: pass --db with the bot's database (or run the bot first)")
+
+
 def with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open only the store (no model) for commands that need no embeddings."""
-    from bot.storage.database import Database
     from knowledge.store import EntryStore
+    from storage.database import Database
+
+    require_store(settings)
 
     async def go() -> T:
         async with Database(settings.db) as db:

@@ -26,30 +26,23 @@ from bot.cli.common import (
 
 async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool,
                            author: str = "import", progress: Any = None) -> Any:
-    """Import one knowledge file: the code behind ``journeybot kb import`` and the
-    web console's upload. ``progress(done, total)`` hears how the embedding goes."""
+    """Import one knowledge file as a stream (any size, bounded memory), with
+    progress on a terminal and, off one, a line every few seconds: the code behind
+    ``journeybot kb import`` and the web console's upload (``progress`` hears each
+    ``FileProgress`` instead of the terminal)."""
     from datetime import UTC, datetime
 
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+    from bot.cli.progress import ImportProgress
+    from knowledge.importer import import_file
 
-    from knowledge.files import read_file
-    from knowledge.importer import import_drafts
-
-    parsed = read_file(path, space=space)
     log = logging.getLogger("journeybot.kb")
-    for problem in parsed.problems:
-        log.warning("skipped %s", problem)
     policy = core.settings.policy
-    show = not quiet and len(parsed.drafts) >= 200 and sys.stderr.isatty()
-    bar = Progress(TextColumn("embedding questions"), BarColumn(), TaskProgressColumn(),
-                   TimeRemainingColumn(), transient=True, disable=not show)
-    with bar:
-        task = bar.add_task("embed", total=None)
-        report = await import_drafts(
-            core.kb, parsed.drafts, author=author, at=datetime.now(UTC),
-            progress=progress or (lambda done, total: bar.update(task, completed=done, total=total)),
+    with ImportProgress(path.name, quiet=quiet or progress is not None) as shown:
+        report = await import_file(
+            core.kb, path, space=space, author=author, at=datetime.now(UTC), progress=progress or shown,
             conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap)
-    report.problems[:0] = list(parsed.problems)
+    for problem in report.problems:
+        log.warning("skipped %s", problem)
     log.info("%s: %d new, %d new versions, %d unchanged, %d skipped, %d conflicts flagged",
              path.name, len(report.created), len(report.versioned), len(report.unchanged),
              len(report.problems), len(report.conflicts))
@@ -60,16 +53,36 @@ async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: b
 def kb_import(
     file: Path,
     space: Annotated[str | None, typer.Option("--space", help="space for entries that name none")] = None,
+    staff: Annotated[list[str] | None, typer.Option(
+        "--staff", help="exports: a staff member's user id (or name); repeat for each")] = None,
+    staff_role: Annotated[list[str] | None, typer.Option(
+        "--staff-role", help="exports: a role whose members are staff (Discord role; Slack: admin, owner)")] = None,
+    workspace_url: Annotated[str | None, typer.Option(
+        "--workspace-url", help="Slack exports: e.g. https://acme.slack.com, to link each entry to its thread")] = None,
+    channel: Annotated[list[str] | None, typer.Option(
+        "--channel", help="exports: import only this channel; repeat for each (default: every public one)")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Import a knowledge file (YAML, JSON lines or Markdown); broken entries are skipped and named."""
+    """Import a knowledge file (YAML, JSON lines or Markdown; broken entries are skipped and named),
+    or past threads from a Slack export (folder or .zip) or a DiscordChatExporter JSON export
+    (staff-answered threads become pending entries for `kb review`)."""
     setup_logging()
     # A bulk import embeds in batches: every core helps (the bot itself uses one).
     settings = settings_for(config, db, embed_threads=os.cpu_count() or 1)
+    from knowledge.threads.source import export_kind
+
+    if export_kind(file) is not None:
+        from bot.cli.threads import import_export
+
+        import_export(settings, file, space=space, staff=staff or [], staff_roles=staff_role or [],
+                      workspace_url=workspace_url, channels=channel or [])
+        return
     report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False))
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
                f"{len(report.unchanged)} unchanged, {len(report.problems)} skipped")
+    if not report.problems and not report.imported and not report.unchanged:
+        typer.echo(f"{file.name}: nothing to import (no entries in it)")
     for problem in report.problems:
         typer.echo(f"  skipped {problem}")
     for a, b in report.conflicts:
@@ -94,7 +107,7 @@ def kb_export(
     kind = fmt or ("jsonl" if file.endswith((".jsonl", ".ndjson")) else "yaml")
 
     async def body(store: Any) -> str:
-        return dump(await store.list(space=space), kind)
+        return dump(await store.entries(space=space), kind)
 
     text = with_store(settings, body)
     if file == "-":
@@ -115,22 +128,30 @@ def kb_list(
     from datetime import UTC, datetime
 
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     settings = settings_for(config, db)
 
     async def body(store: Any) -> Any:
-        return await store.list(space=space, status=None if status == "all" else status)
+        return await store.entries(space=space, status=None if status == "all" else status)
 
     entries = with_store(settings, body)
-    table = Table("id", "space", "v", "status", "question", "tags", "review after", "origin")
     today = datetime.now(UTC)
-    for e in entries:
-        review = e.review_after.isoformat() if e.review_after else ""
-        if e.is_stale(today):
-            review += " (stale)"
-        table.add_row(e.id, e.space, str(e.version), e.status, e.title[:60], ",".join(e.tags), review, e.origin)
-    Console().print(table)
+    rows = [(e.id, e.space, str(e.version), e.status, e.title, ",".join(e.tags),
+             (e.review_after.isoformat() if e.review_after else "") + (" (stale)" if e.is_stale(today) else ""),
+             e.origin or "") for e in entries]
+    console = Console()
+    if console.is_terminal:
+        # Ids are what people copy into the next command: never cut, never wrapped.
+        table = Table("space", "v", "status", "question", "tags", "review after", "origin")
+        table.columns.insert(0, Column("id", no_wrap=True, min_width=max((len(r[0]) for r in rows), default=2)))
+        for row in rows:
+            table.add_row(*row[:4], row[4][:60], *row[5:])
+        console.print(table)
+    else:  # piped: one tab-separated line per entry, nothing cut
+        typer.echo("\t".join(("id", "space", "version", "status", "question", "tags", "review_after", "origin")))
+        for row in rows:
+            typer.echo("\t".join(row))
     typer.echo(f"{len(entries)} entries", err=True)
 
 
@@ -160,21 +181,13 @@ def kb_show(entry_id: str, db: DbOption = None, config: ConfigOption = None) -> 
 @kb_app.command("retire")
 def kb_retire(
     entry_id: str,
-    by: Annotated[str, typer.Option("--by", help="who retires it (kept in its history)")] = "operator",
+    by: Annotated[str | None, typer.Option("--by", help="who retires it (kept in the log; default: your login)")] = None,
+    space: Annotated[str, typer.Option("--space")] = "default",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Stop answering from an entry; its history stays."""
-    from datetime import UTC, datetime
+    """Stop answering from an entry; its history stays (same as `kb review retire`)."""
+    from bot.cli.review import run_one
 
     setup_logging()
-    settings = settings_for(config, db)
-
-    async def retire(core: Any) -> Any:
-        entry = await core.kb.get(entry_id)
-        return None if entry is None else await core.kb.retire(entry, by=by, at=datetime.now(UTC))
-
-    retired = with_core(settings, retire)
-    if retired is None:
-        fail(f"no entry {entry_id!r}", 1)
-    typer.echo(f"retired {entry_id} (version {retired.version}); its history is kept")
+    run_one("retire", entry_id, by=by, space=space, db=db, config=config)

@@ -50,13 +50,14 @@ async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
     try:
         for path in kb_files:
             await import_knowledge(core, path, space=None, quiet=True)
-        stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115, ASYNC230 (opening is instant; reads go through a thread)
+        # Bytes, decoded per line by the adapter: one invalid byte costs one line.
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115, ASYNC230 (opening is instant; reads go through a thread)
         try:
             adapter = replay_module.ReplayAdapter(replay_module.read_lines(stream), sys.stdout)
             runtime = Runtime(core, [adapter])
             await runtime.start()
         finally:
-            if stream is not sys.stdin:
+            if stream is not sys.stdin.buffer:
                 stream.close()
     finally:
         await core.close()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, fail, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, period, require_store, run, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -24,26 +23,31 @@ def report(
     """The quality scorecard, computed from the event log alone."""
     import json
 
-    from bot.storage.database import Database
-    from bot.wire import parse_time
     from learning.report import render_table
-    from learning.scorecard import compute
+    from learning.scorecard import Windows, compute
+    from storage.database import Database
 
     settings = settings_for(config, db)
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as exc:
-        fail(str(exc))
-    if settings.db != ":memory:" and not Path(settings.db).exists():
-        fail(f"no store at {settings.db}: run the bot (or pass --db) first")
+    start, end = period(since, until)
+    require_store(settings)
 
     async def go() -> Any:
         async with Database(settings.db) as database:
-            return await compute(database, since=start, until=end, space=space, policy=settings.policy)
+            return await compute(database, since=start, until=end, space=space,
+                                 windows=Windows.of(settings.policy))
 
     card = run(go())
     if as_json:
         typer.echo(json.dumps(card.as_json(), indent=2, ensure_ascii=False))
     else:
         render_table(card)
+
+
+async def print_scorecard(core: Any, console: Any = None) -> None:
+    """The scorecard of a running core's store, as ``journeybot report`` prints it.
+
+    The terminal demo ends with it; adapters reach the scorecard only through here."""
+    from learning.report import render_table
+    from learning.scorecard import Windows, compute
+
+    render_table(await compute(core.db, windows=Windows.of(core.settings.policy)), console)

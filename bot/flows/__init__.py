@@ -7,27 +7,8 @@ import logging
 from bot.events import Command, Delete, Edit, Feedback, Message, Tick
 from bot.flows import commands, edits, questions, staff, timers
 from bot.handling import Handling
-from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-def channel_kind(handling: Handling, message: Message) -> str:
-    return channel_kind_of(handling.core.settings, message)
-
-
-def channel_kind_of(settings: Settings, message: Message) -> str:
-    """help, staff, dm or other: the adapter's word if it gave one, else settings."""
-    if message.channel_kind:
-        return message.channel_kind
-    names = {message.channel, message.channel_name}
-    if names & set(settings.help_channels):
-        return "help"
-    if settings.staff_channel in names:
-        return "staff"
-    if message.channel.startswith("dm:"):
-        return "dm"
-    return "other"
 
 
 async def route_event(handling: Handling) -> None:
@@ -50,14 +31,14 @@ async def on_message(handling: Handling, message: Message) -> None:
     if message.is_bot:
         logger.debug("ignoring a bot's message %s", message.id)
         return
-    kind = channel_kind(handling, message)
+    kind = handling.services.community.channel_kind(message)
     if kind == "staff":
         if message.thread:
             await staff.on_card_reply(handling, message)
         return
     case = await questions.case_of(handling, message, kind)
     if case is not None:
-        if staff.is_staff(handling, message) and message.user != case.user:
+        if handling.services.community.is_staff(message) and message.user != case.user:
             await staff.on_staff_in_thread(handling, message, case)
         elif message.user == case.user:
             await questions.on_follow_up(handling, message, case)

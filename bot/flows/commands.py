@@ -1,15 +1,17 @@
-"""Slash commands and staff buttons: private, recap, claim, send_suggested, approve."""
+"""Slash commands and staff buttons: private, recap, claim, send_suggested; knowledge review
+(approve, reject, edit, settle, renew, retire) is in ``bot.flows.review``."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from bot.actions import Private
+from bot import casework
 from bot.cases import Case
 from bot.events import Address, Command
+from bot.flows import review
 from bot.flows.deciding import answer_with
-from bot.flows.staff import case_of_card, is_moderator, is_staff, question_vector, record_lesson
+from bot.flows.staff import case_of_card, question_vector
+from bot.flows.wording import generate_recap
 from bot.handling import Handling
 from bot.journeys import summary
 from learning.teach import Lesson
@@ -25,7 +27,7 @@ async def on_command(handling: Handling, command: Command) -> None:
         "claim": on_claim,
         "take": on_claim,
         "send_suggested": on_send_suggested,
-        "approve": on_approve,
+        **dict.fromkeys(review.COMMANDS, review.on_review_command),
     }.get(name)
     if handler is None:
         refuse(handling, command, f"I don't know the command “{name}”. I know: private, recap.")
@@ -38,7 +40,7 @@ def reply_address(handling: Handling, command: Command) -> Address:
 
 
 def refuse(handling: Handling, command: Command, text: str) -> None:
-    words = handling.core.composer.notice(text, "you", "nothing changed; ask a moderator or staff if you need this")
+    words = handling.services.composer.notice(text, "you", "nothing changed; ask a moderator or staff if you need this")
     handling.reply(None, words, address=reply_address(handling, command), private_to=command.user)
     logger.info("refused command %s from %s: %s", command.name, command.user, text)
 
@@ -47,7 +49,7 @@ async def case_for(handling: Handling, command: Command) -> Case | None:
     for key in (command.about, command.thread):
         if not key:
             continue
-        case = await handling.core.cases.get(handling.space, key)
+        case = await handling.services.cases.get(handling.space, key)
         if case is None:
             case = await case_of_card(handling, key)
         if case is not None:
@@ -57,7 +59,7 @@ async def case_for(handling: Handling, command: Command) -> Case | None:
 
 async def on_private(handling: Handling, command: Command) -> None:
     """Moderators move a case to a DM with the asker; its context moves with it."""
-    if not is_moderator(handling, command):
+    if not handling.services.community.is_moderator(command):
         refuse(handling, command, "Only moderators can move a conversation to private messages.")
         return
     case = await case_for(handling, command)
@@ -68,29 +70,8 @@ async def on_private(handling: Handling, command: Command) -> None:
     if case.private:
         refuse(handling, command, "This conversation is already private.")
         return
-    core = handling.core
-    owner_name = core.composer.owner_label(case.owner)
-    dm = f"dm:{case.user}"
-    context = "\n".join([
-        f"Hi {case.user_name or case.user}, a moderator moved your question here so we can talk privately.",
-        f"Your question: “{case.question}”",
-        "What we know so far:",
-        *("  " + line for line in summary(await handling.journey(case.user), current=case.key).splitlines()),
-        f"Who has it now: {owner_name}. Next step: carry on here; you don't need to repeat anything.",
-    ])
-    handling.emit(Private(event=handling.event.id, case=case.key, space=handling.space,
-                          user=case.user, channel=dm, text=context,
-                          address=Address(case.address.platform, handling.space, dm, None,
-                                          dm_user=case.user)))
-    words = core.composer.notice("A moderator moved this conversation to a private message.",
-                                 owner_name, "it continues in direct messages")
-    handling.reply(case, words)
-    moved = replace(case, private=True,
-                    address=Address(case.address.platform, handling.space, dm, None, dm_user=case.user))
-    await handling.core.cases.link(handling.space, dm, case.key, "dm")
-    await handling.log("private_move", {"by": command.user, "from": case.address.channel}, case=case.key)
-    await handling.transition(moved, "moved_private", by=command.user)
-    await handling.update_card(moved, f"Moved to a private conversation by {command.user_name or command.user}.")
+    moved = await casework.move_private(handling, case, by=command.user,
+                                        by_name=command.user_name or command.user)
     await handling.save(moved)
 
 
@@ -98,9 +79,9 @@ async def on_recap(handling: Handling, command: Command) -> None:
     """The caller's own journey, shown only to them."""
     journey = await handling.journey(command.user)
     text = "Here's what I have on record for you:\n" + summary(journey)
-    generator = handling.core.generator
+    generator = handling.services.generator
     if generator is not None and journey.cases:  # worded by the LLM when it can, else the summary
-        text = await generator.recap(handling, journey) or text
+        text = await generate_recap(handling, generator, journey) or text
     open_cases = [n for n in journey.cases if n.status in ("open", "routed", "answered", "reopened")]
     if open_cases:
         latest = open_cases[-1]
@@ -109,14 +90,14 @@ async def on_recap(handling: Handling, command: Command) -> None:
         owner = "staff" if latest.status == "routed" else "me (the bot)"
     else:
         owner, next_step = "you", "ask in the help channel whenever you need something"
-    words = handling.core.composer.notice(text, owner, next_step)
+    words = handling.services.composer.notice(text, owner, next_step)
     handling.reply(None, words, address=reply_address(handling, command), private_to=command.user)
     await handling.log("recap", {"user": command.user})
 
 
 async def on_claim(handling: Handling, command: Command) -> None:
     """"I'll take it": a named staff member owns the case from now on."""
-    if not is_staff(handling, command):
+    if not handling.services.community.is_staff(command):
         refuse(handling, command, "Only staff can take a question.")
         return
     case = await case_for(handling, command)
@@ -124,48 +105,26 @@ async def on_claim(handling: Handling, command: Command) -> None:
         refuse(handling, command, "I can't find the question this card belongs to.")
         return
     name = command.user_name or command.user
-    case = replace(case, owner=command.user, next_step=f"{name} replies in the thread")
-    await handling.transition(case, "claimed", by=command.user)
-    words = handling.core.composer.taken(name)
-    handling.reply(case, words, kind="notice", owner=command.user)
-    await handling.update_card(case, f"{name} took this question.")
-    await handling.save(case)
+    await handling.save(await casework.claim(handling, case, staff=command.user, name=name))
 
 
 async def on_send_suggested(handling: Handling, command: Command) -> None:
     """Staff approve the best candidate as the answer: sent, and learned as
     another way to ask that entry."""
-    if not is_staff(handling, command):
+    if not handling.services.community.is_staff(command):
         refuse(handling, command, "Only staff can send an answer.")
         return
     case = await case_for(handling, command)
     entry_id = (command.args or "").strip() or (case.candidates[0].entry if case and case.candidates else "")
-    entry = await handling.core.kb.get(entry_id) if entry_id else None
+    entry = await handling.services.kb.get(entry_id) if entry_id else None
     if case is None or entry is None or entry.status != "live" or entry.space != handling.space:
         refuse(handling, command, "There is no suggested answer to send for this card.")
         return
     vector = await question_vector(handling, case)
-    updated = await handling.core.kb.add_question(entry, case.question, author=command.user,
-                                                   at=handling.now, case=case.key, vector=vector)
-    await record_lesson(handling, case, Lesson(updated, "form", None), command.user)
+    updated = await handling.services.kb.add_question(entry, case.question, author=command.user,
+                                                       at=handling.now, case=case.key, vector=vector)
+    await casework.record_lesson(handling, case, Lesson(updated, "form", None), command.user)
     case = await answer_with(handling, case, updated, confidence=1.0, by=command.user)
     name = command.user_name or command.user
     await handling.update_card(case, f"{name} sent the suggested answer {entry.id}.")
     await handling.save(case)
-
-
-async def on_approve(handling: Handling, command: Command) -> None:
-    """Staff let an entry learned in a private thread answer publicly."""
-    if not is_staff(handling, command):
-        refuse(handling, command, "Only staff can approve knowledge.")
-        return
-    entry = await handling.core.kb.get((command.args or "").strip())
-    if entry is None or entry.space != handling.space:
-        refuse(handling, command, "Name the entry to approve, e.g. `approve k12`.")
-        return
-    approved = await handling.core.kb.approve(entry, by=command.user, at=handling.now)
-    words = handling.core.composer.notice(
-        f"{approved.id} now answers publicly (version {approved.version}).", "me (the bot)",
-        "I answer the next person who asks from it")
-    handling.reply(None, words, address=reply_address(handling, command), private_to=command.user)
-    await handling.log("approved", {"entry": approved.id, "by": command.user})

@@ -4,13 +4,17 @@ a clarifying question or a hand-over, with its evidence recorded."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from bot.actions import FEEDBACK_BUTTONS, Candidate, Citation
-from bot.cases import BOT, Case
+from bot import casework
+from bot.actions import Candidate
+from bot.cases import Case
+from bot.flows.wording import generate_answer
 from bot.handling import Handling
 from bot.policy import Decision, Option, Signals, decide
 from bot.text import asks_for_person
@@ -25,9 +29,9 @@ MAX_CANDIDATES = 5
 
 async def retrieve(handling: Handling, vector: np.ndarray,
                    text: str | None = None) -> tuple[list[Hit], list[Option]]:
-    core = handling.core
-    hits = await core.kb.search(handling.space, vector, text=text)
-    partners = await core.kb.store.conflict_partners(handling.space) if hits else {}
+    services = handling.services
+    hits = await services.kb.search(handling.space, vector, text=text)
+    partners = await services.kb.store.conflict_partners(handling.space) if hits else {}
     options = [
         Option(entry=h.entry.id, score=h.score, support=h.support, second=h.second,
                stale=h.entry.is_stale(handling.now), policy=h.entry.is_policy,
@@ -38,7 +42,7 @@ async def retrieve(handling: Handling, vector: np.ndarray,
 
 
 def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -> Signals:
-    detector = handling.core.sensitive
+    detector = handling.services.sensitive
     sensitive = detector.classify(text, vector) if detector is not None else None
     return Signals(
         human_requested=asks_for_person(text),
@@ -53,20 +57,30 @@ def candidates_of(hits: list[Hit]) -> tuple[Candidate, ...]:
                  for h in hits[:MAX_CANDIDATES])
 
 
-async def record_decision(handling: Handling, case: Case, decision: Decision, hits: list[Hit],
+async def record_decision(handling: Handling, case: Case, decision: Decision,
+                          considered: Sequence[Hit | Candidate], *, may_generate: bool = True,
                           **extra: Any) -> None:
-    core = handling.core
-    body = decision.evidence(core.settings.policy)
+    """The one builder of a decision's evidence: what was decided and why, the
+    thresholds, every entry weighed (with its version), the embedding model and
+    the LLM that may word the answer (``may_generate=False``: none will)."""
+    services = handling.services
+    body = decision.evidence(services.policy)
     body.update(
-        candidates=[{"entry": h.entry.id, "version": h.entry.version, "score": round(h.score, 4),
-                     "second": None if h.second is None else round(h.second, 4),
-                     "support": h.support, "stale": h.entry.is_stale(handling.now)}
-                    for h in hits[:MAX_CANDIDATES]],
-        model=core.embedder.name,
-        generator=getattr(core.generator, "model", None),
+        candidates=[_weighed(c, handling.now) for c in considered[:MAX_CANDIDATES]],
+        model=services.embedder.name,
+        generator=getattr(services.generator, "model", None) if may_generate else None,
         **extra,
     )
     await handling.log("decision", body, case=case.key)
+
+
+def _weighed(considered: Hit | Candidate, now: datetime) -> dict[str, Any]:
+    if isinstance(considered, Candidate):  # weighed earlier (an option the asker picked)
+        return {"entry": considered.entry, "version": considered.version, "score": considered.score}
+    return {"entry": considered.entry.id, "version": considered.entry.version,
+            "score": round(considered.score, 4),
+            "second": None if considered.second is None else round(considered.second, 4),
+            "support": considered.support, "stale": considered.entry.is_stale(now)}
 
 
 async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.ndarray,
@@ -79,7 +93,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     """
     hits, options = await retrieve(handling, vector, text)
     signals = signals or signals_for(handling, text, vector, case)
-    decision = decide(options, signals, handling.core.settings.policy)
+    decision = decide(options, signals, handling.services.policy)
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
                             why=f"the asker already had {avoid} and is still asking")
@@ -91,10 +105,10 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
         return await answer_with(handling, case, by_id[decision.entry].entry,
                                  confidence=decision.confidence, candidates=candidates)
     if decision.kind == "clarify":
-        return await clarify(handling, case, [by_id[e].entry for e in decision.options],
-                             confidence=decision.confidence)
-    return await handling.route(case, decision.reason or "low_confidence", candidates=candidates,
-                                linked=linked)
+        return await casework.clarify(handling, case, [by_id[e].entry for e in decision.options],
+                                      confidence=decision.confidence)
+    return await casework.route(handling, case, decision.reason or "low_confidence",
+                                candidates=candidates, linked=linked)
 
 
 async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,
@@ -105,14 +119,14 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
     ``generate=False`` keeps it extractive even with an LLM configured (one
     staff answer fanning out to many waiting cases must not make many calls).
     """
-    core = handling.core
-    text, said = core.composer.answer(entry), entry.answer
+    services = handling.services
+    text, said = services.composer.answer(entry), entry.answer
     cited: tuple[Entry, ...] = (entry,)
     # Grounded generation, when configured, words the answer; it checks its own
     # output and otherwise falls back (``used`` False) to the extractive words.
     generated = None
-    if core.generator is not None and by is None and generate:
-        generated = await core.generator.compose(handling, case, entry, candidates)
+    if services.generator is not None and by is None and generate:
+        generated = await generate_answer(handling, services.generator, case, entry, candidates)
         if generated.text is not None:
             text, said, cited = generated.text, generated.answer or text, generated.sources
     refused = () if generated is None else generated.promised
@@ -124,34 +138,9 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
                     entry.id, case.key, ", ".join(kinds))
         await handling.log("promise_blocked", {"entry": entry.id, "kinds": kinds,
                                                "generated": bool(refused)}, case=case.key)
-        return await handling.route(case, "promise", candidates=candidates)
+        return await casework.route(handling, case, "promise", candidates=candidates)
     if refused:  # the model's promise was refused; the extractive answer promises nothing
         await handling.log("promise_blocked", {"entry": entry.id, "kinds": list(refused),
                                                "generated": True}, case=case.key)
-    text = f"{text}\n\n{core.composer.answer_footer()}"
-    handling.reply(case, text, kind="relay" if by else "answer", sources=tuple(e.id for e in cited),
-                   confidence=1.0 if by else confidence, by=by,
-                   citations=tuple(Citation(e.id, e.version, e.title, e.url) for e in cited),
-                   buttons=FEEDBACK_BUTTONS)
-    case = replace(case, status="answered", owner=BOT if by is None else by, entry=entry.id,
-                   entry_version=entry.version, options=(), answered_by=by,
-                   next_step="the asker tries it and tells us if it worked")
-    case = case.said("staff" if by else "bot", by or core.settings.bot_name, said, handling.now)
-    await handling.transition(case, "answered", entry=entry.id, version=entry.version,
-                              confidence=round(confidence, 4), taught=entry.taught,
-                              fresh=not entry.is_stale(handling.now), by=by or "bot")
-    journey = (await handling.journey(case.user)).tell(case.key, entry.title, handling.now, entry.id)
-    handling.keep_journey(journey.update_case(case.key, status="answered", stuck=None,
-                                              outcome=f"answered from {entry.id}"))
-    return case
-
-
-async def clarify(handling: Handling, case: Case, entries: list[Entry], *, confidence: float) -> Case:
-    words = handling.core.composer.clarify(entries)
-    handling.reply(case, words, kind="clarify", options=tuple(e.id for e in entries),
-                   confidence=confidence)
-    case = replace(case, status="open", owner=BOT, options=tuple(e.id for e in entries),
-                   clarifications=case.clarifications + 1, next_step=words.next_step or "")
-    case = case.said("bot", handling.core.settings.bot_name, words.text, handling.now)
-    await handling.transition(case, "clarified", options=list(case.options))
-    return case
+    return await casework.answer_from(handling, case, entry, text=text, said=said, cited=cited,
+                                      confidence=confidence, by=by)

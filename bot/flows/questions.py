@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import numpy as np
 
-from bot.actions import Route
-from bot.cases import STAFF_QUEUE, Case
+from bot import casework
+from bot.actions import Candidate
+from bot.cases import Case
 from bot.events import Address, Feedback, Message
-from bot.flows.deciding import answer_with, decide_and_act
+from bot.flows.deciding import answer_with, decide_and_act, record_decision
 from bot.handling import Handling
-from bot.journeys import CaseNote
+from bot.policy import Decision
 from bot.text import asks_for_person, is_only_thanks, picked_option, says_not_solved, says_solved
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 async def case_of(handling: Handling, message: Message, kind: str) -> Case | None:
     """The case a message belongs to: by its thread, or the asker's private case in a DM."""
-    cases = handling.core.cases
+    cases = handling.services.cases
     if message.thread:
         case = await cases.get(handling.space, message.thread)
         if case is None:
@@ -39,31 +40,29 @@ async def case_of(handling: Handling, message: Message, kind: str) -> Case | Non
 
 
 async def embed(handling: Handling, text: str) -> np.ndarray:
-    return (await handling.core.embedder.embed([text]))[0]
+    vector: np.ndarray = (await handling.services.embedder.embed([text]))[0]
+    return vector
 
 
 async def on_question(handling: Handling, message: Message, kind: str) -> None:
     """A new question opens a case, unless it is the same issue the person
     raised a moment ago, which is linked instead of starting from zero."""
-    core = handling.core
+    services = handling.services
     thread = None if kind == "dm" else (message.thread or message.id)
     address = Address(message.platform, handling.space, message.channel, thread,
                       dm_user=message.user if kind == "dm" else None)
     if not message.text.strip():
-        handling.reply(None, core.composer.empty(), address=address)
+        handling.reply(None, services.composer.empty(), address=address)
         return
     case = Case(key=message.id, space=handling.space, user=message.user, question=message.text,
                 address=address, opened_at=handling.now, updated_at=handling.now,
                 user_name=message.user_name, private=kind == "dm")
     case = case.said("asker", message.user, message.text, handling.now)
-    journey = (await handling.journey(message.user)).with_case(
-        CaseNote(case.key, message.text[:300], handling.now, "open"))
-    handling.keep_journey(journey.learn_facts(message.text, case.key, handling.now))
-    await handling.transition(case, "opened", private=case.private, platform=message.platform)
+    case = await casework.open_case(handling, case, private=case.private, platform=message.platform)
     warn_about_secrets(handling, case)
     if handling.notes.get("truncated"):
-        handling.reply(case, core.composer.notice(
-            core.composer.truncated(core.settings.max_message_chars), "me (the bot)",
+        handling.reply(case, services.composer.notice(
+            services.composer.truncated(services.community.max_message_chars), "me (the bot)",
             "I answer from what I read, or pass it to a person"))
     vector = await embed(handling, message.text)
     earlier = await same_issue(handling, case, vector)
@@ -79,7 +78,7 @@ def warn_about_secrets(handling: Handling, case: Case) -> None:
     if not kinds:
         return
     what = ", ".join(k.replace("_", " ") for k in kinds)
-    words = handling.core.composer.notice(
+    words = handling.services.composer.notice(
         f"Heads up: your message contained what looks like a secret ({what}). I've hidden it from "
         "our records and from staff, but others may have seen it: treat it as exposed and revoke "
         "or rotate it now.", "you", "rotate the secret, then carry on here")
@@ -89,45 +88,29 @@ def warn_about_secrets(handling: Handling, case: Case) -> None:
 
 async def same_issue(handling: Handling, case: Case, vector: np.ndarray) -> Case | None:
     """The person's earlier, still-relevant case about the same thing, if any."""
-    policy = handling.core.settings.policy
+    policy = handling.services.policy
     since = handling.now - timedelta(hours=policy.repeat_window_hours)
     journey = await handling.journey(case.user)
     if not any(n.case != case.key and n.opened_at >= since for n in journey.cases):
         return None  # nothing recent on record: no need to look
-    earlier = [c for c in await handling.core.cases.of_user(handling.space, case.user, since=since)
+    earlier = [c for c in await handling.services.cases.of_user(handling.space, case.user, since=since)
                if c.key != case.key and c.status != "closed"]
     if not earlier:
         return None
-    rows = await handling.core.db.fetchall(
-        f"SELECT key, vector FROM cases WHERE space = ? AND key IN ({','.join('?' * len(earlier))})"
-        " AND vector IS NOT NULL", (handling.space, *[c.key for c in earlier]))
-    scores = {r["key"]: float(np.dot(np.frombuffer(r["vector"], dtype=np.float32), vector))
-              for r in rows}
+    stored = await handling.services.cases.vectors(handling.space, [c.key for c in earlier])
+    scores = {key: float(np.dot(other, vector)) for key, other in stored.items()}
     best = max(earlier, key=lambda c: scores.get(c.key, -1.0))
     return best if scores.get(best.key, -1.0) >= policy.repeat_threshold else None
 
 
 async def continue_earlier(handling: Handling, case: Case, earlier: Case, vector: np.ndarray) -> Case:
     """Same person, same issue: say where it stands instead of starting over."""
-    core = handling.core
-    case = replace(case, linked_to=earlier.key)
-    when = f"{earlier.opened_at:%b %d at %H:%M}"
-    await handling.transition(case, "linked", to_case=earlier.key, earlier_status=earlier.status)
-    await handling.log("repeat", {"earlier": earlier.key, "self_repeat": True}, case=earlier.key)
+    case = await casework.link(handling, case, earlier)
     if earlier.status == "routed":
-        owner_name = core.composer.owner_label(earlier.owner)
-        words = core.composer.repeat_waiting(earlier, owner_name, when)
-        handling.reply(case, words, kind="handoff")
-        case = replace(case, status="routed", owner=earlier.owner, card=earlier.card,
-                       card_ref=earlier.card_ref, route_reason=earlier.route_reason,
-                       next_step=words.next_step or "")
-        await handling.transition(case, "routed", reason=earlier.route_reason, linked=earlier.key)
-        await handling.update_card(earlier.said("asker", case.user, case.question, handling.now),
-                                   f"The asker asked again in another thread ({case.key}): "
-                                   f"“{case.question[:200]}”")
-        return case
+        return await casework.wait_with(handling, case, earlier)
     if earlier.status in ("answered", "resolved", "reopened") and earlier.entry:
-        await handling.transition(earlier, "reopened", why="asked the same again", by=case.key)
+        # The earlier case is on record as reopened; its stored state is left as it was.
+        await casework.reopen(handling, earlier, why="asked the same again", by=case.key)
         return await decide_and_act(handling, case, case.question, vector, avoid=earlier.entry,
                                     linked=earlier.key)
     return await decide_and_act(handling, case, case.question, vector, linked=earlier.key)
@@ -147,21 +130,20 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
     if case.options:
         case = await on_pick(handling, case, text)
     elif case.status in ("answered", "reopened") and says_solved(text):
-        case = await resolve(handling, case, confirmed=True)
+        case = await casework.resolve(handling, case, confirmed=True)
     elif asks_for_person(text):
         await handling.log("human_requested", {"how": "asked"}, case=case.key)
         case = (await add_to_waiting_case(handling, case) if case.status == "routed"
-                else await handling.route(case, "human_requested"))
+                else await casework.route(handling, case, "human_requested"))
     elif case.status == "answered" and says_not_solved(text):
-        case = await reopen(handling, case, why="the asker said it did not work")
+        case = await casework.not_solved(handling, case, why="the asker said it did not work")
     elif case.status == "routed":
         case = await add_to_waiting_case(handling, case)
     elif case.status == "resolved":
         if is_only_thanks(text) or says_solved(text):
             await handling.save(case)
             return
-        await handling.transition(case, "reopened", why="the asker came back to a solved thread")
-        case = replace(case, status="reopened", resolution=None)
+        case = await casework.reopen(handling, case, why="the asker came back to a solved thread")
         vector = await embed(handling, text)
         case = await decide_and_act(handling, case, text, vector, avoid=case.entry)
     else:
@@ -177,9 +159,9 @@ async def note_restatement(handling: Handling, case: Case, text: str) -> None:
     earlier = case.asker_words()[:-1][-3:]
     if len(text) < 15 or not earlier or picked_option(text, 9) is not None:
         return
-    vectors = await handling.core.embedder.embed([text, *earlier])
+    vectors = await handling.services.embedder.embed([text, *earlier])
     closest = float((vectors[1:] @ vectors[0]).max())
-    if closest >= handling.core.settings.policy.repeat_threshold:
+    if closest >= handling.services.policy.repeat_threshold:
         await handling.log("restated", {"similarity": round(closest, 4)}, case=case.key)
 
 
@@ -192,17 +174,14 @@ async def on_pick(handling: Handling, case: Case, text: str) -> Case:
         case = replace(case, options=())
         return await decide_and_act(handling, case, combined, vector)
     if pick == 0:
-        await handling.transition(case, "options_refused")
-        return await handling.route(replace(case, options=()), "low_confidence")
-    entry = await handling.core.kb.get(case.options[pick - 1])
+        return await casework.options_refused(handling, case)
+    entry = await handling.services.kb.get(case.options[pick - 1])
     if entry is None or entry.status != "live":
-        return await handling.route(replace(case, options=()), "low_confidence")
+        return await casework.route(handling, replace(case, options=()), "low_confidence")
     score = next((c.score for c in case.candidates if c.entry == entry.id), 0.0)
-    await handling.log("decision", {"decision": "answer", "entry": entry.id, "why": "picked by the asker",
-                                    "option": pick, "confidence": score,
-                                    "candidates": [{"entry": entry.id, "version": entry.version,
-                                                    "score": score}],
-                                    "model": handling.core.embedder.name}, case=case.key)
+    picked = Decision("answer", entry=entry.id, confidence=score, why="picked by the asker")
+    await record_decision(handling, case, picked, [Candidate(entry.id, score, entry.title, entry.version)],
+                          option=pick)
     return await answer_with(handling, replace(case, options=()), entry, confidence=score,
                              candidates=case.candidates)
 
@@ -212,39 +191,10 @@ async def add_to_waiting_case(handling: Handling, case: Case) -> Case:
     last_two = case.turns[-2:]
     await handling.update_card(case, f"The asker added: “{case.turns[-1].text[:300]}”")
     if len(last_two) < 2 or last_two[0].who != "asker":
-        words = handling.core.composer.still_waiting(case, handling.core.composer.owner_label(case.owner))
+        words = handling.services.composer.still_waiting(case, handling.services.composer.owner_label(case.owner))
         handling.reply(case, words, kind="notice")
-        case = case.said("bot", handling.core.settings.bot_name, words.text, handling.now)
+        case = case.said("bot", handling.services.community.bot_name, words.text, handling.now)
     return case
-
-
-async def resolve(handling: Handling, case: Case, *, confirmed: bool) -> Case:
-    case = replace(case, status="resolved", resolution="confirmed" if confirmed else "presumed",
-                   next_step="none")
-    await handling.transition(case, "resolved", confirmed=confirmed, entry=case.entry,
-                              answered_by=case.answered_by)
-    journey = await handling.journey(case.user)
-    handling.keep_journey(journey.update_case(case.key, status="resolved", stuck=None,
-                                              outcome="solved" if confirmed else "presumed solved"))
-    if confirmed:
-        words = handling.core.composer.solved()
-        handling.reply(case, words, kind="notice")
-        await handling.update_card(case, "The asker confirmed it is solved.")
-    return case
-
-
-async def reopen(handling: Handling, case: Case, *, why: str) -> Case:
-    """The answer did not solve it: reopen and hand over, with what was tried."""
-    await handling.transition(case, "reopened", why=why, entry=case.entry,
-                              answered_by=case.answered_by)
-    if case.entry and case.answered_by is None:
-        await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
-                                            "how": "not_solved"}, case=case.key)
-    journey = await handling.journey(case.user)
-    handling.keep_journey(journey.update_case(case.key, outcome=f"{case.entry or 'answer'} did not solve it"))
-    case = replace(case, status="reopened", resolution=None,
-                   owner=case.owner if case.owner not in ("bot", "asker") else STAFF_QUEUE)
-    return await handling.route(case, "reopened")
 
 
 async def on_bystander(handling: Handling, message: Message, case: Case) -> None:
@@ -254,28 +204,28 @@ async def on_bystander(handling: Handling, message: Message, case: Case) -> None
 
 
 async def on_feedback(handling: Handling, feedback: Feedback) -> None:
-    case = await handling.core.cases.get(handling.space, feedback.about)
+    case = await handling.services.cases.get(handling.space, feedback.about)
     if case is None:
         logger.info("feedback about unknown case %s from %s", feedback.about, feedback.user)
         return
     await handling.log("feedback", {"value": feedback.value, "by": feedback.user,
                                     "asker": feedback.user == case.user}, case=case.key)
     if feedback.user != case.user:
-        words = handling.core.composer.notice(
+        words = handling.services.composer.notice(
             "Only the person who asked can mark this question.", "the asker",
             "ask your own question in the help channel if you need help too")
         handling.reply(case, words, private_to=feedback.user)
         return
     if feedback.value == "solved":
         if case.status != "resolved":
-            case = await resolve(handling, case, confirmed=True)
+            case = await casework.resolve(handling, case, confirmed=True)
     elif feedback.value == "not_solved":
         if case.status in ("answered", "resolved", "reopened"):
-            case = await reopen(handling, case, why="the asker pressed Not solved")
+            case = await casework.not_solved(handling, case, why="the asker pressed Not solved")
     else:
         await handling.log("human_requested", {"how": "button"}, case=case.key)
         if case.status != "routed":
-            case = await handling.route(case, "human_requested")
+            case = await casework.route(handling, case, "human_requested")
     await handling.save(case)
 
 
@@ -284,23 +234,12 @@ async def fallback(handling: Handling) -> None:
     event = handling.event
     if not isinstance(event, Message) or event.is_bot:
         return
-    case = await handling.core.cases.get(handling.space, event.thread or event.id)
+    case = await handling.services.cases.get(handling.space, event.thread or event.id)
     if case is None:
         thread = event.thread or event.id
         case = Case(key=thread, space=handling.space, user=event.user, question=event.text,
                     address=Address(event.platform, handling.space, event.channel, thread),
                     opened_at=handling.now, updated_at=handling.now, user_name=event.user_name)
-        await handling.transition(case, "opened", fallback=True)
-    words = handling.core.composer.trouble()
-    case = replace(case, status="routed", owner=STAFF_QUEUE, card=case.card or f"card:{case.key}",
-                   route_reason="low_confidence")
-    handling.reply(case, words, kind="handoff")
-    handling.emit(Route(event=event.id, case=case.key, space=handling.space,
-                        address=handling.staff_address(), card=case.card or "",
-                        reason="low_confidence",
-                        text=f"Something went wrong handling this message; please answer it "
-                             f"directly. From {event.user}: “{event.text[:500]}”"))
-    await handling.transition(case, "routed", reason="low_confidence", fallback=True)
-    await handling.core.cases.save(case)
-    await handling.core.cases.link(handling.space, case.card or "", case.key, "card")
-
+        case = await casework.open_case(handling, case, remember=False, fallback=True)
+    case = await casework.route_after_failure(handling, case, text=event.text)
+    await handling.save(case)

@@ -1,8 +1,8 @@
 """The generator: one OpenAI-compatible endpoint, asked for grounded words.
 
 It never decides anything and never raises into the core: every call ends
-in checked words or in ``None`` with the reason recorded, and the caller
-then uses the words it would have used without a model.
+in checked words or in ``None`` with the reason, and the caller records the
+evidence and then uses the words it would have used without a model.
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 import openai
 from openai import AsyncOpenAI
 
-from bot.actions import Candidate
 from bot.generate.check import check_answer, check_recap
 from bot.generate.prompt import Prompt, answer_prompt, recap_prompt
-from bot.journeys import Journey, summary
-from knowledge.entries import LIVE, Entry
-
-if TYPE_CHECKING:
-    from bot.cases import Case
-    from bot.handling import Handling
-    from bot.settings import LLMSettings, Settings
+from bot.journeys import Journey
+from bot.settings import LLMSettings, Settings
+from knowledge.entries import Entry
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +36,28 @@ class GeneratorUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Generated:
-    """What generation produced for one answer.
+    """What generation produced for one answer (``use`` "answer") or recap, with its evidence.
 
     ``text`` is the checked answer with its numbered source list, or ``None``
     when generation fell back (``fallback`` says why: ``timeout``,
     ``rate_limited``, ``http_500``, ``connection``, ``malformed``,
     ``truncated``, ``uncited``, ``unknown_citation``, ``promise``,
     ``no_answer`` …). ``sources`` are the entries the answer cites;
-    ``promised`` the commitment kinds a refused answer would have made.
+    ``promised`` the commitment kinds a refused answer would have made. The
+    evidence: the prompt's hash and size, what redaction removed from it, the
+    entries ``offered`` (numbered from 1) and the numbers ``cited``.
     """
 
+    use: Literal["answer", "recap"]
     text: str | None
     answer: str | None
     sources: tuple[Entry, ...]
     model: str
     prompt_hash: str | None
+    prompt_chars: int = 0
+    redactions: int = 0
+    offered: tuple[Entry, ...] = ()
+    cited: tuple[int, ...] = ()
     fallback: str | None = None
     promised: tuple[str, ...] = ()
 
@@ -112,63 +114,54 @@ class Generator:
 
     # -- answers -------------------------------------------------------------
 
-    async def compose(self, handling: Handling, case: Case, entry: Entry,
-                      candidates: Sequence[Candidate] = ()) -> Generated:
-        """An answer to ``case`` from ``entry`` and close ``candidates``, checked.
+    @property
+    def max_sources(self) -> int:
+        """How many entries an answer prompt offers, the decided one included."""
+        return self.settings.max_sources
 
-        Whatever the endpoint does, this returns: ``text`` is ``None`` when
-        the caller must fall back, and the evidence is logged either way.
+    async def compose(self, *, question: str, thread: Sequence[str], sources: Sequence[Entry],
+                      journey: str) -> Generated:
+        """An answer to ``question`` from ``sources`` (the decided entry first), checked.
+
+        ``thread`` is what was said after the question, oldest first;
+        ``journey`` the person's summary. Whatever the endpoint does, this
+        returns: ``text`` is ``None`` when the caller must fall back, and the
+        result carries the evidence the caller records either way.
         """
-        sources = await self._sources(handling, entry, candidates)
-        journey = summary(await handling.journey(case.user), current=case.key, now=handling.now)
+        offered = tuple(sources)
         prompt = answer_prompt(
-            question=case.question, thread=[f"{t.who}: {t.text}" for t in case.turns[1:]],
-            journey=journey, sources=sources, budget=self.settings.max_prompt_chars,
-            bot_name=self.bot_name, max_words=self.settings.max_answer_words)
+            question=question, thread=list(thread), journey=journey, sources=list(offered),
+            budget=self.settings.max_prompt_chars, bot_name=self.bot_name,
+            max_words=self.settings.max_answer_words)
         raw, failure = await self._complete(prompt)
-        verdict = check_answer(raw, sources) if failure is None else None
+        verdict = check_answer(raw, offered) if failure is None else None
+        text: str | None
+        answer: str | None
         if verdict is not None and verdict.text is not None:
-            cited = tuple(sources[n - 1] for n in verdict.cited)
-            listing = "\n".join(f"[{n}] {_cite(sources[n - 1])}" for n in verdict.cited)
-            result = Generated(f"{verdict.text}\n\nSources:\n{listing}", verdict.text, cited,
-                               self.model, prompt.digest)
+            cited = tuple(offered[n - 1] for n in verdict.cited)
+            listing = "\n".join(f"[{n}] {_cite(offered[n - 1])}" for n in verdict.cited)
+            text, answer = f"{verdict.text}\n\nSources:\n{listing}", verdict.text
+            fallback = None
         else:
-            result = Generated(None, None, (), self.model, prompt.digest,
-                               failure or (verdict.reason if verdict else "error"),
-                               verdict.promised if verdict else ())
-        await self._record(handling, "answer", prompt, result, case=case.key,
-                           offered=[(n, e) for n, e in enumerate(sources, start=1)],
-                           cited=verdict.cited if verdict else ())
-        return result
-
-    async def _sources(self, handling: Handling, entry: Entry,
-                       candidates: Sequence[Candidate]) -> list[Entry]:
-        """The decided entry first, then close live entries of the same space."""
-        found = [entry]
-        floor = handling.core.settings.policy.option_floor
-        for candidate in candidates:
-            if len(found) >= self.settings.max_sources:
-                break
-            if candidate.entry == entry.id or candidate.score < floor:
-                continue
-            other = await handling.core.kb.get(candidate.entry)
-            if other is not None and other.status == LIVE and other.space == handling.space:
-                found.append(other)
-        return found
+            text = answer = None
+            cited = ()
+            fallback = failure or (verdict.reason if verdict else "error")
+        return Generated("answer", text, answer, cited, self.model, prompt.digest, prompt.chars,
+                         prompt.redactions, offered=offered, cited=verdict.cited if verdict else (),
+                         fallback=fallback, promised=verdict.promised if verdict else ())
 
     # -- recaps --------------------------------------------------------------
 
-    async def recap(self, handling: Handling, journey: Journey) -> str | None:
-        """The person's journey as goal, stages, errors, state and next step; ``None`` to fall back."""
+    async def recap(self, journey: Journey) -> Generated:
+        """The person's journey as goal, stages, errors, state and next step
+        (``text`` ``None`` to fall back to the summary)."""
         prompt = recap_prompt(journey=journey_data(journey), budget=self.settings.max_prompt_chars)
         raw, failure = await self._complete(prompt)
         verdict = check_recap(raw, [f.text for f in journey.facts if f.kind == "error"]) \
             if failure is None else None
         text = verdict.text if verdict else None
-        result = Generated(text, text, (), self.model, prompt.digest,
-                           failure or (verdict.reason if verdict else "error"))
-        await self._record(handling, "recap", prompt, result)
-        return text
+        return Generated("recap", text, text, (), self.model, prompt.digest, prompt.chars,
+                         prompt.redactions, fallback=failure or (verdict.reason if verdict else "error"))
 
     # -- the endpoint --------------------------------------------------------
 
@@ -207,25 +200,6 @@ class Generator:
         if finish == "length":
             return None, "truncated"
         return content, None
-
-    async def _record(self, handling: Handling, use: str, prompt: Prompt, result: Generated, *,
-                      case: str | None = None, offered: Sequence[tuple[int, Entry]] = (),
-                      cited: Sequence[int] = ()) -> None:
-        """The evidence: what was asked (by hash), of whom, and what came of it."""
-        await handling.log("llm_redactions", {"count": prompt.redactions}, case=case)
-        body: dict[str, Any] = {
-            "use": use, "model": self.model, "prompt_sha256": prompt.digest,
-            "prompt_chars": prompt.chars, "used": result.used, "fallback": result.fallback,
-        }
-        if use == "answer":
-            body["sources"] = [{"n": n, "entry": e.id, "version": e.version, "policy": e.is_policy}
-                               for n, e in offered]
-            body["cited"] = list(cited)
-        if result.promised:
-            body["promised"] = list(result.promised)
-        await handling.log("generation", body, case=case)
-        if result.fallback:
-            logger.info("LLM %s for %s fell back: %s", use, case or handling.event.id, result.fallback)
 
 
 def _cite(entry: Entry) -> str:

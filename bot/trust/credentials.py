@@ -54,6 +54,13 @@ _PROSE_PASSWORD = re.compile(
     r"(?P<key>password|passwd|passphrase|passcode|pin|pwd)\s+"
     r"(?P<verb>(?:is now|is set to|was set to|would be|is|was|=)\s*:?\s*)?" + _QUOTED_OR_BARE
 )
+# "I changed my password to hunter2!Secure", "reset the admin pin to 4711".
+_CHANGED_PASSWORD = re.compile(
+    r"(?i)\b(?:chang\w*|set|sets|setting|reset\w*|updat\w*|switch\w*|made|making|turn\w*)\s+"
+    r"(?:(?:my|our|the|his|her|their|its|a|an|new)\s+)?(?:[\w-]{1,20}\s+)?"
+    r"(?P<key>password|passwd|passphrase|passcode|pin|pw|pwd)\s+(?:back\s+)?(?:to|into|as)\s*:?\s*"
+    + _QUOTED_OR_BARE
+)
 _CUED_SECRET = re.compile(
     r"(?i)\b(?:api[ _-]?key|access[ _-]?key|auth[ _-]?key|license[ _-]?key|secret|token)\b"
     r"[^\w\n]{0,3}(?:is\s+|was\s+)?(?P<val>[A-Za-z0-9_+/-]{16,}={0,2})"
@@ -73,7 +80,15 @@ _NOT_A_VALUE = frozenset(
     strong weak long short accepted rejected shown case-sensitive sensitive updated
     needed protected encrypted masked stored unknown n/a tbd in on for of from and or
     password pass passwd pwd secret token key here there below above at about only just
-    now really definitely probably exactly literally actually working longer shorter 2fa"""
+    now really definitely probably exactly literally actually working longer shorter 2fa
+    something anything whatever one match default"""
+    )
+)
+# Verbs that follow "set the password to …" when it is about a rule, not a value.
+_AFTER_TO = frozenset(
+    str.split(
+        """expire expires be never always change reset match require include use allow update
+        contain have meet work stay remain last rotate lock unlock sync show hide prompt ask"""
     )
 )
 _PLACEHOLDER = re.compile(r"[$<{%\[(]|your[_-]|\*{2,}|x{4,}|•|\.\.\.", re.I)
@@ -148,6 +163,13 @@ def _passwords(text: str, lowered: str) -> list[Hit]:
     for match in _LOGIN_PAIR.finditer(text) if "@" in text else ():
         if _password_ok(match.group("val"), key="password", owned=True):
             hits.append(("password", *match.span("val")))
+    for match in _CHANGED_PASSWORD.finditer(text) if prose or " pw " in lowered else ():
+        span = _value_span(match)
+        value = text[span[0] : span[1]]
+        if value.lower() in _AFTER_TO:
+            continue  # "set the password to expire": what it does, not what it is
+        if _password_ok(value, key=match.group("key").lower(), owned=True):
+            hits.append(("password", *span))
     for match in _URL_PASSWORD.finditer(text) if "://" in text else ():
         if _password_ok(match.group("val"), key="password", owned=True):
             hits.append(("password", *match.span("val")))

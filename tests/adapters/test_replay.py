@@ -26,9 +26,9 @@ SPEC_EXAMPLE = [
 ]
 
 
-async def lines_of(items: list[object]) -> AsyncIterator[str]:
+async def lines_of(items: list[object]) -> AsyncIterator[bytes | str]:
     for item in items:
-        yield item if isinstance(item, str) else json.dumps(item)
+        yield item if isinstance(item, str | bytes) else json.dumps(item)
 
 
 async def replay(embedder: CachedEmbedder, items: list[object], *, kb: Path | None = None,
@@ -85,6 +85,25 @@ async def test_bad_lines_get_errors_and_the_run_goes_on(embedder: CachedEmbedder
     assert any(o["type"] == "reply" and o["kind"] == "answer" for o in out)
 
 
+async def test_an_invalid_byte_costs_its_line_not_the_run(embedder: CachedEmbedder) -> None:
+    good = {"type": "message", "id": "ok", "at": "2026-01-05T10:00:00Z", "channel": "help", "user": "u",
+            "text": "how do I rotate my API key?"}
+    out = await replay(embedder, [b'{"type": "message", "id": "bad", "text": "caf\xe9"}\n',
+                                  json.dumps(good).encode() + b"\n"], kb=DEMO_KB)
+    assert out[0] == {"type": "error", "line": 1, "error": "not valid UTF-8: byte 0xe9 at column 46"}
+    assert out[1] == {"type": "done", "event": None}
+    assert any(o["type"] == "reply" and o["kind"] == "answer" and o["event"] == "ok" for o in out)
+
+
+async def test_a_lone_surrogate_is_replaced_not_a_lost_question(embedder: CachedEmbedder,
+                                                                tmp_path: Path) -> None:
+    line = ('{"type": "message", "id": "m1", "at": "2026-01-05T10:00:00Z", "channel": "help", '
+            '"user": "u", "text": "how do I rotate my API key? \\ud800"}')
+    out = await replay(embedder, [line], kb=DEMO_KB, db=str(tmp_path / "s.db"))
+    assert [o["type"] for o in out][-1] == "done" and out[-1]["event"] == "m1"
+    assert any(o["type"] == "reply" and o["kind"] == "answer" for o in out)
+
+
 async def test_same_input_same_output(embedder: CachedEmbedder) -> None:
     first = await replay(embedder, SPEC_EXAMPLE, kb=DEMO_KB)
     second = await replay(embedder, SPEC_EXAMPLE, kb=DEMO_KB)
@@ -114,14 +133,15 @@ async def test_state_survives_between_runs_with_a_db(embedder: CachedEmbedder, t
 
 def test_the_command_line_speaks_the_contract(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps(e) + "\n" for e in SPEC_EXAMPLE) + "{oops\n")
+    events.write_bytes(("".join(json.dumps(e) + "\n" for e in SPEC_EXAMPLE) + "{oops\n").encode()
+                       + b'{"type": "tick", "id": "t\xff"}\n')
     run = subprocess.run([sys.executable, "-m", "bot", "replay", str(events)], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     out = [json.loads(line) for line in run.stdout.splitlines()]
     assert [o["type"] for o in out] == ["route", "reply", "done", "reply", "learned", "done", "reply",
-                                        "done", "error", "done"]
-    assert out[-2]["line"] == 4
+                                        "done", "error", "done", "error", "done"]
+    assert out[-4]["line"] == 4 and out[-2]["line"] == 5 and "UTF-8" in out[-2]["error"]
     assert "INFO" in run.stderr and "INFO" not in run.stdout
 
 

@@ -16,8 +16,8 @@ from bot.audit import ChainCheck, read_export, verify
 from bot.cli import app
 from bot.generate import Generator
 from bot.settings import LLMSettings
-from bot.storage.database import Database
 from knowledge.embedder import CachedEmbedder
+from storage.database import Database
 from tests.chat import Chat, make_core
 from tests.conftest import DEMO_KB
 from tests.fakes.openai_fake import FakeOpenAI
@@ -118,6 +118,22 @@ def test_a_cut_off_end_is_found_against_a_noted_head(store: Path) -> None:
     code, out = cli("verify", "--head", head, "--db", str(store))
     assert code == 1
     assert "is not in the log" in out
+
+
+def test_a_noted_head_may_be_its_first_digits_as_the_docs_print_it(store: Path) -> None:
+    head = cli("verify", "--db", str(store))[1].split("head ")[1].strip()
+    with sqlite3.connect(store) as conn:
+        older = conn.execute("SELECT hash FROM log WHERE seq = 3").fetchone()[0]
+
+    assert cli("verify", "--head", head[:8], "--db", str(store))[0] == 0
+    assert cli("verify", "--head", f"{head[:8]}…", "--db", str(store))[0] == 0   # pasted from docs/trust.md
+    assert cli("verify", "--head", older[:10].upper(), "--db", str(store))[0] == 0
+    code, out = cli("verify", "--head", "abc", "--db", str(store))
+    assert code == 1 and "at least 8 hex digits" in out
+    with sqlite3.connect(store) as conn:
+        conn.execute("DELETE FROM log WHERE seq > (SELECT max(seq) - 3 FROM log)")
+    code, out = cli("verify", "--head", head[:8], "--db", str(store))
+    assert code == 1 and "is not in the log" in out
 
 
 def test_a_missing_store_is_one_clear_line(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ async def test_the_same_answer_twice_makes_no_duplicate_entry(chat: Chat) -> Non
     first = await chat.staff("Settings → API → Rotate key. The old key keeps working for 24 hours "
                              "so you can switch over without downtime.", card="card:m1")
     assert first.learned.entry == "api-key-rotate"
-    entries = await chat.core.kb.store.list()
+    entries = await chat.core.kb.store.entries()
     assert len([e for e in entries if "Rotate key" in e.answer]) == 1
 
 
@@ -317,3 +317,23 @@ async def test_a_card_shows_the_answer_send_suggested_would_send(chat: Chat) -> 
     nothing = await chat.ask("does tidepool have a gantt chart view?", id="m2", user="u2")
     close = nothing.route.content
     assert close is not None and (close.suggested is None) == (not close.candidates)
+
+
+async def test_a_linked_case_is_answered_like_its_first_when_staff_answer(chat: Chat) -> None:
+    await chat.ask("does the mobile app support apple pencil handwriting?", id="m1", user="u7")
+    chat.later(hours=2)
+    again = await chat.ask("does the mobile app support apple pencil handwriting?", id="m2", user="u7")
+    assert "original thread" in again.reply.text and not again.routed
+    answer = "Yes: on iPad, tap the pen icon in any page to write with Apple Pencil."
+
+    said = await chat.staff(answer, card="card:m1", user="alice")
+
+    assert [r.kind for r in said.to("m2")] == ["relay"]
+    first = await chat.core.cases.get("default", "m1")
+    linked = await chat.core.cases.get("default", "m2")
+    assert first is not None and linked is not None and linked.linked_to == "m1"
+    assert linked.status == "answered" and linked.answered_by == "alice"
+    assert linked.next_step == first.next_step, "the member is told what happens now, not to wait"
+    assert [t.text for t in linked.turns if t.who == "staff"] == [answer]
+    journey = await chat.core.journeys.get("default", "u7")
+    assert {t.case for t in journey.told} == {"m1", "m2"}

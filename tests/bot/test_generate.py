@@ -19,11 +19,11 @@ from bot.core import Core
 from bot.generate import Generator
 from bot.generate.prompt import answer_prompt
 from bot.settings import LLMSettings, Settings, load_settings
-from bot.storage.eventlog import EventLog, Record
 from bot.trust.promises import find_commitments
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft, Entry
 from learning.scorecard import compute
+from storage.eventlog import EventLog, Record
 from tests.chat import START, Chat, make_core
 from tests.conftest import DEMO_KB
 from tests.fakes.openai_fake import FakeOpenAI
@@ -252,7 +252,9 @@ async def test_a_failing_endpoint_still_gets_an_answer_fast(
     assert said.reply.text == await extractive(core, "api-key-rotate")
     assert (await generation(core))["fallback"] == reason
     assert len(fake.requests) == attempts
-    assert elapsed < 2.0, f"took {elapsed:.2f}s"
+    # Not a speed test: the 5 s the endpoint stalls must not be waited out (the
+    # timeout is 0.5 s); loose enough for a loaded CI machine.
+    assert elapsed < 4.5, f"took {elapsed:.2f}s"
 
 
 async def test_one_retry_hides_a_passing_5xx(chat: Chat, fake: FakeOpenAI) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft
 from knowledge.files import dump, parse_jsonl, parse_markdown, parse_yaml
 from knowledge.importer import import_drafts
+from storage.database import Database
+from storage.eventlog import EventLog
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ async def test_a_rolled_back_change_leaves_the_index_as_it_was(kb: KnowledgeBase
     with pytest.raises(RuntimeError):
         await crash_mid_event()
     assert (await top(kb, "Can I print a notebook?"))[0] is None
-    assert await kb.store.list() == []
+    assert await kb.store.entries() == []
 
 
 async def test_spaces_do_not_see_each_other(kb: KnowledgeBase) -> None:
@@ -190,10 +190,10 @@ async def test_export_then_import_changes_nothing(kb: KnowledgeBase) -> None:
     parsed = parse_yaml(YAML)
     first = await import_drafts(kb, parsed.drafts, author="op", at=AT)
     assert len(first.created) == 2
-    exported = dump(await kb.store.list(), "jsonl")
+    exported = dump(await kb.store.entries(), "jsonl")
     again = await import_drafts(kb, parse_jsonl(exported).drafts, author="op", at=AT)
     assert again.created == [] and again.versioned == [] and len(again.unchanged) == 2
-    yaml_again = await import_drafts(kb, parse_yaml(dump(await kb.store.list(), "yaml")).drafts,
+    yaml_again = await import_drafts(kb, parse_yaml(dump(await kb.store.entries(), "yaml")).drafts,
                                      author="op", at=AT)
     assert len(yaml_again.unchanged) == 2
 
@@ -289,3 +289,70 @@ async def test_a_new_version_settles_the_conflicts_of_its_entry(kb: KnowledgeBas
     assert await kb.store.conflict_partners("default") == {}
     settled = [r async for r in EventLog(kb.db).records(kinds=("conflict",))]
     assert [r.body["status"] for r in settled] == ["open", "settled"]
+
+
+async def test_pending_entries_stay_out_of_the_index_after_a_restart(embedder: CachedEmbedder,
+                                                                     tmp_path: Path) -> None:
+    """Hundreds of imported threads wait for review: after a restart they must
+    not crowd the live answer out of the nearest forms."""
+    path = str(tmp_path / "pending.db")
+    async with Database(path) as db:
+        kb = KnowledgeBase(db, embedder)
+        await kb.open()
+        live = await kb.create(Draft(("How do I reset my password?",), "Use the Forgot password link."),
+                               author="a", origin="import", at=AT)
+        for n in range(8):
+            await kb.create(Draft((f"How do I reset my password? ({n})",), f"Pending answer {n}.",
+                                  status="pending", id=f"t{n}"), author="import", origin="thread", at=AT)
+    async with Database(path) as db:
+        kb = KnowledgeBase(db, embedder)
+        await kb.open()
+        assert kb.size("default") == 1
+        assert (await top(kb, "reset my password"))[0] == live.id
+        approved = await kb.approve((await kb.get("t3")), by="lead", at=AT)  # type: ignore[arg-type]
+        assert approved.status == "live" and kb.size("default") == 2
+
+
+async def test_editing_a_pending_entry_keeps_its_forms_out_of_the_index(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I export my data?",), "Export.", status="pending", id="p1"),
+                            author="import", origin="thread", at=AT)
+    edited = await kb.revise(entry, author="lead", origin="thread", at=AT, answer="Settings → Data → Export.",
+                             questions=["How do I export my data?", "download a backup"])
+    assert edited.status == "pending" and kb.size("default") == 0
+    assert [text for _, text in await kb.store.live_forms("p1")] == ["How do I export my data?",
+                                                                       "download a backup"]
+    await kb.approve(edited, by="lead", at=AT)
+    assert kb.size("default") == 2
+    assert (await top(kb, "download a backup of my data"))[0] == "p1"
+
+
+async def test_provenance_is_kept_exported_and_read_back(kb: KnowledgeBase) -> None:
+    where = {"platform": "slack", "channel": "help", "date": "2024-05-02",
+             "link": "https://acme.slack.com/archives/C0HELP/p1714640000000100"}
+    entry = await kb.create(Draft(("Why is my upload stuck?",), "Clear the cache, then retry.", id="s1",
+                                  provenance=where), author="import", origin="thread", at=AT)
+    assert (await kb.get("s1")).provenance == where  # type: ignore[union-attr]
+    kb.store.forget_cached()
+    assert (await kb.get("s1")).provenance == where  # type: ignore[union-attr]
+    revised = await kb.revise(entry, author="lead", origin="thread", at=AT, answer="Clear the cache.")
+    assert revised.provenance == where
+    text = dump(await kb.store.entries(), "yaml")
+    assert "platform: slack" in text
+    again = await import_drafts(kb, parse_yaml(text).drafts, author="op", at=AT)
+    assert again.unchanged == ["s1"] and parse_yaml(text).drafts[0].provenance == where
+
+
+async def test_rejecting_a_pending_entry_never_touches_the_index(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I export my data?",), "Export.", status="pending", id="p2"),
+                            author="import", origin="thread", at=AT)
+
+    async def reject_then_fail() -> None:
+        async with kb.db.transaction():
+            await kb.retire(entry, by="lead", at=AT)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await reject_then_fail()
+    assert kb.size("default") == 0, "a rolled-back rejection must not put pending forms in the index"
+    retired = await kb.retire(entry, by="lead", at=AT)
+    assert retired.status == "retired" and await kb.store.live_forms("p2") == []

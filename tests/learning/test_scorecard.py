@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from learning.scorecard import compute
+from learning.scorecard import Windows, compute
 from tests.chat import START, Chat
 
 
 async def card(chat: Chat, **kw: object) -> dict:  # type: ignore[type-arg]
-    result = await compute(chat.core.db, policy=chat.core.settings.policy, **kw)  # type: ignore[arg-type]
+    result = await compute(chat.core.db, windows=Windows.of(chat.core.settings.policy), **kw)  # type: ignore[arg-type]
     return {name: fig for name, fig in result.figures.items()}
 
 
@@ -40,7 +40,8 @@ async def test_resolution_trust_and_learning_for_a_small_day(chat: Chat) -> None
     assert (f["owner_assignment_rate"].numerator, f["owner_assignment_rate"].denominator) == (1, 2)
     assert f["abstention_rate"].numerator == 1 and f["abstention_rate"].denominator == 3
     assert (f["wrong_answer_rate"].numerator, f["wrong_answer_rate"].denominator) == (1, 2)
-    assert f["reopen_rate"].numerator == 1
+    # m3 was reopened but never resolved: not a reopened one among the two resolved
+    assert (f["reopen_rate"].numerator, f["reopen_rate"].denominator) == (0, 2)
     assert f["csat"].numerator == 1 and f["csat"].denominator == 2
     assert f["entries_taught"].value == 1
     assert f["time_to_knowledge_p50"].value == 601.0  # routed, then the staff answer 10 min 1 s later
@@ -107,3 +108,19 @@ async def test_redactions_promises_and_private_moves_are_counted(chat: Chat) -> 
     f = await card(chat)
     assert f["redactions"].value >= 2
     assert f["private_moves"].value == 1
+
+
+async def test_reopen_rate_counts_reopened_cases_among_the_resolved(chat: Chat) -> None:
+    await chat.ask("how do I rotate my API key?", id="m1", user="u1")
+    await chat.say("thanks, that worked", thread="m1", user="u1")  # resolved, never reopened
+    await chat.ask("how do I enable 2FA?", id="m2", user="u2")
+    await chat.press("m2", "not_solved", user="u2")  # reopened, never resolved
+    f = await card(chat)
+    assert (f["reopen_rate"].numerator, f["reopen_rate"].denominator) == (0, 1)
+
+    await chat.ask("how do I enable 2FA?", id="m3", user="u3")
+    await chat.press("m3", "not_solved", user="u3")
+    await chat.staff("Settings → Security → Two-factor: scan the code with your app.", card="card:m3")
+    await chat.press("m3", "solved", user="u3")  # reopened, then resolved
+    f = await card(chat)
+    assert (f["reopen_rate"].numerator, f["reopen_rate"].denominator) == (1, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from adapters.discord.settings import DiscordSettings
 from bot import runtime as runtime_module
+from bot.events import Event
 from tests.adapters.discord import payloads as p
 from tests.adapters.discord.conftest import SETTINGS, Bot, ErrorLog
 from tests.adapters.discord.fake import FakeDiscord
@@ -181,3 +183,32 @@ async def test_sharded_bot_runs_its_shards_and_answers(fake: FakeDiscord, core: 
         assert "Rotate key" in fake.posts(question["id"])[0]["content"]
     finally:
         await running.stop()
+
+
+async def test_stop_finishes_the_event_in_hand_and_takes_no_new_one(
+        fake: FakeDiscord, bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.discord.inbound")
+    handle, entered, release = bot.core.handle, asyncio.Event(), asyncio.Event()
+
+    async def slow(event: Event) -> Any:
+        entered.set()
+        await release.wait()
+        return await handle(event)
+
+    monkeypatch.setattr(bot.core, "handle", slow)
+    question = await fake.say(p.HELP_ID, p.ASKER, ANSWERED)
+    await asyncio.wait_for(entered.wait(), 10)
+    stopping = asyncio.create_task(bot.stop())
+    late = await fake.say(p.HELP_ID, p.OTHER, "How do I reset my password?")
+    for _ in range(200):
+        if "arrived while stopping" in caplog.text:
+            break
+        await asyncio.sleep(0.01)
+    assert f"Discord event {late['id']} arrived while stopping: not taken" in caplog.text
+    assert not stopping.done()  # still waiting for the question in hand
+
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    (answer,) = fake.posts(question["id"])  # answered on the way out
+    assert "Rotate key" in answer["content"]
+    assert fake.posts(late["id"]) == [] and await bot.core.cases.get("default", late["id"]) is None

@@ -21,7 +21,7 @@ def fields(embed: dict[str, Any]) -> dict[str, str]:
 
 
 async def live_entries(bot: Bot) -> list[Any]:
-    return await bot.core.kb.store.list(space="default")
+    return await bot.core.kb.store.entries(space="default")
 
 
 async def route_one(fake: FakeDiscord, bot: Bot, *, handled: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.slack.blocks import reply_blocks
+from adapters.slack.render import reply_blocks
 from bot.actions import Reply
 from bot.events import Address
 from tests.adapters.slack import payloads

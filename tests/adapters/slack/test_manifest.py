@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml  # type: ignore[import-untyped]
 
-from adapters.slack.app import PRIVATE_SHORTCUT
+from adapters.slack.inbound import PRIVATE_SHORTCUT
 from adapters.slack.settings import SlackSettings
 
 PACKAGE = Path(__file__).resolve().parents[3] / "adapters" / "slack"

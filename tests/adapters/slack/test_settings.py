@@ -43,8 +43,8 @@ def test_the_yaml_section_is_read_and_the_environment_wins(tmp_path: Path, monke
     assert settings.staff_groups == ["support"]
     assert settings.staff_users == ["U7", "U8"]
     assert settings.api_url == "http://127.0.0.1:9/api/"  # slack_sdk needs the trailing slash
-    assert settings.space_for("T1") == "acme"
-    assert settings.space_for("T2") == "default"
+    assert settings.space_of("T1") == "acme"
+    assert settings.space_of("T2") == "default"
 
 
 def test_tokens_in_the_yaml_file_are_refused(tmp_path: Path) -> None:
@@ -52,6 +52,14 @@ def test_tokens_in_the_yaml_file_are_refused(tmp_path: Path) -> None:
     config.write_text("slack:\n  bot_token: xoxb-oops\n")
 
     with pytest.raises(SlackSettingsError, match="SLACK_BOT_TOKEN"):
+        load_slack_settings(config)
+
+
+def test_a_typo_in_the_slack_section_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "journeybot.yaml"
+    config.write_text("slack:\n  staf_channel: desk\n")
+    with pytest.raises(SlackSettingsError, match=r"unknown setting 'slack.staf_channel' "
+                                                 r"\(did you mean 'staff_channel'\?\)"):
         load_slack_settings(config)
 
 

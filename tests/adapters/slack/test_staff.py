@@ -129,7 +129,7 @@ async def test_a_reply_in_the_card_thread_from_a_non_staff_user_is_not_relayed_o
     assert len(slack.fake.posts(channel=HELP)) == before  # nothing relayed
     assert not slack.fake.of("chat.update")
     assert (await slack.case_of(ts)).status == "routed"
-    entries = await slack.core.kb.store.list(space="default")
+    entries = await slack.core.kb.store.entries(space="default")
     assert not any("excel" in e.answer for e in entries)
 
 

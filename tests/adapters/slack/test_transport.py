@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 
+import aiohttp
 import pytest
 
 from adapters.slack.adapter import SlackAdapter
@@ -177,3 +178,28 @@ async def _task_running(name: str) -> bool:
             return True
         await asyncio.sleep(0.01)
     return False
+
+
+async def test_stop_finishes_the_event_in_hand_and_takes_no_new_one(slack: Workspace) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    handle = slack.core.handle
+
+    async def slow_handle(event: object) -> object:
+        entered.set()
+        await release.wait()
+        return await handle(event)  # type: ignore[arg-type]
+
+    slack.core.handle = slow_handle  # type: ignore[method-assign, assignment]
+    ts = slack.fake.next_ts()
+    await slack.event(payloads.message(ANSWERABLE, ts=ts))
+    await asyncio.wait_for(entered.wait(), 5)
+    stopping = asyncio.create_task(slack.adapter.stop())
+    await asyncio.sleep(0.05)
+    with pytest.raises(aiohttp.ClientConnectionError):  # Slack will deliver it again later
+        await slack.event(payloads.message("and another thing", ts=slack.fake.next_ts()))
+    assert not stopping.done()  # still waiting for the question in hand
+
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    (answer,) = slack.fake.posts(channel=HELP, thread_ts=ts)  # answered on the way out
+    assert "Rotate key" in answer.params["text"]

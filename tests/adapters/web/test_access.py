@@ -7,7 +7,7 @@ import json
 
 from adapters.web.access import hash_token, is_loopback
 from adapters.web.console import ConsoleConfig
-from bot.storage.eventlog import EventLog
+from storage.eventlog import EventLog
 from tests.adapters.web.conftest import Browser, account
 
 PAGES = ("/scorecard", "/knowledge", "/knowledge/review", "/knowledge/import", "/cases", "/chat")

@@ -8,7 +8,7 @@ import re
 
 from adapters.web.pages.scorecard import target_wrong_rate
 from bot.settings import Settings
-from bot.storage.eventlog import EventLog
+from storage.eventlog import EventLog
 from tests.adapters.web.conftest import Browser
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from adapters.web.scoreboard import Scoreboard, View
 from bot.settings import PolicySettings
-from bot.storage.database import Database
-from bot.storage.eventlog import EventLog
+from storage.database import Database
+from storage.eventlog import EventLog
 from learning.scorecard import compute
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)

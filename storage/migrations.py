@@ -132,7 +132,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
-    # 3: reading a large store fast: a case's events by id (audit show, the console's case
+    # 3: where an entry's text came from beyond a file (a past thread: platform, channel, date, link).
+    """
+    ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
+    """,
+    # 4: reading a large store fast: a case's events by id (audit show, the console's case
     # page) and the open cases oldest first (the console's queue).
     """
     CREATE INDEX log_event ON log (space, event_id);

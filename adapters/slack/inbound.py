@@ -9,10 +9,13 @@ happen after, so Slack never waits on retrieval.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -32,12 +35,53 @@ USAGE = ("journeybot commands:\n"
          "choose *Move to private*.")
 
 
-class Inbox(Protocol):
-    """Where listeners put payloads; it remembers which Events API deliveries it took."""
+MAX_ACCEPTED = 5000  # Events API deliveries remembered, to skip Slack's redeliveries
 
-    def put(self, kind: str, body: dict[str, Any], event: dict[str, Any] | None = None) -> None: ...
+PayloadKind = Literal["message", "app_mention", "action", "command", "shortcut"]
+# Payloads answered privately through their response URL when the bot cannot post there.
+RESPONDS_LATER: frozenset[PayloadKind] = frozenset({"command", "shortcut"})
 
-    def accepted(self, event_id: str) -> bool: ...
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """One payload a listener took: an event (with its envelope), a button, a command."""
+
+    kind: PayloadKind
+    body: dict[str, Any]
+    event: dict[str, Any] | None = None
+
+
+class Inbox:
+    """Payloads the listeners took, in arrival order, for the adapter to translate.
+
+    It remembers which Events API deliveries it took, so a redelivery is skipped."""
+
+    def __init__(self, remembered: int = MAX_ACCEPTED) -> None:
+        self._queue: asyncio.Queue[Payload] = asyncio.Queue()
+        self._accepted: OrderedDict[str, None] = OrderedDict()
+        self._remembered = remembered
+
+    def put(self, kind: PayloadKind, body: dict[str, Any], event: dict[str, Any] | None = None) -> None:
+        event_id = body.get("event_id")
+        if event_id:
+            self._accepted[event_id] = None
+            while len(self._accepted) > self._remembered:
+                self._accepted.popitem(last=False)
+        self._queue.put_nowait(Payload(kind, body, event))
+
+    def accepted(self, event_id: str) -> bool:
+        return event_id in self._accepted
+
+    async def get(self) -> Payload:
+        return await self._queue.get()
+
+    def done(self) -> None:
+        """The payload last taken with ``get`` is dealt with."""
+        self._queue.task_done()
+
+    async def join(self) -> None:
+        """Until every payload put so far is dealt with."""
+        await self._queue.join()
 
 
 def build_app(client: AsyncWebClient, settings: SlackSettings, inbox: Inbox, *, http: bool,

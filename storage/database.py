@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -17,13 +18,19 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
     """The store cannot be opened or used (bad path, newer schema, corrupt file)."""
+
+
+def damaged(path: str, exc: BaseException) -> str:
+    """One line for a store SQLite cannot read."""
+    return (f"the store at {path!r} is damaged or not a journeybot database ({exc}); restore it from a "
+            "backup (sqlite3's .recover can salvage what is left)")
 
 
 class Database:
@@ -65,16 +72,22 @@ class Database:
         except Exception as exc:  # sqlite3.OperationalError and friends
             raise StoreError(f"cannot open the database at {self.path!r}: {exc}") from exc
         self._conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA temp_store=MEMORY",
-            "PRAGMA cache_size=-65536",
-        ):
-            await self._conn.execute(pragma)
-        await self._migrate()
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+                "PRAGMA temp_store=MEMORY",
+                "PRAGMA cache_size=-65536",
+            ):
+                await self._conn.execute(pragma)
+            await self._migrate()
+        except BaseException as exc:
+            await self.close()  # an open connection's thread would keep the process alive
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(damaged(self.path, exc)) from exc
+            raise
 
     async def close(self) -> None:
         if self._conn is not None:

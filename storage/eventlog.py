@@ -4,11 +4,7 @@ Each record carries the hash of the one before it, so changing, removing or
 reordering a stored record breaks the chain from that point on; ``verify``
 names the first broken record.
 
-Record kinds: ``event`` (what arrived), ``case`` (a case changed state),
-``decision`` (answer / clarify / route with sources, versions, scores,
-thresholds and model), ``action`` (what the bot will do), ``performed`` (it
-was done), ``learn`` (a staff answer became knowledge), ``knowledge`` (an
-entry was created, revised or retired), ``error`` (bad input).
+Record kinds and case transitions: ``storage.vocabulary``.
 """
 
 from __future__ import annotations
@@ -20,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.database import Database
+from storage.database import Database
+from storage.vocabulary import LogKind
 
 GENESIS = "0" * 64
 
@@ -65,7 +62,7 @@ class EventLog:
 
     async def append(
         self,
-        kind: str,
+        kind: LogKind,
         *,
         at: datetime,
         space: str,
@@ -110,7 +107,7 @@ class EventLog:
         until: datetime | None = None,
         space: str | None = None,
         case: str | None = None,
-        kinds: tuple[str, ...] | None = None,
+        kinds: tuple[LogKind, ...] | None = None,
     ) -> AsyncIterator[Record]:
         sql, params = "SELECT * FROM log WHERE 1=1", []
         if since is not None:

@@ -1,5 +1,5 @@
 """The one database: entries, vectors, cases, journeys and the event log."""
 
-from bot.storage.database import Database
+from storage.database import Database
 
 __all__ = ["Database"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,17 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import ids
-from adapters.slack.blocks import Block, card_blocks, reply_blocks, sections
 from adapters.slack.directory import Directory
 from adapters.slack.errors import NOT_VISIBLE, PERMANENT, error_of
+from adapters.slack.interactions import Interactions
+from adapters.slack.render import Block, card_blocks, reply_blocks, sections
 from adapters.slack.text import fallback
 from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
-from bot.cases import BOT, STAFF_QUEUE
 from bot.events import Address
 
 logger = logging.getLogger(__name__)
-
-MAX_REMEMBERED = 500
 
 
 class UnknownChannel(LookupError):
@@ -60,27 +57,21 @@ class Pacer:
 class Performer:
     """Performs one action at a time and returns its Slack reference."""
 
-    def __init__(self, client: AsyncWebClient, directory: Directory, *, pacer: Pacer,
-                 workspace_url: str | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, directory: Directory, interactions: Interactions, *,
+                 pacer: Pacer, workspace_url: str | None = None) -> None:
         self.client = client
         self.directory = directory
+        self.interactions = interactions
         self.pacer = pacer
         self.workspace_url = workspace_url
-        self._response_urls: OrderedDict[str, str] = OrderedDict()
         self._permalinks: dict[str, str | None] = {}
 
-    def remember_response_url(self, event_id: str, url: str | None) -> None:
-        """Where an ephemeral answer to a command can go if the bot is not in the channel."""
-        if url:
-            self._response_urls[event_id] = url
-            while len(self._response_urls) > MAX_REMEMBERED:
-                self._response_urls.popitem(last=False)
-
     async def perform(self, action: Action) -> str | None:
+        """One action, by its type; returns the composite id of what was posted."""
         handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
             Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
         if isinstance(action, Learned):
-            return None
+            return None  # nothing to post: the card update says it
         handler = handlers.get(type(action))
         if handler is None:
             logger.warning("no Slack rendering for %s: skipped", type(action).__name__)
@@ -101,15 +92,14 @@ class Performer:
     # -- replies --------------------------------------------------------------------------
 
     async def reply(self, reply: Reply) -> str | None:
-        channel, thread_ts = await self.where(reply.address)
-        blocks = reply_blocks(reply)
         if reply.private_to:
-            await self.ephemeral(channel, thread_ts, reply.private_to, reply.text, blocks, event=reply.event)
-            return None
-        ts = await self.post(channel, reply.text, blocks, thread_ts)
+            await self.private_reply(reply)
+            return None  # an ephemeral message has no ts to answer later
+        channel, thread_ts = await self.destination(reply.address)
+        ts = await self.post(channel, reply.text, reply_blocks(reply), thread_ts)
         return ids.ref(channel, ts)
 
-    async def where(self, address: Address) -> tuple[str, str | None]:
+    async def destination(self, address: Address) -> tuple[str, str | None]:
         """The Slack channel and thread a core address points at."""
         parsed = ids.split(address.thread)
         if address.dm_user:
@@ -136,10 +126,12 @@ class Performer:
                                                       thread_ts=thread_ts, parse="none", link_names=False)
         return str(sent["ts"])
 
-    async def ephemeral(self, channel: str, thread_ts: str | None, user: str, text: str,
-                        blocks: list[Block], *, event: str) -> None:
-        """Only ``user`` sees it: in the thread if we can, else through the command's
-        response URL, else in a DM."""
+    async def private_reply(self, reply: Reply) -> None:
+        """Only ``private_to`` sees it: ephemeral in the thread if we can, else through the
+        command's response URL, else in a DM."""
+        assert reply.private_to is not None
+        channel, thread_ts = await self.destination(reply.address)
+        user, text, blocks = reply.private_to, reply.text, reply_blocks(reply)
         await self.pacer.turn(channel)
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=fallback(text),
@@ -149,7 +141,7 @@ class Performer:
             if error_of(exc) not in NOT_VISIBLE:
                 raise
             logger.info("ephemeral in %s not possible (%s): trying elsewhere", channel, error_of(exc))
-        url = self._response_urls.get(event)
+        url = self.interactions.response_url(reply.event)
         if url:
             sent = await AsyncWebhookClient(url).send(text=fallback(text), blocks=blocks,
                                                       response_type="ephemeral", replace_original=False)
@@ -162,8 +154,7 @@ class Performer:
 
     async def route(self, route: Route) -> str:
         channel = await self.directory.staff_channel()
-        blocks = (await self.card(route.content, case=route.case or "", reason=route.reason)
-                  if route.content else sections(route.text))
+        blocks = await self.card(route.content, case=route.case or "") if route.content else sections(route.text)
         ts = await self.post(channel, route.text, blocks, None)
         return ids.ref(channel, ts)
 
@@ -175,8 +166,7 @@ class Performer:
             return None
         channel, ts = parsed
         if update.content is not None:
-            blocks = await self.card(update.content, case=update.case or "", reason=update.content.reason,
-                                     note=update.text)
+            blocks = await self.card(update.content, case=update.case or "", note=update.text)
             await self.pacer.turn(channel)
             await self.client.chat_update(channel=channel, ts=ts, text=fallback(update.text or "card"),
                                           blocks=blocks, parse="none", link_names=False)
@@ -184,18 +174,18 @@ class Performer:
             await self.post(channel, update.text, sections(update.text), ts)
         return update.card_ref
 
-    async def card(self, card: Card, *, case: str, reason: str, note: str | None = None) -> list[Block]:
+    async def card(self, card: Card, *, case: str, note: str | None = None) -> list[Block]:
         asker = card.asker_name or await self.directory.user_name(card.asker) or card.asker
         thread_link = None if card.case_address.dm_user else await self.permalink(card.case_address)
-        return card_blocks(card, case=case, reason=reason, owner_name=await self.owner_name(card.owner),
+        return card_blocks(card, case=case, owner_name=await self.owner_name(card),
                            asker_name=asker, thread_link=thread_link, note=note)
 
-    async def owner_name(self, owner: str) -> str:
-        if owner == STAFF_QUEUE:
-            return "nobody yet (staff queue)"
-        if owner == BOT:
-            return "the bot"
-        return await self.directory.user_name(owner) or owner
+    async def owner_name(self, card: Card) -> str:
+        """The owner's Slack name when a person has the case, else the card's words for who has it."""
+        label = card.owner_label or card.owner
+        if card.owner_user is None:
+            return label
+        return await self.directory.user_name(card.owner_user) or label
 
     async def permalink(self, address: Address) -> str | None:
         parsed = ids.split(address.thread)

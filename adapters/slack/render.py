@@ -12,18 +12,18 @@ from typing import Any
 
 from adapters.slack.text import chunks, escape, link
 from bot.actions import Card, Reply
-from bot.compose import CARD_REASONS
 
 Block = dict[str, Any]
 
 FEEDBACK_ACTIONS = {"solved": "journeybot_solved", "not_solved": "journeybot_not_solved",
                     "human": "journeybot_human"}
 FEEDBACK_LABELS = {"solved": "Solved", "not_solved": "Not solved", "human": "Talk to a person"}
+CLAIM_LABEL = "I'll take it"
+SUGGEST_LABEL = "Send suggested answer"
 FEEDBACK_BY_ACTION = {action: value for value, action in FEEDBACK_ACTIONS.items()}
 CLAIM = "journeybot_claim"
 SEND_SUGGESTED = "journeybot_send_suggested"
 PICK = "journeybot_pick"
-ACTIVE = ("open", "routed", "reopened")
 
 
 def section(mrkdwn: str) -> Block:
@@ -62,18 +62,19 @@ def reply_blocks(reply: Reply) -> list[Block]:
     return blocks
 
 
-def card_blocks(card: Card, *, case: str, reason: str, owner_name: str, asker_name: str,
+def card_blocks(card: Card, *, case: str, owner_name: str, asker_name: str,
                 thread_link: str | None, note: str | None = None) -> list[Block]:
     """A staff card: the question, why it is here, the journey, the candidates,
-    a link to the thread and, while the case is open, the staff buttons."""
-    status = card.status
-    title = {"answered": "Answered", "resolved": "Solved", "closed": "Closed"}.get(status, "Needs a person")
+    a link to the thread and, while the case awaits staff, the staff buttons.
+    The words for reason, owner and status are the card's own labels."""
+    status = card.status_label or card.status
+    title = card.headline or status
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{title}: question from "
                                     f"{asker_name}"[:150], "emoji": False}},
         section("*Question*\n" + "\n".join("> " + line for line in escape(card.question)[:2800].split("\n"))),
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Why it's here*\n{escape(CARD_REASONS.get(reason, reason))}"},
+            {"type": "mrkdwn", "text": f"*Why it's here*\n{escape(card.reason_label or card.reason)}"},
             {"type": "mrkdwn", "text": f"*Owner*\n{escape(owner_name)}"},
             {"type": "mrkdwn", "text": f"*Status*\n{escape(status)}"},
             {"type": "mrkdwn", "text": "*Thread*\n" + (link(thread_link, "Open the thread") if thread_link
@@ -94,11 +95,11 @@ def card_blocks(card: Card, *, case: str, reason: str, owner_name: str, asker_na
         blocks += sections(f"*Suggested answer*\n{card.suggested}")
     if note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)[:2000]}]})
-    if status in ACTIVE:
-        buttons = [button("I'll take it", CLAIM, case, style="primary")]
+    if card.awaiting_staff:
+        buttons = [button(CLAIM_LABEL, CLAIM, case, style="primary")]
         if card.candidates:
             best = card.candidates[0]
-            buttons.append(button("Send suggested answer", SEND_SUGGESTED,
+            buttons.append(button(SUGGEST_LABEL, SEND_SUGGESTED,
                                   json.dumps({"case": case, "entry": best.entry})))
         blocks.append({"type": "actions", "block_id": "journeybot_card", "elements": buttons})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":

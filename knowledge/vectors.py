@@ -89,7 +89,7 @@ class VectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
             if self.kind == "exact":
-                self._index.remove_ids(ids)
+                self._index.remove_ids(ids)  # type: ignore[arg-type]  # see _remove_now
                 return
             self._dead.update(ids.tolist())
             if len(self._dead) * 4 > self._index.ntotal:
@@ -97,7 +97,8 @@ class VectorIndex:
 
     def _remove_now(self, ids: np.ndarray) -> None:
         if self.kind == "exact":
-            self._index.remove_ids(ids)
+            # faiss's Python wrapper takes an array of ids; its stubs know only IDSelector
+            self._index.remove_ids(ids)  # type: ignore[arg-type]
         else:
             self._dead.difference_update(ids.tolist())
             self._compact(extra_dead=set(ids.tolist()))
@@ -147,7 +148,13 @@ class VectorIndex:
         loaded = faiss.read_index(str(path))
         if loaded.d != dim:
             raise ValueError(f"index snapshot {path} has dimension {loaded.d}, expected {dim}")
-        index._index = faiss.downcast_index(loaded) if not isinstance(loaded, faiss.IndexIDMap2) else loaded
+        mapped = loaded if isinstance(loaded, faiss.IndexIDMap2) else faiss.downcast_index(loaded)
+        if not isinstance(mapped, faiss.IndexIDMap2):
+            raise ValueError(f"index snapshot {path} does not map ids ({type(mapped).__name__})")
+        index._index = mapped
         if kind == "hnsw":
-            faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
+            graph = faiss.downcast_index(mapped.index)
+            if not isinstance(graph, faiss.IndexHNSW):
+                raise ValueError(f"index snapshot {path} is not an HNSW graph ({type(graph).__name__})")
+            graph.hnsw.efSearch = HNSW_EF_SEARCH
         return index

@@ -1,0 +1,108 @@
+"""`journeybot kb import` as an operator runs it: what it says about broken
+files, and that a long import is never silent, on a terminal or off one."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.cli.progress import ImportProgress
+from knowledge.embedder import CachedEmbedder
+from knowledge.importer import FileProgress
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _bundled_model_once(monkeypatch: pytest.MonkeyPatch, embedder: CachedEmbedder) -> None:
+    """The command opens the core as usual, with the session's model."""
+    monkeypatch.setattr("bot.core.load_embedder", lambda *a, **k: embedder)
+
+
+def kb(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["kb", *args])
+    return result.exit_code, result.output
+
+
+def test_a_broken_status_is_named_and_the_other_entries_import(tmp_path: Path) -> None:
+    path = tmp_path / "faq.yaml"
+    path.write_text('- id: a\n  questions: ["How do I export data?"]\n  answer: "Settings → Export."\n'
+                    '- id: b\n  questions: ["Dark mode?"]\n  answer: "Yes."\n  status: [live]\n'
+                    '- id: c\n  questions: ["Where are invoices?"]\n  answer: "Billing → Invoices."\n',
+                    encoding="utf-8")
+    code, out = kb("import", str(path), "--db", str(tmp_path / "kb.db"))
+    assert code == 0, out
+    assert "2 new, 0 new versions, 0 unchanged, 1 skipped" in out
+    assert "skipped faq.yaml item 2 (line 4): `status` must be one of live, pending, retired" in out
+    code, out = kb("list", "--db", str(tmp_path / "kb.db"))
+    assert "2 entries" in out
+
+
+def test_a_markdown_file_without_headings_says_why_and_fails(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text("Only prose here.\n", encoding="utf-8")
+    code, out = kb("import", str(path), "--db", str(tmp_path / "kb.db"))
+    assert code == 1
+    assert "skipped notes.md: no headings, so nothing to import" in out
+
+
+def test_an_empty_file_says_there_was_nothing_to_import(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing yet\n", encoding="utf-8")
+    code, out = kb("import", str(path), "--db", str(tmp_path / "kb.db"))
+    assert code == 0 and "empty.yaml: nothing to import (no entries in it)" in out
+
+
+def test_malformed_yaml_is_one_line_naming_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "faq.yaml"
+    path.write_text('- id: a\n  questions: ["q?"]\n  answer: "a"\n- id: [oops\n', encoding="utf-8")
+    code, out = kb("import", str(path), "--db", str(tmp_path / "kb.db"))
+    assert code == 2
+    assert out.strip().startswith("journeybot: faq.yaml: not valid YAML (line ")
+    assert len(out.strip().splitlines()) == 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_off_a_terminal_is_a_line_every_few_seconds() -> None:
+    out, clock = io.StringIO(), Clock()
+    with ImportProgress("big.jsonl", stream=out, every=5.0, clock=clock) as progress:
+        clock.now = 1.0
+        progress(FileProgress(100, 1000, 10, 10))  # too soon: a quick import says nothing
+        clock.now = 6.0
+        progress(FileProgress(420, 1000, 2_048, 2_000))
+        clock.now = 7.0
+        progress(FileProgress(500, 1000, 4_096, 4_000))
+        clock.now = 12.5
+        progress(FileProgress(1000, 1000, 250_000, 249_000))
+    assert out.getvalue().splitlines() == [
+        "importing big.jsonl: 42% of the file, 2,048 entries read, 2,000 new or changed",
+        "importing big.jsonl: 100% of the file, 250,000 entries read, 249,000 new or changed",
+    ]
+
+
+def test_a_real_import_off_a_terminal_reports_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.cli.progress.EVERY", 0.0)
+    monkeypatch.setattr("knowledge.importer.CHUNK", 100)  # several parts from a small file
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"id": f"e{n}", "questions": [f"How do I configure widget {n}?"],
+                                        "answer": f"Open widget {n} settings."}) + "\n" for n in range(250)),
+                    encoding="utf-8")
+    result = runner.invoke(app, ["kb", "import", str(path), "--db", str(tmp_path / "kb.db")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("importing many.jsonl:")]
+    assert len(lines) == 3
+    assert lines[0].endswith("100 entries read, 100 new or changed")
+    assert lines[-1] == "importing many.jsonl: 100% of the file, 250 entries read, 250 new or changed"
+    assert "250 new" in result.output
