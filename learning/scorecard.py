@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from learning.figures import FIGURES, Figure, Period
-from learning.tally import Windows, tally
+from learning.tally import Tally, Windows, tally
 from storage.database import Database
 
 SECTIONS: dict[str, tuple[str, ...]] = {

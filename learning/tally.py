@@ -22,6 +22,27 @@ from storage.database import Database
 from storage.eventlog import EventLog, Record
 
 
+# The fields of each kind of record that the tally and the figures read: all that
+# ``learning.ledger`` keeps of a record. A figure that reads another field adds it
+# here (``tests/learning/test_ledger.py`` checks the two modules against this list).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "case": ("to", "user", "reason", "staff", "by", "entry", "fresh", "taught", "confirmed"),
+    "decision": ("decision", "entry", "model", "candidates"),
+    "action": ("type", "kind", "private_to", "owner", "next_step"),
+    "card": ("with_journey",),
+    "event": ("type", "channel", "thread", "user", "redactions"),
+    "llm_redactions": ("count",),
+    "feedback": ("value", "asker"),
+    "repeat": ("earlier",),
+    "learn": ("entry", "how"),
+    "knowledge": ("entry", "what", "origin", "status", "review_after"),
+    "conflict": ("a", "b", "status"),
+    "promise_blocked": (), "private_move": (), "wrong_answer": (), "restated": (), "human_requested": (),
+}
+# Of a decision's candidates, the figures ask only whether each names its version.
+CANDIDATE_FIELDS = ("version",)
+
+
 class HasWindows(Protocol):
     """Anything that names the scorecard's windows (the policy settings do)."""
 

@@ -108,8 +108,13 @@ class EventLog:
         space: str | None = None,
         case: str | None = None,
         kinds: tuple[LogKind, ...] | None = None,
+        after: int | None = None,
     ) -> AsyncIterator[Record]:
-        sql, params = "SELECT * FROM log WHERE 1=1", []
+        """Records in order; ``after``: only those newer than that sequence number."""
+        sql, params = "SELECT * FROM log WHERE 1=1", list[Any]()
+        if after is not None:
+            sql += " AND seq > ?"
+            params.append(after)
         if since is not None:
             sql += " AND at >= ?"
             params.append(since.isoformat())
@@ -132,38 +137,6 @@ class EventLog:
                     space=row["space"], case=row["case_key"], event_id=row["event_id"],
                     body=json.loads(row["body"]),
                 )
-
-    async def head(self) -> int:
-        """The sequence number of the newest record (0 for an empty log)."""
-        row = await self.db.fetchone("SELECT max(seq) AS s FROM log")
-        return int(row["s"] or 0) if row else 0
-
-    async def earliest_after(self, seq: int) -> datetime | None:
-        """When the earliest of the records newer than ``seq`` happened: a figure
-        computed up to a time before that still holds."""
-        row = await self.db.fetchone("SELECT min(at) AS first FROM log WHERE seq > ?", (seq,))
-        return datetime.fromisoformat(row["first"]) if row and row["first"] else None
-
-    async def answers_by_entry(self, after: int = 0) -> tuple[dict[str, int], int]:
-        """How many bot answers each entry gave, counting records newer than
-        ``after``; and the newest seq counted (pass it back next time)."""
-        head = await self.head()
-        rows = await self.db.fetchall(
-            "SELECT json_extract(body, '$.entry') AS entry, count(*) AS n FROM log "
-            "WHERE seq > ? AND seq <= ? AND kind = 'case' AND json_extract(body, '$.to') = 'answered' "
-            "AND coalesce(json_extract(body, '$.by'), 'bot') = 'bot' GROUP BY entry", (after, head))
-        return {row["entry"]: int(row["n"]) for row in rows if row["entry"]}, head
-
-    async def span(self, *, space: str | None = None) -> tuple[datetime | None, datetime | None]:
-        """When the first and the newest event (of ``space``) arrived."""
-        sql, params = "SELECT min(at) AS first, max(at) AS last FROM log WHERE kind = 'event'", []
-        if space is not None:
-            sql += " AND space = ?"
-            params.append(space)
-        row = await self.db.fetchone(sql, params)
-        if row is None or row["first"] is None:
-            return None, None
-        return datetime.fromisoformat(row["first"]), datetime.fromisoformat(row["last"])
 
     async def verify(self) -> ChainReport:
         """Recompute the chain; name the first record whose hash does not hold."""
