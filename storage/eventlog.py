@@ -131,6 +131,7 @@ class EventLog:
             sql += f" AND kind IN ({','.join('?' * len(kinds))})"
             params.extend(kinds)
         async with self.db.conn.execute(sql + " ORDER BY seq", params) as cursor:
+            cursor.iter_chunk_size = 1024  # rows per trip to aiosqlite's thread (64 by default)
             async for row in cursor:
                 yield Record(
                     seq=row["seq"], kind=row["kind"], at=datetime.fromisoformat(row["at"]),
