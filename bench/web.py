@@ -115,8 +115,8 @@ async def build(path: Path, *, entries: int, events: int, seed: int) -> dict[str
     from bot.cli import import_knowledge
     from bot.core import Core
     from bot.settings import load_settings
-    from storage.eventlog import EventLog
     from knowledge.entries import Draft
+    from storage.eventlog import EventLog
 
     rng = random.Random(seed)
     settings = load_settings(db=str(path))

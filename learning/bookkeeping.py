@@ -62,7 +62,10 @@ async def catch_up(ledger: Ledger, db: Database, *, keep_in: Database | None = N
             taken += _fold(ledger, batch)
             batch = []
             if keep_in is not None and ledger.head - ledger.saved_head >= CHUNK:
-                await keep(ledger, keep_in)
+                try:
+                    await keep(ledger, keep_in)
+                except Exception as exc:  # a busy or full store: it is only kept to save time
+                    logger.warning("scorecard ledger: keeping a chunk failed (%s); it is kept later", exc)
     return taken + _fold(ledger, batch)
 
 
@@ -75,9 +78,10 @@ async def keep(ledger: Ledger, db: Database) -> None:
     """Keep what was folded since the last chunk as the next chunk."""
     if ledger.head == ledger.saved_head:
         return
-    number = ledger.chunks
-    data = zlib.compress(json.dumps(ledger.chunk(), ensure_ascii=False, separators=(",", ":")).encode(), 6)
+    number, chunk = ledger.chunks, ledger.chunk()
+    data = zlib.compress(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode(), 6)
     await Meta(db).put(f"{KEY}{number}", base64.b64encode(data).decode("ascii"))
+    ledger.kept(chunk)
     logger.info("scorecard ledger: kept chunk %d (up to record %d, %d KB)", number, ledger.head, len(data) // 1024)
 
 

@@ -200,15 +200,18 @@ class Ledger:
     # -- kept between runs (``learning.bookkeeping`` stores the chunks) ---------------
 
     def chunk(self) -> dict[str, Any]:
-        """Everything folded since the last chunk, as JSON-ready data; a ledger
-        that ``take``s the chunks in order stands where this one stands."""
-        out = {"from": self.saved_head, "head": self.head,
-               "last": {space or "": at.isoformat() for space, at in self._last.items()},
-               "asked": {space or "": [a.isoformat(), b.isoformat()] for space, (a, b) in self._asked.items()},
-               "records": [[r.seq, r.kind, r.at.isoformat(), r.space, r.case, r.event_id, r.body]
-                           for r in self.records[self._saved:]]}
-        self.saved_head, self._saved, self.chunks = self.head, len(self.records), self.chunks + 1
-        return out
+        """Everything folded since the last chunk kept, as JSON-ready data (call
+        ``kept`` once it is stored); a ledger that ``take``s the chunks in order
+        stands where this one stands."""
+        return {"from": self.saved_head, "head": self.head, "size": len(self.records) - self._saved,
+                "last": {space or "": at.isoformat() for space, at in self._last.items()},
+                "asked": {space or "": [a.isoformat(), b.isoformat()] for space, (a, b) in self._asked.items()},
+                "records": [[r.seq, r.kind, r.at.isoformat(), r.space, r.case, r.event_id, r.body]
+                            for r in self.records[self._saved:]]}
+
+    def kept(self, chunk: dict[str, Any]) -> None:
+        """``chunk`` (made by ``chunk``) is stored: the next one starts after it."""
+        self.saved_head, self._saved, self.chunks = chunk["head"], self._saved + chunk["size"], self.chunks + 1
 
     def take(self, chunk: dict[str, Any]) -> None:
         """Take in a chunk made by ``chunk``. ``ValueError`` (and nothing taken)

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from storage.database import Database
 from storage.eventlog import EventLog, Record
 
-
 # The fields of each kind of record that the tally and the figures read: all that
 # ``learning.ledger`` keeps of a record. A figure that reads another field adds it
 # here (``tests/learning/test_ledger.py`` checks the two modules against this list).

@@ -102,7 +102,7 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.names import CoreNames
-    from bot.cli.common import companion_adapters
+    from bot.cli import companion_adapters
     from bot.runtime import Runtime
 
     core = await open_core(settings)

@@ -61,8 +61,7 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
     from adapters.names import CoreNames
     from adapters.slack.adapter import SlackAdapter
     from adapters.slack.errors import SlackSetupError
-    from bot.cli import fail, open_core
-    from bot.cli.common import companion_adapters
+    from bot.cli import companion_adapters, fail, open_core
     from bot.runtime import Runtime
 
     adapter = SlackAdapter(slack_settings, mode="http" if http else "socket", host=host, port=port,

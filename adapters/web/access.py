@@ -20,14 +20,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from storage.database import Database
-from storage.meta import MetaStore
-
 logger = logging.getLogger(__name__)
 
 Role = Literal["admin", "staff", "moderator", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "staff", "moderator", "viewer")
-PREFIX = "web-user:"
+ACCOUNTS = "web-accounts"
 SECRET_KEY = "web-session-secret"
 ADMIN = "admin"
 
@@ -90,31 +87,39 @@ class AccessError(ValueError):
     """An account request that cannot be done, with a message for the page."""
 
 
-class Accounts:
-    """Console accounts in the store's ``meta`` table (hashes only)."""
+def _user(name: str, value: dict[str, str]) -> User:
+    role = value.get("role")
+    return User(name, role if role in ROLES else "viewer")
 
-    def __init__(self, db: Database) -> None:
-        self.meta = MetaStore(db)
-        self.db = db
+
+class Accounts:
+    """Console accounts (hashes only), kept by the core's overview as one value."""
+
+    def __init__(self, overview: Any) -> None:
+        self.overview = overview
+
+    async def _all(self) -> dict[str, dict[str, str]]:
+        found = await self.overview.kept(ACCOUNTS)
+        return found if isinstance(found, dict) else {}
 
     async def session_secret(self) -> str:
         """The key that signs session cookies: made once, kept in the store, so
         sessions survive a restart."""
-        secret = await self.meta.get(SECRET_KEY)
-        if secret is None:
+        secret = await self.overview.kept(SECRET_KEY)
+        if not isinstance(secret, str):
             secret = secrets.token_hex(32)
-            async with self.db.transaction():
-                await self.meta.put(SECRET_KEY, secret)
-        return str(secret)
+            await self.overview.keep(SECRET_KEY, secret)
+        return secret
 
     async def ensure_admin(self) -> str | None:
         """Create the ``admin`` account on first start; its token (shown once)
         or ``None`` when it exists already."""
-        if await self.meta.get(PREFIX + ADMIN) is not None:
+        accounts = await self._all()
+        if ADMIN in accounts:
             return None
         token = new_token()
-        async with self.db.transaction():
-            await self.meta.put(PREFIX + ADMIN, {"role": "admin", "token_sha256": hash_token(token)})
+        accounts[ADMIN] = {"role": "admin", "token_sha256": hash_token(token)}
+        await self.overview.keep(ACCOUNTS, accounts)
         logger.info("created the console's admin account")
         return token
 
@@ -125,30 +130,30 @@ class Accounts:
             raise AccessError("A name is 1 to 64 letters, digits, dots, dashes or underscores.")
         if role not in ROLES or role == "admin":
             raise AccessError("The role must be staff, moderator or viewer.")
-        if await self.meta.get(PREFIX + name) is not None:
+        accounts = await self._all()
+        if name in accounts:
             raise AccessError(f"There is already an account named {name}.")
         token = new_token()
-        async with self.db.transaction():
-            await self.meta.put(PREFIX + name, {"role": role, "token_sha256": hash_token(token), "by": by})
+        accounts[name] = {"role": role, "token_sha256": hash_token(token), "by": by}
+        await self.overview.keep(ACCOUNTS, accounts)
         logger.info("console account %s (%s) created by %s", name, role, by)
         return token
 
     async def remove(self, name: str, *, by: str) -> None:
         if name == ADMIN:
             raise AccessError("The admin account cannot be removed.")
-        if await self.meta.get(PREFIX + name) is None:
+        accounts = await self._all()
+        if accounts.pop(name, None) is None:
             raise AccessError(f"There is no account named {name}.")
-        async with self.db.transaction():
-            await self.meta.delete(PREFIX + name)
+        await self.overview.keep(ACCOUNTS, accounts)
         logger.info("console account %s removed by %s", name, by)
 
     async def all(self) -> list[User]:
-        found = await self.meta.with_prefix(PREFIX)
-        return [User(key.removeprefix(PREFIX), value["role"]) for key, value in found.items()]
+        return [_user(name, value) for name, value in sorted((await self._all()).items())]
 
     async def get(self, name: str) -> User | None:
-        value = await self.meta.get(PREFIX + name)
-        return None if value is None else User(name, value["role"])
+        value = (await self._all()).get(name)
+        return None if value is None else _user(name, value)
 
     async def login(self, token: str) -> User | None:
         """The account this token belongs to, if any."""
@@ -156,9 +161,9 @@ class Accounts:
             return None
         wanted = hash_token(token.strip())
         found: User | None = None
-        for key, value in (await self.meta.with_prefix(PREFIX)).items():
+        for name, value in (await self._all()).items():
             if hmac.compare_digest(str(value.get("token_sha256", "")), wanted):
-                found = User(key.removeprefix(PREFIX), value["role"])
+                found = _user(name, value)
         return found
 
 

@@ -53,7 +53,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
     ) -> None:
         """Run the bot on a platform (see the README to connect one); --web adds the console."""
         if web:
-            from bot.cli.common import COMPANIONS
+            from bot.cli import COMPANIONS
 
             COMPANIONS.append(lambda core: console_adapter(core, host=web_host, port=web_port))
 
@@ -81,7 +81,6 @@ async def _serve(settings: Any, console_config: Any) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await console.load_demo_if_empty()
         await runtime.start()
         done = asyncio.create_task(console.adapter.wait_closed())
         waiting = asyncio.create_task(stop.wait())

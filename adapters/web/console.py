@@ -11,10 +11,9 @@ from typing import Any
 
 from adapters.web.access import Accounts, is_loopback
 from adapters.web.adapter import WebAdapter
-from adapters.web.answered import AnswerCounts
 from adapters.web.imports import Imports
 from adapters.web.scoreboard import Scoreboard, View
-from storage.database import Database
+from bot.overview import Overview
 
 logger = logging.getLogger(__name__)
 
@@ -54,32 +53,28 @@ class Console:
         self.core = core
         self.config = config or ConsoleConfig()
         self.adapter = WebAdapter(self)
-        self.reader: Database = core.db
-        self._own_reader = False
-        self.accounts = Accounts(core.db)
+        self.overview: Overview = None  # type: ignore[assignment]  # set by open
+        self.accounts: Accounts = None  # type: ignore[assignment]
+        self.scoreboard: Scoreboard = None  # type: ignore[assignment]
         self.session_secret = ""
         self.admin_token: str | None = None
-        self.scoreboard: Scoreboard = None  # type: ignore[assignment]
-        self.answers: AnswerCounts = None  # type: ignore[assignment]
         self.imports = Imports(self)
         self.announce: Callable[[str], None] = lambda text: logger.info("%s", text)
 
     async def open(self) -> None:
-        """A read connection of its own (reads never wait behind the bot's
-        writes), the session key, and on first start the admin account."""
-        path = self.core.settings.db
-        if path != ":memory:":
-            self.reader = Database(path)
-            await self.reader.open()
-            self._own_reader = True
-        self.scoreboard = Scoreboard(self.reader, policy=self.core.settings.policy, path=path,
-                                     keep_in=self.core.db if path != ":memory:" else None)
-        self.answers = AnswerCounts(self.reader)
-        if path != ":memory:":  # count the default scorecard and charts before anyone asks
+        """The core's overview (a read connection of its own: reads never wait
+        behind the bot's writes), the session key, on first start the admin
+        account (and on a fresh install the demo knowledge); the default
+        scorecard and charts start counting at once."""
+        self.overview = await Overview.open(self.core)
+        self.accounts = Accounts(self.overview)
+        self.scoreboard = Scoreboard(self.overview.scores)
+        if self.overview.scores.apart:  # count before anyone asks
             await self.scoreboard.card(View(), wait=0)
-            await self.scoreboard.series(View(), "week", wait=0)
-            await self.answers.current(wait=0)
+            await self.scoreboard.chart(View(), "week", wait=0)
+            await self.scoreboard.answers(wait=0)
         self.session_secret = await self.accounts.session_secret()
+        await self.load_demo_if_empty()
         if self.config.needs_login:
             self.admin_token = await self.accounts.ensure_admin()
 
@@ -96,14 +91,14 @@ class Console:
         await self.imports.cancel_all()
         if self.scoreboard is not None:
             await self.scoreboard.close()
-        if self._own_reader:
-            await self.reader.close()
+        if self.overview is not None:
+            await self.overview.close()
 
     async def load_demo_if_empty(self) -> bool:
         """A fresh install opens on the demo knowledge, so there is something to try."""
         if not self.config.demo or not DEMO_KB.exists():
             return False
-        if await self.core.kb.store.spaces():
+        if await self.overview.spaces():
             return False
         from bot.cli import import_knowledge
 

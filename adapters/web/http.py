@@ -48,7 +48,7 @@ async def current_user(request: Request) -> User | None:
     name = request.session.get("user")
     if not name:
         return None
-    user = await console.accounts.get(name)  # removed accounts lose their sessions at once
+    user: User | None = await console.accounts.get(name)  # removed accounts lose their sessions at once
     if user is None:
         request.session.clear()
     return user

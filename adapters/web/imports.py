@@ -11,17 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge.files import KnowledgeFileError, read_file
+from bot.overview import NotKnowledge, Overview
 
 logger = logging.getLogger(__name__)
 
 SUFFIXES = (".yaml", ".yml", ".jsonl", ".ndjson", ".json", ".md", ".markdown")
 MAX_BYTES = 20 * 1024 * 1024
 KEEP_JOBS = 20
-
-
-class NotKnowledge(ValueError):
-    """The upload is not a knowledge file; the message says why and what would be."""
 
 
 @dataclass(slots=True)
@@ -59,15 +55,10 @@ def check_upload(name: str, data: bytes, *, space: str | None) -> tuple[Path, in
     path = folder / ("upload" + suffix)
     path.write_bytes(data)
     try:
-        parsed = read_file(path, space=space)
-    except KnowledgeFileError as exc:
+        return path, Overview.check_file(path, space=space)
+    except NotKnowledge as exc:
         _discard(path)
-        raise NotKnowledge(f"“{name}” is not a knowledge file: {str(exc).split(': ', 1)[-1]}") from exc
-    if not parsed.drafts:
-        _discard(path)
-        why = "; ".join(str(p) for p in parsed.problems[:3]) or "it holds no entries"
-        raise NotKnowledge(f"Nothing in “{name}” could be imported: {why}.")
-    return path, len(parsed.drafts)
+        raise NotKnowledge(f"“{name}” {exc}.") from exc
 
 
 def _discard(path: Path) -> None:
@@ -98,8 +89,8 @@ class Imports:
 
         core = self.console.core
 
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
+        def progress(step: Any) -> None:  # a knowledge.importer.FileProgress
+            job.done, job.total = step.done_bytes, step.total_bytes
 
         try:
             async with core.exclusive():

@@ -4,8 +4,8 @@ channel, from the log folded once (``learning.ledger``)."""
 from __future__ import annotations
 
 import ast
-from collections.abc import AsyncIterator
 import random
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any

@@ -4,8 +4,8 @@ with its export, and taking a case."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -14,23 +14,12 @@ from starlette.responses import RedirectResponse, Response
 from adapters.web.access import User
 from adapters.web.commands import run_command
 from adapters.web.http import Refused, change, console_of, flash, page, render
-from bot.audit import CaseNotFound, describe, export, story
-from bot.cases import STAFF_QUEUE, Case, CaseStore
-from bot.journeys import JourneyStore, summary
+from bot.overview import Story
 
 PAGE = 25
-OPEN = ("routed", "reopened", "open", "answered")
 LABELS = {"event": "event", "case": "case", "decision": "decision", "action": "action", "learn": "learned",
           "knowledge": "knowledge", "card": "card", "generation": "LLM", "promise_blocked": "held back",
           "llm_redactions": "redacted"}
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    case: Case
-    age: timedelta
-    overdue: bool
-    journey: str
 
 
 def age_text(age: timedelta) -> str:
@@ -47,39 +36,33 @@ async def cases_page(request: Request, user: User) -> Response:
     console = console_of(request)
     q = request.query_params
     status = q.get("status") or "waiting"
-    statuses = {"waiting": ("routed", "reopened"), "open": OPEN}.get(status)
-    if statuses is None:
+    if status not in ("waiting", "open"):
         raise Refused("Show “waiting” (for staff) or all “open” cases.")
     try:
         number = max(1, int(q.get("page") or 1))
     except ValueError as exc:
         raise Refused("The page number must be a whole number.") from exc
-    cases, total = await CaseStore(console.reader).page(statuses, space=q.get("space") or None, limit=PAGE,
-                                                       offset=(number - 1) * PAGE)
-    now = datetime.now(UTC)
-    sla = timedelta(minutes=console.core.settings.policy.owner_sla_minutes)
-    journeys = JourneyStore(console.reader)
-    rows = []
-    for case in cases:
-        age = now - case.opened_at
-        overdue = case.status in ("routed", "reopened") and case.owner == STAFF_QUEUE and age > sla
-        journey = summary(await journeys.get(case.space, case.user), current=case.key, now=now)
-        rows.append(QueueRow(case, age, overdue, journey))
+    rows, total = await console.overview.queue(status, space=q.get("space") or None, limit=PAGE,
+                                               offset=(number - 1) * PAGE, now=datetime.now(UTC))
     return render(request, "cases.html", rows=rows, total=total, number=number, status=status,
                   pages=max(1, -(-total // PAGE)), sla_minutes=console.core.settings.policy.owner_sla_minutes,
-                  age_text=age_text, q=q, spaces=await console.core.kb.store.spaces())
+                  age_text=age_text, q=q, spaces=await console.overview.spaces())
+
+
+async def _story(console: Any, space: str, key: str) -> Story:
+    found = await console.overview.story(space, key)
+    if found is None:
+        raise Refused(f"There is no case “{key}” in space “{space}”.", 404)
+    return found  # type: ignore[no-any-return]
 
 
 @page
 async def case_page(request: Request, user: User) -> Response:
     console = console_of(request)
     space, key = request.path_params["space"], request.path_params["key"]
-    try:
-        found = await story(console.reader, key, space=space)
-    except CaseNotFound as exc:
-        raise Refused(f"There is no case “{key}” in space “{space}”.", 404) from exc
-    case = await CaseStore(console.reader).get(space, key)
-    records = [(r, LABELS.get(r.kind, r.kind), describe(r)) for r in found.records]
+    found = await _story(console, space, key)
+    case = await console.overview.case(space, key)
+    records = [(r, LABELS.get(r.kind, r.kind), console.overview.describe(r)) for r in found.records]
     broken = [r.seq for r in found.records if not r.sealed]
     models = sorted({str(r.body["model"]) for r in found.records if r.kind in ("decision", "generation")
                      and r.body.get("model")})
@@ -91,12 +74,9 @@ async def case_page(request: Request, user: User) -> Response:
 async def case_export(request: Request, user: User) -> Response:
     console = console_of(request)
     space, key = request.path_params["space"], request.path_params["key"]
-    try:
-        found = await story(console.reader, key, space=space)
-    except CaseNotFound as exc:
-        raise Refused(f"There is no case “{key}” in space “{space}”.", 404) from exc
+    found = await _story(console, space, key)
     out = io.StringIO()
-    export(found.records, out)
+    console.overview.export(found, out)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:80]
     return Response(out.getvalue(), media_type="application/x-ndjson",
                     headers={"Content-Disposition": f'attachment; filename="case-{safe}.jsonl"'})
@@ -107,13 +87,13 @@ async def case_claim(request: Request, user: User, form: FormData) -> Response:
     """"I'll take it" from the queue: a ``claim`` command to the core, as on a card."""
     console = console_of(request)
     space, key = request.path_params["space"], request.path_params["key"]
-    cases = CaseStore(console.reader)
-    if await cases.get(space, key) is None:
+    overview = console.overview
+    if await overview.case(space, key) is None:
         raise Refused(f"There is no case “{key}” in space “{space}”.", 404)
     seen = str(form.get("updated_at") or "")
 
     async def stale() -> str | None:
-        now = await cases.get(space, key)
+        now = await overview.case(space, key)
         if now is None or now.updated_at.isoformat() != seen:
             return ("This case changed since you loaded the page (someone answered, took or moved it), "
                     "so nothing was done. Look at it again and decide.")

@@ -45,7 +45,7 @@ async def chat_view(request: Request, space: str, *, focus: str | None = None, s
                                lambda p: p.card or p.thread or card_of_case.get(p.case) or p.id)
     threads = {key: posts[0].text for key, posts in help_threads if posts[0].who == member_name}
     template = "_chat.html" if request.headers.get("hx-request") else "chat.html"
-    spaces = sorted({space, "default", *await console.core.kb.store.spaces()})
+    spaces = sorted({space, "default", *await console.overview.spaces()})
     return render(request, template, status, space=space, spaces=spaces, help_threads=help_threads,
                   staff_threads=staff_threads, threads=threads, cards=cards, member_name=member_name,
                   member_id=member_id, focus=focus, feedback=FEEDBACK, chat_flash=flash)

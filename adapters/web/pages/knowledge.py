@@ -14,9 +14,8 @@ from starlette.responses import RedirectResponse, Response
 
 from adapters.web.access import User
 from adapters.web.http import Refused, change, console_of, page, render
-from adapters.web.imports import NotKnowledge, check_upload
-from knowledge.entries import Entry
-from knowledge.store import EntryStore
+from adapters.web.imports import check_upload
+from bot.overview import Entry, NotKnowledge
 
 PAGE = 50
 STATUSES = ("live", "pending", "retired", "all")
@@ -49,28 +48,28 @@ async def knowledge_page(request: Request, user: User) -> Response:
         raise Refused("The page number must be a whole number.") from exc
     stale_only = q.get("stale") == "1"
     now = datetime.now(UTC)
-    store = EntryStore(console.reader)
-    entries, total = await store.find(text=text, space=q.get("space") or None,
-                                      status=None if status == "all" or stale_only else status,
-                                      stale_on=now.date() if stale_only else None,
-                                      limit=PAGE, offset=(number - 1) * PAGE)
-    answered = await console.answers.current()
+    overview = console.overview
+    entries, total = await overview.find(text=text, space=q.get("space") or None,
+                                         status=None if status == "all" or stale_only else status,
+                                         stale_on=now.date() if stale_only else None,
+                                         limit=PAGE, offset=(number - 1) * PAGE)
+    answered = await console.scoreboard.answers()
     rows = [Row(e, e.status == "live" and e.is_stale(now), None if answered is None else answered.get(e.id, 0))
             for e in entries]
     return render(request, "knowledge.html", rows=rows, total=total, number=number,
                   pages=max(1, -(-total // PAGE)), q=q, text=text, status=status, stale_only=stale_only,
-                  spaces=await store.spaces(), source_of=source_of)
+                  spaces=await overview.spaces(), source_of=source_of)
 
 
 @page
 async def entry_page(request: Request, user: User) -> Response:
     console = console_of(request)
     entry_id = request.path_params["entry_id"]
-    store = EntryStore(console.reader)
-    entry = await store.get(entry_id)
+    overview = console.overview
+    entry = await overview.entry(entry_id)
     if entry is None:
         raise Refused(f"There is no knowledge entry “{entry_id}”. Search for it on the Knowledge page.", 404)
-    history = await store.history(entry_id)
+    history = await overview.history(entry_id)
     versions = [h["version"] for h in history]
     try:
         b = int(request.query_params.get("b") or (versions[-1] if versions else entry.version))
@@ -82,8 +81,8 @@ async def entry_page(request: Request, user: User) -> Response:
         raise Refused(f"{entry_id} has versions {', '.join(map(str, versions))}; there is no version "
                       f"{a if a not in by_version else b}.", 404)
     diff = version_diff(by_version[a], by_version[b])
-    conflicts = [pair for pair in await store.open_conflicts() if entry_id in pair]
-    counts = await console.answers.current()
+    conflicts = [pair for pair in await overview.open_conflicts() if entry_id in pair]
+    counts = await console.scoreboard.answers()
     answered = None if counts is None else counts.get(entry_id, 0)
     return render(request, "entry.html", entry=entry, history=history, a=a, b=b, diff=diff,
                   versions=versions, conflicts=conflicts, answered=answered, source_of=source_of,
@@ -115,23 +114,23 @@ def version_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, st
 @page
 async def review_page(request: Request, user: User) -> Response:
     console = console_of(request)
-    store = EntryStore(console.reader)
+    overview = console.overview
     now = datetime.now(UTC)
-    pending, pending_total = await store.find(status="pending", limit=PAGE)
-    stale, stale_total = await store.find(stale_on=now.date(), limit=PAGE)
-    pairs = (await store.open_conflicts())[:PAGE]
-    both = await store.many([i for pair in pairs for i in pair])
+    pending, pending_total = await overview.find(status="pending", limit=PAGE)
+    stale, stale_total = await overview.find(stale_on=now.date(), limit=PAGE)
+    every = await overview.open_conflicts()
+    pairs = every[:PAGE]
+    both = await overview.many([i for pair in pairs for i in pair])
     conflicts = [(both.get(a), both.get(b), a, b) for a, b in pairs]
     return render(request, "review.html", pending=pending, pending_total=pending_total, stale=stale,
-                  stale_total=stale_total, conflicts=conflicts, conflicts_total=len(await store.open_conflicts()),
-                  source_of=source_of)
+                  stale_total=stale_total, conflicts=conflicts, conflicts_total=len(every), source_of=source_of)
 
 
 @page
 async def import_page(request: Request, user: User) -> Response:
     console = console_of(request)
     jobs = list(reversed(console.imports.jobs.values()))
-    return render(request, "import.html", jobs=jobs, spaces=await console.core.kb.store.spaces())
+    return render(request, "import.html", jobs=jobs, spaces=await console.overview.spaces())
 
 
 @change("admin", "staff")

@@ -13,8 +13,7 @@ from adapters.web.access import User
 from adapters.web.charts import Sample, line_chart
 from adapters.web.http import Refused, console_of, page, render
 from adapters.web.scoreboard import View
-from learning.report import basis, shown
-from learning.scorecard import SECTIONS, Figure, Scorecard
+from bot.overview import SECTIONS, Figure, Scorecard, basis, shown
 
 LABELS: dict[str, str] = {
     "task_success": "Task success (confirmed + presumed)",
@@ -129,14 +128,14 @@ async def scorecard_page(request: Request, user: User) -> Response:
     computed = await console.scoreboard.card(view)
     if computed is None:
         return render(request, "scorecard_counting.html", view=view, bucket=bucket, q=request.query_params,
-                      query=request.url.query, spaces=await console.core.kb.store.spaces())
+                      query=request.url.query)
     card = computed.card
     counts = case_counts(card)
     sections = [(section, [show(card.figures[name], counts) for name in names])
                 for section, names in SECTIONS.items()]
     wrong = card.figures["wrong_answer_rate"]
     return render(request, "scorecard.html", sections=sections, counts=counts, computed=computed,
-                  spaces=await console.core.kb.store.spaces(), view=view, bucket=bucket,
+                  spaces=await console.overview.spaces(), view=view, bucket=bucket,
                   query=request.url.query, wrong=show(wrong, counts),
                   target=target_wrong_rate(console.core.settings), q=request.query_params)
 
@@ -145,13 +144,13 @@ async def scorecard_page(request: Request, user: User) -> Response:
 async def charts_fragment(request: Request, user: User) -> Response:
     console = console_of(request)
     view, bucket = parse_view(request)
-    points = await console.scoreboard.series(view, bucket)  # type: ignore[arg-type]
+    points = await console.scoreboard.chart(view, bucket)
     if points is None:
         return render(request, "_charts_counting.html", query=request.url.query)
     target = target_wrong_rate(console.core.settings)
     charts = []
     for name in CHARTED:
-        samples = [Sample(_label(p.start, bucket), p.card.figures[name].value,  # type: ignore[arg-type]
+        samples = [Sample(_label(p.start, bucket), p.card.figures[name].value,
                           basis(p.card.figures[name]) or "n/a") for p in points]
         title = f"{LABELS[name]}, by {bucket}"
         charts.append({"name": name, "title": title, "samples": samples,

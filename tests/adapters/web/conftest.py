@@ -15,6 +15,7 @@ from adapters.web.access import User
 from adapters.web.app import build_app
 from adapters.web.console import Console, ConsoleConfig
 from bot.runtime import Runtime
+from storage.eventlog import EventLog
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -91,3 +92,11 @@ async def account(browser: Browser, name: str, role: str) -> str:
 
 def as_user(name: str, role: str) -> User:
     return User(name, role)  # type: ignore[arg-type]
+
+
+async def head_of(log: EventLog) -> int:
+    """The newest record's number (0 for an empty log)."""
+    head = 0
+    async for record in log.records():
+        head = record.seq
+    return head

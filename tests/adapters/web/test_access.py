@@ -8,7 +8,7 @@ import json
 from adapters.web.access import hash_token, is_loopback
 from adapters.web.console import ConsoleConfig
 from storage.eventlog import EventLog
-from tests.adapters.web.conftest import Browser, account
+from tests.adapters.web.conftest import Browser, account, head_of
 
 PAGES = ("/scorecard", "/knowledge", "/knowledge/review", "/knowledge/import", "/cases", "/chat")
 
@@ -42,8 +42,8 @@ async def test_off_loopback_pages_ask_for_a_login_first(guarded: Browser) -> Non
 async def test_the_admin_token_is_printed_once_and_only_its_hash_is_stored(guarded: Browser) -> None:
     token = guarded.admin_token
     assert len(token) >= 40
-    stored = await guarded.console.accounts.meta.with_prefix("web-user:")
-    assert stored["web-user:admin"]["token_sha256"] == hash_token(token)
+    stored = await guarded.console.overview.kept("web-accounts")
+    assert stored["admin"]["token_sha256"] == hash_token(token)
     assert token not in json.dumps(stored)
     answer = await guarded.login(token)
     assert answer.status_code == 303 and answer.headers["location"] == "/scorecard"
@@ -62,13 +62,13 @@ async def test_a_wrong_token_is_refused_with_a_clear_message(guarded: Browser) -
 
 async def test_a_change_without_the_csrf_token_changes_nothing(local: Browser) -> None:
     log = EventLog(local.console.core.db)
-    before = await log.head()
+    before = await head_of(log)
     answer = await local.post("/chat/ask", {"text": "How do I rotate my API key?"}, csrf=False)
     assert answer.status_code == 403
     assert "security token (CSRF)" in answer.text
     wrong = await local.client.post("/chat/ask", data={"text": "hello", "csrf": "forged"})
     assert wrong.status_code == 403
-    assert await log.head() == before, "nothing reached the core"
+    assert await head_of(log) == before, "nothing reached the core"
 
 
 async def test_a_viewer_looks_but_cannot_change_anything(guarded: Browser) -> None:
@@ -76,12 +76,12 @@ async def test_a_viewer_looks_but_cannot_change_anything(guarded: Browser) -> No
     await guarded.login(token)
     assert (await guarded.get("/cases")).status_code == 200
     log = EventLog(guarded.console.core.db)
-    before = await log.head()
+    before = await head_of(log)
     answer = await guarded.post("/chat/ask", {"text": "How do I rotate my API key?"})
     assert answer.status_code == 403 and "read-only" in answer.text
     upload = await guarded.post("/knowledge/import", files={"file": ("faq.yaml", b"- questions: [a]\n  answer: b\n")})
     assert upload.status_code == 403
-    assert await log.head() == before
+    assert await head_of(log) == before
     chat = await guarded.get("/chat")
     assert "Send to #help" not in chat.text, "a viewer is not offered a form they cannot use"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from typing import Any
 
 from adapters.web.pages.scorecard import target_wrong_rate
 from bot.settings import Settings
 from storage.eventlog import EventLog
-from tests.adapters.web.conftest import Browser
+from tests.adapters.web.conftest import Browser, head_of
 
 
 async def ask(browser: Browser, text: str, **extra: str) -> str:
@@ -164,12 +165,12 @@ async def test_an_upload_imports_through_kb_import_with_progress(local: Browser)
 
 async def test_an_upload_that_is_not_a_knowledge_file_changes_nothing(local: Browser) -> None:
     store = local.console.core.kb.store
-    before = len(await store.list(status=None))
+    before = len(await store.entries(status=None))
     cases = [
         ("logo.png", b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a knowledge file: use .yaml"),
         ("faq.yaml", b"\xff\xfe\x00binary", "not a knowledge file"),
         ("faq.yaml", b"questions: [: nope", "not a knowledge file"),
-        ("faq.yaml", b"- just a string\n- another\n", "Nothing in “faq.yaml” could be imported"),
+        ("faq.yaml", b"- just a string\n- another\n", "“faq.yaml” holds nothing that could be imported"),
         ("faq.json", json.dumps({"a": 1}).encode(), "not a knowledge file"),
         ("empty.md", b"   \n", "is empty"),
     ]
@@ -179,7 +180,7 @@ async def test_an_upload_that_is_not_a_knowledge_file_changes_nothing(local: Bro
         assert says in answer.text, (name, answer.text[answer.text.find("alert"):][:300])
     missing = await local.post("/knowledge/import", {})
     assert missing.status_code == 400 and "Choose a knowledge file" in missing.text
-    assert len(await store.list(status=None)) == before
+    assert len(await store.entries(status=None)) == before
     assert not local.console.imports.jobs
 
 
@@ -203,10 +204,10 @@ async def test_taking_a_case_goes_through_the_core_and_a_stale_form_is_refused(l
     await ask(local, "does tidepool integrate with my toaster oven firmware?")
     case = (await local.console.core.cases.with_status("default", "routed"))[0]
     log = EventLog(local.console.core.db)
-    before = await log.head()
+    before = await head_of(log)
     stale = await local.post(f"/cases/default/{case.key}/claim", {"updated_at": "2001-01-01T00:00:00+00:00"})
     assert stale.status_code == 409 and "changed since you loaded the page" in stale.text
-    assert await log.head() == before
+    assert await head_of(log) == before
     assert (await local.console.core.cases.get("default", case.key)).owner == "staff"
     taken = await local.post(f"/cases/default/{case.key}/claim", {"updated_at": case.updated_at.isoformat()})
     assert taken.status_code == 303
@@ -219,17 +220,26 @@ async def test_taking_a_case_goes_through_the_core_and_a_stale_form_is_refused(l
 
 async def test_a_scorecard_still_being_counted_answers_at_once_and_fills_in(local: Browser) -> None:
     from adapters.web.scoreboard import Scoreboard
-    from learning.scorecard import compute
 
     await ask(local, "How do I rotate my API key?")
     gate = asyncio.Event()
+    real = local.console.overview.scores
 
-    async def slow(view: object) -> object:
-        await gate.wait()
-        return await compute(local.console.reader)
+    class Slow:
+        """The core's scores, held back until the gate opens (a large log's first count)."""
 
-    local.console.scoreboard = Scoreboard(local.console.reader, policy=local.console.core.settings.policy,
-                                          compute_with=slow)  # type: ignore[arg-type]
+        async def scorecard(self, view: Any) -> Any:
+            await gate.wait()
+            return await real.scorecard(view)
+
+        async def chart(self, view: Any, **shape: Any) -> Any:
+            await gate.wait()
+            return await real.chart(view, **shape)
+
+        async def answers(self) -> Any:
+            return await real.answers()
+
+    local.console.scoreboard = Scoreboard(Slow())
     waiting = await local.get("/scorecard")
     assert waiting.status_code == 200 and "being counted" in waiting.text
     charts = await local.get("/scorecard/charts")

@@ -1,52 +1,46 @@
-"""The console's scorecard cache: a period is counted once, kept across
-restarts, and counted again only when records fall into it."""
+"""The console's scorecard: a page never waits beyond FRESH_WITHIN; it shows
+the last count (marked so) while a new one runs, and a count that fails
+leaves the last one standing."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 from adapters.web.scoreboard import Scoreboard, View
-from bot.settings import PolicySettings
-from storage.database import Database
-from storage.eventlog import EventLog
-from learning.scorecard import compute
-
-T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+from bot.overview import Counted
 
 
-async def test_a_period_is_counted_once_kept_and_recounted_only_when_records_fall_into_it(tmp_path: Path) -> None:
-    path = str(tmp_path / "store.db")
-    counted: list[View] = []
-    async with Database(path) as db:
-        log = EventLog(db)
-        async with db.transaction():
-            await log.append("event", at=T0, space="default", body={"type": "message"}, event_id="m1")
+class Scores:
+    """Counts on demand: each answer waits for ``release``; ``fail`` makes the next one raise."""
 
-        async def counting(view: View) -> object:
-            counted.append(view)
-            return await compute(db, since=view.since, until=view.until)
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.asked = 0
+        self.fail = False
 
-        week = View(since=T0 - timedelta(days=1), until=T0 + timedelta(days=6))
-        board = Scoreboard(db, policy=PolicySettings(), path=path, compute_with=counting, keep_in=db)  # type: ignore[arg-type]
-        first = await board.card(week)
-        assert first is not None and first.current and len(counted) == 1
-        assert (await board.card(week)) is first and len(counted) == 1, "the log did not change"
+    async def scorecard(self, view: Any) -> Counted:
+        self.asked += 1
+        await self.release.wait()
+        if self.fail:
+            raise RuntimeError("the counting process died")
+        return Counted(f"card {self.asked}", self.asked)
 
-        async with db.transaction():  # a record after the period: it still holds
-            await log.append("event", at=T0 + timedelta(days=8), space="default", body={}, event_id="m2")
-        assert (await board.card(week)).current and len(counted) == 1
 
-        restarted = Scoreboard(db, policy=PolicySettings(), path=path, compute_with=counting, keep_in=db)  # type: ignore[arg-type]
-        kept = await restarted.card(week)
-        assert kept is not None and kept.current and len(counted) == 1, "kept across a restart"
-        assert kept.card.figures["redactions"].value == first.card.figures["redactions"].value
-
-        async with db.transaction():  # a record inside the period: counted again
-            await log.append("event", at=T0 + timedelta(days=2), space="default", body={"redactions": 3},
-                             event_id="m3")
-        await asyncio.sleep(0.05)  # past the throttle: 10x as long as the last count took
-        again = await restarted.card(week, wait=5)
-        assert again is not None and len(counted) == 2
-        assert again.card.figures["redactions"].value == 3
+async def test_a_page_gets_the_last_count_while_a_new_one_runs_and_one_question_runs_per_view() -> None:
+    scores = Scores()
+    board = Scoreboard(scores)
+    assert await board.card(View(), wait=0.01) is None, "nothing counted yet"
+    assert await board.card(View(), wait=0.01) is None and scores.asked == 1, "one question at a time"
+    scores.release.set()
+    first = await board.card(View(), wait=1)
+    assert first is not None and first.current and first.card == "card 1"
+    scores.release.clear()
+    later = await board.card(View(), wait=0.01)
+    assert later is not None and not later.current and later.card == "card 1", "the last count, marked"
+    scores.fail = True
+    scores.release.set()
+    await asyncio.sleep(0.01)
+    after_failure = await board.card(View(), wait=0.5)
+    assert after_failure is not None and after_failure.card == "card 1" and not after_failure.current
+    await board.close()
