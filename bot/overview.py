@@ -65,6 +65,9 @@ class Overview:
         self.settings = settings
         self.reader = reader
         self.writer = writer  # only for the window's own values (``keep``)
+        # Its entries are read afresh each time: the bot (or a review command)
+        # changes them through stores of its own, so what this one kept would
+        # be out of date (a stale version would pass a form's check).
         self.entries = EntryStore(reader)
         self.scores = Scores(writer, windows=Windows.of(settings.policy))
 
@@ -105,6 +108,8 @@ class Overview:
                                        offset=offset)
 
     async def entry(self, entry_id: str) -> Entry | None:
+        """The entry as stored now (never a copy kept from an earlier read)."""
+        self.entries.forget_cached()
         return await self.entries.get(entry_id)
 
     async def history(self, entry_id: str) -> list[dict[str, Any]]:
@@ -112,9 +117,11 @@ class Overview:
         return await self.entries.history(entry_id)
 
     async def many(self, ids: Sequence[str]) -> dict[str, Entry]:
+        self.entries.forget_cached()
         return await self.entries.many(ids)
 
     async def open_conflicts(self, space: str | None = None) -> list[tuple[str, str]]:
+        self.entries.forget_cached()
         return await self.entries.open_conflicts(space)
 
     @staticmethod

@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.web.http import render
-from adapters.web.pages import access, cases, chat, knowledge, scorecard
+from adapters.web.pages import access, cases, chat, knowledge, review, scorecard
 
 STATIC = Path(__file__).parent / "static"
 
@@ -69,7 +69,8 @@ def build_app(console: Any) -> Starlette:
         Route("/scorecard", scorecard.scorecard_page),
         Route("/scorecard/charts", scorecard.charts_fragment),
         Route("/knowledge", knowledge.knowledge_page),
-        Route("/knowledge/review", knowledge.review_page),
+        Route("/knowledge/review", review.review_page, methods=["GET"]),
+        Route("/knowledge/review", review.review_post, methods=["POST"]),
         Route("/knowledge/import", knowledge.import_page, methods=["GET"]),
         Route("/knowledge/import", knowledge.import_upload, methods=["POST"]),
         Route("/knowledge/import/{job}", knowledge.import_job),

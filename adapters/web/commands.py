@@ -1,8 +1,8 @@
 """The one place where a page's button becomes a core command.
 
-A form post names a command (``claim`` today; ``approve``, ``reject``,
-``edit``, ``settle``, ``renew``, ``retire`` as the core learns them), what it
-is about and its arguments. It is checked here for what only the page can
+A form post names a command (``claim`` and ``send_suggested`` on a card;
+``approve``, ``reject``, ``edit``, ``settle``, ``renew``, ``retire`` in the
+review queues), what it is about and its arguments. It is checked here for what only the page can
 know — is this person allowed to change anything, was the form made from what
 is still there — then sent to the core as a ``Command`` event from the
 person, exactly as a platform's slash command would be. The core decides and
@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from adapters.web.access import User
 from bot.actions import Action, Reply
@@ -27,11 +28,8 @@ Guard = Callable[[], Awaitable[str | None]]
 
 # Commands a console page may send, and the console role each needs beyond
 # "not a viewer" (the core checks its own roles again).
-PAGE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "claim": ("admin", "staff"),
-    "send_suggested": ("admin", "staff"),
-    "approve": ("admin", "staff"),
-}
+PAGE_COMMANDS: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("claim", "send_suggested", "approve", "reject", "edit", "settle", "renew", "retire"), ("admin", "staff"))
 
 VIEWER_REFUSED = "You have read-only access: nothing was changed. Ask an admin for a staff account."
 
@@ -73,9 +71,10 @@ async def run_command(
             logger.info("web: %s's %s on %s refused: stale form (%s)", user.name, name, about, stale)
             return Outcome(False, stale, 409)
     adapter = console.adapter  # type: ignore[attr-defined]
+    settings = console.core.settings  # type: ignore[attr-defined]
     event = Command(id=adapter.event_id(), at=datetime.now(UTC), space=space, user=user.core_id,
-                    user_name=user.name, roles=user.core_roles, platform="web", name=name, about=about,
-                    args=args, channel=console.core.settings.staff_channel, thread=thread)  # type: ignore[attr-defined]
+                    user_name=user.name, roles=core_roles(user, settings), platform="web", name=name, about=about,
+                    args=args, channel=settings.staff_channel, thread=thread)
     actions = tuple(await adapter.deliver(event))
     answer = next((a for a in actions if isinstance(a, Reply) and a.private_to == user.core_id), None)
     if answer is not None and refused(answer):
@@ -84,6 +83,12 @@ async def run_command(
         return Outcome(False, "The bot did not act on this (it may have been done already).", 409, actions)
     message = answer.text if answer is not None else describe(actions)
     return Outcome(True, message, 200, actions)
+
+
+def core_roles(user: User, settings: Any) -> tuple[str, ...]:
+    """The core's names for what the person may do (the settings name the staff and moderator roles)."""
+    names = {"staff": settings.staff_role, "moderator": settings.moderator_role}
+    return tuple(names[role] for role in user.core_roles)
 
 
 def refused(reply: Reply) -> bool:

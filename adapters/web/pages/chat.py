@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from adapters.web.access import User
-from adapters.web.commands import run_command
+from adapters.web.commands import core_roles, run_command
 from adapters.web.http import Refused, change, console_of, page, render
 from adapters.web.room import Post
 from bot.events import Feedback, Message
@@ -132,7 +132,8 @@ async def chat_staff(request: Request, user: User, form: FormData) -> Response:
     adapter.rooms.said(space=space, channel="staff", who=user.name, text=text, at=datetime.now(UTC),
                        thread=card)
     await adapter.deliver(Message(id=adapter.event_id(), at=datetime.now(UTC), space=space, user=user.core_id,
-                                  user_name=user.name, roles=user.core_roles, platform="web",
+                                  user_name=user.name, roles=core_roles(user, console.core.settings),
+                                  platform="web",
                                   channel=console.core.settings.staff_channel, channel_kind="staff",
                                   text=text, thread=card))
     return await _done(request, space, "staff")

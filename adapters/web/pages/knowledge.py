@@ -112,21 +112,6 @@ def version_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, st
 
 
 @page
-async def review_page(request: Request, user: User) -> Response:
-    console = console_of(request)
-    overview = console.overview
-    now = datetime.now(UTC)
-    pending, pending_total = await overview.find(status="pending", limit=PAGE)
-    stale, stale_total = await overview.find(stale_on=now.date(), limit=PAGE)
-    every = await overview.open_conflicts()
-    pairs = every[:PAGE]
-    both = await overview.many([i for pair in pairs for i in pair])
-    conflicts = [(both.get(a), both.get(b), a, b) for a, b in pairs]
-    return render(request, "review.html", pending=pending, pending_total=pending_total, stale=stale,
-                  stale_total=stale_total, conflicts=conflicts, conflicts_total=len(every), source_of=source_of)
-
-
-@page
 async def import_page(request: Request, user: User) -> Response:
     console = console_of(request)
     jobs = list(reversed(console.imports.jobs.values()))
