@@ -5,7 +5,7 @@ missing CSRF token changes nothing and says why."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from knowledge.entries import Draft
@@ -28,7 +28,7 @@ async def seed(core: Any) -> None:
                              author="test", origin="import", at=at, entry_id="tz-b")
         await core.kb.store.flag_conflict("tz-a", "tz-b", "default", at)
         await core.kb.create(Draft(questions=("is the old mobile app supported?",), answer="Until June.",
-                                   review_after=date.today() - timedelta(days=3)),
+                                   review_after=datetime.now(UTC).date() - timedelta(days=3)),
                              author="test", origin="import", at=at, entry_id="old-app")
 
 
@@ -90,7 +90,7 @@ async def test_reject_settle_renew_and_retire_each_change_what_they_name(local: 
                          how="keep")).status_code == 303
     assert (await core.kb.get("tz-b")).status == "retired" and (await core.kb.get("tz-a")).status == "live"
     assert await core.kb.store.open_conflicts() == []
-    until = (date.today() + timedelta(days=30)).isoformat()
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     assert (await review(local, "renew", entry="old-app", version="1", until=until)).status_code == 303
     renewed = await core.kb.get("old-app")
     assert renewed.review_after.isoformat() == until and renewed.version == 2
