@@ -78,6 +78,7 @@ def build_app(console: Any) -> Starlette:
         Route("/cases", cases.cases_page),
         Route("/cases/{space}/{key:path}/export", cases.case_export),
         Route("/cases/{space}/{key:path}/claim", cases.case_claim, methods=["POST"]),
+        Route("/cases/{space}/{key:path}/send", cases.case_send, methods=["POST"]),
         Route("/cases/{space}/{key:path}", cases.case_page),
         Route("/chat", chat.chat_page),
         Route("/chat/ask", chat.chat_ask, methods=["POST"]),

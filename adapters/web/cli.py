@@ -47,6 +47,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @run_app.callback()
     def run_options(
+        ctx: typer.Context,
         web: Annotated[bool, typer.Option("--web", help="also serve the web console, in the same process")] = False,
         web_host: Annotated[str, typer.Option("--web-host", help="the console's address")] = "127.0.0.1",
         web_port: Annotated[int, typer.Option("--web-port", help="the console's port")] = 8080,
@@ -55,13 +56,14 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         if web:
             from bot.cli import COMPANIONS
 
-            COMPANIONS.append(lambda core: console_adapter(core, host=web_host, port=web_port))
+            platform = ctx.invoked_subcommand  # the platform it runs beside: its cases can be answered here
+            COMPANIONS.append(lambda core: console_adapter(core, host=web_host, port=web_port, beside=platform))
 
 
-def console_adapter(core: Any, *, host: str, port: int) -> Any:
+def console_adapter(core: Any, *, host: str, port: int, beside: str | None = None) -> Any:
     from adapters.web.console import Console, ConsoleConfig
 
-    console = Console(core, ConsoleConfig(host=host, port=port, demo=False))
+    console = Console(core, ConsoleConfig(host=host, port=port, demo=False, beside=(beside,) if beside else ()))
     console.announce = lambda text: typer.echo(text)
     return console.adapter
 

@@ -54,9 +54,12 @@ async def run_command(
     args: str | None = None,
     thread: str | None = None,
     guard: Guard | None = None,
+    moved: Callable[[], Awaitable[bool]] | None = None,
 ) -> Outcome:
     """Send ``name`` to the core as ``user``; ``guard`` returns why the form is
-    stale (``None`` when it still matches what is stored)."""
+    stale (``None`` when it still matches what is stored). ``moved`` tells
+    whether the command changed what it is about, for a command whose actions
+    land on another platform (this adapter sees only its own)."""
     if not user.can_change:
         logger.info("web: viewer %s tried %s on %s: refused", user.name, name, about)
         return Outcome(False, VIEWER_REFUSED, 403)
@@ -79,7 +82,7 @@ async def run_command(
     answer = next((a for a in actions if isinstance(a, Reply) and a.private_to == user.core_id), None)
     if answer is not None and refused(answer):
         return Outcome(False, answer.text, 409, actions)
-    if not actions:
+    if not actions and not (moved is not None and await moved()):
         return Outcome(False, "The bot did not act on this (it may have been done already).", 409, actions)
     message = answer.text if answer is not None else describe(actions)
     return Outcome(True, message, 200, actions)

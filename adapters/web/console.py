@@ -31,6 +31,7 @@ class ConsoleConfig:
     login: bool | None = None
     secure_cookies: bool | None = None
     demo: bool = True
+    beside: tuple[str, ...] = ()  # platforms whose adapters run in this process (``run --web discord``)
 
     @property
     def needs_login(self) -> bool:
@@ -39,6 +40,11 @@ class ConsoleConfig:
     @property
     def secure(self) -> bool:
         return self.needs_login if self.secure_cookies is None else self.secure_cookies
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """Where an action of this process can land: the console's own chat, and what runs beside it."""
+        return frozenset(("web", *self.beside))
 
     @property
     def url(self) -> str:

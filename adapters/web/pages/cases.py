@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from adapters.web.access import User
 from adapters.web.commands import run_command
 from adapters.web.http import Refused, change, console_of, flash, page, render
-from bot.overview import Story
+from bot.overview import Case, Story
 
 PAGE = 25
 LABELS = {"event": "event", "case": "case", "decision": "decision", "action": "action", "learn": "learned",
@@ -46,7 +46,8 @@ async def cases_page(request: Request, user: User) -> Response:
                                                offset=(number - 1) * PAGE, now=datetime.now(UTC))
     return render(request, "cases.html", rows=rows, total=total, number=number, status=status,
                   pages=max(1, -(-total // PAGE)), sla_minutes=console.core.settings.policy.owner_sla_minutes,
-                  age_text=age_text, q=q, spaces=await console.overview.spaces())
+                  age_text=age_text, q=q, spaces=await console.overview.spaces(),
+                  reachable=console.config.platforms)
 
 
 async def _story(console: Any, space: str, key: str) -> Story:
@@ -67,7 +68,7 @@ async def case_page(request: Request, user: User) -> Response:
     models = sorted({str(r.body["model"]) for r in found.records if r.kind in ("decision", "generation")
                      and r.body.get("model")})
     return render(request, "case.html", story=found, case=case, records=records, broken=broken,
-                  models=models, space=space, key=key)
+                  models=models, space=space, key=key, away=elsewhere(console, case) if case else None)
 
 
 @page
@@ -82,14 +83,29 @@ async def case_export(request: Request, user: User) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="case-{safe}.jsonl"'})
 
 
-@change("admin", "staff")
-async def case_claim(request: Request, user: User, form: FormData) -> Response:
-    """"I'll take it" from the queue: a ``claim`` command to the core, as on a card."""
+def elsewhere(console: Any, case: Case) -> str | None:
+    """Why this console cannot act on ``case``: its card and thread are on a
+    platform with no adapter in this process (``None`` when it can)."""
+    platform = case.address.platform
+    if platform in console.config.platforms:
+        return None
+    return (f"This case was asked on {platform}, which this console is not connected to: its thread and its "
+            f"card there could not be updated from here, so nothing was done. Answer it on {platform}, or run "
+            f"the console beside it (journeybot run --web {platform} …).")
+
+
+async def _case_command(request: Request, user: User, form: FormData, name: str,
+                        args: str | None = None) -> tuple[str, str]:
+    """Send ``name`` about the case in the path, if the form is still what is stored."""
     console = console_of(request)
     space, key = request.path_params["space"], request.path_params["key"]
     overview = console.overview
-    if await overview.case(space, key) is None:
+    case = await overview.case(space, key)
+    if case is None:
         raise Refused(f"There is no case “{key}” in space “{space}”.", 404)
+    away = elsewhere(console, case)
+    if away:
+        raise Refused(away, 409)
     seen = str(form.get("updated_at") or "")
 
     async def stale() -> str | None:
@@ -99,8 +115,32 @@ async def case_claim(request: Request, user: User, form: FormData) -> Response:
                     "so nothing was done. Look at it again and decide.")
         return None
 
-    outcome = await run_command(console, user, name="claim", space=space, about=key, guard=stale)
+    async def moved() -> bool:
+        now: Case | None = await overview.case(space, key)
+        return now != case
+
+    outcome = await run_command(console, user, name=name, space=space, about=key, args=args, guard=stale,
+                                moved=moved)
     if not outcome.ok:
         raise Refused(outcome.message, outcome.status)
-    flash(request, f"You took case {key}. {outcome.message}")
-    return RedirectResponse(f"/cases/{space}/{key}", status_code=303)
+    return key, outcome.message
+
+
+@change("admin", "staff")
+async def case_claim(request: Request, user: User, form: FormData) -> Response:
+    """"I'll take it" from the queue: a ``claim`` command to the core, as on a card."""
+    key, message = await _case_command(request, user, form, "claim")
+    flash(request, f"You took case {key}. {message}")
+    return RedirectResponse(f"/cases/{request.path_params['space']}/{key}", status_code=303)
+
+
+@change("admin", "staff")
+async def case_send(request: Request, user: User, form: FormData) -> Response:
+    """"Send the suggested answer" from a case's page: ``send_suggested`` to the
+    core, as on its card; the asker's thread and the card are on the case's platform."""
+    entry = str(form.get("entry") or "").strip()
+    if not entry:
+        raise Refused("Name the suggested answer to send (reload the case).")
+    key, message = await _case_command(request, user, form, "send_suggested", args=entry)
+    flash(request, f"Sent {entry} as the answer to case {key}. {message}".strip())
+    return RedirectResponse(f"/cases/{request.path_params['space']}/{key}", status_code=303)

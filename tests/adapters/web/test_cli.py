@@ -113,6 +113,7 @@ async def test_run_with_web_serves_the_console_beside_a_platform(core: Any) -> N
         assert len(COMPANIONS) == 1
         web = companion_adapters(core)[0]
         assert web.name == "web"
+        assert web.console.config.platforms == {"web", "slack"}, "its cases on slack can be answered from it"
         runtime = Runtime(core, [Platform(), web])
         await runtime.start()
         try:
