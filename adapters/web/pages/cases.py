@@ -117,7 +117,7 @@ async def _case_command(request: Request, user: User, form: FormData, name: str,
 
     async def moved() -> bool:
         now: Case | None = await overview.case(space, key)
-        return now != case
+        return bool(now != case)
 
     outcome = await run_command(console, user, name=name, space=space, about=key, args=args, guard=stale,
                                 moved=moved)
