@@ -90,8 +90,8 @@ def elsewhere(console: Any, case: Case) -> str | None:
     if platform in console.config.platforms:
         return None
     return (f"This case was asked on {platform}, which this console is not connected to: its thread and its "
-            f"card there could not be updated from here, so nothing was done. Answer it on {platform}, or run "
-            f"the console beside it (journeybot run --web {platform} …).")
+            f"card there could not be updated from here, so nothing was done. Answer it on {platform}, or serve "
+            "the console from the bot that runs on it (journeybot run --web …).")
 
 
 async def _case_command(request: Request, user: User, form: FormData, name: str,

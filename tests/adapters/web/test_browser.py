@@ -121,8 +121,9 @@ async def test_answer_as_staff_in_the_chat_page_and_see_it_learned(served: Conso
     assert "taught by staff" in await page.locator("main").inner_text()
 
 
-async def test_the_review_queues_cases_and_a_case_story(served: Console, browser: Any, shots: Path) -> None:
-    kb = served.core.kb
+async def seed_queues(console: Console) -> None:
+    """A private thread's entry waiting for approval, a conflict, a stale entry."""
+    kb = console.core.kb
     now = datetime.now(UTC)
     async with kb.db.transaction():
         await kb.create(Draft(questions=("Can I pay by invoice?",), answer="Yes, on annual plans: ask billing."),
@@ -133,6 +134,12 @@ async def test_the_review_queues_cases_and_a_case_story(served: Console, browser
         old = await kb.get("two-factor")
         await kb.revise(old, author="import", origin="import", at=now, review_after=date(2026, 1, 1),
                         answer=old.answer + " Recovery codes can be regenerated once a day.")
+
+
+async def test_approve_a_pending_entry_settle_a_conflict_and_renew(served: Console, browser: Any,
+                                                                   shots: Path) -> None:
+    await seed_queues(served)
+    kb = served.core.kb
     page = await logged_in(browser, served)
     await page.get_by_role("link", name="Review").click()
     await page.get_by_role("heading", name="Pending approval").wait_for()
@@ -140,6 +147,29 @@ async def test_the_review_queues_cases_and_a_case_story(served: Console, browser
     assert "pay-by-invoice" in main and "export-notebook" in main and "two-factor" in main
     await shoot(page, shots, "review")
 
+    await page.get_by_role("button", name="Approve pay-by-invoice").click()
+    await page.locator("[role=status], [role=alert]").first.wait_for()
+    assert "Approved pay-by-invoice" in await page.locator("main").inner_text()
+    assert await page.locator("#pending-pay-by-invoice").count() == 0
+    assert (await kb.get("pay-by-invoice")).status == "live"
+
+    await page.get_by_role("button", name="Keep export-notebook and retire share-public").click()
+    await page.get_by_text("Kept export-notebook; share-public is retired").wait_for()
+    assert await page.locator("#conflict-export-notebook-share-public").count() == 0
+    assert (await kb.get("share-public")).status == "retired" and await kb.store.open_conflicts() == []
+
+    until = page.get_by_label("New review date for two-factor")
+    await until.fill("2030-12-31")
+    await until.press("Enter")  # the keyboard submits with the form's Renew button
+    await page.locator("#stale-two-factor").wait_for(state="detached")
+    assert "two-factor is current until 2030-12-31" in await page.locator("[role=status]").inner_text()
+    renewed = await kb.get("two-factor")
+    assert renewed.review_after == date(2030, 12, 31) and renewed.author == "web:admin"
+
+
+async def test_the_entries_cases_and_a_case_story(served: Console, browser: Any, shots: Path) -> None:
+    await seed_queues(served)
+    page = await logged_in(browser, served)
     await page.goto(served.config.url + "knowledge/two-factor")
     assert await page.locator(".diff .added").count() >= 1
     await shoot(page, shots, "entry")
