@@ -64,11 +64,15 @@ async def browser() -> AsyncIterator[Any]:
             await launched.close()
 
 
-async def logged_in(browser: Any, console: Console, *, width: int = 1200, height: int = 900) -> Any:
+async def logged_in(browser: Any, console: Console, *, width: int = 1200, height: int = 900,
+                    token: str | None = None, shots: Path | None = None) -> Any:
+    """A new person (a browser context of its own) logged in, the admin unless ``token`` says otherwise."""
     page = await browser.new_page(viewport={"width": width, "height": height})
     await page.goto(console.config.url + "scorecard")
     assert "/login" in page.url, "asked to log in first"
-    await page.get_by_label("Access token").fill(console.test_admin_token)  # type: ignore[attr-defined]
+    if shots is not None:
+        await shoot(page, shots, "login")
+    await page.get_by_label("Access token").fill(token or console.test_admin_token)  # type: ignore[attr-defined]
     await page.get_by_role("button", name="Log in").click()
     await page.wait_for_url("**/scorecard")
     return page
@@ -79,7 +83,7 @@ async def shoot(page: Any, folder: Path, name: str) -> None:
 
 
 async def test_log_in_and_see_the_scorecard_charts_render(served: Console, browser: Any, shots: Path) -> None:
-    page = await logged_in(browser, served)
+    page = await logged_in(browser, served, shots=shots)
     charts = page.locator("svg.chart")
     await charts.first.wait_for()
     assert await charts.count() == 5
@@ -167,6 +171,26 @@ async def test_approve_a_pending_entry_settle_a_conflict_and_renew(served: Conso
     assert renewed.review_after == date(2030, 12, 31) and renewed.author == "web:admin"
 
 
+async def test_an_admin_adds_a_viewer_who_sees_the_queues_without_buttons(served: Console, browser: Any,
+                                                                           shots: Path) -> None:
+    await seed_queues(served)
+    admin = await logged_in(browser, served)
+    await admin.get_by_role("link", name="Accounts").click()
+    await admin.get_by_label("Name").fill("vera")
+    await admin.get_by_label("Role").select_option("viewer")
+    await admin.get_by_role("button", name="Create and show the token").click()
+    token = await admin.locator("code.token").inner_text()
+    stored = await served.overview.kept("web-accounts")
+    assert len(token) >= 20 and stored["vera"]["role"] == "viewer" and token not in str(stored), "its hash is kept"
+    await shoot(admin, shots, "accounts")
+    viewer = await logged_in(browser, served, token=token)
+    assert "vera · viewer" in await viewer.locator("header").inner_text()
+    await viewer.get_by_role("link", name="Review").click()
+    await viewer.locator("#pending-pay-by-invoice").wait_for()
+    assert await viewer.get_by_role("button", name="Approve pay-by-invoice").count() == 0
+    assert "only staff change knowledge" in await viewer.locator("main").inner_text()
+
+
 async def test_the_entries_cases_and_a_case_story(served: Console, browser: Any, shots: Path) -> None:
     await seed_queues(served)
     page = await logged_in(browser, served)
@@ -236,7 +260,8 @@ async def test_keyboard_and_a_phone_sized_screen(served: Console, browser: Any, 
 
 
 def test_screenshots_in_docs_are_pngs() -> None:
-    for name in ("scorecard", "chat", "review", "cases", "case", "entry", "knowledge", "import", "phone"):
+    for name in ("login", "scorecard", "chat", "review", "cases", "case", "entry", "knowledge", "import", "phone",
+                 "accounts"):
         path = ROOT / "docs" / f"web-{name}.png"
         if path.exists():
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
