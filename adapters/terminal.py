@@ -8,10 +8,12 @@ out, with a printer that renders actions the way a person reads a channel.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import secrets
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -143,12 +145,25 @@ async def play_demo(*, db: str | None, console: Console) -> None:
             await core.close()
 
 
+def session_ids() -> Iterator[str]:
+    """Message ids for one chat session: ``m1-<session>``, ``m2-<session>`` …
+
+    A case's key is the id of the message that asked, and entries are ``k<n>``,
+    so a case never looks like an entry. The session part keeps a second
+    session on the same store (later, or at the same time) from reusing ids the
+    store already has, which it would skip as redeliveries.
+    """
+    session = secrets.token_hex(3)
+    for n in itertools.count(1):
+        yield f"m{n}-{session}"
+
+
 async def keyboard_events(console: Console, *, space: str = "default") -> AsyncIterator[Event]:
-    """Lines typed at the prompt as events. See ``CHAT_HELP``."""
+    """Lines typed at the prompt as events. See ``CHAT_COMMANDS``."""
     persona = {"user": "me", "name": "You", "roles": ()}
-    counter = 0
+    ids = session_ids()
     last_case: str | None = None
-    console.print(CHAT_HELP)
+    console.print(escape(CHAT_HELP))
     while True:
         try:
             line = await asyncio.to_thread(input, f"{persona['name']}> ")
@@ -157,9 +172,8 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
         line = line.strip()
         if not line:
             continue
-        counter += 1
         now = datetime.now(UTC)
-        common: dict[str, Any] = {"id": f"k{counter}", "at": now, "space": space,
+        common: dict[str, Any] = {"id": next(ids), "at": now, "space": space,
                                   "user": persona["user"], "user_name": persona["name"],
                                   "roles": persona["roles"], "platform": "replay"}
         word, _, rest = line.partition(" ")
@@ -169,7 +183,7 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
             who, _, role = rest.partition(" ")
             persona = {"user": who or "me", "name": (who or "you").title(),
                        "roles": tuple(r for r in role.split(",") if r)}
-            console.print(f"[dim]now typing as {persona['name']} {list(persona['roles'])}[/dim]")
+            console.print(escape(f"now typing as {persona['name']} {list(persona['roles'])}"), style="dim")
             continue
         if word == "/staff":
             card = f"card:{last_case}" if last_case else ""
@@ -188,12 +202,21 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
             yield Message(**common, channel="help", thread=last_case, text=line)
 
 
-CHAT_HELP = """[bold]journeybot chat[/bold]: you are a member in #help. Your first line asks a question;
-later lines continue in its thread. Commands:
-  /new <question>      ask a new question        /solved /notsolved /human   press a button
-  /staff <answer>      answer the latest card as staff
-  /as <user> [roles]   type as someone else, e.g. /as alice staff  or  /as sam moderator
-  /recap /private /claim                         /quit"""
+# What you can type in ``journeybot chat``: shown when it starts and in ``chat --help``.
+CHAT_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("<text>", "your first line asks a question; later lines continue in its thread"),
+    ("/new <question>", "ask a new question"),
+    ("/solved /notsolved /human", "press a button on the latest answer"),
+    ("/staff <answer>", "answer the latest card as staff"),
+    ("/as <user> [roles]", "type as someone else, e.g. /as alice staff  or  /as sam moderator"),
+    ("/recap", "what the bot has on record for you"),
+    ("/private", "move the latest question to a private message (moderators)"),
+    ("/claim", "take the latest card (staff)"),
+    ("/quit", "leave (Ctrl-D too)"),
+)
+_TYPED = "\n".join(f"  {typed:<27} {meaning}" for typed, meaning in CHAT_COMMANDS)
+CHAT_HELP = f"journeybot chat: you are a member in #help. What you can type:\n{_TYPED}"
+CHAT_EPILOG = f"In the chat you are a member in #help. What you can type:\n\n{escape(_TYPED)}"
 
 
 def register(app: typer.Typer, run_app: typer.Typer) -> None:
@@ -210,9 +233,10 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         logging.getLogger().setLevel(logging.WARNING)
         run(play_demo(db=db, console=Console()))
 
-    @app.command()
+    @app.command(epilog=CHAT_EPILOG)
     def chat(
-        kb: Annotated[list[Path] | None, typer.Option("--kb", help="knowledge to load (default: the demo's)")] = None,
+        kb: Annotated[list[Path] | None, typer.Option(
+            "--kb", help="knowledge to load (default: the demo's, unless --db names a store of your own)")] = None,
         db: Annotated[str | None, typer.Option("--db", help="keep state here (default: throw-away)")] = None,
     ) -> None:
         """Talk to the bot in the terminal, as a member or as staff."""
@@ -222,7 +246,8 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         import logging
 
         logging.getLogger().setLevel(logging.WARNING)
-        run(_chat(kb or [DEMO / "knowledge.yaml"], db))
+        # A store of your own gets only the knowledge you name: never the demo's mixed in.
+        run(_chat(kb if kb is not None else ([] if db else [DEMO / "knowledge.yaml"]), db))
 
 
 async def _chat(kb_files: list[Path], db: str | None) -> None:
@@ -235,6 +260,9 @@ async def _chat(kb_files: list[Path], db: str | None) -> None:
     try:
         for path in kb_files:
             await import_knowledge(core, path, space=None, quiet=True)
+        if not kb_files and core.kb.size() == 0:
+            console.print(f"[yellow]{escape(str(db))} has no knowledge yet: every question goes to staff. "
+                          f"Add some with --kb FILE (the demo's: {escape(str(DEMO / 'knowledge.yaml'))}).[/yellow]")
         runtime = Runtime(core, [TerminalAdapter(keyboard_events(console), Printer(console))])
         await runtime.start()
     finally:

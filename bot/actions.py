@@ -89,13 +89,20 @@ class Card:
 
     - ``reason_label``: why the case is with staff, in words.
     - ``owner_label``: who has it ("nobody yet (staff queue)", "the bot", or
-      the owner's user id when a person has it; see ``owner_user``).
+      the person's name (``owner_name``, else their user id); see ``owner_user``).
     - ``owner_user``: the platform user id of the staff member who owns the
       case, ``None`` when no person does; an adapter shows their name.
     - ``status_label``: where the case stands; ``headline``: the card's
       title word ("Needs a person", "Answered", "Solved", "Closed").
     - ``awaiting_staff``: the staff buttons (take it, send the suggested
       answer) still apply.
+    - ``reply_label``: what a staff reply on the card does ("your reply goes to
+      the asker and becomes knowledge; start it with noteach: …"); the adapter
+      says where to reply on its platform.
+    - ``suggested_entry``, ``suggested_score``: the entry "Send suggested
+      answer" sends and how close it is to the question; set only when the
+      best candidate is one the policy finds plausible (``bot.policy.plausible``),
+      so an adapter offers the button only then. ``suggested`` is its answer.
 
     A card stored by an older version has empty labels; adapters then show
     the raw ``reason``, ``owner`` and ``status``.
@@ -118,6 +125,10 @@ class Card:
     status_label: str = ""
     headline: str = ""
     awaiting_staff: bool = True
+    suggested_entry: str | None = None
+    suggested_score: float | None = None
+    owner_name: str | None = None
+    reply_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,19 @@ the question is deleted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import TypeAdapter
 
 from bot.actions import Candidate
 from bot.events import Address
-from storage.database import Database
+from storage.cases import CaseRow, CaseRows
+from storage.contract import CaseRepository
+from storage.sql import Sql
 
 Status = Literal["open", "answered", "routed", "resolved", "reopened", "closed"]
 BOT = "bot"
@@ -65,6 +66,8 @@ class Case:
     last_reply_at: datetime | None = None
     reminded: bool = False
     candidates: tuple[Candidate, ...] = ()
+    owner_name: str | None = None  # the display name of a person who owns it
+    route_detail: str | None = None  # why it went to staff, when more precise than its reason
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
              at: datetime) -> Case:
@@ -83,45 +86,30 @@ class Case:
 _CASE = TypeAdapter(Case)
 
 
-def _vector(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=np.float32)
+def _case(state: dict[str, Any]) -> Case:
+    return _CASE.validate_python(state)
 
 
 class CaseStore:
-    """Cases by (space, key), and the platform references that lead to them."""
+    """Cases by (space, key), and the platform references that lead to them
+    (stored by ``storage.cases``)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Sql) -> None:
+        self.rows: CaseRepository = CaseRows(db)
 
     async def get(self, space: str, key: str) -> Case | None:
-        row = await self.db.fetchone(
-            "SELECT state FROM cases WHERE space = ? AND key = ?", (space, key)
-        )
-        return _CASE.validate_python(json.loads(row["state"])) if row else None
+        state = await self.rows.get(space, key)
+        return _case(state) if state is not None else None
 
     async def save(self, case: Case, vector: np.ndarray | None = None) -> None:
         """Store the case; ``vector`` (the question's embedding) when it changed."""
-        state = json.dumps(_CASE.dump_python(case, mode="json"), ensure_ascii=False)
-        blob = None if vector is None else vector.astype(np.float32).tobytes()
-        await self.db.execute(
-            """INSERT INTO cases (space, key, user, status, opened_at, updated_at, state, vector)
-               VALUES (?,?,?,?,?,?,?,?)
-               ON CONFLICT (space, key) DO UPDATE SET status = excluded.status,
-                   updated_at = excluded.updated_at, state = excluded.state,
-                   vector = coalesce(excluded.vector, cases.vector)""",
-            (case.space, case.key, case.user, case.status, case.opened_at.isoformat(),
-             case.updated_at.isoformat(), state, blob),
-        )
+        row = CaseRow(space=case.space, key=case.key, user=case.user, status=case.status,
+                      opened_at=case.opened_at.isoformat(), updated_at=case.updated_at.isoformat(),
+                      state=_CASE.dump_python(case, mode="json"))
+        await self.rows.save(row, vector)
 
     async def with_status(self, space: str | None, *statuses: str) -> list[Case]:
-        marks = ",".join("?" * len(statuses))
-        sql = f"SELECT state FROM cases WHERE status IN ({marks})"
-        params: list[str] = list(statuses)
-        if space is not None:
-            sql += " AND space = ?"
-            params.append(space)
-        rows = await self.db.fetchall(sql + " ORDER BY opened_at, key", params)
-        return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
+        return [_case(state) for state in await self.rows.with_status(space, statuses)]
 
     async def waiting_on(self, space: str, key: str) -> list[Case]:
         """Cases linked to ``key`` that wait for staff with it (the same person
@@ -131,60 +119,28 @@ class CaseStore:
     async def page(self, statuses: tuple[str, ...], *, space: str | None = None, limit: int = 50,
                    offset: int = 0) -> tuple[list[Case], int]:
         """A page of cases in ``statuses``, oldest first, and how many there are in all."""
-        where = f" WHERE status IN ({','.join('?' * len(statuses))})"
-        params: list[object] = list(statuses)
-        if space is not None:
-            where += " AND space = ?"
-            params.append(space)
-        total = await self.db.fetchone("SELECT count(*) AS n FROM cases" + where, params)
-        keys = await self.db.fetchall("SELECT space, key FROM cases" + where + " ORDER BY opened_at, key "
-                                      "LIMIT ? OFFSET ?", [*params, limit, offset])  # the index alone
-        found = [await self.get(row["space"], row["key"]) for row in keys]
-        return [case for case in found if case is not None], int(total["n"]) if total else 0
+        states, total = await self.rows.page(statuses, space=space, limit=limit, offset=offset)
+        return [_case(state) for state in states], total
 
     async def of_user(self, space: str, user: str, *, since: datetime) -> list[Case]:
-        rows = await self.db.fetchall(
-            "SELECT state FROM cases WHERE space = ? AND user = ? AND opened_at >= ? "
-            "ORDER BY opened_at DESC",
-            (space, user, since.isoformat()),
-        )
-        return [_CASE.validate_python(json.loads(row["state"])) for row in rows]
+        return [_case(state) for state in await self.rows.of_user(space, user, since=since.isoformat())]
 
     async def vector(self, space: str, key: str) -> np.ndarray | None:
         """The stored embedding of a case's question, if any."""
-        row = await self.db.fetchone(
-            "SELECT vector FROM cases WHERE space = ? AND key = ?", (space, key)
-        )
-        return None if row is None or row["vector"] is None else _vector(row["vector"])
+        return await self.rows.vector(space, key)
 
     async def vectors(self, space: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored question embeddings of ``keys`` (those that have one)."""
-        if not keys:
-            return {}
-        rows = await self.db.fetchall(
-            f"SELECT key, vector FROM cases WHERE space = ? AND key IN ({','.join('?' * len(keys))})"
-            " AND vector IS NOT NULL", (space, *keys),
-        )
-        return {row["key"]: _vector(row["vector"]) for row in rows}
+        return await self.rows.vectors(space, keys)
 
     async def waiting_vectors(self, space: str, *, since: datetime,
                               excluding: str) -> list[tuple[str, np.ndarray]]:
         """(key, question embedding) of the space's cases waiting for staff,
         opened since ``since``, other than ``excluding``."""
-        rows = await self.db.fetchall(
-            "SELECT key, vector FROM cases WHERE space = ? AND status = 'routed' AND key != ? "
-            "AND vector IS NOT NULL AND opened_at >= ?", (space, excluding, since.isoformat()),
-        )
-        return [(row["key"], _vector(row["vector"])) for row in rows]
+        return await self.rows.waiting_vectors(space, since=since.isoformat(), excluding=excluding)
 
     async def link(self, space: str, ref: str, key: str, what: str) -> None:
-        await self.db.execute(
-            "INSERT OR REPLACE INTO refs (space, ref, case_key, what) VALUES (?,?,?,?)",
-            (space, ref, key, what),
-        )
+        await self.rows.link(space, ref, key, what)
 
     async def by_ref(self, space: str, ref: str) -> tuple[str, str] | None:
-        row = await self.db.fetchone(
-            "SELECT case_key, what FROM refs WHERE space = ? AND ref = ?", (space, ref)
-        )
-        return (row["case_key"], row["what"]) if row else None
+        return await self.rows.by_ref(space, ref)

@@ -19,6 +19,7 @@ from bot.cases import BOT, STAFF_QUEUE, Case
 from bot.events import Address
 from bot.handling import Handling
 from bot.journeys import CaseNote, summary
+from bot.social import NO_TEACH_PREFIX, WhyNot
 from bot.text import neutralise_mentions
 from knowledge.entries import Entry
 from learning.teach import Lesson
@@ -27,6 +28,13 @@ logger = logging.getLogger(__name__)
 
 TRY_IT = "the asker tries it and tells us if it worked"
 WITH_STAFF = "a staff member replies in the thread"
+
+
+def name_of(handling: Handling, user: str | None) -> str | None:
+    """The display name of ``user`` when they caused this event (staff
+    answering, taking or sending): the name the platform gave with it."""
+    event = handling.event
+    return event.user_name if user is not None and user == event.user else None
 
 
 # -- opening -------------------------------------------------------------------
@@ -99,27 +107,37 @@ async def answer_from(handling: Handling, case: Case, entry: Entry, *, text: str
 # -- staff -----------------------------------------------------------------------------
 
 
-async def staff_answered(handling: Handling, case: Case, lesson: Lesson, *, staff: str, name: str,
-                         text: str, relay: bool) -> Case:
+NOT_LEARNED = {"noteach": f"sent with {NO_TEACH_PREFIX}", "social": "only social: thanks, a joke or a redirect"}
+
+
+async def staff_answered(handling: Handling, case: Case, lesson: Lesson | None, *, staff: str, name: str,
+                         text: str, relay: bool, why_not: WhyNot | None = None) -> Case:
     """Staff answered the case (``relay``: on its card, so the bot passes it
-    on); what they taught is recorded and the card says so."""
+    on); what they taught is recorded and the card says so. ``lesson`` is
+    ``None`` when the reply is not taught (``why_not``: ``bot.social``)."""
     if relay:
         _relay(handling, case, lesson, staff=staff, name=name, text=text)
-    await record_lesson(handling, case, lesson, staff)
-    case = await _answered(handling, case, lesson.entry, by=staff, said=text, told=text[:200],
-                           outcome=f"answered by staff ({name})", staff=True)
-    await handling.update_card(case, f"Answered by {name}; learned as {lesson.entry.id} "
-                                     f"(version {lesson.entry.version}, {lesson.how}).")
+    if lesson is not None:
+        await record_lesson(handling, case, lesson, staff)
+        taught: dict[str, Any] = {}
+        note = (f"Answered by {name}; learned as {lesson.entry.id} "
+                f"(version {lesson.entry.version}, {lesson.how}).")
+    else:
+        taught = {"learned": False, "not_learned": why_not}
+        note = f"Answered by {name}; not learned ({NOT_LEARNED.get(why_not or '', 'not taught')})."
+    case = await _answered(handling, case, lesson.entry if lesson else None, by=staff, said=text,
+                           told=text[:200], outcome=f"answered by staff ({name})", staff=True, **taught)
+    await handling.update_card(case, note)
     return case
 
 
-async def linked_answered(handling: Handling, case: Case, lesson: Lesson, *, staff: str, name: str,
+async def linked_answered(handling: Handling, case: Case, lesson: Lesson | None, *, staff: str, name: str,
                           text: str) -> Case:
     """The case linked to the one staff just answered gets the same answer."""
     _relay(handling, case, lesson, staff=staff, name=name, text=text)
-    return await _answered(handling, case, lesson.entry, by=staff, said=text, told=text[:200],
-                           outcome=f"answered by staff ({name}) on {case.linked_to}", staff=True,
-                           linked=True)
+    return await _answered(handling, case, lesson.entry if lesson else None, by=staff, said=text,
+                           told=text[:200], outcome=f"answered by staff ({name}) on {case.linked_to}",
+                           staff=True, linked=True)
 
 
 async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str, text: str) -> Case:
@@ -127,12 +145,12 @@ async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str,
     await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
                                         "how": "corrected", "by": staff}, case=case.key)
     await record_lesson(handling, case, lesson, staff)
-    case = replace(case, answered_by=staff, owner=staff, entry=lesson.entry.id,
-                   entry_version=lesson.entry.version, status="answered")
+    case = replace(case, answered_by=staff, owner=staff, owner_name=name_of(handling, staff),
+                   entry=lesson.entry.id, entry_version=lesson.entry.version, status="answered")
     case = case.said("staff", staff, text, handling.now)
     await handling.transition(case, "corrected", by=staff, entry=lesson.entry.id,
                               version=lesson.entry.version, staff=True)
-    await handling.update_card(case, f"{staff} corrected the answer in the thread; "
+    await handling.update_card(case, f"{case.owner_name or staff} corrected the answer in the thread; "
                                      f"{lesson.entry.id} is now version {lesson.entry.version}.")
     return case
 
@@ -148,29 +166,31 @@ async def record_lesson(handling: Handling, case: Case, lesson: Lesson, staff: s
                                  "status": lesson.entry.status}, case=case.key)
 
 
-def _relay(handling: Handling, case: Case, lesson: Lesson, *, staff: str, name: str, text: str) -> None:
+def _relay(handling: Handling, case: Case, lesson: Lesson | None, *, staff: str, name: str, text: str) -> None:
     handling.reply(case, handling.services.composer.relay(name, text), kind="relay", by=staff,
-                   sources=(lesson.entry.id,), confidence=1.0)
+                   sources=(lesson.entry.id,) if lesson else (), confidence=1.0)
 
 
-async def _answered(handling: Handling, case: Case, entry: Entry, *, by: str | None, said: str,
+async def _answered(handling: Handling, case: Case, entry: Entry | None, *, by: str | None, said: str,
                     told: str, outcome: str, **details: Any) -> Case:
     """The one place a case becomes answered: its state, the words in its
-    conversation, the log and what the asker's journey remembers."""
-    case = replace(case, status="answered", owner=by or BOT, answered_by=by, entry=entry.id,
-                   entry_version=entry.version, options=(), next_step=TRY_IT)
+    conversation, the log and what the asker's journey remembers. ``entry``
+    is ``None`` for a staff answer that was not taught."""
+    entry_id, version = (entry.id, entry.version) if entry else (None, None)
+    case = replace(case, status="answered", owner=by or BOT, owner_name=name_of(handling, by),
+                   answered_by=by, entry=entry_id, entry_version=version, options=(), next_step=TRY_IT)
     case = case.said("staff" if by else "bot", by or handling.services.community.bot_name, said,
                      handling.now)
-    await handling.transition(case, "answered", entry=entry.id, version=entry.version,
+    await handling.transition(case, "answered", entry=entry_id, version=version,
                               by=by or "bot", **details)
-    journey = (await handling.journey(case.user)).tell(case.key, told, handling.now, entry.id)
+    journey = (await handling.journey(case.user)).tell(case.key, told, handling.now, entry_id)
     handling.keep_journey(journey.update_case(case.key, status="answered", stuck=None, outcome=outcome))
     return case
 
 
 async def claim(handling: Handling, case: Case, *, staff: str, name: str) -> Case:
     """A named staff member owns the case from now on."""
-    case = replace(case, owner=staff, next_step=f"{name} replies in the thread")
+    case = replace(case, owner=staff, owner_name=name, next_step=f"{name} replies in the thread")
     await handling.transition(case, "claimed", by=staff)
     handling.reply(case, handling.services.composer.taken(name), kind="notice", owner=staff)
     await handling.update_card(case, f"{name} took this question.")
@@ -181,19 +201,20 @@ async def claim(handling: Handling, case: Case, *, staff: str, name: str) -> Cas
 
 
 async def route(handling: Handling, case: Case, reason: str, *, candidates: tuple[Candidate, ...] = (),
-                linked: str | None = None) -> Case:
+                linked: str | None = None, detail: str | None = None) -> Case:
     """Hand the case to staff: a card with the whole context, and a reply
-    telling the asker who has it and what happens next."""
+    telling the asker who has it and what happens next. ``detail`` says on the
+    card why, when the reason alone would say it wrongly."""
     services = handling.services
-    owner = case.owner if case.owner not in (BOT, "asker") else STAFF_QUEUE
+    person = case.owner not in (BOT, "asker")
+    owner = case.owner if person else STAFF_QUEUE
     card_id = case.card or f"card:{case.key}"
-    case = replace(case, status="routed", owner=owner, card=card_id, route_reason=reason,
+    case = replace(case, status="routed", owner=owner, owner_name=case.owner_name if person else None,
+                   card=card_id, route_reason=reason, route_detail=detail,
                    candidates=candidates or case.candidates, options=(), reminded=False,
                    next_step=WITH_STAFF)
     content = await handling.card(case, reason=reason, candidates=case.candidates)
-    text = neutralise_mentions(services.composer.card(
-        case, reason=reason, journey_summary=content.journey_summary, candidates=case.candidates,
-        owner_name=services.composer.owner_label(owner)))
+    text = neutralise_mentions(services.composer.card(content, case=case.key))
     handling.emit(Route(event=handling.event.id, case=case.key, space=handling.space,
                         address=handling.staff_address(), card=card_id, reason=reason,  # type: ignore[arg-type]
                         candidates=case.candidates, text=text, content=content))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.actions import Candidate
+from bot.actions import Card
 from bot.cases import BOT, STAFF_QUEUE, Case
+from bot.journeys import CaseNote, Journey, short
 from knowledge.entries import Entry
 
 REASONS = {
@@ -64,7 +65,9 @@ class Composer:
         if entry.url:
             source = f"{entry.title} ({entry.url})"
         elif entry.taught and entry.updated_at:
-            source = f"answered by {entry.author or 'staff'} ({self.team}), {entry.updated_at:%b %d %Y} [{entry.id}]"
+            # By name, as the platform gave it when it was taught: a user id means nothing to a member.
+            who = (entry.provenance or {}).get("answered_by") or "a staff member"
+            source = f"answered by {who} ({self.team}), {entry.updated_at:%b %d %Y} [{entry.id}]"
         else:
             source = f"{entry.title} [{entry.id}]"
         return f"{entry.answer}\n\nSource: {source}"
@@ -134,6 +137,33 @@ class Composer:
                      f"passed it to {self.team} as it is. Who has it now: {self.team}. "
                      f"Next step: {next_step}.", STAFF_QUEUE, next_step)
 
+    def recap(self, journey: Journey) -> str:
+        """What the bot has on record for a member, said to them (staff read the
+        same journey as ``bot.journeys.summary``, about them)."""
+        lines = ["Here's what I have on record for you:"]
+        if not journey.cases:
+            lines.append("Nothing yet: you haven't asked me anything here.")
+        else:
+            lines.append(f"Your questions ({len(journey.cases)}):")
+            lines += [f"- {note.opened_at:%b %d %H:%M} “{short(note.question)}”: {self._where(note)}"
+                      for note in journey.cases[-5:]]
+        for kind, label in (("setup", "Your setup"), ("tried", "What you tried"), ("error", "Errors you saw")):
+            said = [f.text for f in journey.facts if f.kind == kind]
+            if said:
+                lines.append(f"{label}: " + " | ".join(short(text, 120) for text in said[-4:]))
+        if journey.told:
+            lines.append("What we told you: " + " | ".join(short(t.what, 90) for t in journey.told[-3:]))
+        return "\n".join(lines)
+
+    def _where(self, note: CaseNote) -> str:
+        """Where one of the member's questions stands, in their words (no codes)."""
+        return {
+            "open": "open", "routed": f"waiting for {self.team}", "reopened": "open again",
+            "answered": "answered; tell me in its thread whether it worked",
+            "resolved": "solved" if note.outcome != "presumed solved" else "solved, as far as I know",
+            "closed": "closed (the question was deleted)",
+        }.get(note.status, note.status)
+
     def truncated(self, limit: int) -> str:
         return f"(Your message was very long; I read the first {limit} characters.)"
 
@@ -142,23 +172,28 @@ class Composer:
 
     # -- to staff ----------------------------------------------------------------
 
-    def card(self, case: Case, *, reason: str, journey_summary: str,
-             candidates: Sequence[Candidate], owner_name: str) -> str:
+    def card(self, card: Card, *, case: str) -> str:
+        """The card as plain text: the same words, owner and reason as its
+        content (``bot.cards.labelled``), so a platform's notification text and
+        its card never disagree."""
         lines = [
-            f"Question from {case.user_name or case.user} (case {case.key}): “{case.question}”",
-            f"Why it's here: {CARD_REASONS.get(reason, reason)}",
-            f"Owner: {owner_name}",
+            f"Question from {card.asker_name or card.asker} (case {case}): “{card.question}”",
+            f"Why it's here: {card.reason_label or CARD_REASONS.get(card.reason, card.reason)}",
+            f"Owner: {card.owner_label or card.owner}",
             "Journey:",
-            *("  " + line for line in journey_summary.splitlines()),
+            *("  " + line for line in card.journey_summary.splitlines()),
         ]
-        later = [t for t in case.turns[1:] if t.who in ("asker", "bot", "staff")][-6:]
+        later = [line for line in card.conversation[1:] if line.split(" ", 1)[0] in ("asker", "bot", "staff")][-6:]
         if later:
             lines.append("In the thread since:")
-            lines += [f"  {t.who} {t.user}: {t.text[:200]}" for t in later]
-        if candidates:
+            lines += [f"  {line[:200]}" for line in later]
+        if card.candidates:
             lines.append("Closest entries: " + "; ".join(
-                f"{c.entry} ({c.score:.2f}) “{c.title[:60]}”" for c in candidates[:3]))
+                f"{c.entry} ({c.score:.2f}) “{c.title[:60]}”" for c in card.candidates[:3]))
         else:
             lines.append("Closest entries: none")
-        lines.append("Reply to this card to answer: your reply goes to the asker and becomes knowledge.")
+        if card.suggested_entry:
+            lines.append(f"Suggested answer ({card.suggested_entry}, score {card.suggested_score or 0:.2f}): "
+                         f"{(card.suggested or '')[:300]}")
+        lines.append(f"Reply to this card to answer: {card.reply_label or 'your reply goes to the asker'}.")
         return "\n".join(lines)

@@ -37,10 +37,11 @@ from bot.trust.sensitive import SensitiveDetector
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
-from storage.database import Database
+from storage import database_for, is_postgres
 from storage.eventlog import EventLog
 from storage.mailroom import EventStatus, Inbox, Outbox
 from storage.meta import Meta
+from storage.sql import Sql, StoreHealth
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
     from bot.generate import Generator
@@ -60,7 +61,7 @@ class Core:
         self,
         *,
         settings: Settings,
-        db: Database,
+        db: Sql,
         kb: KnowledgeBase,
         composer: Composer | None = None,
         sensitive: SensitiveDetector | None = None,
@@ -106,10 +107,11 @@ class Core:
         if embedder is None:
             model_task = asyncio.create_task(asyncio.to_thread(
                 load_embedder, settings.embedder, threads=settings.embed_threads))
-        db = Database(settings.db)
+        db = database_for(settings.db)
         try:
             await db.open()
-            snapshots = None if settings.db == ":memory:" else Path(settings.db + ".index")
+            local = settings.db != ":memory:" and not is_postgres(settings.db)
+            snapshots = Path(settings.db + ".index") if local else None
             kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
                                support_k=settings.policy.support_k)
             await kb.open()
@@ -143,6 +145,10 @@ class Core:
         from the web console): no event is handled, and no search runs, meanwhile."""
         async with self._lock:
             yield
+
+    async def health(self) -> StoreHealth:
+        """The store's state for a health check (``/healthz``): reachable, which, how fast."""
+        return await self.db.health()
 
     # -- the pipeline ----------------------------------------------------------
 
@@ -280,7 +286,7 @@ class Core:
         return actions
 
 
-async def prepare_with_stored_vectors(db: Database, embedder: CachedEmbedder,
+async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,
                                       detector: SensitiveDetector) -> None:
     """Embed the detector's examples once per store and model, not at every start."""
     meta = Meta(db)

@@ -20,6 +20,7 @@ from bot.cases import Case
 from bot.compose import Words
 from bot.events import Address, Event
 from bot.journeys import Journey, summary
+from bot.policy import plausible
 from bot.services import Services
 from bot.text import neutralise_mentions
 from storage.vocabulary import LogKind, Transition
@@ -105,15 +106,22 @@ class Handling:
 
     async def card(self, case: Case, *, reason: str, candidates: tuple[Candidate, ...]) -> Card:
         journey = await self.journey(case.user)
-        # What "Send suggested answer" would send: staff see it before they press.
-        top = await self.services.kb.get(candidates[0].entry) if candidates else None
+        # What "Send suggested answer" would send, when the best candidate is plausible at
+        # all: staff see it, and its score, before they press.
+        best, answer = None, None
+        if candidates and plausible(candidates[0].score, self.services.policy):
+            top = await self.services.kb.get(candidates[0].entry)
+            if top is not None and top.status == "live":
+                best, answer = candidates[0], top.answer
         return labelled(Card(
             question=case.question, asker=case.user, asker_name=case.user_name, reason=reason,
             journey_summary=summary(journey, current=case.key, now=self.now),
             candidates=candidates, case_address=case.address, owner=case.owner,
             status=case.status, conversation=tuple(f"{t.who} {t.user}: {t.text}" for t in case.turns),
-            suggested=top.answer if top is not None and top.status == "live" else None,
-        ))
+            suggested=answer, suggested_entry=best.entry if best else None,
+            suggested_score=best.score if best else None,
+            owner_name=case.owner_name,
+        ), detail=case.route_detail if reason == case.route_reason else None)
 
     async def update_card(self, case: Case, note: str) -> None:
         """Tell staff what changed on a card (taken, answered, closed …)."""

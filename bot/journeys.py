@@ -7,7 +7,6 @@ promised them. Stored per (space, user), so one space never reads another's.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -16,7 +15,9 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
-from storage.database import Database
+from storage.contract import JourneyRepository
+from storage.journeys import JourneyRows
+from storage.sql import Sql, Transactions
 
 MAX_FACTS = 30
 MAX_CASES = 30
@@ -101,19 +102,50 @@ _SETUP = re.compile(
     r"edge|version|v?\d+(\.\d+)+|the (free|pro|team|business|enterprise) (plan|tier))",
     re.IGNORECASE,
 )
-_FIRST_PERSON = re.compile(r"\b(i|i'm|i've|my|we|our|me)\b", re.IGNORECASE)
+# A question, asked with or without its question mark: an interrogative word
+# that goes on to ask ("how do I …", "which plan do I need …", "how to …"), or
+# an auxiliary verb followed by who or what it asks about ("can I …", "does
+# the app …", "is there …"). "I tried …" or "Did a reinstall" is no question.
+_ASKS = re.compile(
+    r"^(?:(?:how|what|why|when|where|which|who|whom|whose)\b(?:\W+\w+){0,3}?\W+"
+    r"(?:to|do|does|did|is|are|was|were|can|could|would|will|should|shall|may|might|has|have|i|we)\b"
+    r"|(?:can|could|would|will|should|shall|may|might|must|do|does|did|is|are|was|were|has|have|am)"
+    r"(?:n'?t)?\s+(?:i|you|we|it|they|he|she|there|this|that|these|those|the|my|our|your|any|anyone|"
+    r"anybody|someone|somebody)\b)",
+    re.IGNORECASE,
+)
+# Where a statement turns into a question in the same sentence ("I'm on Windows 11, how do I …").
+_CLAUSE = re.compile(r"\s*(?:[,;:]|\s-\s|\b(?:but|and|so)\b)\s*", re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """Does ``text`` ask something (with or without its question mark)?"""
+    text = text.strip().strip("\"'“”‘’(")
+    return text.endswith("?") or _ASKS.match(text) is not None
+
+
+def stated_part(sentence: str) -> str:
+    """The sentence up to where it starts asking: a question is never a fact."""
+    if is_question(sentence):
+        return ""
+    for clause in _CLAUSE.finditer(sentence):
+        if is_question(sentence[clause.end():]):
+            return sentence[: clause.start()].strip()
+    return sentence
 
 
 def extract_facts(text: str, case: str, at: datetime) -> list[Fact]:
-    """First-person statements worth not asking again: setup, attempts, errors.
+    """Statements worth not asking again: setup, attempts, errors.
 
-    Questions are not facts. Sentences are kept verbatim (already redacted by
-    the caller) and short, so a staff card stays readable.
+    Questions are not facts, with or without their question mark, nor is the
+    question a statement turns into ("I'm on Windows 11, how do I export"
+    keeps "I'm on Windows 11"). Sentences are kept verbatim (already redacted
+    by the caller) and short, so a staff card stays readable.
     """
     facts: list[Fact] = []
     for raw in _SENTENCE.split(text):
-        sentence = raw.strip()
-        if not sentence or len(sentence) < 6 or sentence.endswith("?"):
+        sentence = stated_part(raw.strip())
+        if len(sentence) < 6:
             continue
         sentence = sentence[:240]
         if _TRIED.search(sentence):
@@ -140,22 +172,23 @@ def summary(journey: Journey | None, *, current: str | None = None, now: datetim
         for note in earlier[-5:]:
             outcome = note.outcome or note.status
             stuck = f"; stuck: {note.stuck}" if note.stuck else ""
-            lines.append(f"- {note.opened_at:%b %d %H:%M} “{_short(note.question)}” → {outcome}{stuck}")
+            lines.append(f"- {note.opened_at:%b %d %H:%M} “{short(note.question)}” → {outcome}{stuck}")
     else:
         lines.append("First question on record.")
     by_kind = {"setup": "Their setup", "tried": "Already tried", "error": "Errors seen"}
     for kind, label in by_kind.items():
         said = [f.text for f in journey.facts if f.kind == kind]
         if said:
-            lines.append(f"{label}: " + " | ".join(_short(s, 120) for s in said[-4:]))
+            lines.append(f"{label}: " + " | ".join(short(s, 120) for s in said[-4:]))
     told = [t for t in journey.told if t.case != current][-3:]
     if told:
         lines.append("We told them: " + " | ".join(
-            f"{_short(t.what, 90)}" + (f" [{t.source}]" if t.source else "") for t in told))
+            f"{short(t.what, 90)}" + (f" [{t.source}]" if t.source else "") for t in told))
     return "\n".join(lines)
 
 
-def _short(text: str, limit: int = 80) -> str:
+def short(text: str, limit: int = 80) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -169,8 +202,9 @@ class JourneyStore:
 
     CACHE = 20_000
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Sql) -> None:
+        self.db: Transactions = db
+        self.rows: JourneyRepository = JourneyRows(db)
         self._cache: OrderedDict[tuple[str, str], Journey] = OrderedDict()
 
     def forget(self) -> None:
@@ -181,20 +215,13 @@ class JourneyStore:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        row = await self.db.fetchone(
-            "SELECT state FROM journeys WHERE space = ? AND user = ?", (space, user)
-        )
-        journey = _JOURNEY.validate_python(json.loads(row["state"])) if row else Journey(space, user)
+        state = await self.rows.get(space, user)
+        journey = _JOURNEY.validate_python(state) if state is not None else Journey(space, user)
         self._remember(key, journey)
         return journey
 
     async def save(self, journey: Journey) -> None:
-        await self.db.execute(
-            "INSERT INTO journeys (space, user, state) VALUES (?,?,?) "
-            "ON CONFLICT (space, user) DO UPDATE SET state = excluded.state",
-            (journey.space, journey.user,
-             json.dumps(_JOURNEY.dump_python(journey, mode="json"), ensure_ascii=False)),
-        )
+        await self.rows.save(journey.space, journey.user, _JOURNEY.dump_python(journey, mode="json"))
         key = (journey.space, journey.user)
         before = self._cache.get(key)
         self._remember(key, journey)

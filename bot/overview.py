@@ -31,8 +31,9 @@ from knowledge.store import EntryStore
 from learning.report import basis, shown
 from learning.scorecard import SECTIONS, Figure, Scorecard
 from learning.tally import Windows
-from storage.database import Database
+from storage import database_for
 from storage.meta import Meta
+from storage.sql import Sql
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -61,7 +62,8 @@ class NotKnowledge(ValueError):
 class Overview:
     """Read-only pages over one store. Lifecycle: ``open`` … ``close``."""
 
-    def __init__(self, settings: Settings, reader: Database, writer: Database) -> None:
+    def __init__(self, settings: Settings, reader: Sql, writer: Sql, *, location: str | None = None) -> None:
+        """``location``: where the store is, when other processes may open it (not ``:memory:``)."""
         self.settings = settings
         self.reader = reader
         self.writer = writer  # only for the window's own values (``keep``)
@@ -69,17 +71,20 @@ class Overview:
         # changes them through stores of its own, so what this one kept would
         # be out of date (a stale version would pass a form's check).
         self.entries = EntryStore(reader)
-        self.scores = Scores(writer, windows=Windows.of(settings.policy))
+        self.scores = Scores(writer, windows=Windows.of(settings.policy), location=location)
 
     @classmethod
     async def open(cls, core: Core) -> Overview:
         """The overview of the core's store: a store on disk gets a reading
         connection of its own (the core's writes only the window's own values)."""
         writer = reader = core.db
-        if writer.path != ":memory:":
-            reader = Database(writer.path)
-            await reader.open()
-        return cls(core.settings, reader, writer)
+        # A PostgreSQL store by its URL with the password (``location`` hides it).
+        where = core.settings.db if core.db.dialect == "postgresql" else core.db.location
+        if where == ":memory:":
+            return cls(core.settings, reader, writer)
+        reader = database_for(where)
+        await reader.open()
+        return cls(core.settings, reader, writer, location=where)
 
     async def close(self) -> None:
         await self.scores.close()

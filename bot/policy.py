@@ -68,6 +68,16 @@ def asdict_thresholds(thresholds: PolicySettings) -> dict[str, float]:
     return {k: v for k, v in thresholds.model_dump().items() if isinstance(v, int | float)}
 
 
+def plausible(score: float, t: PolicySettings) -> bool:
+    """Is an entry scoring ``score`` close enough to put before the asker at all?
+
+    The policy's own line: below ``clarify_floor`` nothing is close enough to
+    answer with or to offer as an option. Staff are offered to send the best
+    candidate in one click only above it.
+    """
+    return score >= t.clarify_floor
+
+
 def route(reason: str, why: str, confidence: float = 0.0, margin: float = 0.0) -> Decision:
     return Decision("route", reason=reason, confidence=confidence, margin=margin, why=why)
 
@@ -82,7 +92,7 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
     if signals.sensitive:
         return route("sensitive", f"sensitive ({signals.sensitive}): a person should handle it",
                      score, margin)
-    if top is None or score < t.clarify_floor:
+    if top is None or not plausible(score, t):
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
     agreed = top.second is not None and top.second >= score - t.agree_gap
@@ -110,4 +120,4 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings) -> De
     return route("low_confidence", "not sure enough to answer or to offer options", score, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "decide", "route"]
+__all__ = ["Decision", "Option", "Signals", "decide", "plausible", "route"]

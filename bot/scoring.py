@@ -28,7 +28,8 @@ from learning.bookkeeping import catch_up, no_collection, restore
 from learning.ledger import Ledger
 from learning.scorecard import Scorecard
 from learning.tally import Windows
-from storage.database import Database
+from storage import database_for
+from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,13 @@ def answers_of(ledger: Ledger) -> dict[str, int]:
 class Scores:
     """Scorecards, charts and answers per entry of one store. Lifecycle: ask … ``close``."""
 
-    def __init__(self, db: Database, *, windows: Windows) -> None:
-        """``db``: the store (its path, for a file: the counting process opens its own)."""
+    def __init__(self, db: Sql, *, windows: Windows, location: str | None = None) -> None:
+        """``db``: the store; ``location``: where it is (a file or a PostgreSQL URL), when
+        the counting process can open its own connection (not for ``:memory:``)."""
         self.db = db
         self.windows = windows
-        self.apart = db.path != ":memory:"
+        self.location = location
+        self.apart = location is not None
         self._counter: _Counter | None = None
         self._ledger = Ledger()
         self._lock = asyncio.Lock()
@@ -109,7 +112,7 @@ class Scores:
                     return Counted(question(self._ledger, *args), self._ledger.head)
         if self._counter is None or not self._counter.alive:
             self._counter = _Counter()
-        value, head = await self._counter.ask(self.db.path, question, args)
+        value, head = await self._counter.ask(self.location or "", question, args)
         return Counted(value, head)
 
     async def close(self) -> None:
@@ -182,12 +185,16 @@ def _answer(path: str, question: Callable[..., T], args: tuple[Any, ...]) -> tup
     thread that would keep this process from ever exiting."""
 
     async def bring_up() -> Ledger:
-        async with Database(path) as db:
+        db = database_for(path)
+        await db.open()
+        try:
             ledger = _LEDGERS.get(path)
             if ledger is None:
                 ledger = _LEDGERS[path] = await restore(db)
             await catch_up(ledger, db, keep_in=db)
             return ledger
+        finally:
+            await db.close()
 
     ledger = asyncio.run(bring_up())
     with no_collection():

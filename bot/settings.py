@@ -107,7 +107,8 @@ class Settings(BaseSettings):
         env_prefix="JOURNEYBOT_", env_nested_delimiter="__", extra="ignore"
     )
 
-    db: str = Field("journeybot.db", description="SQLite path of the store; ':memory:' is throw-away")
+    db: str = Field("journeybot.db", description="the store: an SQLite file (':memory:' is throw-away) "
+                    "or a postgresql:// URL (several workers share one)")
     help_channels: list[str] = Field(default_factory=lambda: ["help"])
     staff_channel: str = "staff"
     staff_role: str = "staff"
@@ -143,8 +144,10 @@ class SettingsError(ValueError):
 # (``slack:``, ``discord:`` …) and register its name under this entry-point
 # group; the core knows the names, never the adapters.
 SECTIONS_GROUP = "journeybot.settings"
-# ``JOURNEYBOT_LLM_MODEL`` is the documented shortcut for ``llm.model``.
-_ENV_SHORTCUTS = {"LLM_MODEL"}
+# Variables that are not settings but are read by name: ``JOURNEYBOT_LLM_MODEL``
+# (the documented shortcut for ``llm.model``) and ``JOURNEYBOT_REVIEWER``
+# (who `kb review` records by default).
+_ENV_SHORTCUTS = {"LLM_MODEL", "REVIEWER"}
 
 
 def adapter_sections() -> set[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -22,10 +22,11 @@ import numpy as np
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
 from knowledge.indexes import SpaceIndexes
-from knowledge.store import EntryStore
+from knowledge.integrity import content_hash
+from knowledge.store import EntryStore, entry_to_row
 from knowledge.vectors import VectorIndex
-from storage.database import Database
 from storage.eventlog import EventLog
+from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class KnowledgeBase:
 
     def __init__(
         self,
-        db: Database,
+        db: Sql,
         embedder: CachedEmbedder | None,
         *,
         hnsw_min: int = 50_000,
@@ -72,6 +73,9 @@ class KnowledgeBase:
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._prefetched: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        self._following: asyncio.Task[None] | None = None
+        self._follow_again = False
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -87,17 +91,42 @@ class KnowledgeBase:
 
     async def open(self) -> None:
         """Load the indexes from stored vectors (never re-embedding); needs no
-        model, so it runs while the model loads."""
+        model, so it runs while the model loads. Then follow other processes'
+        knowledge changes as the store announces them (PostgreSQL)."""
         await self.indexes.load()
+        self._unsubscribe = self.db.subscribe(self._store_changed)
 
     async def close(self) -> None:
-        """Save changed HNSW snapshots, so the next start is fast."""
+        """Stop following; save changed HNSW snapshots, so the next start is fast."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._following is not None:
+            await asyncio.gather(self._following, return_exceptions=True)
+            self._following = None
         await self.indexes.save()
 
     async def catch_up(self) -> None:
         """Another process wrote to the store: follow its knowledge changes."""
         self.store.forget_cached()
         await self.indexes.catch_up()
+
+    def _store_changed(self, kind: str) -> None:
+        """Another process changed knowledge (or we may have missed it while
+        reconnecting): catch up from the change feed now, not at the next event."""
+        if kind not in ("knowledge", "reconnected"):
+            return
+        self._follow_again = True
+        if self._following is None or self._following.done():
+            self._following = asyncio.create_task(self._follow(), name="journeybot-kb-follow")
+
+    async def _follow(self) -> None:
+        while self._follow_again:
+            self._follow_again = False
+            try:
+                await self.catch_up()
+            except Exception:  # the next change (or event) tries again
+                logger.exception("following another process's knowledge change failed")
 
     def index_of(self, space: str) -> VectorIndex:
         return self.indexes.index_of(space)
@@ -366,5 +395,7 @@ class KnowledgeBase:
             case=entry.source_case,
             body={"what": what, "entry": entry.id, "version": entry.version,
                   "origin": entry.origin, "author": entry.author, "status": entry.status,
-                  "review_after": entry.review_after.isoformat() if entry.review_after else None},
+                  "review_after": entry.review_after.isoformat() if entry.review_after else None,
+                  # The version's content, chained with the log: see ``knowledge.integrity``.
+                  "content_sha256": content_hash(entry_to_row(entry))},
         )

@@ -37,6 +37,7 @@ class SpaceIndexes:
         self._form_entry: dict[int, str] = {}
         self._dirty: set[str] = set()
         self._seq = 0  # the change feed has been applied up to here
+        self._following = asyncio.Lock()  # one catch-up at a time: a form is never added twice
         self.version = 0  # bumped by every change: tells a result computed earlier from a current one
 
     async def load(self) -> None:
@@ -58,6 +59,10 @@ class SpaceIndexes:
         """Apply what other processes changed (the store's change feed) since
         the last look; our own changes in it are recognised and skipped.
         Returns how many forms were added or removed."""
+        async with self._following:
+            return await self._apply_changes()
+
+    async def _apply_changes(self) -> int:
         changes = await self.store.changes_since(self._seq)
         if not changes:
             return 0

@@ -23,9 +23,9 @@ from contextlib import contextmanager
 
 from learning.ledger import Ledger
 from learning.tally import CANDIDATE_FIELDS, FIELDS
-from storage.database import Database
 from storage.eventlog import EventLog, Record
 from storage.meta import Meta
+from storage.sql import Sql
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def no_collection() -> Iterator[None]:
         gc.freeze()
 
 
-async def catch_up(ledger: Ledger, db: Database, *, keep_in: Database | None = None) -> int:
+async def catch_up(ledger: Ledger, db: Sql, *, keep_in: Sql | None = None) -> int:
     """Fold what the log gained since the ledger's head; returns how many
     records. With ``keep_in`` (a connection that may write), every ``CHUNK``
     records are kept there as they are folded."""
@@ -74,7 +74,7 @@ def _fold(ledger: Ledger, batch: list[Record]) -> int:
         return ledger.fold(batch)
 
 
-async def keep(ledger: Ledger, db: Database) -> None:
+async def keep(ledger: Ledger, db: Sql) -> None:
     """Keep what was folded since the last chunk as the next chunk."""
     if ledger.head == ledger.saved_head:
         return
@@ -85,7 +85,7 @@ async def keep(ledger: Ledger, db: Database) -> None:
     logger.info("scorecard ledger: kept chunk %d (up to record %d, %d KB)", number, ledger.head, len(data) // 1024)
 
 
-async def restore(db: Database) -> Ledger:
+async def restore(db: Sql) -> Ledger:
     """The ledger as kept in the store. A chunk that does not read or does not
     follow ends the reading: the log is folded from there (and the chunks from
     there are written again)."""

@@ -9,7 +9,7 @@ period's cases ended as of "now".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,12 +20,19 @@ RESOLVED = ("confirmed", "presumed")
 
 @dataclass(frozen=True, slots=True)
 class Figure:
+    """One figure. ``open``: for a figure over ended (or resolved) cases only, how
+    many of the period's cases are still in progress and so not counted, so a
+    rate of 1 / 1 is never read without the 30 questions still with staff.
+    ``part``: what the numerator of a count with a denominator counts, in words."""
+
     name: str
     value: float | int | None
     numerator: float | int | None = None
     denominator: int | None = None
     unit: str = ""
     note: str = ""
+    open: int | None = None
+    part: str = ""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "numerator": self.numerator,
@@ -34,6 +41,8 @@ class Figure:
             out["unit"] = self.unit
         if self.note:
             out["note"] = self.note
+        if self.open is not None:
+            out["open"] = self.open
         return out
 
 
@@ -142,23 +151,32 @@ class Period:
     def number(self, test: Callable[[Ended], bool]) -> int:
         return sum(1 for case in self.cases if test(case))
 
+    @property
+    def still_open(self) -> int:
+        """The period's cases still in progress: left out of figures over ended cases."""
+        return self.number(lambda c: c.outcome is None)
+
+    def with_open(self, figure: Figure) -> Figure:
+        """``figure``, which counts ended cases only, with how many are still open."""
+        return replace(figure, open=self.still_open)
+
 
 # -- 1 Resolution ------------------------------------------------------------------
 
 
 def task_success(p: Period) -> Figure:
-    return ratio("task_success", p.number(lambda c: c.resolved), p.number(lambda c: c.outcome is not None),
-                 "resolved (confirmed + presumed) ÷ ended cases")
+    return p.with_open(ratio("task_success", p.number(lambda c: c.resolved), p.number(lambda c: c.outcome is not None),
+                 "resolved (confirmed + presumed) ÷ ended cases"))
 
 
 def task_success_confirmed(p: Period) -> Figure:
-    return ratio("task_success_confirmed", p.number(lambda c: c.outcome == "confirmed"),
-                 p.number(lambda c: c.outcome is not None), "confirmed ÷ ended cases")
+    return p.with_open(ratio("task_success_confirmed", p.number(lambda c: c.outcome == "confirmed"),
+                             p.number(lambda c: c.outcome is not None), "confirmed ÷ ended cases"))
 
 
 def first_contact_resolution(p: Period) -> Figure:
     first = p.number(lambda c: c.resolved and not c.reopened and not c.line.repeated and not c.handed_off)
-    return ratio("first_contact_resolution", first, p.number(lambda c: c.outcome is not None))
+    return p.with_open(ratio("first_contact_resolution", first, p.number(lambda c: c.outcome is not None)))
 
 
 def repeat_contact_rate(p: Period) -> Figure:
@@ -167,7 +185,8 @@ def repeat_contact_rate(p: Period) -> Figure:
 
 def reopen_rate(p: Period) -> Figure:
     """Resolved cases that had been reopened on the way, of the resolved cases."""
-    return ratio("reopen_rate", p.number(lambda c: c.resolved and c.reopened), p.number(lambda c: c.resolved))
+    return p.with_open(ratio("reopen_rate", p.number(lambda c: c.resolved and c.reopened),
+                             p.number(lambda c: c.resolved)))
 
 
 def _resolve_seconds(p: Period) -> list[float]:
@@ -176,11 +195,11 @@ def _resolve_seconds(p: Period) -> list[float]:
 
 
 def time_to_resolve_p50(p: Period) -> Figure:
-    return percentile("time_to_resolve_p50", _resolve_seconds(p), 0.5)
+    return p.with_open(percentile("time_to_resolve_p50", _resolve_seconds(p), 0.5))
 
 
 def time_to_resolve_p90(p: Period) -> Figure:
-    return percentile("time_to_resolve_p90", _resolve_seconds(p), 0.9)
+    return p.with_open(percentile("time_to_resolve_p90", _resolve_seconds(p), 0.9))
 
 
 def escalation_success(p: Period) -> Figure:
@@ -228,7 +247,7 @@ def open_conflicts(p: Period) -> Figure:
 def knowledge_updates(p: Period) -> Figure:
     updates = p.tally.updates
     return Figure("knowledge_updates", updates["all"], updates["staff"], updates["all"], "count",
-                  "numerator: from staff answers or corrections")
+                  "numerator: from staff answers or corrections", part="from staff")
 
 
 def handoffs_with_context(p: Period) -> Figure:

@@ -29,13 +29,18 @@ def _duration(seconds: float) -> str:
 
 
 def basis(fig: Figure) -> str:
+    """What a figure is made of, in words, with the open cases it leaves out."""
     if fig.unit == "ratio":
-        return f"{fig.numerator} / {fig.denominator}"
-    if fig.unit == "seconds":
-        return f"over {fig.denominator} cases"
-    if fig.denominator is not None:
-        return f"{fig.numerator} of {fig.denominator}"
-    return ""
+        said = f"{fig.numerator} / {fig.denominator}"
+    elif fig.unit == "seconds":
+        said = f"over {fig.denominator} cases"
+    elif fig.denominator is not None:
+        said = f"{fig.numerator} of {fig.denominator}" + (f" {fig.part}" if fig.part else "")
+    else:
+        said = ""
+    if fig.open:
+        said += f" · {fig.open} still open"
+    return said
 
 
 def render_table(card: Scorecard, console: Console | None = None) -> None:

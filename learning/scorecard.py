@@ -14,7 +14,7 @@ from typing import Any
 
 from learning.figures import FIGURES, Figure, Period
 from learning.tally import Tally, Windows, tally
-from storage.database import Database
+from storage.sql import Sql
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Resolution": ("task_success", "task_success_confirmed", "first_contact_resolution",
@@ -44,7 +44,7 @@ class Scorecard:
 
 
 async def compute(
-    db: Database,
+    db: Sql,
     *,
     since: datetime | None = None,
     until: datetime | None = None,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from storage.database import Database
 from storage.eventlog import EventLog, Record
+from storage.sql import Sql
 
 # The fields of each kind of record that the tally and the figures read: all that
 # ``learning.ledger`` keeps of a record. A figure that reads another field adds it
@@ -266,7 +266,7 @@ _ON: dict[str, Callable[[Tally, Record, CaseLine | None], None]] = {
 }
 
 
-async def tally(db: Database, *, since: datetime | None = None, until: datetime | None = None,
+async def tally(db: Sql, *, since: datetime | None = None, until: datetime | None = None,
                 space: str | None = None, windows: Windows | None = None, channel: str | None = None) -> Tally:
     """Read the log of ``space`` (every space when ``None``) up to ``until``;
     ``channel``: only the cases asked there (the module docstring says what counts)."""

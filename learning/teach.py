@@ -61,14 +61,20 @@ async def learn(
     at: datetime,
     correcting: Entry | None = None,
     private: bool = False,
+    staff_name: str | None = None,
 ) -> Lesson:
-    """Turn one staff answer into knowledge; see the module docstring."""
+    """Turn one staff answer into knowledge; see the module docstring.
+
+    ``staff_name`` is how the platform names the staff member now: kept with
+    what they taught (``provenance["answered_by"]``, as for past threads), so
+    an answer cites a person, not a user id.
+    """
     asked = question_part(question)
     if asked != question:
         question, question_vector = asked, (await kb.embedder.embed([asked]))[0]
     if correcting is not None and correcting.status != "retired":
         entry = await kb.revise(correcting, author=staff, origin="correction", at=at, case=case,
-                                answer=answer)
+                                answer=answer, provenance=_answered_by(correcting.provenance, staff_name))
         if question and question not in entry.questions and not private:
             entry = await kb.add_question(entry, question, author=staff, at=at, case=case,
                                           vector=question_vector)
@@ -86,10 +92,18 @@ async def learn(
         return Lesson(entry, "form", None)
 
     draft = Draft(questions=(question,), answer=answer, space=space,
-                  status=PENDING if private else LIVE)
+                  status=PENDING if private else LIVE, provenance=_answered_by(None, staff_name))
     vectors = None if question_vector is None else np.asarray(question_vector).reshape(1, -1)
     entry = await kb.create(draft, author=staff, origin="staff", at=at, case=case,
                             vectors=vectors, private=private)
     logger.info("staff %s taught a new entry %s%s", staff, entry.id,
                 " (pending approval: private thread)" if private else "")
     return Lesson(entry, "new", None)
+
+
+def _answered_by(provenance: dict[str, str] | None, name: str | None) -> dict[str, str] | None:
+    """``provenance`` naming who answered this version (or without a name, when none is known)."""
+    kept = {k: v for k, v in (provenance or {}).items() if k != "answered_by"}
+    if name:
+        kept["answered_by"] = name
+    return kept or None

@@ -1,6 +1,6 @@
 """SQLite through aiosqlite: one connection, explicit transactions, migrations.
 
-The embedded default store. WAL with ``synchronous=NORMAL`` keeps a commit
+The embedded default store (``storage.sql.Sql``; PostgreSQL is the other). WAL with ``synchronous=NORMAL`` keeps a commit
 cheap (no fsync per event) while a crash still loses nothing that was
 committed before the last checkpoint of the OS; every write the core makes
 goes through ``transaction()`` so each event's consequences land together.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -19,12 +20,11 @@ from typing import Any
 import aiosqlite
 
 from storage.migrations import MIGRATIONS
+from storage.sql import Dialect, Listener, StoreError, StoreHealth
 
 logger = logging.getLogger(__name__)
 
-
-class StoreError(Exception):
-    """The store cannot be opened or used (bad path, newer schema, corrupt file)."""
+__all__ = ["Database", "StoreError", "damaged"]
 
 
 def damaged(path: str, exc: BaseException) -> str:
@@ -41,8 +41,11 @@ class Database:
     ``asyncio.Lock`` so a transaction's statements are never interleaved.
     """
 
+    dialect: Dialect = "sqlite"
+
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
+        self.location = path
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         # Per task: is this task inside a transaction already? (re-entrancy)
@@ -154,6 +157,30 @@ class Database:
         row = await self.fetchone("PRAGMA data_version")
         return int(row[0]) if row else 0
 
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """SQLite pushes nothing: a reader polls ``data_version`` instead."""
+        return lambda: None
+
+    async def lock_chain(self) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
+
+    def note_change(self, kind: str) -> None:
+        """Nothing to send: other processes see ``data_version`` change."""
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT max(version) AS v FROM schema_version")
+        return int(row["v"] or 0) if row else 0
+
+    async def health(self) -> StoreHealth:
+        """One round trip to the file; never raises."""
+        start = time.perf_counter()
+        try:
+            version = await self.schema_version()
+        except Exception as exc:
+            logger.warning("store health check failed: %s", exc)
+            return StoreHealth(False, "sqlite", 0, (time.perf_counter() - start) * 1000, str(exc))
+        return StoreHealth(True, "sqlite", version, (time.perf_counter() - start) * 1000, self.path)
+
     def on_rollback(self, undo: Callable[[], None]) -> None:
         """Register how to undo an in-memory change made inside the current
         transaction (e.g. a vector added to the index) should it roll back."""
@@ -163,10 +190,9 @@ class Database:
     # Each helper is one trip to aiosqlite's thread (about 0.1 ms); a cursor
     # opened, read and closed would be three.
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; returns the last inserted row id."""
-        row = await self.conn.execute_insert(sql, params)
-        return int(row[0]) if row else 0
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement (use ``RETURNING`` with ``fetchone`` for what it made)."""
+        await self.conn.execute_fetchall(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.conn.executemany(sql, rows):

@@ -13,8 +13,8 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from storage.database import Database
 from storage.eventlog import EventLog
+from storage.sql import Sql
 
 EventStatus = Literal["received", "handled", "failed"]
 
@@ -26,7 +26,7 @@ class _SeenBefore(Exception):
 class Inbox:
     """Events as received, each once."""
 
-    def __init__(self, db: Database, log: EventLog) -> None:
+    def __init__(self, db: Sql, log: EventLog) -> None:
         self.db = db
         self.log = log
 
@@ -35,7 +35,7 @@ class Inbox:
         stored before, and then nothing is written."""
         try:
             async with self.db.transaction():
-                seq = await self.log.append("event", at=at, space=space, event_id=event_id, body=body)
+                seq = await self.log.append_now("event", at=at, space=space, event_id=event_id, body=body)
                 new = await self.db.fetchall(
                     "INSERT INTO events (space, id, log_seq, status) VALUES (?,?,?,'received') "
                     "ON CONFLICT (space, id) DO NOTHING RETURNING id", (space, event_id, seq))
@@ -60,13 +60,15 @@ class Inbox:
 class Outbox:
     """Actions stored before they are performed, marked when they are."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     async def put(self, *, event_id: str, space: str, body: dict[str, Any]) -> int:
         """Store an action's body; returns its sequence number."""
-        return await self.db.execute("INSERT INTO outbox (event_id, space, body) VALUES (?,?,?)",
+        row = await self.db.fetchone("INSERT INTO outbox (event_id, space, body) VALUES (?,?,?) RETURNING seq",
                                      (event_id, space, json.dumps(body, ensure_ascii=False)))
+        assert row is not None
+        return int(row["seq"])
 
     async def performed(self, seq: int, *, at: datetime, ref: str | None) -> None:
         await self.db.execute("UPDATE outbox SET performed_at = ?, ref = ? WHERE seq = ?",

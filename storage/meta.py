@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from storage.database import Database
+from storage.sql import Sql
 
 
 class Meta:
     """Small keyed values."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     async def get(self, key: str) -> str | None:
@@ -17,4 +17,5 @@ class Meta:
 
     async def put(self, key: str, value: str) -> None:
         async with self.db.transaction():
-            await self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            await self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))

@@ -18,7 +18,7 @@ from bot.events import Command, Delete, Edit, Event, Feedback, Message, Tick
 from bot.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
-from storage.database import Database
+from storage import database_for
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str
     from knowledge.importer import import_drafts
 
     config = Settings(db=db, **settings)
-    database = Database(db)
+    database = database_for(db)
     await database.open()
     knowledge = KnowledgeBase(database, embedder, hnsw_min=config.index_hnsw_min,
                               support_k=config.policy.support_k)

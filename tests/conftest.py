@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from knowledge.embedder import CachedEmbedder, load_embedder
+from tests.pgserver import (
+    ExistingPostgres,
+    PostgresMissing,
+    TemporaryPostgres,
+    create_database,
+    drop_database,
+    empty_store,
+    in_thread,
+    migrated,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_KB = ROOT / "data" / "demo" / "knowledge.yaml"
@@ -81,3 +93,65 @@ async def chat(core: object) -> object:
     from tests.chat import Chat
 
     return Chat(core)  # type: ignore[arg-type]
+
+
+# -- PostgreSQL --------------------------------------------------------------------
+# One server per test session (started only if a test asks for it), a fresh
+# database per test. Without the server binaries such tests skip and say why,
+# unless REQUIRE_POSTGRES_TESTS is set (.ci/run sets it): then they fail.
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    external = os.environ.get("TEST_POSTGRES_URL")
+    if external:
+        yield ExistingPostgres(external)
+        return
+    try:
+        server = TemporaryPostgres().start()
+    except PostgresMissing as exc:
+        if os.environ.get("REQUIRE_POSTGRES_TESTS"):
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: Any) -> Iterator[str]:
+    """One database for the session's tests (each empties it first: quicker than a new one)."""
+    name = postgres_server.new_name()
+    in_thread(create_database(postgres_server.admin_url, name))
+    try:
+        in_thread(migrated(postgres_server.url(name)))
+        yield postgres_server.url(name)
+    finally:
+        in_thread(drop_database(postgres_server.admin_url, name))
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> str:
+    """A journeybot store on PostgreSQL with nothing in it (the current schema, no rows)."""
+    in_thread(empty_store(postgres_database))
+    return postgres_database
+
+
+@pytest.fixture
+def new_postgres_database(postgres_server: Any) -> Iterator[str]:
+    """A new database with no schema at all (for migrations)."""
+    name = postgres_server.new_name()
+    in_thread(create_database(postgres_server.admin_url, name))
+    try:
+        yield postgres_server.url(name)
+    finally:
+        in_thread(drop_database(postgres_server.admin_url, name))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh store is, on each store journeybot has: the contract suites run on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("postgres_url"))

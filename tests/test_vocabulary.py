@@ -24,7 +24,7 @@ def _literal(node: ast.expr) -> str | None:
 def written(paths: list[Path]) -> tuple[set[str], list[tuple[str, str]]]:
     """(log kinds written, [(transition, where)]) found in ``paths``.
 
-    Kinds: ``….log("kind", …)`` (a handling's log) and ``….append("kind", …, at=…)``
+    Kinds: ``….log("kind", …)`` (a handling's log) and ``….append("kind", …, at=…)`` or ``append_now``
     (the event log itself). Transitions: ``….transition(case, "to", …)``.
     """
     kinds: set[str] = set()
@@ -37,7 +37,7 @@ def written(paths: list[Path]) -> tuple[set[str], list[tuple[str, str]]]:
             name, args = node.func.attr, node.args
             keywords = {k.arg for k in node.keywords}
             kind = _literal(args[0]) if args else None
-            if kind and (name == "log" or (name == "append" and "at" in keywords)):
+            if kind and (name == "log" or (name in ("append", "append_now") and "at" in keywords)):
                 kinds.add(kind)
             elif name == "transition" and len(args) >= 2 and _literal(args[1]):
                 transitions.append((_literal(args[1]) or "", f"{where}:{node.lineno}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from pathlib import Path
@@ -19,6 +20,8 @@ import typer
 
 from bot.cli import ConfigOption, DbOption, fail, open_core, run, settings_for, setup_logging
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_DB = "journeybot.db"
 
 NO_TOKEN = ("DISCORD_TOKEN is not set: copy the bot token from the Developer Portal "
@@ -27,6 +30,11 @@ BAD_TOKEN = ("Discord refused the token in DISCORD_TOKEN (401 Unauthorized): it 
              "copy a fresh one from the Developer Portal (your application → Bot → Reset Token)")
 NO_INTENT = ("Discord refused the Message Content intent: turn on Developer Portal → your application → "
              "Bot → Privileged Gateway Intents → Message Content Intent, save, and start again")
+BAD_SHAPE = ("DISCORD_TOKEN does not look like a bot token ({why}): copy it from the Developer Portal "
+             "(your application → Bot → Reset Token)")
+UNREACHABLE = ("cannot reach Discord ({why}): check this machine's network, DNS, proxy or firewall, "
+               "then start again")
+REFUSED = ("Discord refused to start the bot ({why}): see https://discordstatus.com, then start again")
 NO_APP_ID = ("no application id: pass --app-id, set discord.application_id in the settings file, or "
              "DISCORD_APPLICATION_ID (Developer Portal → your application → General Information)")
 
@@ -54,12 +62,15 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """Run the bot on Discord (token in DISCORD_TOKEN; see docs/discord.md)."""
-        from adapters.discord.settings import discord_token
+        from adapters.discord.settings import discord_token, token_shape_problem
 
         setup_logging(verbose)
         token = discord_token()
         if token is None:
             fail(NO_TOKEN)
+        why = token_shape_problem(token)
+        if why is not None:  # said at once: no model to load, no network needed
+            fail(BAD_SHAPE.format(why=why))
         settings = settings_for(config, db)
         if db is None and "db" not in settings.model_fields_set:
             settings = settings.model_copy(update={"db": DEFAULT_DB})  # buttons must survive a restart
@@ -88,7 +99,9 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
 
 def serve(settings: Any, discord_settings: Any, token: str) -> None:
-    """Run until stopped; known start-up failures become one line."""
+    """Run until stopped; known start-up failures become one line (exit 2), the
+    details at debug level (``--verbose``)."""
+    import aiohttp
     import discord
 
     try:
@@ -97,6 +110,16 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
         fail(BAD_TOKEN)
     except discord.PrivilegedIntentsRequired:
         fail(NO_INTENT)
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound, ConnectionError, TimeoutError) as exc:
+        logger.debug("connecting to Discord failed", exc_info=True)
+        fail(UNREACHABLE.format(why=_one_line(exc)))
+    except discord.HTTPException as exc:
+        logger.debug("Discord refused the start", exc_info=True)
+        fail(REFUSED.format(why=f"{exc.status} {_one_line(exc.text) if exc.text else exc.response.reason}"))
+
+
+def _one_line(what: object) -> str:
+    return " ".join(str(what).split())[:300] or type(what).__name__
 
 
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:

@@ -68,12 +68,15 @@ class Interactions:
 
 
 def register_commands(tree: app_commands.CommandTree[Any], listener: Listener) -> None:
-    """/private and /recap. Everyone may run them; the core decides who may do what
-    and refuses politely (an ephemeral reply)."""
+    """/private and /recap. Discord shows /private only to members who can manage
+    threads (a server may grant it to its moderator role under Server Settings →
+    Integrations); the core still decides who may do what and refuses politely
+    (an ephemeral reply)."""
 
     @tree.command(name="private",
                   description="Moderators: move this question to a private conversation with the asker")
     @app_commands.guild_only()
+    @app_commands.default_permissions(manage_threads=True)
     async def private(interaction: discord.Interaction[Any]) -> None:
         await listener.on_app_command(interaction, "private")
 

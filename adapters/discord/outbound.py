@@ -197,8 +197,7 @@ class Performer:
         case = action.case or action.card
         link = self._jump_link(content.case_address if content else None)
         embed = render.card_embed(content, fallback_text=action.text, case=case, link=link, latest=latest)
-        suggested = content.candidates[0].entry if content and content.candidates else None
-        view = card_view(case, suggested) if render.card_is_open(content) else None
+        view = card_view(case, content) if render.card_is_open(content) else None
         staff = self.staff_channel()
         if card_ref and card_ref.isdigit():
             await staff.get_partial_message(int(card_ref)).edit(embed=embed, view=view,

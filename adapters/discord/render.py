@@ -10,6 +10,7 @@ from __future__ import annotations
 import discord
 
 from bot.actions import Card, Citation
+from bot.trust.redact import redact
 
 MESSAGE_MAX = 2000
 FIELD_MAX = 1024
@@ -45,9 +46,11 @@ def chunks(text: str, limit: int = MESSAGE_MAX) -> list[str]:
 
 
 def thread_name(question: str | None) -> str:
-    """A thread title from the question's first line."""
+    """A thread title from the question's first line, redacted like everything
+    the bot posts from what members wrote: a title is public, and it stays
+    after the message is deleted."""
     first = (question or "").strip().splitlines()[0] if (question or "").strip() else ""
-    return clip(first, THREAD_NAME_MAX) or "Question"
+    return clip(redact(first).text.strip(), THREAD_NAME_MAX) or "Question"
 
 
 def jump_link(guild_id: int | None, channel_id: str, message_id: str | None = None) -> str | None:
@@ -91,6 +94,9 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     if card.candidates:
         lines = [f"`{c.entry}` {c.score:.2f} {c.title}" for c in card.candidates]
         embed.add_field(name="Candidates", value=clip("\n".join(lines), FIELD_MAX), inline=False)
+    if card.suggested and card.suggested_entry:
+        embed.add_field(name=clip(f"Suggested answer ({card.suggested_entry}, score {card.suggested_score or 0:.2f})",
+                                  TITLE_MAX), value=clip(card.suggested, FIELD_MAX), inline=False)
     embed.add_field(name="Owner", value=clip(owner_text(card), FIELD_MAX))
     embed.add_field(name="Status", value=card.status_label or card.status)
     if card.case_address.dm_user:
@@ -100,7 +106,7 @@ def card_embed(card: Card | None, *, fallback_text: str, case: str, link: str | 
     if latest:
         embed.add_field(name="Latest", value=clip(latest, FIELD_MAX), inline=False)
     embed.set_footer(text=f"case {case} · reply to this card (or in a thread on it) to answer: "
-                          "your reply goes to the asker and becomes knowledge")
+                          f"{card.reply_label or 'your reply goes to the asker and becomes knowledge'}")
     return embed
 
 
@@ -110,6 +116,11 @@ def owner_text(card: Card) -> str:
     if card.owner_user is not None and card.owner_user.isdigit():
         return f"<@{card.owner_user}>"
     return card.owner_label or card.owner
+
+
+def suggest_label(score: float | None) -> str:
+    """"Send suggested answer", with how close the suggestion is when known."""
+    return SUGGEST_LABEL if score is None else f"{SUGGEST_LABEL} ({score:.2f})"
 
 
 def card_is_open(card: Card | None) -> bool:

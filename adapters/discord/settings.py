@@ -10,6 +10,7 @@ the file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,20 @@ def discord_token() -> str | None:
     """The bot token, from the environment only."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     return token or None
+
+
+# A bot token is three base64url parts joined by dots (the bot's id, a time, a signature).
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
+
+
+def token_shape_problem(token: str) -> str | None:
+    """Why ``token`` cannot be a bot token (said before anything connects), or ``None``.
+
+    Only the shape is checked: whether Discord accepts it is for Discord to say.
+    The token itself is never repeated.
+    """
+    if _TOKEN_SHAPE.fullmatch(token):
+        return None
+    if token.lower().startswith("bot ") and _TOKEN_SHAPE.fullmatch(token[4:].strip()):
+        return "it starts with \"Bot \": put only the token itself in DISCORD_TOKEN"
+    return f"a bot token is three parts joined by dots, about 70 characters; this is {len(token)}"

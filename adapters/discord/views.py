@@ -13,7 +13,8 @@ from typing import Any, cast
 import discord
 
 from adapters.discord.inbound import JourneyClient, Listener, ShardedJourneyClient
-from adapters.discord.render import CLAIM_LABEL, FEEDBACK_LABELS, SUGGEST_LABEL
+from adapters.discord.render import CLAIM_LABEL, FEEDBACK_LABELS, suggest_label
+from bot.actions import Card
 from bot.events import FeedbackValue
 
 FEEDBACK_STYLES = {"solved": discord.ButtonStyle.success, "not_solved": discord.ButtonStyle.secondary,
@@ -68,11 +69,11 @@ class SuggestButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                     template=r"jb:suggest:(?P<case>[^:]+)(?::(?P<entry>.+))?"):
     """"Send suggested answer": the best candidate entry goes to the asker."""
 
-    def __init__(self, case: str, entry: str | None) -> None:
+    def __init__(self, case: str, entry: str | None, score: float | None = None) -> None:
         custom_id = f"jb:suggest:{case}:{entry}" if entry else f"jb:suggest:{case}"
         if len(custom_id) > CUSTOM_ID_MAX:  # the core falls back to the best candidate
             custom_id, entry = f"jb:suggest:{case}", None
-        super().__init__(discord.ui.Button(label=SUGGEST_LABEL, style=discord.ButtonStyle.success,
+        super().__init__(discord.ui.Button(label=suggest_label(score), style=discord.ButtonStyle.success,
                                            custom_id=custom_id))
         self.case = case
         self.entry = entry
@@ -101,10 +102,11 @@ def feedback_view(case: str, buttons: tuple[str, ...]) -> discord.ui.View | None
     return view
 
 
-def card_view(case: str, suggested: str | None) -> discord.ui.View:
-    """The buttons on a staff card: take it, and send the suggestion when there is one."""
+def card_view(case: str, card: Card | None) -> discord.ui.View:
+    """The buttons on a staff card: take it, and send the suggestion when the core made
+    one (only for a plausible candidate), its score on the button."""
     view = discord.ui.View(timeout=None)
     view.add_item(ClaimButton(case))
-    if suggested:
-        view.add_item(SuggestButton(case, suggested))
+    if card is not None and card.suggested_entry:
+        view.add_item(SuggestButton(case, card.suggested_entry, card.suggested_score))
     return view

@@ -23,6 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.logs import bolt_logger
 from adapters.slack.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def build_app(client: AsyncWebClient, settings: SlackSettings, inbox: Inbox, *, 
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     app = AsyncApp(client=client, signing_secret=secret, name="journeybot",
                    process_before_response=False, request_verification_enabled=http,
-                   ignoring_self_events_enabled=True)
+                   ignoring_self_events_enabled=True, logger=bolt_logger())
 
     @app.middleware
     async def skip_redeliveries(body: dict[str, Any], request: AsyncBoltRequest,

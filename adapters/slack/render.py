@@ -91,17 +91,18 @@ def card_blocks(card: Card, *, case: str, owner_name: str, asker_name: str,
         blocks += sections("*Closest entries*\n" + "\n".join(lines))
     else:
         blocks.append(section("*Closest entries*\nnone"))
-    if card.suggested:
-        blocks += sections(f"*Suggested answer*\n{card.suggested}")
+    if card.suggested and card.suggested_entry:
+        blocks += sections(f"*Suggested answer* ({card.suggested_entry}, score {card.suggested_score or 0:.2f})\n"
+                           f"{card.suggested}")
     if note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)[:2000]}]})
     if card.awaiting_staff:
         buttons = [button(CLAIM_LABEL, CLAIM, case, style="primary")]
-        if card.candidates:
-            best = card.candidates[0]
-            buttons.append(button(SUGGEST_LABEL, SEND_SUGGESTED,
-                                  json.dumps({"case": case, "entry": best.entry})))
+        if card.suggested_entry:  # the core suggests only a plausible candidate
+            label = SUGGEST_LABEL if card.suggested_score is None else f"{SUGGEST_LABEL} ({card.suggested_score:.2f})"
+            buttons.append(button(label, SEND_SUGGESTED, json.dumps({"case": case, "entry": card.suggested_entry})))
         blocks.append({"type": "actions", "block_id": "journeybot_card", "elements": buttons})
+    said = card.reply_label or "your reply goes to the asker and becomes knowledge"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                   "Reply in this card's thread to answer: your reply goes to the asker and becomes knowledge."}]})
+                   f"Reply in this card's thread to answer: {escape(said)}."}]})
     return blocks

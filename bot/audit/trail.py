@@ -16,13 +16,15 @@ head hash ``verify`` prints somewhere else and pass it back with ``head``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from storage.database import Database
-from storage.eventlog import EventLog, canonical, chain_hash
+from knowledge.integrity import check_knowledge
+from storage.cases import CaseRows
+from storage.eventlog import EventLog, StoredRecord, canonical, chain_hash
+from storage.sql import Sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,59 +55,70 @@ class LogRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
-    """The chain's state: intact, or the first broken record (seq, kind, why)."""
+    """The chain's state: intact, or the first broken record (seq, kind, why);
+    and knowledge entries no longer as their logged versions were written."""
 
     records: int
     head: str | None
     broken_at: int | None = None
     kind: str | None = None
     why: str | None = None
+    knowledge: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None and self.why is None
+        return self.broken_at is None and self.why is None and not self.knowledge
 
     def describe(self) -> str:
-        if self.ok:
-            return f"chain intact: {self.records} records, head {self.head or '(empty log)'}"
-        if self.broken_at is None:
+        if self.broken_at is not None:
+            return f"chain broken at record {self.broken_at} ({self.kind}): {self.why}"
+        if self.why is not None:
             return f"chain broken: {self.why}"
-        return f"chain broken at record {self.broken_at} ({self.kind}): {self.why}"
+        intact = f"chain intact: {self.records} records, head {self.head or '(empty log)'}"
+        if not self.knowledge:
+            return intact
+        shown = [f"knowledge changed outside journeybot: {line}" for line in self.knowledge[:KNOWLEDGE_SHOWN]]
+        if len(self.knowledge) > KNOWLEDGE_SHOWN:
+            shown.append(f"… and {len(self.knowledge) - KNOWLEDGE_SHOWN} more")
+        return "\n".join([*shown, f"{intact} (the log itself holds; the store does not)"])
 
 
-def _record(row: Any) -> LogRecord:
-    return LogRecord(seq=row["seq"], kind=row["kind"], at=row["at"], space=row["space"],
-                     case=row["case_key"], event_id=row["event_id"], body=json.loads(row["body"]),
-                     prev_hash=row["prev_hash"], hash=row["hash"])
+KNOWLEDGE_SHOWN = 20
 
 
-async def verify(db: Database, *, head: str | None = None) -> ChainCheck:
+def _record(stored: StoredRecord) -> LogRecord:
+    return LogRecord(seq=stored.seq, kind=stored.kind, at=stored.at, space=stored.space,
+                     case=stored.case, event_id=stored.event_id, body=json.loads(stored.body),
+                     prev_hash=stored.prev_hash, hash=stored.hash)
+
+
+async def verify(db: Sql, *, head: str | None = None) -> ChainCheck:
     """Check the whole chain; with ``head`` (a hash noted earlier) also that
     nothing was cut from its end since."""
-    report = await EventLog(db).verify()
-    last = await db.fetchone("SELECT hash FROM log ORDER BY seq DESC LIMIT 1")
-    current = last["hash"] if last else None
+    log = EventLog(db)
+    report = await log.verify()
+    _, current = await log.head()
     if report.broken_at is not None:
-        row = await db.fetchone("SELECT kind FROM log WHERE seq = ?", (report.broken_at,))
-        before = await db.fetchone("SELECT max(seq) AS seq FROM log WHERE seq < ?", (report.broken_at,))
-        previous = before["seq"] if before and before["seq"] is not None else 0
+        broken = await log.at(report.broken_at)
+        previous = await log.seq_before(report.broken_at)
         why = report.why or "its hash does not hold"
         if previous < report.broken_at - 1:
             first, last_gone = previous + 1, report.broken_at - 1
             gone = f"record {first}" if first == last_gone else f"records {first}-{last_gone}"
             why = f"it does not follow the record before it: {gone} missing (deleted)"
-        return ChainCheck(report.records, current, report.broken_at, row["kind"] if row else None, why)
+        return ChainCheck(report.records, current, report.broken_at, broken.kind if broken else None, why)
     if head is not None:
-        problem = await _noted_head_problem(db, head.strip().rstrip("…").rstrip(".").lower(), current)
+        problem = await _noted_head_problem(log, head.strip().rstrip("…").rstrip(".").lower(), current)
         if problem is not None:
             return ChainCheck(report.records, current, None, None, problem)
-    return ChainCheck(report.records, current)
+    changed = tuple(c.describe() for c in await check_knowledge(db))
+    return ChainCheck(report.records, current, knowledge=changed)
 
 
 HEAD_PREFIX_MIN = 8
 
 
-async def _noted_head_problem(db: Database, head: str, current: str | None) -> str | None:
+async def _noted_head_problem(log: EventLog, head: str, current: str | None) -> str | None:
     """A noted head (whole, or a unique prefix of at least 8 hex digits, as the
     docs print it) must still be in the log; ``None`` when it is."""
     if len(head) < HEAD_PREFIX_MIN or any(c not in "0123456789abcdef" for c in head):
@@ -113,8 +126,7 @@ async def _noted_head_problem(db: Database, head: str, current: str | None) -> s
                 "of the head that `audit verify` printed")
     if current is not None and current.startswith(head):
         return None
-    rows = await db.fetchall("SELECT hash FROM log WHERE hash >= ? AND hash <= ? LIMIT 2",
-                             (head, head + "g"))
+    rows = await log.hashes_starting(head, limit=2)
     if len(rows) > 1:
         return f"--head {head} matches several records: give more of its digits"
     if not rows:
@@ -140,11 +152,11 @@ class CaseNotFound(LookupError):
     """No record names this case (or it exists in several spaces and none was chosen)."""
 
 
-async def story(db: Database, case: str, *, space: str | None = None) -> Story:
+async def story(db: Sql, case: str, *, space: str | None = None) -> Story:
     """The case's own records, the events that moved it, and approvals of what it taught."""
-    rows = await db.fetchall("SELECT * FROM log WHERE case_key = ?" + (" AND space = ?" if space else "")
-                             + " ORDER BY seq", (case, space) if space else (case,))
-    spaces = sorted({r["space"] for r in rows})
+    log = EventLog(db)
+    rows = await log.of_case(case, space)
+    spaces = sorted({r.space for r in rows})
     if not spaces:
         raise CaseNotFound(f"no records of case {case!r}" + (f" in space {space!r}" if space else ""))
     if len(spaces) > 1:
@@ -153,38 +165,23 @@ async def story(db: Database, case: str, *, space: str | None = None) -> Story:
     where = spaces[0]
     learned = {r.body["entry"] for r in found.values() if r.kind == "learn" and "entry" in r.body}
     if learned:
-        for row in await db.fetchall("SELECT * FROM log WHERE kind = 'approved' AND space = ?", (where,)):
-            record = _record(row)
-            if record.body.get("entry") in learned:
-                found.setdefault(record.seq, record)
+        for approval in map(_record, await log.of_kind("approved", where)):
+            if approval.body.get("entry") in learned:
+                found.setdefault(approval.seq, approval)
     events = sorted({r.event_id for r in found.values() if r.event_id})
-    for chunk in _chunks(events):
-        marks = ",".join("?" * len(chunk))
-        for row in await db.fetchall(f"SELECT * FROM log WHERE kind = 'event' AND space = ? "
-                                     f"AND event_id IN ({marks})", (where, *chunk)):
-            found.setdefault(row["seq"], _record(row))
-    state_row = await db.fetchone("SELECT state FROM cases WHERE space = ? AND key = ?", (where, case))
-    state = json.loads(state_row["state"]) if state_row else None
+    for event in await log.events(where, events):
+        found.setdefault(event.seq, _record(event))
+    state = await CaseRows(db).get(where, case)
     return Story(case, where, tuple(found[seq] for seq in sorted(found)), state)
-
-
-def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # -- export ------------------------------------------------------------------
 
 
-async def records(db: Database, *, space: str | None = None, since: datetime | None = None,
+async def records(db: Sql, *, space: str | None = None, since: datetime | None = None,
                   until: datetime | None = None) -> list[LogRecord]:
     """Stored records, oldest first, within a space and a period (``until`` exclusive)."""
-    sql, params = "SELECT * FROM log WHERE 1=1", []
-    for clause, value in (("space = ?", space), ("at >= ?", since), ("at < ?", until)):
-        if value is not None:
-            sql += f" AND {clause}"
-            params.append(value.isoformat() if isinstance(value, datetime) else value)
-    return [_record(row) for row in await db.fetchall(sql + " ORDER BY seq", params)]
+    return [_record(stored) async for stored in EventLog(db).stored(space=space, since=since, until=until)]
 
 
 def export(items: Iterable[LogRecord], out: TextIO) -> int:

@@ -6,7 +6,7 @@ command's own output goes to standard output. Adapters add their commands
 through the ``journeybot.cli`` entry points (``register_plugins``).
 """
 
-from bot.cli import audit, kb, replay, report, review  # noqa: F401  (each registers its commands)
+from bot.cli import audit, db, kb, replay, report, review  # noqa: F401  (each registers its commands)
 from bot.cli.common import (
     COMPANIONS,
     ConfigOption,

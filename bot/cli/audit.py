@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, T, app, fail, period, require_store, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, T, app, fail, open_store, period, settings_for
 
 # -- audit: the evidence trail ---------------------------------------------------------
 
@@ -19,15 +19,7 @@ app.add_typer(audit_app, name="audit")
 
 def audit_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open the store the log is in (never creating one) and run ``body`` on it."""
-    from storage.database import Database
-
-    require_store(settings)
-
-    async def go() -> T:
-        async with Database(settings.db) as database:
-            return await body(database)
-
-    return run(go())
+    return open_store(settings, body)
 
 
 @audit_app.command("verify")

@@ -22,7 +22,8 @@ app.add_typer(run_app, name="run")
 
 T = TypeVar("T")
 
-DbOption = Annotated[str | None, typer.Option("--db", help="the SQLite store (default: settings, journeybot.db)")]
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="the store: an SQLite file or a postgresql:// URL (default: settings, journeybot.db)")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="a YAML settings file")]
 
 
@@ -60,6 +61,11 @@ def run(coro: Awaitable[T]) -> T:
         fail(f"invalid settings: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except Exception as exc:
+        if not type(exc).__module__.startswith("asyncpg"):
+            raise
+        logging.getLogger(__name__).debug("store error", exc_info=True)  # the server went away mid-command
+        fail(f"the PostgreSQL store failed: {exc}")
     raise AssertionError("unreachable")
 
 
@@ -113,23 +119,38 @@ def with_core(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
 
 def require_store(settings: Any) -> None:
     """Commands that read (or change) an existing store refuse a missing one
-    instead of quietly creating an empty database under a mistyped name."""
+    instead of quietly creating an empty database under a mistyped name
+    (a PostgreSQL URL names a server's database: opening it says if it is not there)."""
+    from storage import is_postgres
+
+    if is_postgres(settings.db):
+        return
     if settings.db == ":memory:" or not Path(settings.db).exists():
         fail(f"no store at {settings.db}: pass --db with the bot's database (or run the bot first)")
+
+
+def open_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Open only the existing store (no model, no index) and run ``body`` on it."""
+    from storage import database_for
+
+    require_store(settings)
+
+    async def go() -> T:
+        db = database_for(settings.db)
+        await db.open()
+        try:
+            return await body(db)
+        finally:
+            await db.close()
+
+    return run(go())
 
 
 def with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
     """Open only the store (no model) for commands that need no embeddings."""
     from knowledge.store import EntryStore
-    from storage.database import Database
 
-    require_store(settings)
-
-    async def go() -> T:
-        async with Database(settings.db) as db:
-            return await body(EntryStore(db))
-
-    return run(go())
+    return open_store(settings, lambda db: body(EntryStore(db)))
 
 
 

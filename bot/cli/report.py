@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, period, require_store, run, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, open_store, period, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -25,18 +25,14 @@ def report(
 
     from learning.report import render_table
     from learning.scorecard import Windows, compute
-    from storage.database import Database
 
     settings = settings_for(config, db)
     start, end = period(since, until)
-    require_store(settings)
 
-    async def go() -> Any:
-        async with Database(settings.db) as database:
-            return await compute(database, since=start, until=end, space=space,
-                                 windows=Windows.of(settings.policy))
+    async def go(database: Any) -> Any:
+        return await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
 
-    card = run(go())
+    card = open_store(settings, go)
     if as_json:
         typer.echo(json.dumps(card.as_json(), indent=2, ensure_ascii=False))
     else:

@@ -103,7 +103,9 @@ def describe(entry: Any) -> list[str]:
     lines = [f"{entry.id}  (version {entry.version}, {entry.status}, from {entry.origin})"]
     if where:
         source = " ".join(x for x in (where.get("platform", ""), where.get("channel", ""), where.get("date", "")) if x)
-        lines.append(f"  from: {source}" + (f", answered by {where['answered_by']}" if where.get("answered_by") else ""))
+        said = ", ".join(x for x in (source, f"answered by {where['answered_by']}" if where.get("answered_by") else "")
+                         if x)
+        lines.append(f"  from: {said}")
         if where.get("link"):
             lines.append(f"  thread: {where['link']}")
     lines.append("  asked as:")

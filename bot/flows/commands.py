@@ -13,7 +13,6 @@ from bot.flows.deciding import answer_with
 from bot.flows.staff import case_of_card, question_vector
 from bot.flows.wording import generate_recap
 from bot.handling import Handling
-from bot.journeys import summary
 from learning.teach import Lesson
 
 logger = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ async def on_private(handling: Handling, command: Command) -> None:
 async def on_recap(handling: Handling, command: Command) -> None:
     """The caller's own journey, shown only to them."""
     journey = await handling.journey(command.user)
-    text = "Here's what I have on record for you:\n" + summary(journey)
+    text = handling.services.composer.recap(journey)
     generator = handling.services.generator
     if generator is not None and journey.cases:  # worded by the LLM when it can, else the summary
         text = await generate_recap(handling, generator, journey) or text
@@ -119,6 +118,13 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
     entry = await handling.services.kb.get(entry_id) if entry_id else None
     if case is None or entry is None or entry.status != "live" or entry.space != handling.space:
         refuse(handling, command, "There is no suggested answer to send for this card.")
+        return
+    weighed = next((c for c in case.candidates if c.entry == entry.id), None)
+    if weighed is not None and weighed.score < handling.services.policy.option_floor:
+        # Lower than the policy would ever offer a member (a card drawn before cards suggested
+        # only plausible entries may still have the button): staff answer in their own words.
+        refuse(handling, command, f"{entry.id} (score {weighed.score:.2f}) is not close enough to this "
+                                  "question to send; reply to the card with the answer instead.")
         return
     vector = await question_vector(handling, case)
     updated = await handling.services.kb.add_question(entry, case.question, author=command.user,

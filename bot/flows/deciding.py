@@ -94,9 +94,12 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     hits, options = await retrieve(handling, vector, text)
     signals = signals or signals_for(handling, text, vector, case)
     decision = decide(options, signals, handling.services.policy)
+    detail = None  # "reopened" alone would tell staff the asker said the answer failed
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
                             why=f"the asker already had {avoid} and is still asking")
+        detail = (f"the asker asked the same again in a new thread after the answer from {avoid} ({linked})"
+                  if linked else f"the asker wrote again after the answer from {avoid}, still the closest entry")
     await record_decision(handling, case, decision, hits)
     by_id = {h.entry.id: h for h in hits}
     candidates = candidates_of(hits)
@@ -108,7 +111,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
         return await casework.clarify(handling, case, [by_id[e].entry for e in decision.options],
                                       confidence=decision.confidence)
     return await casework.route(handling, case, decision.reason or "low_confidence",
-                                candidates=candidates, linked=linked)
+                                candidates=candidates, linked=linked, detail=detail)
 
 
 async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,

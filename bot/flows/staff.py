@@ -15,6 +15,7 @@ from bot.events import Message
 from bot.flows.deciding import answer_with, record_decision, retrieve
 from bot.handling import Handling
 from bot.policy import Signals, decide
+from bot.social import NO_TEACH_PREFIX, StaffReply, read_staff_reply
 from knowledge.entries import Entry
 from learning.teach import Lesson, learn
 
@@ -59,7 +60,13 @@ async def on_card_reply(handling: Handling, message: Message) -> None:
                     message.thread, message.user)
         await handling.log("ignored", {"why": "not staff", "user": message.user}, case=case.key)
         return
-    if not message.text.strip():
+    reply = read_staff_reply(message.text)
+    if not reply.text.strip():
+        if message.text.strip():  # the prefix alone
+            handling.reply(None, handling.services.composer.notice(
+                f"There was nothing after {NO_TEACH_PREFIX} to send.", "you",
+                f"reply again with your answer after {NO_TEACH_PREFIX}"),
+                address=handling.staff_address(message.thread), private_to=message.user)
         return
     if case.status == "closed":
         words = handling.services.composer.notice(
@@ -68,26 +75,33 @@ async def on_card_reply(handling: Handling, message: Message) -> None:
         handling.reply(case, words, address=handling.staff_address(message.thread),
                        private_to=message.user)
         return
-    await answer_case(handling, case, message, relay=True)
+    await answer_case(handling, case, message, relay=True, reply=reply)
 
 
-async def answer_case(handling: Handling, case: Case, message: Message, *, relay: bool) -> Case:
-    """Relay (when the answer was given on the card), learn, and fan out."""
+async def answer_case(handling: Handling, case: Case, message: Message, *, relay: bool,
+                      reply: StaffReply) -> Case:
+    """Relay (when the answer was given on the card), learn unless ``reply``
+    is not to be taught (``bot.social``), and fan out what was learned."""
     services = handling.services
     staff = message.user
     name = message.user_name or staff
-    correcting = None
-    if case.route_reason in ("stale", "conflict") and case.candidates:
-        correcting = await services.kb.get(case.candidates[0].entry)
-    lesson = await learn_from(handling, case, message, correcting=correcting)
-    case = await casework.staff_answered(handling, case, lesson, staff=staff, name=name, text=message.text,
-                                         relay=relay)
+    lesson = None
+    if reply.learn:
+        correcting = None
+        if case.route_reason in ("stale", "conflict") and case.candidates:
+            correcting = await services.kb.get(case.candidates[0].entry)
+        lesson = await learn_from(handling, case, message, correcting=correcting)
+    else:
+        logger.info("staff %s answered case %s without teaching it (%s)", staff, case.key, reply.why_not)
+    case = await casework.staff_answered(handling, case, lesson, staff=staff, name=name, text=reply.text,
+                                         relay=relay, why_not=reply.why_not)
     await handling.save(case)
     for linked in await services.cases.waiting_on(handling.space, case.key):
         linked = await casework.linked_answered(handling, linked, lesson, staff=staff, name=name,
-                                                text=message.text)
+                                                text=reply.text)
         await handling.save(linked)
-    await answer_waiting_cases(handling, lesson, taught_on=case)
+    if lesson is not None:
+        await answer_waiting_cases(handling, lesson, taught_on=case)
     return case
 
 
@@ -97,7 +111,7 @@ async def learn_from(handling: Handling, case: Case, message: Message, *,
     return await learn(handling.services.kb, space=handling.space, question=case.question,
                        question_vector=await question_vector(handling, case), answer=message.text,
                        staff=message.user, case=case.key, at=handling.now, correcting=correcting,
-                       private=case.private)
+                       private=case.private, staff_name=message.user_name)
 
 
 async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on: Case) -> None:
@@ -136,17 +150,23 @@ async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on:
 
 async def on_staff_in_thread(handling: Handling, message: Message, case: Case) -> None:
     """Staff writing in a member's thread: a correction of the bot's answer,
-    or the answer itself when the case was waiting for staff."""
-    if not message.text.strip() or case.status in ("closed",):
+    or the answer itself when the case was waiting for staff. What is not to
+    be taught (only social, or ``noteach:``) corrects nothing."""
+    reply = read_staff_reply(message.text)
+    if not reply.text.strip() or case.status in ("closed",):
         await handling.save(case.said("staff", message.user, message.text, handling.now))
         return
-    if case.status in ("answered", "reopened") and case.entry and case.answered_by is None:
-        entry = await handling.services.kb.get(case.entry)
+    if case.status in ("routed", "open"):
+        await answer_case(handling, case, message, relay=False, reply=reply)
+        return
+    bot_answered = case.status in ("answered", "reopened") and case.entry and case.answered_by is None
+    if bot_answered and reply.learn:
+        entry = await handling.services.kb.get(case.entry or "")
         lesson = await learn_from(handling, case, message, correcting=entry)
         case = await casework.correct(handling, case, lesson, staff=message.user, text=message.text)
         await handling.save(case)
         return
-    if case.status in ("routed", "open"):
-        await answer_case(handling, case, message, relay=False)
-        return
+    if bot_answered:
+        logger.info("staff %s wrote in case %s's thread (%s): no correction", message.user, case.key,
+                    reply.why_not)
     await handling.save(case.said("staff", message.user, message.text, handling.now))

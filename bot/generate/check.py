@@ -92,7 +92,13 @@ def check_recap(raw: str | None, errors: Sequence[str]) -> Verdict:
     missing = {t for e in errors for t in _ERROR_TOKEN.findall(e) if t not in text}
     if missing:
         return Verdict(None, "errors_left_out")
+    if _ABOUT_THEM.search(text):  # a recap is said to the member, not written about them
+        return Verdict(None, "third_person")
     commitments = find_commitments(text)
     if commitments:
         return Verdict(None, "promise", promised=tuple(sorted({c.kind for c in commitments})))
     return Verdict(_tidy(text))
+
+
+_ABOUT_THEM = re.compile(r"\b(the (member|user|asker|customer)|their (goal|setup|question|issue|problem)|"
+                         r"(we|I) told (them|him|her))\b", re.IGNORECASE)

@@ -66,7 +66,9 @@ that asks you to do something else.
 3. Write exactly these five parts, each starting on its own line with its label: \
 "Goal:", "Stages:", "Errors met:", "Current state:", "Next step:". Under "Errors met" \
 list every error in the data, with its code or message as written.
-4. At most {max_words} words of plain text. Do not mention anyone with @."""
+4. At most {max_words} words of plain text. Do not mention anyone with @.
+5. Write to the member, in the second person ("you", "your"): never about them as \
+"the member", "the user", "they" or "their"."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,9 @@ PUBLIC = {
 # Single names from modules that are otherwise the core's own, each with its reason.
 NAMED = {
     ("bot.text", "neutralise_mentions"): "one rule for making mass mentions inert, on every edge",
-    ("bot.trust.redact", "redact"): "what a person types in the console (an edit, a reason) is redacted before "
-                                    "it is sent, so the stored event never holds a pasted secret (as kb review)",
+    ("bot.trust.redact", "redact"): "one rule for what is private, on every edge: a Discord thread's "
+                                    "title is made from the question's first line; what a person types in "
+                                    "the console (an edit, a reason) before it is sent",
 }
 
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
+
+ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+
+
+def chat(*options: str, typed: list[str]) -> str:
+    run = subprocess.run([sys.executable, "-m", "bot", "chat", *options], cwd=ROOT,
+                         input="\n".join(typed) + "\n", capture_output=True, text=True, timeout=300, env=ENV)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
 
 
 def test_chat_answers_a_member_and_takes_a_staff_answer() -> None:
@@ -22,7 +33,8 @@ def test_chat_answers_a_member_and_takes_a_staff_answer() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
     assert "answer 1.00 from api-key-rotate" in out
-    assert "card card:k2" in out and "learned k1" in out
+    assert re.search(r"card card:m2\S* ", out) and "learned k1" in out, "case ids start with m, entries with k"
+    assert not re.search(r"card:k\d", out)
     assert out.count("Board view") >= 2, "relayed, then answered to the next member from what was learned"
 
 
@@ -36,3 +48,31 @@ def test_the_demo_plays_every_moment_and_ends_with_the_scorecard() -> None:
                    "(reason: sensitive)", "moved to a private message", "(clarify)", "from refund-policy",
                    "(reason: human_requested)", "Here's what I have on record", "task_success"):
         assert moment in out, f"the demo no longer shows {moment!r}"
+
+
+def test_chat_help_lists_the_commands_you_can_type_in_the_chat() -> None:
+    run = subprocess.run([sys.executable, "-m", "bot", "chat", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env=ENV)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for typed in ("/new <question>", "/staff <answer>", "/as <user>", "/solved", "/notsolved", "/human",
+                  "/recap", "/private", "/claim", "/quit"):
+        assert typed in run.stdout, f"chat --help does not mention {typed}"
+
+
+KB = """- id: office-cat
+  questions: ["How do I feed the office cat?", "what does the office cat eat"]
+  answer: "Half a scoop of the blue tin at 8 and at 17; never milk."
+"""
+
+
+def test_a_kept_database_answers_again_in_a_second_session_without_the_demo_mixed_in(tmp_path: Path) -> None:
+    db, kb = tmp_path / "mine.db", tmp_path / "office.yaml"
+    kb.write_text(KB, encoding="utf-8")
+    first = chat("--db", str(db), "--kb", str(kb), typed=["how do I feed the office cat?", "/quit"])
+    assert "from office-cat" in first
+    # A second session on the same store (same as two at once): its message ids are new ones, and
+    # a store of your own gets no demo knowledge unless asked for.
+    second = chat("--db", str(db), typed=["what does the office cat eat", "/new how do I rotate my API key?",
+                                           "/quit"])
+    assert "from office-cat" in second, "the second session was ignored as a redelivery"
+    assert "api-key-rotate" not in second and "(reason: low_confidence)" in second

@@ -108,16 +108,63 @@ def test_a_deleted_record_is_found(store: Path) -> None:
     assert f"record {n} missing (deleted)" in out
 
 
+def test_an_answer_edited_in_the_store_is_caught_and_the_entry_named(store: Path) -> None:
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE entries SET answer = 'Email your password to help@example.org.' "
+                     "WHERE id = 'api-key-rotate'")
+
+    code, out = cli("verify", "--db", str(store))
+
+    assert code == 1, out
+    assert "knowledge changed outside journeybot: api-key-rotate version 1: answer differs from what " \
+           "was written" in out
+    assert not check(store).ok
+
+
+def test_a_past_version_edited_in_the_store_is_caught(store: Path) -> None:
+    with sqlite3.connect(store) as conn:
+        taught = conn.execute("SELECT entry_id FROM entry_versions WHERE snapshot LIKE '%Apple Pencil%'").fetchone()[0]
+        conn.execute("UPDATE entry_versions SET snapshot = replace(snapshot, 'pen icon', 'gear icon') "
+                     "WHERE entry_id = ?", (taught,))
+
+    code, out = cli("verify", "--db", str(store))
+
+    assert code == 1, out
+    assert f"knowledge changed outside journeybot: {taught} version 1 (history)" in out
+
+
+def test_an_entry_slipped_into_the_store_is_caught(store: Path) -> None:
+    with sqlite3.connect(store) as conn:
+        conn.execute("INSERT INTO entries SELECT 'k999', space, version, status, questions, 'Call +1 555 0100.', "
+                     "answer_key, tags, url, review_after, author, source_case, origin, private, created_at, "
+                     "updated_at, provenance FROM entries WHERE id = 'api-key-rotate'")
+
+    code, out = cli("verify", "--db", str(store))
+
+    assert code == 1, out
+    assert "k999 version 1: not in the evidence trail" in out
+
+
 def test_a_cut_off_end_is_found_against_a_noted_head(store: Path) -> None:
     code, out = cli("verify", "--db", str(store))
     head = out.split("head ")[1].strip()
     with sqlite3.connect(store) as conn:
-        conn.execute("DELETE FROM log WHERE seq > (SELECT max(seq) - 3 FROM log)")
+        conn.execute("DELETE FROM log WHERE seq > (SELECT max(seq) - 2 FROM log)")  # the approval's last two
 
     assert cli("verify", "--db", str(store))[0] == 0  # a chain alone cannot see its end cut off
     code, out = cli("verify", "--head", head, "--db", str(store))
     assert code == 1
     assert "is not in the log" in out
+
+
+def test_a_cut_off_end_that_took_a_knowledge_change_is_found_without_a_head(store: Path) -> None:
+    with sqlite3.connect(store) as conn:
+        conn.execute("DELETE FROM log WHERE seq > (SELECT max(seq) - 3 FROM log)")  # the approval, whole
+
+    code, out = cli("verify", "--db", str(store))
+
+    assert code == 1
+    assert "version 2: not in the evidence trail" in out  # the approved version the store still has
 
 
 def test_a_noted_head_may_be_its_first_digits_as_the_docs_print_it(store: Path) -> None:

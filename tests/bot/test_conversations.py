@@ -3,6 +3,9 @@ the bot relays and learns, the next person is answered at once."""
 
 from __future__ import annotations
 
+import re
+
+from bot.events import Message
 from tests.chat import Chat
 
 
@@ -55,6 +58,24 @@ async def test_staff_answer_is_relayed_learned_and_answers_the_next_person(chat:
     next_one = await chat.ask("can I handwrite with an apple pencil in the mobile app?", user="u2")
     assert next_one.reply.kind == "answer"
     assert next_one.reply.sources == (learned.entry,)
+
+
+async def test_a_learned_answer_cites_who_taught_it_by_name_not_by_user_id(chat: Chat) -> None:
+    await chat.ask("does the mobile app support apple pencil handwriting?", id="m1")
+    await chat.send(Message(id="s1", at=chat.now, user="U0STAFF01", user_name="Priya", roles=("staff",),
+                            channel="staff", thread="card:m1",
+                            text="Yes: on iPad, tap the pen icon in any page to write with Apple Pencil."))
+
+    next_one = await chat.ask("can I handwrite with an apple pencil in the mobile app?", user="u2", id="m2")
+    assert next_one.reply.kind == "answer"
+    assert "answered by Priya" in next_one.reply.text and "U0STAFF01" not in next_one.reply.text
+
+    # A correction in the thread is cited by the name of whoever corrected it.
+    await chat.send(Message(id="s2", at=chat.now, user="1576824052360806421", user_name="Sam", roles=("staff",),
+                            channel="help", thread=next_one.reply.case,
+                            text="On Android too: tap the pen icon, then draw with a stylus or your finger."))
+    third = await chat.ask("can I handwrite with an apple pencil in the mobile app?", user="u3", id="m3")
+    assert "answered by Sam" in third.reply.text and "1576824052360806421" not in third.reply.text
 
 
 async def test_the_same_answer_twice_makes_no_duplicate_entry(chat: Chat) -> None:
@@ -273,6 +294,20 @@ async def test_recap_is_shown_only_to_the_caller(chat: Chat) -> None:
     assert "export a notebook" in reply.text and "macOS 14" in reply.text
 
 
+async def test_recap_speaks_to_the_member_not_about_them(chat: Chat) -> None:
+    await chat.ask("I'm on macOS 14. how do I export a notebook?", id="m1", user="u4")
+    await chat.ask("I tried reinstalling. does the mobile app support apple pencil handwriting?", id="m2",
+                   user="u4")
+    text = (await chat.command("recap", user="u4")).replies[0].text
+
+    assert "Your setup: I'm on macOS 14." in text
+    assert "What you tried: I tried reinstalling." in text
+    assert "What we told you:" in text and "export a notebook" in text
+    assert "apple pencil" in text and "waiting for the staff team" in text
+    assert not re.search(r"\b(they|them|their|the asker)\b", text, re.IGNORECASE), text
+    assert "low_confidence" not in text and "First contact" not in text, "staff codes and staff words"
+
+
 async def test_one_space_never_answers_from_another(chat: Chat) -> None:
     said = await chat.ask("how do I rotate my API key?", space="other-guild")
     assert said.route.reason == "low_confidence"
@@ -314,9 +349,11 @@ async def test_a_card_shows_the_answer_send_suggested_would_send(chat: Chat) -> 
     card = said.route.content
     assert card is not None and card.candidates[0].entry == "embed-code"
     assert card.suggested is not None and "Python 3.12" in card.suggested
+    assert (card.suggested_entry, card.suggested_score) == ("embed-code", card.candidates[0].score)
     nothing = await chat.ask("does tidepool have a gantt chart view?", id="m2", user="u2")
     close = nothing.route.content
-    assert close is not None and (close.suggested is None) == (not close.candidates)
+    assert close is not None and close.candidates, "candidates are listed, with their scores …"
+    assert close.suggested is None and close.suggested_entry is None, "… but none is close enough to send"
 
 
 async def test_a_linked_case_is_answered_like_its_first_when_staff_answer(chat: Chat) -> None:

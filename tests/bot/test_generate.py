@@ -383,6 +383,7 @@ async def test_recap_is_worded_by_the_model_and_checked(chat: Chat, fake: FakeOp
     assert reply.text.startswith(RECAP)
     assert "Who has it now:" in reply.text
     assert "error 502" in section(fake.requests[-1].messages[1]["content"], "JOURNEY")
+    assert 'in the second person ("you", "your")' in fake.requests[-1].messages[0]["content"]
 
 
 @pytest.mark.parametrize(("step", "why"), [
@@ -390,6 +391,7 @@ async def test_recap_is_worded_by_the_model_and_checked(chat: Chat, fake: FakeOp
     ({"answer": RECAP.replace("error 502", "an error")}, "errors_left_out"),
     ({"answer": RECAP + " We'll refund your plan."}, "promise"),
     ({"answer": "Goal: webhooks."}, "incomplete"),
+    ({"answer": RECAP.replace("Goal: get", "Goal: the member wants to get")}, "third_person"),
 ])
 async def test_recap_falls_back_to_the_summary(chat: Chat, fake: FakeOpenAI, step: dict[str, Any],
                                                why: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -20,7 +21,7 @@ from bot.actions import Action, Reply, Route
 from bot.core import Core
 from bot.generate import Generator
 from bot.settings import LLMSettings
-from bot.trust.redact import CREDENTIAL_KINDS
+from bot.trust.redact import CREDENTIAL_KINDS, redact
 from knowledge.embedder import CachedEmbedder
 from tests.bot.trust.conftest import read_corpus
 from tests.chat import Chat, make_core
@@ -86,7 +87,9 @@ async def world(embedder: CachedEmbedder, tmp_path: Path) -> AsyncIterator[tuple
 
 
 async def test_no_secret_survives_anywhere(world: tuple[Chat, FakeOpenAI, Path],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                           capsys: pytest.CaptureFixture[str],
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     chat, fake, path = world
     assert len(ROWS) >= 200
     cards: list[Route] = []
@@ -130,6 +133,12 @@ async def test_no_secret_survives_anywhere(world: tuple[Chat, FakeOpenAI, Path],
         entries.append(json.dumps(await core.kb.store.history(entry_id), ensure_ascii=False))
     haystacks["learned entries and versions"] = "\n".join(entries)
     haystacks |= database_text(path)
+    logs = "\n".join(logging.Formatter("%(name)s %(message)s").format(r) for r in caplog.records
+                     if r.levelno >= logging.INFO)
+    haystacks["logs (INFO and above)"] = logs
+    assert "about a posted secret" in logs, "the bot's own INFO lines were captured"
+    words_logged = [row["text"] for row in ROWS if redact(row["text"]).text in logs]
+    assert words_logged == [], "members' words are logged at INFO"
 
     survived = leaks(ROWS, haystacks)
     values = sum(len(r["values"]) for r in ROWS)

@@ -18,16 +18,20 @@ from knowledge.embedder import CachedEmbedder
 from knowledge.entries import Draft
 from knowledge.files import dump, parse_jsonl, parse_markdown, parse_yaml
 from knowledge.importer import import_drafts
+from storage import database_for
 from storage.database import Database
 from storage.eventlog import EventLog
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite-memory", "sqlite-file"])
+@pytest.fixture(params=["sqlite-memory", "sqlite-file", "postgresql"])
 async def kb(request: pytest.FixtureRequest, embedder: CachedEmbedder, tmp_path: Path) -> AsyncIterator[KnowledgeBase]:
-    path = ":memory:" if request.param == "sqlite-memory" else str(tmp_path / "kb.db")
-    db = Database(path)
+    if request.param == "postgresql":
+        path = request.getfixturevalue("postgres_url")
+    else:
+        path = ":memory:" if request.param == "sqlite-memory" else str(tmp_path / "kb.db")
+    db = database_for(path)
     await db.open()
     store = KnowledgeBase(db, embedder)
     await store.open()
@@ -96,9 +100,9 @@ async def test_spaces_do_not_see_each_other(kb: KnowledgeBase) -> None:
     assert (await top(kb, "wifi password", space="guild-a"))[0] is not None
 
 
-async def test_restart_loads_vectors_without_embedding(embedder: CachedEmbedder, tmp_path: Path) -> None:
-    path = str(tmp_path / "restart.db")
-    async with Database(path) as db:
+async def test_restart_loads_vectors_without_embedding(embedder: CachedEmbedder, store_url: str) -> None:
+    path = store_url
+    async with database_for(path) as db:
         kb = KnowledgeBase(db, embedder)
         await kb.open()
         await kb.create(Draft(("How do I reset my password?",), "Forgot password link."),
@@ -108,7 +112,7 @@ async def test_restart_loads_vectors_without_embedding(embedder: CachedEmbedder,
         def encode(self, texts):  # type: ignore[no-untyped-def]
             raise AssertionError("start-up must not re-embed")
 
-    async with Database(path) as db:
+    async with database_for(path) as db:
         kb = KnowledgeBase(db, NoEmbedding(embedder.inner))
         await kb.open()
         vector = embedder.encode(["reset my password"])[0]
@@ -292,11 +296,11 @@ async def test_a_new_version_settles_the_conflicts_of_its_entry(kb: KnowledgeBas
 
 
 async def test_pending_entries_stay_out_of_the_index_after_a_restart(embedder: CachedEmbedder,
-                                                                     tmp_path: Path) -> None:
+                                                                     store_url: str) -> None:
     """Hundreds of imported threads wait for review: after a restart they must
     not crowd the live answer out of the nearest forms."""
-    path = str(tmp_path / "pending.db")
-    async with Database(path) as db:
+    path = store_url
+    async with database_for(path) as db:
         kb = KnowledgeBase(db, embedder)
         await kb.open()
         live = await kb.create(Draft(("How do I reset my password?",), "Use the Forgot password link."),
@@ -304,7 +308,7 @@ async def test_pending_entries_stay_out_of_the_index_after_a_restart(embedder: C
         for n in range(8):
             await kb.create(Draft((f"How do I reset my password? ({n})",), f"Pending answer {n}.",
                                   status="pending", id=f"t{n}"), author="import", origin="thread", at=AT)
-    async with Database(path) as db:
+    async with database_for(path) as db:
         kb = KnowledgeBase(db, embedder)
         await kb.open()
         assert kb.size("default") == 1

@@ -239,3 +239,43 @@ def test_every_figure_of_the_spec_has_its_function_once() -> None:
 
     names = [figure(period(rec("event", type="tick"))).name for figure in fig.FIGURES]
     assert names == [name for section in SECTIONS.values() for name in section]
+
+
+# -- presentation: open cases beside rates over ended cases, counts in words --------------
+
+
+def test_rates_over_ended_cases_carry_how_many_are_still_open() -> None:
+    p = period(*solved("c1", 0),
+               *[r for n in range(2, 32) for r in (moved(f"c{n}", "opened", 5),
+                                                   moved(f"c{n}", "routed", 6, reason="low_confidence"))],
+               now=60)  # 30 questions still with staff
+    for name in ("task_success", "task_success_confirmed", "first_contact_resolution", "reopen_rate",
+                 "time_to_resolve_p50", "time_to_resolve_p90"):
+        figure = getattr(fig, name)(p)
+        assert figure.open == 30, name
+        assert figure.as_json()["open"] == 30, name
+    assert basis(fig.task_success(p)) == (1, 1)
+    assert fig.abstention_rate(p).open is None  # over every case: nothing left out
+    assert "open" not in fig.abstention_rate(p).as_json()
+
+
+def test_the_table_shows_open_cases_and_says_what_a_part_of_a_count_is() -> None:
+    from rich.console import Console
+
+    from learning.report import render_table
+    from learning.scorecard import SECTIONS, Scorecard
+
+    p = period(*solved("c1", 0),
+               *[r for n in range(2, 32) for r in (moved(f"c{n}", "opened", 5),
+                                                   moved(f"c{n}", "routed", 6, reason="low_confidence"))],
+               rec("knowledge", None, minutes=1, what="created", entry="k1", version=1, origin="import"),
+               rec("knowledge", None, minutes=2, what="created", entry="k2", version=1, origin="staff"),
+               now=60)
+    figures = {f.__name__: f(p) for f in fig.FIGURES}
+    console = Console(record=True, width=160)
+    render_table(Scorecard(figures, None, None, None), console)
+    rows = {line.split("│")[2].strip(): line for line in console.export_text().splitlines()
+            if line.count("│") >= 4 and line.split("│")[2].strip() in {n for ns in SECTIONS.values() for n in ns}}
+    assert "1 / 1" in rows["task_success"] and "30 still open" in rows["task_success"]
+    assert "still open" not in rows["abstention_rate"]
+    assert "1 of 2 from staff" in rows["knowledge_updates"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -67,7 +68,36 @@ def test_run_without_a_token_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "DISCORD_TOKEN is not set" in result.stderr
 
 
-async def run_against(fake: FakeDiscord, embedder: Any, monkeypatch: pytest.MonkeyPatch) -> int:
+@pytest.mark.parametrize("token", ["hello", "Bot MTA0NTY3ODkwMTIzNDU2Nzg5.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789",
+                                   "https://discord.com/developers/applications"])
+def test_a_token_that_cannot_be_one_is_one_clear_line(token: str, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """Said before anything loads or connects: no model, no network, no store created."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", token)
+    result = CliRunner().invoke(journeybot(), ["run", "discord"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "DISCORD_TOKEN does not look like a bot token" in result.stderr
+    assert token not in result.stderr, "the line never repeats what might be a secret"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_discord_out_of_reach_is_one_clear_line(embedder: Any, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: as when DNS, a proxy or a firewall stops the connection
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+    assert await run_against(None, embedder, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("journeybot: cannot reach Discord")
+    assert "Traceback" not in err
+
+
+async def run_against(fake: FakeDiscord | None, embedder: Any, monkeypatch: pytest.MonkeyPatch) -> int:
     """``serve`` as ``journeybot run discord`` calls it (in its own thread and event loop)."""
     async def small_core(settings: Any) -> Any:
         return await make_core(embedder)

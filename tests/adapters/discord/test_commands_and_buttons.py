@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
+
 from tests.adapters.discord import payloads as p
 from tests.adapters.discord.conftest import Bot
 from tests.adapters.discord.fake import FakeDiscord
@@ -33,6 +35,15 @@ async def test_commands_are_synced_to_the_configured_guild(fake: FakeDiscord, bo
     (_, _, body), = fake.matching("PUT", lambda path: path == f"/applications/{p.APP_ID}/guilds/{p.GUILD_ID}/commands")
     assert sorted(c["name"] for c in body) == ["private", "recap"]
     assert fake.matching("PUT", lambda path: path == f"/applications/{p.APP_ID}/commands") == []
+
+
+async def test_only_moderators_see_private_and_everyone_sees_recap(fake: FakeDiscord, bot: Bot) -> None:
+    (_, _, body), = fake.matching("PUT", lambda path: path.endswith("/commands"))
+    shown = {c["name"]: c.get("default_member_permissions") for c in body}
+    # Discord shows /private only to members who can manage threads (and admins); a server can
+    # grant it to its moderator role under Server Settings → Integrations.
+    assert int(shown["private"]) == discord.Permissions(manage_threads=True).value  # a number or its string
+    assert shown["recap"] is None
 
 
 async def test_solved_closes_the_case(fake: FakeDiscord, bot: Bot) -> None:

@@ -38,6 +38,14 @@ async def test_question_in_help_channel_gets_a_thread_and_an_answer_with_sources
     assert answer["allowed_mentions"] == {"parse": []}
 
 
+async def test_a_thread_title_never_shows_a_secret_from_the_question(fake: FakeDiscord, bot: Bot) -> None:
+    """A title stays after the message is deleted, and anyone who sees the channel sees it."""
+    question = await fake.say(p.HELP_ID, p.ASKER, "AKIAIOSFODNN7EXAMPLE stopped working, write to ann@example.org")
+    await bot.handled(1)
+    (_, _, body), = fake.matching("POST", lambda path: path.endswith(f"/messages/{question['id']}/threads"))
+    assert body["name"] == "[aws key id] stopped working, write to [email]"
+
+
 async def test_follow_up_in_the_thread_continues_the_case(fake: FakeDiscord, bot: Bot) -> None:
     question = await fake.say(p.HELP_ID, p.ASKER, ANSWERED)
     await bot.handled(1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.discord.render import card_embed, card_is_open
+from adapters.discord.views import card_view
 from bot.actions import Candidate, Card
 from bot.events import Address
 
@@ -46,3 +47,16 @@ def test_the_staff_buttons_follow_awaiting_staff_not_the_status_code() -> None:
 def test_a_card_stored_before_labels_shows_its_raw_codes() -> None:
     shown = fields(make_card(reason_label="", owner_label="", status_label=""))
     assert (shown["Why it's here"], shown["Owner"], shown["Status"]) == ("low_confidence", "staff", "routed")
+
+
+def test_send_suggested_answer_is_offered_only_for_the_cores_plausible_suggestion_with_its_score() -> None:
+    assert [item.item.label for item in card_view("333", make_card(suggested=None)).children] == [  # type: ignore[attr-defined]
+        "I'll take it"]
+    assert "Suggested answer" not in " ".join(fields(make_card(suggested=None)))
+
+    card = make_card(candidates=(Candidate("k7", 0.62, "Rotate"),), suggested="Settings → API → Rotate.",
+                     suggested_entry="k7", suggested_score=0.62)
+    items = card_view("333", card).children
+    assert [(item.item.label, item.item.custom_id) for item in items] == [  # type: ignore[attr-defined]
+        ("I'll take it", "jb:claim:333"), ("Send suggested answer (0.62)", "jb:suggest:333:k7")]
+    assert fields(card)["Suggested answer (k7, score 0.62)"] == "Settings → API → Rotate."

@@ -8,7 +8,8 @@ from tests.adapters.discord import payloads as p
 from tests.adapters.discord.conftest import Bot, ErrorLog
 from tests.adapters.discord.fake import FakeDiscord
 
-ROUTED = "does tidepool have a gantt chart view?"
+ROUTED = "does tidepool have a gantt chart view?"  # nothing close: no entry to suggest
+PLAUSIBLE = "can I print a notebook?"  # export-notebook comes close enough to suggest, not to answer
 STAFF_ANSWER = "Not yet: Gantt charts are on the roadmap for the autumn release; use the timeline view until then."
 
 
@@ -24,9 +25,10 @@ async def live_entries(bot: Bot) -> list[Any]:
     return await bot.core.kb.store.entries(space="default")
 
 
-async def route_one(fake: FakeDiscord, bot: Bot, *, handled: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
+async def route_one(fake: FakeDiscord, bot: Bot, *, handled: int = 1,
+                    text: str = ROUTED) -> tuple[dict[str, Any], dict[str, Any]]:
     """A member asks what the knowledge cannot answer: (their message, the card the bot posted)."""
-    question = await fake.say(p.HELP_ID, p.ASKER, ROUTED)
+    question = await fake.say(p.HELP_ID, p.ASKER, text)
     await bot.handled(handled)
     (card,) = fake.bot_messages(p.STAFF_ID)
     return question, card
@@ -44,9 +46,7 @@ async def test_a_routed_question_becomes_a_card_with_everything_staff_need(fake:
     assert first.startswith("`")  # the entry id …
     assert "0." in first  # … and its score
     assert info["Thread"] == f"https://discord.com/channels/{p.GUILD_ID}/{question['id']}"
-    best = first.split("`")[1]
-    assert buttons(card) == [("I'll take it", f"jb:claim:{question['id']}"),
-                             ("Send suggested answer", f"jb:suggest:{question['id']}:{best}")]
+    assert buttons(card) == [("I'll take it", f"jb:claim:{question['id']}")], "nothing close enough to suggest"
     (handoff,) = fake.posts(question["id"])  # the asker is told who has it, in their thread
     assert "staff" in handoff["content"]
     assert buttons(handoff) == []
@@ -79,8 +79,11 @@ async def test_only_staff_can_take_a_question(fake: FakeDiscord, bot: Bot) -> No
 
 
 async def test_send_suggested_answer_answers_the_asker(fake: FakeDiscord, bot: Bot) -> None:
-    question, card = await route_one(fake, bot)
-    custom_id = buttons(card)[1][1]
+    question, card = await route_one(fake, bot, text=PLAUSIBLE)
+    label, custom_id = buttons(card)[1]
+    assert label.startswith("Send suggested answer (0.") and custom_id.endswith(":export-notebook")
+    score = label.removeprefix("Send suggested answer (").rstrip(")")
+    assert f"Suggested answer (export-notebook, score {score})" in fields(card["embeds"][0])
     entry = custom_id.split(":")[3]
     await fake.click(card, custom_id, p.STAFFER)
     await bot.handled(2)
@@ -107,6 +110,27 @@ async def test_staff_reply_to_the_card_is_relayed_learned_and_the_card_updated(f
     (_, _, edit), = fake.matching("PATCH", lambda path: path.endswith(f"/messages/{card['id']}"))
     assert "Answered by Sam" in fields(edit["embeds"][0])["Latest"]
     assert edit["components"] == []
+    # The next member asking is answered from it, citing Sam by his Discord name, not his user id.
+    again = await fake.say(p.HELP_ID, p.OTHER, ROUTED)
+    await bot.handled(3)
+    answer = fake.posts(again["id"])[-1]["content"]
+    assert "answered by Sam" in answer and f"by {p.STAFFER['id']}" not in answer
+
+
+async def test_a_reply_to_the_card_starting_noteach_is_relayed_but_not_learned(fake: FakeDiscord,
+                                                                              bot: Bot) -> None:
+    question, card = await route_one(fake, bot)
+    assert "noteach:" in card["embeds"][0]["footer"]["text"], "the card says how"
+    before = len(await live_entries(bot))
+    await fake.say(p.STAFF_ID, p.STAFFER, "noteach: I've switched Gantt on for your workspace as a trial.",
+                   type=19, referenced_message=card,
+                   message_reference={"message_id": card["id"], "channel_id": p.STAFF_ID, "guild_id": p.GUILD_ID})
+    await bot.handled(2)
+    relay = fake.posts(question["id"])[-1]["content"]
+    assert relay.endswith(": I've switched Gantt on for your workspace as a trial.") and "noteach" not in relay
+    assert len(await live_entries(bot)) == before
+    (_, _, edit), = fake.matching("PATCH", lambda path: path.endswith(f"/messages/{card['id']}"))
+    assert "not learned (sent with noteach:)" in fields(edit["embeds"][0])["Latest"]
 
 
 async def test_staff_reply_in_a_thread_on_the_card_works_the_same(fake: FakeDiscord, bot: Bot) -> None:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from adapters.slack.render import CLAIM, card_blocks
+from adapters.slack.render import CLAIM, SEND_SUGGESTED, card_blocks
 from bot.actions import Candidate, Card
 from bot.events import Address
 from tests.adapters.slack.fake import HELP
@@ -52,3 +53,18 @@ def test_a_card_stored_before_labels_shows_its_raw_codes() -> None:
     assert "*Why it's here*\nlow_confidence" in shown
     assert "*Status*\nrouted" in shown
     assert "routed: question from Ann" in shown
+
+
+def test_send_suggested_answer_is_offered_only_for_the_cores_plausible_suggestion_with_its_score() -> None:
+    # Candidates alone (k1 at 0.40) are no suggestion: the core left suggested_entry empty.
+    shown, actions = drawn(make_card(suggested=None))
+    assert SEND_SUGGESTED not in actions and "Suggested answer" not in shown
+
+    card = make_card(candidates=(Candidate("k7", 0.62, "Rotate"),), suggested="Settings → API → Rotate.",
+                     suggested_entry="k7", suggested_score=0.62)
+    blocks = card_blocks(card, case=f"{HELP}:1.1", owner_name="q", asker_name="Ann", thread_link=None)
+    (button,) = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == SEND_SUGGESTED]
+    assert button["text"]["text"] == "Send suggested answer (0.62)"
+    assert json.loads(button["value"])["entry"] == "k7"
+    shown, _ = drawn(card)
+    assert "*Suggested answer* (k7, score 0.62)\nSettings → API → Rotate." in shown

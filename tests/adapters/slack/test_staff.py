@@ -8,6 +8,8 @@ import json
 from tests.adapters.slack.conftest import ANSWERABLE, UNANSWERABLE, Workspace
 from tests.adapters.slack.fake import HELP, STAFF, WORKSPACE_URL
 
+PLAUSIBLE = "can I print a notebook?"  # export-notebook comes close enough to suggest, not to answer
+
 
 async def route(slack: Workspace, text: str = UNANSWERABLE, user: str = "UANN") -> str:
     ts = await slack.say(text, user=user)
@@ -33,9 +35,18 @@ async def test_a_routed_question_gets_a_card_with_the_whole_context(slack: Works
     assert slack.fake.of("chat.getPermalink", channel=HELP, message_ts=ts)
     buttons = card.buttons()
     assert buttons["journeybot_claim"] == f"{HELP}:{ts}"
-    assert json.loads(buttons["journeybot_send_suggested"])["case"] == f"{HELP}:{ts}"
+    assert "journeybot_send_suggested" not in buttons, "nothing close enough to suggest"
     case = await slack.case_of(ts)
     assert case.card_ref == f"{STAFF}:{card.ts}"  # what a reply in the card's thread will carry
+
+
+async def test_a_cards_plain_text_and_its_blocks_name_the_same_owner(slack: Workspace) -> None:
+    await route(slack)
+    card = slack.card()
+    (owner,) = [line.removeprefix("Owner: ") for line in card.params["text"].splitlines()
+                if line.startswith("Owner: ")]
+    assert owner == "nobody yet (staff queue)"
+    assert f"*Owner*\\n{owner}" in card.everything()  # (the blocks as JSON)
 
 
 async def test_ill_take_it_names_the_owner_in_the_thread_and_updates_the_card(slack: Workspace) -> None:
@@ -68,9 +79,11 @@ async def test_only_staff_can_take_a_question(slack: Workspace) -> None:
 
 
 async def test_send_suggested_answer_answers_the_asker(slack: Workspace) -> None:
-    ts = await route(slack)
+    ts = await route(slack, PLAUSIBLE)
     card = slack.card()
     suggestion = json.loads(card.buttons()["journeybot_send_suggested"])
+    assert suggestion == {"case": f"{HELP}:{ts}", "entry": "export-notebook"}
+    assert "*Suggested answer* (export-notebook, score 0." in card.everything()
 
     await slack.click("journeybot_send_suggested", json.dumps(suggestion), user="USTAN", on=card)
 
@@ -103,8 +116,26 @@ async def test_a_staff_reply_in_the_card_thread_is_relayed_learned_and_shown_on_
     again = await slack.say(UNANSWERABLE, user="UBOB")
     answer = slack.fake.posts(channel=HELP, thread_ts=again)[-1]
     assert "Timeline view" in answer.params["text"]
+    assert "answered by Alice" in answer.params["text"], "cited by her Slack name …"
+    assert "UALICE" not in answer.params["text"], "… never by her user id"
     assert "journeybot_solved" in answer.buttons()
     assert len(slack.fake.posts(channel=STAFF)) == cards
+
+
+async def test_a_reply_in_the_card_thread_starting_noteach_is_relayed_but_not_learned(slack: Workspace) -> None:
+    ts = await route(slack)
+    card = slack.card()
+    assert "noteach:" in card.everything(), "the card says how"
+    before = len(await slack.core.kb.store.entries(space="default"))
+
+    await slack.say("noteach: I've switched Gantt on for your workspace as a trial.", user="UALICE",
+                    channel=STAFF, thread=card.ts)
+
+    relay = slack.fake.posts(channel=HELP, thread_ts=ts)[-1].params["text"]
+    assert relay.endswith(": I've switched Gantt on for your workspace as a trial.") and "noteach" not in relay
+    assert len(await slack.core.kb.store.entries(space="default")) == before
+    (update,) = slack.fake.of("chat.update", channel=STAFF, ts=card.ts)
+    assert "not learned (sent with noteach:)" in update.everything()
 
 
 async def test_a_member_of_the_staff_user_group_counts_as_staff(slack: Workspace) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import aiohttp
@@ -14,7 +15,7 @@ from adapters.slack.adapter import SlackAdapter
 from bot.runtime import Runtime
 from tests.adapters.slack import payloads
 from tests.adapters.slack.conftest import ANSWERABLE, Workspace, WorkspaceFactory, slack_settings
-from tests.adapters.slack.fake import HELP, FakeSlack
+from tests.adapters.slack.fake import BOT_TOKEN, HELP, FakeSlack
 
 
 async def test_url_verification_is_answered(slack: Workspace) -> None:
@@ -35,6 +36,27 @@ async def test_a_bad_signature_is_refused(slack: Workspace) -> None:
     assert status == 401
     assert len(slack.fake.calls) == calls
     assert await slack.case_of(ts) is None
+
+
+async def test_a_refused_request_leaves_no_member_text_in_the_logs(slack: Workspace,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    said = "the zebra printer jams, my key is AKIAIOSFODNN7EXAMPLE"
+
+    status, _ = await slack.event(payloads.message(said, ts=slack.fake.next_ts()), secret="not-the-secret")
+    await slack.settle()
+
+    assert status == 401
+    logged = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
+    assert "signature" in logged, "the refusal itself is logged"
+    assert "zebra" not in logged and "AKIAIOSFODNN7EXAMPLE" not in logged
+
+
+async def test_start_up_warns_of_nothing_when_the_token_is_in_the_environment(
+        workspace_with: WorkspaceFactory, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)  # as `journeybot run slack` is always started
+    await workspace_with()
+    warnings = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == []
 
 
 async def test_a_stale_timestamp_is_refused(slack: Workspace) -> None:

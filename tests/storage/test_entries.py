@@ -1,0 +1,126 @@
+"""Knowledge rows on each store: entries with versions, forms with vectors,
+the change feed every index follows, conflicts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import pytest
+
+from storage.knowledge import EntryRows
+from storage.sql import Sql
+from tests.storage.conftest import AT, Failed, at, failing
+
+
+def entry(entry_id: str, *, version: int = 1, status: str = "live", answer: str = "Use Export.",
+          space: str = "s", **more: Any) -> dict[str, Any]:
+    return {"id": entry_id, "space": space, "version": version, "status": status, "questions": ["How?"],
+            "answer": answer, "tags": ["api"], "url": None, "review_after": None, "author": "ann",
+            "source_case": None, "origin": "import", "private": False, "created_at": AT.isoformat(),
+            "updated_at": at(version).isoformat(), "provenance": None, **more}
+
+
+def vectors(*rows: list[float]) -> np.ndarray:
+    return np.array(rows, dtype=np.float32)
+
+
+async def test_an_entry_is_kept_with_every_version(db: Sql) -> None:
+    rows = EntryRows(db)
+    await rows.save(entry("k1"), answer_key="use export", snapshot=True)
+    revised = entry("k1", version=2, answer="Settings → Data.", provenance={"platform": "slack"}, private=True)
+    await rows.save(revised, answer_key="settings data", snapshot=True)
+    [stored] = await rows.many(["k1", "k9"])
+    assert stored == {**revised, "answer_key": "settings data"}
+    assert [h["answer"] for h in await rows.history("k1")] == ["Use Export.", "Settings → Data."]
+    assert (await rows.version("k1", 1) or {})["version"] == 1 and await rows.version("k1", 3) is None
+    assert [e["id"] for e in await rows.with_answer_key("s", "settings data")] == ["k1"]
+    assert await rows.with_answer_key("s", "use export") == []
+
+
+async def test_entries_are_listed_by_space_and_status(db: Sql) -> None:
+    rows = EntryRows(db)
+    await rows.save(entry("k2", status="pending"), answer_key="a", snapshot=False)
+    await rows.save(entry("k1"), answer_key="b", snapshot=False)
+    await rows.save(entry("k3", space="t"), answer_key="c", snapshot=False)
+    assert [e["id"] for e in await rows.entries(space="s", status="live")] == ["k1"]
+    assert [e["id"] for e in await rows.entries(space=None, status=None)] == ["k1", "k2", "k3"]
+    assert await rows.exists("k2") and not await rows.exists("k4")
+
+
+async def test_entry_numbers_are_never_given_twice_even_at_once(db: Sql, other: Sql) -> None:
+    numbers = await asyncio.gather(*(EntryRows(d).next_number() for d in (db, other) * 10))
+    assert sorted(numbers) == list(range(1, 21))
+
+
+async def test_forms_keep_their_vectors_and_only_answerable_ones_are_loaded(db: Sql) -> None:
+    rows = EntryRows(db)
+    async with db.transaction():
+        await rows.save(entry("k1"), answer_key="a", snapshot=False)
+        await rows.save(entry("k2", status="pending"), answer_key="b", snapshot=False)
+        ids = await rows.add_forms("k1", "s", ["How?", "Why?"], vectors([1, 0], [0, 1]), author="ann",
+                                   case=None, at=AT)
+        pending = await rows.add_forms("k2", "s", ["When?"], vectors([1, 1]), author=None, case="c1", at=AT)
+    assert ids[1] > ids[0]
+    assert await rows.live_forms("k1") == [(ids[0], "How?"), (ids[1], "Why?")]
+    assert (await rows.form_vectors([ids[1], ids[0]])).tolist() == [[0, 1], [1, 0]]
+    loaded, owners, spaces = await rows.load_live_forms()
+    assert loaded.tolist() == ids and owners == ["k1", "k1"] and spaces == ["s", "s"]
+    space_ids, space_vectors = await rows.space_vectors("s", 2)
+    assert space_ids.tolist() == ids and space_vectors.tolist() == [[1, 0], [0, 1]]
+    assert [f[0] for f in await rows.answerable_forms([*ids, *pending])] == ids
+    await rows.kill_forms([ids[0]], "s")
+    assert await rows.live_forms("k1") == [(ids[1], "Why?")]
+
+
+async def test_the_change_feed_is_written_at_commit_and_not_on_rollback(db: Sql) -> None:
+    rows = EntryRows(db)
+    await rows.save(entry("k1"), answer_key="a", snapshot=False)
+    with pytest.raises(Failed):
+        await failing(db, lambda: rows.add_forms("k1", "s", ["Lost?"], vectors([1, 0]), author=None, case=None,
+                                                 at=AT))
+    assert await rows.changes_since(0) == [] and await rows.change_seq() == 0
+    async with db.transaction():
+        [form] = await rows.add_forms("k1", "s", ["How?"], vectors([1, 0]), author=None, case=None, at=AT)
+        await rows.kill_forms([form], "s")
+        rows.note_forms([form], "s", "add")
+    assert [(c[1], c[3]) for c in await rows.changes_since(0)] == [(form, "add"), (form, "remove"), (form, "add")]
+    assert [c[0] for c in await rows.changes_since(2)] == [3] and await rows.change_seq() == 3
+
+
+async def test_a_replica_that_read_the_feed_up_to_n_saw_everything_committed_before(db: Sql, other: Sql) -> None:
+    """Two writers at once: every feed number a reader sees is final (no smaller one commits later)."""
+    await EntryRows(db).save(entry("k1"), answer_key="a", snapshot=False)
+    seen: list[int] = []
+
+    async def write(database: Sql, pause: float) -> None:
+        rows = EntryRows(database)
+        for n in range(10):
+            async with database.transaction():
+                await rows.add_forms("k1", "s", [f"q{n}"], vectors([1, 0]), author=None, case=None, at=AT)
+                database.before_commit(lambda: asyncio.sleep(pause))  # slow between the feed and the commit
+
+    async def read() -> None:
+        rows, last = EntryRows(other), 0
+        for _ in range(60):
+            for seq, *_ in await rows.changes_since(last):
+                assert seq == last + 1, "a reader never steps over a number that commits later"
+                seen.append(seq)
+                last = seq
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(write(db, 0.02), write(other, 0), read())
+    assert await EntryRows(db).change_seq() == 20
+
+
+async def test_a_conflict_is_flagged_once_and_settled(db: Sql) -> None:
+    rows = EntryRows(db)
+    assert await rows.flag_conflict("k1", "k2", "s", AT)
+    assert not await rows.flag_conflict("k1", "k2", "s", AT)
+    assert await rows.flag_conflict("k1", "k3", "s", AT) and await rows.flag_conflict("k4", "k5", "t", AT)
+    assert await rows.open_conflicts("s") == [("k1", "k2"), ("k1", "k3")]
+    assert await rows.settle_conflicts_of("k1", at(1)) == [("k1", "k2", "s"), ("k1", "k3", "s")]
+    assert await rows.settle_pair("k4", "k5", at(2)) == "t" and await rows.settle_pair("k4", "k5", at(2)) is None
+    assert await rows.open_conflicts() == []
+    assert not await rows.flag_conflict("k1", "k2", "s", at(3)), "a settled pair is never flagged again"
