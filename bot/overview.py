@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.audit import CaseNotFound, LogRecord, Story, describe, export, story
 from bot.cases import STAFF_QUEUE, Case, CaseStore
 from bot.journeys import JourneyStore, summary
+from bot.policy import plausible
 from bot.scoring import Bounds, Counted, Point, Scores
 from bot.settings import Settings
 from knowledge.entries import Entry
@@ -160,6 +161,12 @@ class Overview:
 
     async def case(self, space: str, key: str) -> Case | None:
         return await CaseStore(self.reader).get(space, key)
+
+    def suggestion(self, case: Case) -> str | None:
+        """The entry "Send the suggested answer" would send for ``case``: its best
+        candidate, only when the policy finds it plausible (as a card offers it)."""
+        best = case.candidates[0] if case.candidates else None
+        return best.entry if best is not None and plausible(best.score, self.settings.policy) else None
 
     async def story(self, space: str, key: str) -> Story | None:
         """Everything recorded about a case, or ``None`` if nothing is."""

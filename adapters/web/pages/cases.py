@@ -68,7 +68,8 @@ async def case_page(request: Request, user: User) -> Response:
     models = sorted({str(r.body["model"]) for r in found.records if r.kind in ("decision", "generation")
                      and r.body.get("model")})
     return render(request, "case.html", story=found, case=case, records=records, broken=broken,
-                  models=models, space=space, key=key, away=elsewhere(console, case) if case else None)
+                  models=models, space=space, key=key, away=elsewhere(console, case) if case else None,
+                  suggestion=console.overview.suggestion(case) if case else None)
 
 
 @page

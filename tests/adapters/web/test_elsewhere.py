@@ -89,7 +89,7 @@ async def test_sending_the_suggested_answer_from_the_console_answers_on_the_case
     case = await asked_on_discord(beside)
     page = (await beside.browser.get(f"/cases/default/{case.key}")).text
     entry = re.search(r'name="entry" value="([^"]+)"', page).group(1)
-    assert entry == case.candidates[0].entry and "Send the suggested answer" in page
+    assert entry == case.candidates[0].entry and f'action="/cases/default/{case.key}/send"' in page
     sent = await beside.browser.post(f"/cases/default/{case.key}/send",
                                      {"entry": entry, "updated_at": case.updated_at.isoformat()})
     assert sent.status_code == 303, re.sub(r"<[^>]+>", " ", sent.text.split("<main")[1])[:600]
@@ -118,7 +118,7 @@ async def test_taking_a_discord_case_from_the_queue_updates_its_card_there(besid
 async def test_a_console_not_connected_to_the_platform_refuses_and_changes_nothing(alone: Setup) -> None:
     case = await asked_on_discord(alone)
     page = (await alone.browser.get(f"/cases/default/{case.key}")).text
-    assert "Send the suggested answer" not in page and "which this console is not connected to" in page
+    assert f'action="/cases/default/{case.key}/send"' not in page and "which this console is not connected to" in page
     queue = (await alone.browser.get("/cases")).text
     assert f'action="/cases/default/{case.key}/claim"' not in queue and "answer it there" in queue
     log = EventLog(alone.runtime.core.db)
@@ -129,3 +129,16 @@ async def test_a_console_not_connected_to_the_platform_refuses_and_changes_nothi
         assert refused.status_code == 409 and "not connected to" in refused.text
     assert await head_of(log) == before and Discord.performed == []
     assert (await alone.runtime.core.cases.get("default", case.key)).owner == "staff"
+
+
+async def test_the_suggested_answer_is_offered_only_when_the_policy_finds_it_plausible(beside: Setup) -> None:
+    core = beside.runtime.core
+    await beside.runtime.deliver(Message(id="1002", at=datetime.now(UTC), space="default", user="u-bo",
+                                         user_name="Bo", platform="discord", channel="help",
+                                         text="which wine goes best with grilled salmon at a wedding?"))
+    (case,) = [c for c in await core.cases.with_status("default", "routed") if "salmon" in c.question]
+    floor = core.settings.policy.clarify_floor
+    assert case.candidates and case.candidates[0].score < floor, "nothing close: a poor suggestion at best"
+    page = (await beside.browser.get(f"/cases/default/{case.key}")).text
+    assert f'action="/cases/default/{case.key}/send"' not in page
+    assert f'action="/cases/default/{case.key}/claim"' in page, "staff can still take it"
