@@ -35,9 +35,15 @@ class ReplayAdapter:
         self._out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
     async def perform(self, action: Action) -> str | None:
+        """Print the action and flush: once printed, it is out. A ``resend`` (the runtime
+        noted the attempt, then the run was cut short before it recorded the result) was
+        printed by the earlier run, so it is not printed again."""
         view = replay_view(action)
-        if view is not None:
+        if action.resend:
+            logger.info("outbox action %s was printed before the last stop: not printed again", action.seq)
+        elif view is not None:
             self.write(view)
+            self._out.flush()
         # A card's platform reference is its card id: staff reply with thread = card.
         return action.card if isinstance(action, Route) else None
 

@@ -1,8 +1,13 @@
 """What the core decides: platform-neutral actions, performed by adapters.
 
 Every action is stored before it is performed and marked when done, so a
-crash delays but never drops or doubles it. ``seq`` is the outbox id the
-runtime uses to mark it performed (0 until stored).
+crash delays but never drops or doubles it. How it travels is not part of
+the decision, and not part of its JSON: ``seq`` is the outbox id the runtime
+uses to mark it performed (0 until stored, and for the few words the bot
+says without a store); ``key`` is unique to the action across stores, for the
+platform send to carry; ``resend`` says it may have been sent before (a
+retry, or left over from an earlier run), so an adapter looks for it on the
+platform before sending it again.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class Action:
     case: str | None
     space: str
     seq: int = 0
+    key: str = ""
+    resend: bool = False
 
 
 @dataclass(frozen=True, slots=True)

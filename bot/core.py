@@ -1,23 +1,28 @@
 """The core: ``handle(event) -> list[Action]``. It knows no platform.
 
-Each event goes through small ordered steps: prepare (clean and redact the
-text), dedupe (platforms redeliver), store (before anything is acted on),
-dispatch to its flow inside one transaction that also stores the resulting
-actions in the outbox, and, should anything inside fail, a fallback that
-still tells the asker who has their question.
+Each event goes through small ordered steps, in two halves. ``accept`` takes
+it in: prepare (make every text storable, clean and redact the message),
+keep only what concerns the bot, dedupe (platforms redeliver) and store it,
+durably: from then on it is never lost, and the platform may be told "got
+it". ``process`` handles it: its flow inside one transaction that also stores
+the resulting actions in the outbox, claimed so it happens once, and, should
+the flow fail, a fallback that still tells the asker who has their question.
+When the store itself fails, the event waits (stored, or held by the runtime)
+and ``storeless`` says what the bot can still tell the person.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -31,13 +36,14 @@ from bot.handling import Handling
 from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
+from bot.storeless import storable, storeless_words
 from bot.text import clean
 from bot.trust.redact import redact
 from bot.trust.sensitive import SensitiveDetector
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
-from storage import database_for, is_postgres
+from storage import StoreUnavailable, database_for, is_postgres
 from storage.eventlog import EventLog
 from storage.mailroom import EventStatus, Inbox, Outbox
 from storage.meta import Meta
@@ -47,6 +53,24 @@ if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a conf
     from bot.generate import Generator
 
 logger = logging.getLogger(__name__)
+
+# What ``accept`` found: new and stored, stored before (a redelivery), or not for the bot.
+Acceptance = Literal["stored", "seen", "ignored"]
+# What ``_prepare`` noted about a message, stored with the event.
+NOTES = ("truncated", "original_length", "redactions", "secrets")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An event as the core took it in: cleaned, redacted, and whether it was stored."""
+
+    event: Event
+    notes: dict[str, Any]
+    verdict: Acceptance
+
+
+class NotHandled(Exception):
+    """Neither the event's flow nor its fallback could handle it (logged; marked failed)."""
 
 
 class Core:
@@ -153,25 +177,46 @@ class Core:
     # -- the pipeline ----------------------------------------------------------
 
     async def handle(self, event: Event) -> list[Action]:
-        """Everything the bot does about one event, stored before it is returned."""
+        """Everything the bot does about one event, stored before it is returned:
+        ``accept``, then ``process`` what was new."""
+        accepted = await self.accept(event)
+        return await self.process(accepted) if accepted.verdict == "stored" else []
+
+    async def accept(self, event: Event) -> Accepted:
+        """Take the event in: clean and redact it and, when it concerns the bot, store
+        it durably. Quick (no retrieval, not behind other events' handling), so the
+        platform can be acknowledged as soon as it returns. Raises
+        ``StoreUnavailable`` when the store cannot take the event now."""
+        event, notes = self._prepare(event)
+        if not await self._concerns_us(event):
+            logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
+            return Accepted(event, notes, "ignored")
+        if not await self._store_event(event, notes):
+            logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
+            return Accepted(event, notes, "seen")
+        self._prefetch(event)
+        return Accepted(event, notes, "stored")
+
+    async def process(self, accepted: Accepted) -> list[Action]:
+        """Handle a stored event: its flow, its consequences and its actions in one
+        transaction (the actions then wait in the outbox). Once only: an event that
+        was handled already, on this path or another, gives nothing.
+
+        Raises ``StoreUnavailable`` when the store fails (the event stays stored and
+        unhandled, for later), ``NotHandled`` when even the fallback failed."""
+        event = accepted.event
         async with self._lock:
-            event, notes = self._prepare(event)
-            self._prefetch(event)
-            await self._follow_outside_changes()
-            if not await self._concerns_us(event):
-                logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
-                return []
             try:
-                if not await self._store_event(event, notes):
-                    logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
-                    return []
-                return await self._dispatch(event, notes)
+                await self._follow_outside_changes()
+                return await self._dispatch(event, accepted.notes)
             finally:
                 if isinstance(event, Message):
                     self.kb.forget_prefetch(event.space, event.text)
 
     def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
-        """Clean the text and redact personal data before anything stores it."""
+        """Make every text storable, clean the message and redact personal data
+        before anything stores it."""
+        event = storable(event)
         notes: dict[str, Any] = {}
         if isinstance(event, Message | Edit):
             cleaned = clean(event.text, limit=self.settings.max_message_chars)
@@ -183,7 +228,7 @@ class Core:
         return event, notes
 
     def _prefetch(self, event: Event) -> None:
-        """A new question will be embedded: start now, while the event is stored."""
+        """A new question will be embedded: start now, while it waits its turn."""
         if not isinstance(event, Message) or event.is_bot or event.thread or not event.text.strip():
             return
         if event.direct or self.services.community.channel_kind(event) in ("help", "dm"):
@@ -200,16 +245,18 @@ class Core:
 
     async def _concerns_us(self, event: Event) -> bool:
         """Only messages the bot acts on are stored: help and staff channels,
-        direct messages and mentions, and threads of known cases. Chatter in
-        other channels the bot can read never enters its store."""
+        direct messages and mentions, and threads of known cases (or of a question
+        stored and still waiting its turn). Chatter in other channels the bot can
+        read never enters its store."""
         if not isinstance(event, Message) or event.direct:
             return True
         if self.services.community.channel_kind(event) != "other":
             return True
         if event.thread is None:
             return False
-        known = await self.cases.get(event.space, event.thread)
-        return known is not None or await self.cases.by_ref(event.space, event.thread) is not None
+        return (await self.cases.get(event.space, event.thread) is not None
+                or await self.cases.by_ref(event.space, event.thread) is not None
+                or await self.inbox.known(event.space, event.thread))
 
     async def _store_event(self, event: Event, notes: dict[str, Any]) -> bool:
         """Store the event before anything acts on it; ``False`` if it was
@@ -220,20 +267,29 @@ class Core:
     async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
         try:
             return await self._commit(event, notes, route_event, "handled")
+        except StoreUnavailable:
+            raise
         except Exception:
             logger.exception("handling event %s (%s) failed", event.id, type(event).__name__)
         try:  # never leave a question in silence
             return await self._commit(event, notes, fallback, "failed")
-        except Exception:
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
             logger.exception("even the fallback for event %s failed", event.id)
-            await self.inbox.mark(event.space, event.id, "failed")
-            return []
+            with contextlib.suppress(Exception):  # tried once, never again
+                await self.inbox.mark(event.space, event.id, "failed")
+            raise NotHandled(f"event {event.id} could not be handled") from exc
 
     async def _commit(self, event: Event, notes: dict[str, Any],
                       flow: Callable[[Handling], Awaitable[None]], status: EventStatus) -> list[Action]:
-        """Run ``flow`` and store its consequences and actions in one transaction."""
+        """Run ``flow`` and store its consequences and actions in one transaction,
+        once: an event already handled (claimed by another path) gives nothing."""
         handling = Handling(self.services, event, notes)
         async with self.db.transaction():
+            if not await self.inbox.claim(event.space, event.id):
+                logger.info("event %s in %s was handled already", event.id, event.space)
+                return []
             await flow(handling)
             await handling.flush()
             actions = await self._store_actions(handling.actions, event.at)
@@ -244,13 +300,24 @@ class Core:
         stored: list[Action] = []
         for action in actions:
             body = action_to_json(action)
-            seq = await self.outbox.put(event_id=action.event, space=action.space, body=body)
+            seq, key = await self.outbox.put(event_id=action.event, space=action.space, body=body)
             await self.log.append("action", at=at, space=action.space,
-                                  case=action.case, event_id=action.event, body={"seq": seq, **body})
-            stored.append(replace(action, seq=seq))
+                                  case=action.case, event_id=action.event, body={**body, "seq": seq})
+            stored.append(replace(action, seq=seq, key=key))
         return stored
 
+    def storeless(self, event: Event, *, failed: bool = False) -> list[Action]:
+        """What the bot can still say about ``event`` when the store cannot take it
+        (or, ``failed``, when even the fallback failed): a hand-over that needs no
+        store. Not stored, so ``seq`` is 0."""
+        return storeless_words(storable(event), self.services.community, self.services.composer, failed=failed)
+
     # -- delivery --------------------------------------------------------------
+
+    async def attempting(self, action: Action) -> None:
+        """``action`` is about to be sent: noted durably, so that after a crash it is
+        looked for on the platform before it is sent again."""
+        await self.outbox.attempt(action.seq)
 
     async def performed(self, action: Action, ref: str | None = None) -> None:
         """The adapter did ``action``; ``ref`` is what it posted, if anything."""
@@ -267,23 +334,27 @@ class Core:
                         await self.cases.save(replace(case, card_ref=ref))
 
     async def pending(self) -> list[Action]:
-        """Actions stored but not yet performed (after a crash or an outage)."""
-        return [replace(action_from_json(body), seq=seq) for seq, body in await self.outbox.pending()]
+        """Actions stored but not yet performed (after a crash or an outage), oldest
+        first; ``resend`` on those attempted before."""
+        return [replace(action_from_json(queued.body), seq=queued.seq, key=queued.key,
+                        resend=queued.attempts > 0)
+                for queued in await self.outbox.pending()]
 
-    async def recover(self) -> list[Action]:
-        """Handle events stored but never handled (the process stopped mid-way)."""
-        actions: list[Action] = []
-        for event_id, body in await self.inbox.unhandled():
+    async def waiting(self) -> list[Accepted]:
+        """The oldest events stored but not handled yet (the process stopped, or the
+        store failed, before their turn), ready for ``process``."""
+        accepted: list[Accepted] = []
+        for item in await self.inbox.unhandled():
             try:
-                event = event_from_json(body)
+                event = event_from_json(item.body)
             except ValueError:
-                logger.exception("stored event %s cannot be read back; skipped", event_id)
+                logger.exception("stored event %s cannot be read back; marked failed", item.id)
+                await self.inbox.mark(item.space, item.id, "failed")
                 continue
-            event = replace(event, platform=body.get("platform", event.platform))
-            logger.info("recovering event %s stored before a stop", event.id)
-            async with self._lock:
-                actions += await self._dispatch(event, {})
-        return actions
+            event = replace(event, platform=item.body.get("platform", event.platform))
+            notes = {k: item.body[k] for k in NOTES if k in item.body}
+            accepted.append(Accepted(event, notes, "stored"))
+        return accepted
 
 
 async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,

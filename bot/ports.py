@@ -7,13 +7,66 @@ The command line finds them through the ``journeybot.adapters`` and
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
 
 from bot.actions import Action
 from bot.events import Event
 
-EventSink = Callable[[Event], Awaitable[None]]
+# What became of an event handed to the sink, as soon as that is known:
+# - "stored": it is in the store, durably: acknowledge it.
+# - "seen": it was stored before (a redelivery): acknowledge it.
+# - "ignored": it is not for the bot (chatter, the bot's own posts): acknowledge it.
+# - "held": the store cannot take it now; the runtime keeps it in memory, tells the
+#   person, and handles it once the store is back. Not durable: where the platform
+#   delivers again what is not acknowledged (Slack's Events API), let it.
+# - "refused": not taken at all (the runtime is stopping, or too much is held): the
+#   platform should deliver it again.
+Verdict = Literal["stored", "seen", "ignored", "held", "refused"]
+DURABLE: frozenset[Verdict] = frozenset({"stored", "seen", "ignored"})
+AcceptHook = Callable[[Verdict], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How the runtime is doing, for an adapter that serves a health check.
+
+    ``ok`` is false while the store fails (since ``since``, with ``error``);
+    ``held`` events wait in memory for the store, ``waiting`` in the store for
+    their turn (after a restart or an outage), ``unsent`` actions for the platform.
+    """
+
+    ok: bool = True
+    since: datetime | None = None
+    error: str | None = None
+    held: int = 0
+    waiting: bool = False
+    unsent: int = 0
+
+    def describe(self) -> str:
+        if self.ok:
+            busy = " (catching up)" if self.waiting else ""
+            return f"ok{busy}"
+        when = self.since.isoformat(timespec="seconds") if self.since else "?"
+        return (f"the store is failing since {when}: {self.error}; {self.held} event(s) held in memory "
+                "until it works again")
+
+
+class EventSink(Protocol):
+    """The runtime's door: adapters hand it each event, and may ask how the runtime is doing.
+
+    ``await sink(event)`` returns once the event was handled and its actions
+    performed (or queued for later). ``accepted``, when given, is called as soon
+    as the event's fate at the door is known (see ``Verdict``), usually a few
+    milliseconds in: an adapter acknowledges the platform then, not before, so
+    nothing it acknowledged can be lost.
+    """
+
+    async def __call__(self, event: Event, *, accepted: AcceptHook | None = None) -> None: ...
+
+    def health(self) -> Health: ...
 
 
 class NotReady(ConnectionError):
@@ -46,11 +99,12 @@ class Adapter(Protocol):
         platform refuses it (a bad token, a missing permission); ``stop`` then
         releases whatever it had opened.
 
-        ``sink`` (the runtime's) handles the event in one transaction, storing
-        it with the actions it caused, then performs them; it logs a failure
-        rather than raising. An adapter that acknowledges the platform only
-        after ``sink`` returned lets the platform deliver again what a crash
-        cut short (DESIGN.md, "nothing is lost").
+        ``sink`` (the runtime's) stores the event, durably, then handles it in
+        one transaction, storing it with the actions it caused, then performs
+        them; it logs a failure rather than raising. Acknowledge the platform
+        only once ``accepted`` said the event is durable (``DURABLE``), so the
+        platform delivers again what a crash cut short (DESIGN.md, "nothing is
+        lost"); ``docs/adapters.md`` says how for Slack and Discord.
         """
         ...
 
@@ -75,5 +129,11 @@ class Adapter(Protocol):
         that may pass (the action stays in the outbox and is retried, in order,
         with backoff); log and return ``None`` for one that never will (the
         channel is gone, the bot was removed), so it does not hold up the rest.
+
+        Send ``action.key`` with what you post, where the platform lets a send
+        be recognised (Discord: the message nonce; Slack: message metadata).
+        ``action.resend`` means it may have been posted already (a crash came
+        between the post and its record): find it by its key and return its
+        reference instead of posting it again.
         """
         ...

@@ -1,32 +1,68 @@
 """Runs the core with its adapters: events in, actions out, nothing lost.
 
-Each action is already in the outbox when the runtime gets it; it is marked
-performed only once the adapter did it. An action the platform refused
-(outage, rate limit beyond the adapter's own retries) stays pending and is
-retried with backoff, in order, so replies are delayed, never dropped.
+An event is taken in (stored, durably: ``Core.accept``) before anything else,
+and the adapter hears so (``accepted``) to acknowledge the platform; then it
+is handled (``Core.process``) and its actions, already in the outbox, are
+sent (``Outbound``). What a stop or a crash cuts short is found again: events
+stored but not handled, actions stored but not sent.
+
+When the store fails (a full disk, a lock another process holds too long),
+events are held in memory in arrival order, the person hears at once that
+their message is kept (``Core.storeless``), the operator sees an error line
+and ``health()`` says so; a backlog loop tries the store again with backoff,
+stores what was held, handles what waits, oldest first, and sends what is
+pending. While a backlog is worked off, new events are stored and wait their
+turn, so a follow-up is never handled before its question.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.actions import Action
-from bot.core import Core
+from bot.core import Accepted, Core, NotHandled
 from bot.events import Event, Tick
-from bot.ports import Adapter, NotReady
+from bot.outbound import Outbound
+from bot.ports import AcceptHook, Adapter, Health, Verdict
+from storage.sql import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
-RETRY_FIRST = 1.0
-RETRY_MAX = 60.0
+STORE_RETRY_FIRST = 0.5  # seconds before the store is tried again, doubling …
+STORE_RETRY_MAX = 15.0  # … up to this
+MAX_HELD = 10_000  # events held in memory while the store fails; beyond, they are refused
+
+EventKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Trouble:
+    since: datetime
+    error: str
+
+
+class Door:
+    """What adapters are handed as their sink: the runtime's ``deliver_quietly`` and ``health``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def __call__(self, event: Event, *, accepted: AcceptHook | None = None) -> None:
+        await self._runtime.deliver_quietly(event, accepted=accepted)
+
+    def health(self) -> Health:
+        return self._runtime.health()
 
 
 class Runtime:
-    """The core plus its adapters; adapters call ``deliver`` for each event."""
+    """The core plus its adapters; adapters hand their events to ``sink``."""
 
     def __init__(self, core: Core, adapters: Sequence[Adapter], *, tick_seconds: float | None = None) -> None:
         """``tick_seconds``: on live platforms, let time pass every so often
@@ -37,10 +73,17 @@ class Runtime:
         self.adapters = {adapter.name: adapter for adapter in adapters}
         self.primary = adapters[0]
         self.tick_seconds = tick_seconds
+        self.sink = Door(self)
+        self.outbound = Outbound(core, self.adapter_for, on_trouble=self._trouble_begins)
+        self._held: OrderedDict[EventKey, Event] = OrderedDict()
+        self._told: set[EventKey] = set()
+        self._trouble: Trouble | None = None
+        self._backlog = False  # events wait in the store (or in memory) for their turn
+        self._arrived = False  # an event was stored while the backlog was worked off
+        self._backlog_task: asyncio.Task[None] | None = None
         self._clock_task: asyncio.Task[None] | None = None
-        self._retry_task: asyncio.Task[None] | None = None
-        self._perform_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
+        self._stopped = False
 
     def adapter_for(self, action: Action) -> Adapter:
         address = getattr(action, "address", None)
@@ -48,60 +91,179 @@ class Runtime:
             return self.adapters[address.platform]
         return self.primary
 
-    async def deliver(self, event: Event) -> list[Action]:
-        """Handle one event and perform what it caused."""
-        actions = await self.core.handle(event)
-        await self.perform(actions)
+    # -- events in ---------------------------------------------------------------------
+
+    async def deliver(self, event: Event, *, accepted: AcceptHook | None = None) -> list[Action]:
+        """Take one event in, handle it and perform what it caused; ``accepted``
+        hears what became of it at the door first (``bot.ports.Verdict``)."""
+        verdict, taken = await self._take(event)
+        if accepted is not None:
+            accepted(verdict)
+        if verdict == "held":
+            await self._tell(event)
+        if taken is None:
+            return []
+        return await self._handle(taken)
+
+    async def deliver_quietly(self, event: Event, *, accepted: AcceptHook | None = None) -> None:
+        """``deliver``, logging a failure instead of raising (the adapters' sink)."""
+        answered = False
+
+        def hook(verdict: Verdict) -> None:
+            nonlocal answered
+            answered = True
+            if accepted is not None:
+                accepted(verdict)
+
+        try:
+            await self.deliver(event, accepted=hook)
+        except Exception:
+            logger.exception("event %s could not be delivered", event.id)
+            if not answered:
+                hook("refused")
+
+    async def _take(self, event: Event) -> tuple[Verdict, Accepted | None]:
+        """Store the event, or hold it while the store fails; the ``Accepted`` to handle
+        now, or ``None`` (not new, or it waits its turn in the backlog)."""
+        if self._stopped:
+            logger.warning("event %s arrived after the stop: not taken", event.id)
+            return "refused", None
+        if self._trouble is not None:
+            return self._hold(event), None
+        try:
+            accepted = await self.core.accept(event)
+        except StoreUnavailable as exc:
+            self._trouble_begins(exc)
+            return self._hold(event), None
+        if accepted.verdict != "stored":
+            return accepted.verdict, None
+        if self._backlog:  # older events come first; this one is handled after them
+            self._arrived = True
+            return "stored", None
+        return "stored", accepted
+
+    def _hold(self, event: Event) -> Verdict:
+        if isinstance(event, Tick):
+            return "ignored"  # time will pass again
+        key = (event.space, event.id)
+        if key not in self._held:
+            if len(self._held) >= MAX_HELD:
+                logger.error("the store has been failing for a while: %d events held; event %s refused",
+                             len(self._held), event.id)
+                return "refused"
+            self._held[key] = event
+        return "held"
+
+    async def _handle(self, accepted: Accepted) -> list[Action]:
+        try:
+            actions = await self.core.process(accepted)
+        except StoreUnavailable as exc:  # it stays stored, unhandled, for the backlog
+            self._trouble_begins(exc)
+            await self._tell(accepted.event)
+            return []
+        except NotHandled:
+            await self._tell(accepted.event, failed=True)
+            return []
+        await self._send()
         return actions
 
-    async def perform(self, actions: Sequence[Action]) -> bool:
-        """Perform in order. A failure holds back the rest of *its* case (order
-        matters in a thread) but not other cases' replies; what failed stays in
-        the outbox and is retried with backoff."""
-        held: set[tuple[str, str | None]] = set()
-        async with self._perform_lock:
-            for action in actions:
-                key = (action.space, action.case)
-                if key in held:
-                    continue
-                try:
-                    ref = await self.adapter_for(action).perform(action)
-                except NotReady as exc:
-                    logger.info("not connected yet (%s); outbox %d waits", exc, action.seq)
-                    held.add(key)
-                    continue
-                except Exception:
-                    logger.exception("performing %s (outbox %d) failed; it stays queued",
-                                     type(action).__name__, action.seq)
-                    held.add(key)
-                    continue
-                await self.core.performed(action, ref)
-        if held:
-            self._schedule_retry()
-        return not held
+    async def _tell(self, event: Event, *, failed: bool = False) -> None:
+        """Words that need no store, once per event: who has it and what happens next."""
+        key = (event.space, event.id)
+        if key in self._told:
+            return
+        self._told.add(key)
+        for action in self.core.storeless(event, failed=failed):
+            try:
+                await self.adapter_for(action).perform(action)
+            except Exception:
+                logger.exception("telling %s that event %s waits failed", action.space, event.id)
 
-    def _schedule_retry(self) -> None:
-        if self._retry_task is None or self._retry_task.done():
-            self._retry_task = asyncio.create_task(self._retry_pending(), name="journeybot-outbox-retry")
+    # -- actions out ---------------------------------------------------------------------
 
-    async def _retry_pending(self) -> None:
-        delay = RETRY_FIRST
+    async def _send(self) -> None:
+        try:
+            await self.outbound.flush()
+        except StoreUnavailable as exc:
+            self._trouble_begins(exc)
+
+    # -- the backlog -------------------------------------------------------------------
+
+    def _trouble_begins(self, exc: StoreUnavailable) -> None:
+        if self._trouble is None:
+            logger.error("%s: events are held and answered once it works again", exc)
+        self._trouble = Trouble(self._trouble.since if self._trouble else datetime.now(UTC), str(exc))
+        self._backlog = True
+        if not self._stopping.is_set() and (self._backlog_task is None or self._backlog_task.done()):
+            self._backlog_task = asyncio.create_task(self._work_off_backlog(), name="journeybot-backlog")
+
+    async def _work_off_backlog(self) -> None:
+        """Until nothing waits: try the store again (with backoff while it fails)."""
+        delay = STORE_RETRY_FIRST
         while not self._stopping.is_set():
-            await asyncio.sleep(delay * (0.5 + random.random()))  # jitter
-            pending = await self.core.pending()
-            if not pending or await self.perform(pending):
+            if self._trouble is not None:
+                await asyncio.sleep(delay * (0.5 + random.random()))  # jitter
+                delay = min(delay * 2, STORE_RETRY_MAX)
+            if await self._catch_up():
                 return
-            delay = min(delay * 2, RETRY_MAX)
+            await asyncio.sleep(0)  # events arrived meanwhile: their turn next
+
+    async def _catch_up(self) -> bool:
+        """One pass: store what was held, send what is pending (earlier events' actions
+        come first: a staff reply needs its card's reference), handle what waits (oldest
+        first, each followed by its sends). ``True`` when the backlog is worked off."""
+        self._arrived = False
+        try:
+            await self._store_held()
+            await self.outbound.flush()
+            await self._handle_waiting()
+        except StoreUnavailable as exc:
+            self._trouble_begins(exc)
+            return False
+        if self._held or self._arrived:
+            return False
+        self._backlog = False
+        return True
+
+    async def _store_held(self) -> None:
+        while self._held:
+            key, event = next(iter(self._held.items()))
+            await self.core.accept(event)  # raises while the store still fails
+            del self._held[key]
+        if self._trouble is not None:
+            logger.info("the store works again (it failed for %s); handling what waited",
+                        datetime.now(UTC) - self._trouble.since)
+            self._trouble = None
+            self._told.clear()
+
+    async def _handle_waiting(self) -> None:
+        tried: set[EventKey] = set()
+        while batch := [a for a in await self.core.waiting() if (a.event.space, a.event.id) not in tried]:
+            for accepted in batch:
+                tried.add((accepted.event.space, accepted.event.id))
+                logger.info("handling event %s, stored before its turn came", accepted.event.id)
+                try:
+                    await self.core.process(accepted)
+                except NotHandled:
+                    await self._tell(accepted.event, failed=True)
+                await self.outbound.flush()
+
+    def health(self) -> Health:
+        trouble = self._trouble
+        return Health(ok=trouble is None, since=trouble.since if trouble else None,
+                      error=trouble.error if trouble else None, held=len(self._held),
+                      waiting=self._backlog, unsent=len(self.outbound.held))
+
+    # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Perform what a previous run left undone, then start the adapters."""
-        await self.core.recover()  # its actions go to the outbox with the rest
-        leftover = await self.core.pending()
-        if leftover:
-            logger.info("performing %d action(s) left from before the last stop", len(leftover))
-            await self.perform(leftover)
+        """Handle what a previous run left (events stored but not handled, actions not
+        sent), then start the adapters."""
+        self._backlog = True
+        if not await self._catch_up():
+            logger.warning("starting with a backlog the store cannot take yet: it is worked off meanwhile")
         for adapter in self.adapters.values():
-            await adapter.start(self.deliver_quietly)
+            await adapter.start(self.sink)
         if self.tick_seconds:
             self._clock_task = asyncio.create_task(self._clock(self.tick_seconds), name="journeybot-clock")
 
@@ -112,19 +274,26 @@ class Runtime:
             now = datetime.now(UTC)
             await self.deliver_quietly(Tick(id=f"tick:{now.isoformat()}", at=now))
 
-    async def deliver_quietly(self, event: Event) -> None:
-        try:
-            await self.deliver(event)
-        except Exception:
-            logger.exception("event %s could not be delivered", event.id)
-
     async def stop(self) -> None:
+        """Stop the adapters (they finish the events in hand: handled, or stored for the
+        next start), then the runtime's own work; what is still held in memory is
+        stored if the store takes it now."""
         self._stopping.set()
         for adapter in self.adapters.values():
             try:
                 await adapter.stop()
             except Exception:
                 logger.exception("stopping the %s adapter failed", adapter.name)
-        for task in (self._retry_task, self._clock_task):
+        for task in (self._backlog_task, self._clock_task):
             if task is not None:
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self.outbound.close()
+        self._stopped = True
+        if self._held:
+            try:
+                await self._store_held()
+            except StoreUnavailable as exc:
+                logger.error("stopping with %d event(s) the store could not take (%s); they are lost "
+                             "unless the platform delivers them again", len(self._held), exc)

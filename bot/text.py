@@ -24,6 +24,12 @@ class Cleaned:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def encodable(text: str) -> str:
+    """``text`` with every lone surrogate (valid in JSON, never in UTF-8, so it could
+    never be stored or sent) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
 def clean(text: str, *, limit: int) -> Cleaned:
     """Printable, NFC-normalised text with invisible characters removed and
     whitespace tidied; cut at ``limit`` characters (on a word boundary)."""

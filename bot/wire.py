@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.actions import ACTION_TYPES, Action, Candidate, Card, CardUpdate, Learned, Private, Reply, Route
 from bot.events import EVENT_TYPES, Address, Event, type_name
+from bot.text import encodable
 
 MAX_ID = 256
 
@@ -49,7 +50,7 @@ def event_from_json(data: Any, *, default_at: datetime | None = None) -> Event:
     if not isinstance(data, dict):
         raise BadEvent("an event must be a JSON object")
     raw_id = data.get("id")
-    event_id = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id) else None
+    event_id = encodable(str(raw_id)) if isinstance(raw_id, str | int) and str(raw_id) else None
     kind = data.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
@@ -77,11 +78,11 @@ def event_from_json(data: Any, *, default_at: datetime | None = None) -> Event:
                 continue
             if not isinstance(value, str | int) or isinstance(value, bool):
                 raise BadEvent(f"`{key}` must be a text", event_id)
-            fields[key] = str(value)
+            fields[key] = encodable(str(value))
         elif key == "roles":
             if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
                 raise BadEvent("`roles` must be a list of texts", event_id)
-            fields[key] = tuple(value)
+            fields[key] = tuple(encodable(r) for r in value)
         elif key in ("direct", "is_bot"):
             fields[key] = bool(value)
         elif key == "channel_kind":
@@ -121,10 +122,14 @@ _ACTION_ADAPTERS: dict[str, TypeAdapter[Any]] = {
 _BY_NAME = {name: cls for cls, name in ACTION_TYPES.items()}
 
 
+# How an action travels, not what it is (see ``bot.actions``).
+DELIVERY_FIELDS = frozenset({"seq", "key", "resend"})
+
+
 def action_to_json(action: Action) -> dict[str, Any]:
-    """Every field, for the outbox and the evidence trail."""
+    """Every field of the decision, for the outbox and the evidence trail."""
     name = ACTION_TYPES[type(action)]
-    body = _ACTION_ADAPTERS[name].dump_python(action, mode="json")
+    body = _ACTION_ADAPTERS[name].dump_python(action, mode="json", exclude=set(DELIVERY_FIELDS))
     return {"type": name, **body}
 
 

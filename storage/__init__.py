@@ -7,7 +7,7 @@ PostgreSQL, which several worker processes can share. The repositories
 """
 
 from storage.database import Database
-from storage.sql import Sql, StoreError, StoreHealth, Transactions
+from storage.sql import Sql, StoreError, StoreHealth, StoreUnavailable, Transactions
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -26,4 +26,4 @@ def database_for(location: str) -> Sql:
     return Database(location)
 
 
-__all__ = ["Database", "Sql", "StoreError", "StoreHealth", "Transactions", "database_for", "is_postgres"]
+__all__ = ["Database", "Sql", "StoreError", "StoreHealth", "StoreUnavailable", "Transactions", "database_for", "is_postgres"]

@@ -20,11 +20,36 @@ from typing import Any
 import aiosqlite
 
 from storage.migrations import MIGRATIONS
-from storage.sql import Dialect, Listener, StoreError, StoreHealth
+from storage.sql import Dialect, Listener, StoreError, StoreHealth, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Database", "StoreError", "damaged"]
+__all__ = ["Database", "StoreError", "StoreUnavailable", "damaged"]
+
+
+# SQLite's primary result codes for conditions that pass (https://sqlite.org/rescode.html):
+# BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+PASSING = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """``exc`` as a ``StoreUnavailable`` when it is SQLite saying the store cannot work right now."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in PASSING:
+        return StoreUnavailable(f"the store cannot be written: {exc}")
+    return None
+
+
+@asynccontextmanager
+async def passing_as_unavailable() -> AsyncIterator[None]:
+    """Raise SQLite's passing conditions as ``StoreUnavailable`` (the runtime waits them out)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        translated = unavailable(exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def damaged(path: str, exc: BaseException) -> str:
@@ -120,7 +145,8 @@ class Database:
             yield self
             return
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            async with passing_as_unavailable():
+                await self.conn.execute("BEGIN IMMEDIATE")
             token = self._in_tx.set(True)
             self._undo = []
             self._before_commit = []
@@ -130,20 +156,48 @@ class Database:
                 for hook in self._before_commit:
                     await hook()
             except BaseException:
-                await self.conn.execute("ROLLBACK")
-                for undo in reversed(self._undo):
-                    try:
-                        undo()
-                    except Exception:
-                        logger.exception("undoing an in-memory change after a rollback failed")
+                await self._roll_back()
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await self._commit()
             finally:
                 self._undo = []
                 self._before_commit = []
                 self.memo = {}
                 self._in_tx.reset(token)
+
+    async def _commit(self) -> None:
+        """COMMIT; a cancellation (a stop) waits for it rather than cut it in half, so the
+        file and what was changed in memory alongside it always agree."""
+        commit = asyncio.ensure_future(self.conn.execute("COMMIT"))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            await asyncio.wait({commit})
+            if commit.exception() is not None:
+                await self._roll_back()
+            raise
+        except BaseException as exc:
+            await self._roll_back()
+            translated = unavailable(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+
+    async def _roll_back(self) -> None:
+        """Undo the transaction, in the file and in memory. A failed COMMIT (a full disk) may
+        have rolled back already; one that did not (busy) must not leave the connection inside
+        a transaction, or every later BEGIN would fail."""
+        if self.conn.in_transaction:
+            try:
+                await self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                logger.exception("rolling back a failed transaction failed")
+        for undo in reversed(self._undo):
+            try:
+                undo()
+            except Exception:
+                logger.exception("undoing an in-memory change after a rollback failed")
 
     def before_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run ``hook`` inside the current transaction just before it commits
@@ -192,15 +246,18 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement (use ``RETURNING`` with ``fetchone`` for what it made)."""
-        await self.conn.execute_fetchall(sql, params)
+        async with passing_as_unavailable():
+            await self.conn.execute_fetchall(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.conn.executemany(sql, rows):
+        async with passing_as_unavailable(), self.conn.executemany(sql, rows):
             pass
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self.conn.execute_fetchall(sql, params)
+        async with passing_as_unavailable():
+            rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self.conn.execute_fetchall(sql, params))
+        async with passing_as_unavailable():
+            return list(await self.conn.execute_fetchall(sql, params))

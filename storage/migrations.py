@@ -136,7 +136,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entries ADD COLUMN provenance TEXT;     -- JSON object, or NULL
     """,
-    # 4: reading a large store fast: a case's events by id (audit show, the console's case
+    # 4: delivery: each action's key (sent with it, so a platform can tell a resend) and how often
+    # it was attempted (an action attempted before is looked for on the platform before a resend).
+    """
+    ALTER TABLE outbox ADD COLUMN key TEXT;
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: reading a large store fast: a case's events by id (audit show, the console's case
     # page) and the open cases oldest first (the console's queue).
     """
     CREATE INDEX log_event ON log (space, event_id);

@@ -64,7 +64,8 @@ TABLES: tuple[Table, ...] = (
     Table("refs", ("space", "ref"), ("space", "ref", "case_key", "what"), "upsert"),
     Table("journeys", ("space", '"user"'), ("space", '"user"', "state"), "upsert"),
     Table("events", ("space", "id"), ("space", "id", "log_seq", "status"), "upsert"),
-    Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref"), "upsert"),
+    Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref", "key", "attempts"),
+          "upsert"),
 )
 IDENTITIES = (("forms", "id"), ("form_changes", "seq"), ("outbox", "seq"))
 

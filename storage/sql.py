@@ -26,6 +26,13 @@ class StoreError(Exception):
     """The store cannot be opened or used (bad path or URL, newer schema, damaged)."""
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot take a write (or a read) right now, for a reason that passes: the disk is
+    full, another process holds a lock past the timeout, an I/O error, the server's connection
+    was lost or a serialization conflict. Nothing of the failed transaction was kept; trying
+    again later is the remedy. Each store maps its own passing conditions to it."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreHealth:
     """What ``/healthz`` says about the store: reachable, which one, how fast."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import discord
@@ -29,11 +29,12 @@ from adapters.discord.interactions import Interactions
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.translate import Translator
 from bot.events import Event, FeedbackValue
-from bot.ports import EventSink
+from bot.ports import EventSink, Verdict
 
 logger = logging.getLogger(__name__)
 
 INVITE_SCOPES = ("bot", "applications.commands")
+ACK_WITHIN = 2.0  # seconds an interaction waits for the runtime before it is acknowledged anyway (Discord: 3)
 
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,  # see the help, forum and staff channels
@@ -58,9 +59,14 @@ def invite_url(application_id: int | str) -> str:
 class Listener:
     """discord.py's callbacks as core events: read by the translator, handed to the sink.
 
-    A button or slash command is deferred first (Discord wants an answer within
-    3 seconds) and held in ``interactions`` while the core handles it, so an
-    answer meant for the caller alone can follow up on it (see ``outbound``).
+    A callback counts for ``drain`` from its first line, so a stop waits for what
+    arrived before it. A button or slash command is acknowledged (deferred: Discord
+    wants an answer within 3 seconds, and never sends an interaction again) only
+    once the runtime has its event: stored, or held while the store fails; one the
+    runtime refused (it is stopping) is not acknowledged, and the person sees that
+    it did not go through. The interaction is held in ``interactions`` while the
+    core handles it, so an answer meant for the caller alone can follow up on it
+    (see ``outbound``).
     """
 
     def __init__(self, translator: Translator, interactions: Interactions, sink: EventSink, *,
@@ -72,13 +78,30 @@ class Listener:
         self._handling: set[asyncio.Task[Any]] = set()  # callbacks whose event the core is handling
         self._closing = False
 
-    async def on_message(self, message: discord.Message) -> None:
-        event = await self.translator.message(message)
-        if event is None:
+    @contextlib.contextmanager
+    def _taking(self, what: str) -> Iterator[bool]:
+        """``True`` (and ``drain`` waits for this callback) unless the listener is stopping."""
+        if self._closing:
+            logger.info("Discord %s arrived while stopping: not taken", what)
+            yield False
             return
-        if event.thread is None:
-            self.on_question(event.id, event.text)
-        await self._deliver(event)
+        task = asyncio.current_task()  # discord.py runs each callback in a task of its own
+        if task is not None:
+            self._handling.add(task)
+        try:
+            yield True
+        finally:
+            if task is not None:
+                self._handling.discard(task)
+
+    async def on_message(self, message: discord.Message) -> None:
+        with self._taking(f"message {message.id}") as taking:
+            event = await self.translator.message(message) if taking else None
+            if event is None:
+                return
+            if event.thread is None:
+                self.on_question(event.id, event.text)
+            await self.sink(event)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         await self._deliver(self.translator.edit(payload))
@@ -90,24 +113,16 @@ class Listener:
         await self._deliver(self.translator.thread_deleted(payload))
 
     async def _deliver(self, event: Event | None) -> None:
-        """Hand ``event`` to the core; until it is handled, ``drain`` waits for this callback."""
         if event is None:
             return
-        if self._closing:
-            logger.info("Discord event %s arrived while stopping: not taken", event.id)
-            return
-        task = asyncio.current_task()  # discord.py runs each callback in a task of its own
-        if task is not None:
-            self._handling.add(task)
-        try:
-            await self.sink(event)
-        finally:
-            if task is not None:
-                self._handling.discard(task)
+        with self._taking(f"event {event.id}") as taking:
+            if taking:
+                await self.sink(event)
 
     async def drain(self, grace: float) -> None:
         """Take no more events; wait up to ``grace`` seconds for those being handled
-        (their actions still go out), then cancel the rest."""
+        (their actions still go out), then cancel the rest (stored, they are handled
+        at the next start)."""
         self._closing = True
         if not self._handling:
             return
@@ -120,9 +135,8 @@ class Listener:
     async def on_feedback(self, interaction: discord.Interaction[Any], *, case: str, value: FeedbackValue) -> None:
         """Solved / Not solved / Talk to a person."""
         try:
-            await interaction.response.defer()  # acknowledged; nothing shown unless the core says so
-            await self._answer(interaction, self.translator.feedback(interaction, case=case, value=value),
-                               thinking=False)
+            event = self.translator.feedback(interaction, case=case, value=value)
+            await self._answer(interaction, event, ephemeral=False, thinking=False)
         except Exception:
             logger.exception("handling the %s button on case %s failed", value, case)
 
@@ -130,24 +144,44 @@ class Listener:
                              entry: str | None) -> None:
         """I'll take it / Send suggested answer, on a staff card."""
         try:
-            await interaction.response.defer()
             event = self.translator.card_button(interaction, name=name, case=case, entry=entry)
-            await self._answer(interaction, event, thinking=False)
+            await self._answer(interaction, event, ephemeral=False, thinking=False)
         except Exception:
             logger.exception("handling the %s button on case %s failed", name, case)
 
     async def on_app_command(self, interaction: discord.Interaction[Any], name: str) -> None:
         """/private and /recap."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._answer(interaction, self.translator.app_command(interaction, name), thinking=True)
+        await self._answer(interaction, self.translator.app_command(interaction, name), ephemeral=True,
+                           thinking=True)
 
-    async def _answer(self, interaction: discord.Interaction[Any], event: Event, *, thinking: bool) -> None:
-        pending = self.interactions.hold(event.id, interaction)
-        await self._deliver(event)
-        if thinking and not pending.answered:
-            # Nothing was meant for the caller alone: take the "thinking…" placeholder away.
-            with contextlib.suppress(discord.HTTPException):
-                await interaction.delete_original_response()
+    async def _answer(self, interaction: discord.Interaction[Any], event: Event, *, ephemeral: bool,
+                      thinking: bool) -> None:
+        """Hand the interaction's event to the core; acknowledge it once the runtime has it."""
+        with self._taking(f"interaction {event.id}") as taking:
+            if not taking:
+                return
+            pending = self.interactions.hold(event.id, interaction)
+
+            def acknowledge() -> None:
+                pending.acknowledge(interaction.response.defer(ephemeral=ephemeral, thinking=thinking))
+
+            late = asyncio.get_running_loop().call_later(ACK_WITHIN, acknowledge)
+
+            def accepted(verdict: Verdict) -> None:
+                late.cancel()
+                if verdict == "refused":
+                    logger.warning("Discord interaction %s was not taken: not acknowledged", event.id)
+                else:
+                    acknowledge()
+
+            try:
+                await self.sink(event, accepted=accepted)
+            finally:
+                late.cancel()
+            if await pending.acknowledged() and thinking and not pending.answered:
+                # Nothing was meant for the caller alone: take the "thinking…" placeholder away.
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.delete_original_response()
 
 
 class _Hooks:

@@ -10,8 +10,10 @@ while its token is still valid (15 minutes), a DM after that.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +28,36 @@ logger = logging.getLogger(__name__)
 TOKEN_LIFETIME = 14 * 60.0  # seconds; Discord's interaction tokens last 15 minutes
 
 
+ACKNOWLEDGING = 5.0  # seconds a follow-up waits for the acknowledgement to go through
+
+
 @dataclass(slots=True)
 class Pending:
-    """An interaction whose core event is being handled."""
+    """An interaction whose core event is being handled; ``acknowledgement`` is its
+    deferral, once the runtime has the event."""
 
     interaction: discord.Interaction[Any]
     expires: float
     answered: bool = field(default=False)
+    acknowledgement: asyncio.Future[Any] | None = field(default=None)
+
+    def acknowledge(self, deferral: Awaitable[Any]) -> None:
+        """Acknowledge the interaction (once) with ``deferral``."""
+        if self.acknowledgement is None:
+            self.acknowledgement = asyncio.ensure_future(deferral)
+        elif asyncio.iscoroutine(deferral):
+            deferral.close()  # acknowledged already: never awaited
+
+    async def acknowledged(self) -> bool:
+        """Whether the interaction was acknowledged (waiting, briefly, for it to go through)."""
+        if self.acknowledgement is None:
+            return False
+        try:
+            await asyncio.wait_for(asyncio.shield(self.acknowledgement), ACKNOWLEDGING)
+        except (TimeoutError, discord.HTTPException):
+            logger.warning("acknowledging interaction %s failed", self.interaction.id)
+            return False
+        return True
 
 
 class Interactions:
@@ -49,12 +74,13 @@ class Interactions:
         self._pending[event_id] = pending
         return pending
 
-    def followup_for(self, event_id: str, user: str) -> discord.Webhook | None:
-        """The follow-up webhook when ``user`` caused ``event_id`` and its token still works."""
+    async def followup_for(self, event_id: str, user: str) -> discord.Webhook | None:
+        """The follow-up webhook when ``user`` caused ``event_id``, the interaction was
+        acknowledged (a follow-up needs that) and its token still works."""
         pending = self._pending.get(event_id)
         if pending is None or pending.expires <= time.monotonic():
             return None
-        if str(pending.interaction.user.id) != user:
+        if str(pending.interaction.user.id) != user or not await pending.acknowledged():
             return None
         return pending.interaction.followup
 

@@ -5,6 +5,12 @@ Every send carries ``AllowedMentions.none()``: text from members (or echoed
 by the bot) never pings ``@everyone``, ``@here``, roles or people. A send
 that fails for a passing reason raises, so the runtime keeps the action
 queued and retries it; discord.py itself already waits out rate limits.
+
+Every message carries its action's key as its nonce (discord.py sends it with
+``enforce_nonce``), so when a crash came between a send and its record, the
+send after the restart gets the first message back instead of a second one.
+Discord keeps nonces for a few minutes: a resend later than that (a long
+outage right after such a crash) could still show twice.
 """
 
 from __future__ import annotations
@@ -83,12 +89,12 @@ class Performer:
         target, reference = await self.destination(action.address)
         embed = render.sources_embed(action.citations) if action.kind == "answer" else None
         view = feedback_view(action.case, action.buttons) if action.buttons and action.case else None
-        return await self.post(target, action.text, embed=embed, view=view, reference=reference)
+        return await self.post(target, action.text, embed=embed, view=view, reference=reference, key=action.key)
 
     async def private_reply(self, action: Reply) -> str | None:
         """Only ``private_to`` sees it: ephemeral when answering their interaction, else a DM."""
         assert action.private_to is not None
-        followup = self.interactions.followup_for(action.event, action.private_to)
+        followup = await self.interactions.followup_for(action.event, action.private_to)
         if followup is not None:
             try:
                 message_id = None
@@ -100,21 +106,22 @@ class Performer:
             except (discord.NotFound, discord.Forbidden):
                 logger.info("interaction %s can no longer be answered; sending a DM instead", action.event)
         dm = await self.client.create_dm(discord.Object(int(action.private_to)))
-        return await self.post(dm, action.text)
+        return await self.post(dm, action.text, key=action.key)
 
     async def private(self, action: Private) -> str:
         """The case moves to a DM with the asker: post the context, return the DM
         channel id so the asker's next DM finds the case."""
         dm = await self.client.create_dm(discord.Object(int(action.user)))
         self.directory.dm_spaces[dm.id] = action.space
-        await self.post(dm, action.text)
+        await self.post(dm, action.text, key=action.key)
         return str(dm.id)
 
     async def post(self, target: Any, text: str | None, *, embed: discord.Embed | None = None,
                    view: discord.ui.View | None = None,
-                   reference: discord.MessageReference | None = None) -> str:
+                   reference: discord.MessageReference | None = None, key: str = "") -> str:
         """Every message the bot sends goes out here: ``text`` split to fit (``None``: an
-        embed alone), the embed and buttons on the last part; returns the last part's id."""
+        embed alone), the embed and buttons on the last part, each part with a nonce
+        from ``key``; returns the last part's id."""
         parts: list[str | None] = list(render.chunks(text)) if text is not None else [None]
         sent: discord.Message | None = None
         for index, part in enumerate(parts):
@@ -126,6 +133,8 @@ class Performer:
                 extra["view"] = view
             if index == 0 and reference is not None:
                 extra["reference"] = reference
+            if key:
+                extra["nonce"] = f"{key}.{index}"  # at most 25 characters: 12 + 1 + the part's number
             sent = await target.send(part, allowed_mentions=NO_PINGS, **extra)
         assert sent is not None
         return str(sent.id)
@@ -203,6 +212,6 @@ class Performer:
             await staff.get_partial_message(int(card_ref)).edit(embed=embed, view=view,
                                                                  allowed_mentions=NO_PINGS)
             return card_ref
-        posted = await self.post(staff, None, embed=embed, view=view)
+        posted = await self.post(staff, None, embed=embed, view=view, key=action.key)
         self.directory.remember_card(int(posted))
         return posted

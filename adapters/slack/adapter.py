@@ -34,7 +34,7 @@ from adapters.slack.settings import HOW_TO, SlackSettings
 from adapters.slack.translate import Translator
 from bot.actions import Action
 from bot.events import Event
-from bot.ports import EventSink
+from bot.ports import EventSink, Health
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class SlackAdapter:
     async def _listen(self) -> None:
         assert self.app is not None
         web_app = self.app.web_app(path=self.path)
-        web_app.router.add_get("/healthz", _healthy)
+        web_app.router.add_get("/healthz", self._healthz)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -163,6 +163,11 @@ class SlackAdapter:
         if self._runner.addresses:  # the real port when asked for port 0
             self.port = int(self._runner.addresses[0][1])
         logger.info("listening for Slack requests on http://%s:%d%s", self.host, self.port, self.path)
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        """200 "ok" while the bot can store what it is sent; 503 and why when it cannot."""
+        health = self._sink.health() if self._sink is not None else Health()
+        return web.Response(status=200 if health.ok else 503, text=health.describe())
 
     async def stop(self) -> None:
         """Stop taking payloads, finish what was taken (briefly), close connections."""
@@ -200,10 +205,13 @@ class SlackAdapter:
             payload = await self.inbox.get()
             try:
                 event = await self._read(payload)
-                if event is not None:
-                    self._spawn(event)
+                if event is None:
+                    payload.settle("ignored")
+                else:
+                    self._spawn(event, payload)
             except Exception:
-                logger.exception("could not read a Slack %s payload; skipped", payload.kind)
+                logger.exception("could not read a Slack %s payload; not acknowledged", payload.kind)
+                payload.settle("refused")
             finally:
                 self.inbox.done()
 
@@ -214,17 +222,19 @@ class SlackAdapter:
             self.interactions.hold(event.id, payload.body.get("response_url"))
         return event
 
-    def _spawn(self, event: Event) -> None:
-        task = asyncio.create_task(self._deliver(event), name=f"slack-event-{event.id}")
+    def _spawn(self, event: Event, payload: Payload) -> None:
+        task = asyncio.create_task(self._deliver(event, payload), name=f"slack-event-{event.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, event: Event) -> None:
+    async def _deliver(self, event: Event, payload: Payload) -> None:
         assert self._sink is not None
         try:
-            await self._sink(event)
+            await self._sink(event, accepted=payload.settle)
         except Exception:
             logger.exception("handling Slack event %s failed", event.id)
+        finally:
+            payload.settle("refused")  # no verdict came: Slack should deliver it again
 
     # -- outbound ------------------------------------------------------------------------------
 
@@ -232,7 +242,3 @@ class SlackAdapter:
         await self._ready()
         assert self.performer is not None
         return await self.performer.perform(action)
-
-
-async def _healthy(request: web.Request) -> web.Response:
-    return web.Response(text="ok")

@@ -6,6 +6,12 @@ only one person may see them. Cards go to the staff channel and are
 updated in place. Posts are paced per channel; a post that still fails
 after the client's own rate-limit retries raises, and the runtime keeps
 the action in its outbox and tries again later.
+
+Every post carries its action's key in message metadata. An action that may
+have been posted already (``resend``: a crash came between the post and its
+record) is first looked for where it would be, by that key, and not posted
+twice. Card edits repeat harmlessly; an ephemeral message cannot be looked
+for (it may, rarely, show twice).
 """
 
 from __future__ import annotations
@@ -30,6 +36,10 @@ from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
 from bot.events import Address
 
 logger = logging.getLogger(__name__)
+
+KEY_EVENT = "journeybot_action"  # message metadata: {"event_type": KEY_EVENT, "event_payload": {"key": …}}
+LOOK_BACK = 200  # messages of a channel (newest first) or of a thread page searched for an earlier post
+THREAD_PAGES = 5
 
 
 class UnknownChannel(LookupError):
@@ -96,7 +106,7 @@ class Performer:
             await self.private_reply(reply)
             return None  # an ephemeral message has no ts to answer later
         channel, thread_ts = await self.destination(reply.address)
-        ts = await self.post(channel, reply.text, reply_blocks(reply), thread_ts)
+        ts = await self.post(channel, reply.text, reply_blocks(reply), thread_ts, key=reply.key, resend=reply.resend)
         return ids.ref(channel, ts)
 
     async def destination(self, address: Address) -> tuple[str, str | None]:
@@ -112,19 +122,57 @@ class Performer:
             raise UnknownChannel(f"no Slack channel for {address.channel!r}")
         return found, None
 
-    async def post(self, channel: str, text: str, blocks: list[Block], thread_ts: str | None) -> str:
+    async def post(self, channel: str, text: str, blocks: list[Block], thread_ts: str | None, *,
+                   key: str = "", resend: bool = False) -> str:
+        """Every message that stays in a channel goes out here, with ``key`` in its metadata;
+        with ``resend``, one posted before under that key is found and not posted again."""
+        if key and resend:
+            found = await self.earlier_post(channel, thread_ts, key)
+            if found is not None:
+                logger.info("outbox action %s was posted before the restart (ts %s): not posted again", key, found)
+                return found
+        extra: dict[str, Any] = {"metadata": {"event_type": KEY_EVENT, "event_payload": {"key": key}}} if key else {}
         await self.pacer.turn(channel)
         try:
             sent = await self.client.chat_postMessage(
                 channel=channel, text=fallback(text), blocks=blocks, thread_ts=thread_ts,
-                unfurl_links=False, unfurl_media=False, parse="none", link_names=False)
+                unfurl_links=False, unfurl_media=False, parse="none", link_names=False, **extra)
         except SlackApiError as exc:
             if error_of(exc) not in ("invalid_blocks", "invalid_blocks_format"):
                 raise
             logger.warning("Slack rejected the blocks of a post (%s); sending the text alone", error_of(exc))
-            sent = await self.client.chat_postMessage(channel=channel, text=fallback(text),
-                                                      thread_ts=thread_ts, parse="none", link_names=False)
+            sent = await self.client.chat_postMessage(channel=channel, text=fallback(text), thread_ts=thread_ts,
+                                                      parse="none", link_names=False, **extra)
         return str(sent["ts"])
+
+    async def earlier_post(self, channel: str, thread_ts: str | None, key: str) -> str | None:
+        """The ts of a message posted with ``key`` where it would be (the thread, or the
+        channel's latest messages), or ``None``; a failed look posts again (at least once)."""
+        try:
+            for message in await self._recent(channel, thread_ts):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("key") == key:
+                    return str(message["ts"])
+        except SlackApiError as exc:
+            logger.warning("cannot look for an earlier post of outbox action %s in %s (%s): posting it",
+                           key, channel, error_of(exc))
+        return None
+
+    async def _recent(self, channel: str, thread_ts: str | None) -> list[dict[str, Any]]:
+        if thread_ts is None:
+            found = await self.client.conversations_history(channel=channel, limit=LOOK_BACK,
+                                                            include_all_metadata=True)
+            return list(found.get("messages") or [])
+        messages: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(THREAD_PAGES):
+            page = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=LOOK_BACK,
+                                                           include_all_metadata=True, cursor=cursor)
+            messages += page.get("messages") or []
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return messages
 
     async def private_reply(self, reply: Reply) -> None:
         """Only ``private_to`` sees it: ephemeral in the thread if we can, else through the
@@ -148,14 +196,14 @@ class Performer:
             if sent.status_code == 200:
                 return
         dm = await self.directory.dm_channel(user)
-        await self.post(dm, text, blocks, None)
+        await self.post(dm, text, blocks, None, key=reply.key, resend=reply.resend)
 
     # -- staff cards --------------------------------------------------------------------------
 
     async def route(self, route: Route) -> str:
         channel = await self.directory.staff_channel()
         blocks = await self.card(route.content, case=route.case or "") if route.content else sections(route.text)
-        ts = await self.post(channel, route.text, blocks, None)
+        ts = await self.post(channel, route.text, blocks, None, key=route.key, resend=route.resend)
         return ids.ref(channel, ts)
 
     async def card_update(self, update: CardUpdate) -> str | None:
@@ -171,7 +219,8 @@ class Performer:
             await self.client.chat_update(channel=channel, ts=ts, text=fallback(update.text or "card"),
                                           blocks=blocks, parse="none", link_names=False)
         if update.text:
-            await self.post(channel, update.text, sections(update.text), ts)
+            await self.post(channel, update.text, sections(update.text), ts,
+                            key=f"{update.key}.note" if update.key else "", resend=update.resend)
         return update.card_ref
 
     async def card(self, card: Card, *, case: str, note: str | None = None) -> list[Block]:
@@ -207,5 +256,5 @@ class Performer:
         """The case moves to a DM: its context goes there, and the DM channel id
         becomes the case's reference so the asker's DMs continue it."""
         channel = await self.directory.dm_channel(private.user)
-        await self.post(channel, private.text, sections(private.text), None)
+        await self.post(channel, private.text, sections(private.text), None, key=private.key, resend=private.resend)
         return channel

@@ -52,11 +52,12 @@ async def _replay(settings: Any, file: str, kb_files: list[Path]) -> None:
             await import_knowledge(core, path, space=None, quiet=True)
         # Bytes, decoded per line by the adapter: one invalid byte costs one line.
         stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115, ASYNC230 (opening is instant; reads go through a thread)
+        adapter = replay_module.ReplayAdapter(replay_module.read_lines(stream), sys.stdout)
+        runtime = Runtime(core, [adapter])
         try:
-            adapter = replay_module.ReplayAdapter(replay_module.read_lines(stream), sys.stdout)
-            runtime = Runtime(core, [adapter])
             await runtime.start()
         finally:
+            await runtime.stop()  # its retries and backlog end before the store closes
             if stream is not sys.stdin.buffer:
                 stream.close()
     finally:

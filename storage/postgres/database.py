@@ -29,7 +29,7 @@ import asyncpg
 
 from storage.postgres.migrations import MIGRATIONS
 from storage.postgres.notifications import Notifications
-from storage.sql import ChangeKind, Dialect, Listener, Row, StoreError, StoreHealth
+from storage.sql import ChangeKind, Dialect, Listener, Row, StoreError, StoreHealth, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,51 @@ LOCKS = 0x4A42  # advisory lock class for journeybot ("JB")
 CHAIN_LOCK = 1  # the event log's and the change feed's append lock
 MIGRATION_LOCK = 2
 _WRITES = ("INSERT", "UPDATE", "DELETE")
+LOCK_TIMEOUT_MS = 5000  # as SQLite's busy timeout: a lock held longer is a passing condition
+
+# PostgreSQL's conditions that pass (https://www.postgresql.org/docs/15/errcodes-appendix.html):
+# whole classes 08 (connection), 40 (serialization failure, deadlock), 53 (disk full, out of
+# memory, too many connections), 57 (admin shutdown, crash, cannot connect now, statement
+# cancelled), 58 (I/O error); and lock_not_available (55P03, a lock timeout) and
+# read_only_sql_transaction (25006, a standby during a failover).
+PASSING_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+PASSING_STATES = frozenset({"55P03", "25006"})
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """``exc`` as a ``StoreUnavailable`` when it says the server cannot work right now."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        if state[:2] in PASSING_CLASSES or state in PASSING_STATES:
+            return StoreUnavailable(f"the PostgreSQL store cannot work now: {exc}")
+        return None
+    closed = isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+    if closed or isinstance(exc, (OSError, TimeoutError)):
+        return StoreUnavailable(f"the PostgreSQL store cannot be reached: {exc or type(exc).__name__}")
+    return None
+
+
+def _gone(conn: Any) -> bool:
+    """Whether a transaction's pooled connection died under it (closed, or taken back by the
+    pool when the server ended the session)."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # the pool released it: its connection was lost
+        return True
+
+
+@asynccontextmanager
+async def passing_as_unavailable() -> AsyncIterator[None]:
+    """Raise PostgreSQL's passing conditions as ``StoreUnavailable`` (the runtime waits them out)."""
+    try:
+        yield
+    except Exception as exc:
+        translated = unavailable(exc)
+        if translated is None or translated is exc:
+            raise
+        raise translated from exc
 
 
 def without_password(url: str) -> str:
@@ -122,7 +167,9 @@ class PostgresDatabase:
 
     async def open(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=self.pool_size,
+                server_settings={"lock_timeout": str(LOCK_TIMEOUT_MS)})
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
             raise StoreError(f"cannot open the PostgreSQL store at {self.location}: {exc}") from exc
         try:
@@ -144,6 +191,7 @@ class PostgresDatabase:
 
     async def _migrate(self) -> None:
         async with self.pool.acquire() as conn:
+            await conn.execute("SET lock_timeout = 0")  # another worker may be migrating: wait
             await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCKS, MIGRATION_LOCK)
             try:
                 await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -160,6 +208,7 @@ class PostgresDatabase:
                         await conn.execute("INSERT INTO schema_version VALUES ($1)", version)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCKS, MIGRATION_LOCK)
+                await conn.execute("RESET lock_timeout")
 
     # -- transactions ----------------------------------------------------------
 
@@ -169,20 +218,25 @@ class PostgresDatabase:
         if self._tx.get() is not None:
             yield self
             return
-        async with self._turns, self.pool.acquire() as conn:
+        async with self._turns:
+            async with passing_as_unavailable():  # the server's conditions, never the block's
+                conn = await self.pool.acquire()
             tx = _Tx(conn)
             token = self._tx.set(tx)
             pg = conn.transaction()
-            await pg.start()
             try:
+                async with passing_as_unavailable():
+                    await pg.start()
                 yield self
-                await self._finish(tx)
-                await pg.commit()
+                async with passing_as_unavailable():
+                    await self._finish(tx)
+                    await pg.commit()
             except BaseException:
                 await self._roll_back(pg, tx)
                 raise
             finally:
                 self._tx.reset(token)
+                await self.pool.release(conn)
 
     async def _finish(self, tx: _Tx) -> None:
         done = 0
@@ -236,13 +290,22 @@ class PostgresDatabase:
     # -- statements ------------------------------------------------------------
 
     async def _run(self, method: str, sql: str, *args: Any) -> Any:
+        async with passing_as_unavailable():
+            return await self._statement(method, sql, *args)
+
+    async def _statement(self, method: str, sql: str, *args: Any) -> Any:
         statement = to_postgres(sql)
         tx = self._tx.get()
         if tx is not None:
             if _writes(sql):
                 tx.changes.add("state")
             async with tx.lock:
-                return await getattr(tx.conn, method)(statement, *args)
+                try:
+                    return await getattr(tx.conn, method)(statement, *args)
+                except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
+                    if _gone(tx.conn):  # the server ended the session between statements
+                        raise StoreUnavailable(f"the PostgreSQL store dropped the connection: {exc}") from exc
+                    raise
         async with self.pool.acquire() as conn:
             if _writes(sql):  # a write of its own: tell the others too
                 async with conn.transaction():

@@ -144,7 +144,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entries ADD COLUMN provenance TEXT;
     """,
-    # 4: reading a large store fast: a case's events by id, and the open cases oldest first.
+    # 4: delivery: each action's key (sent with it, so a platform can tell a resend) and how often
+    # it was attempted (an action attempted before is looked for on the platform before a resend).
+    """
+    ALTER TABLE outbox ADD COLUMN key TEXT;
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 5: reading a large store fast: a case's events by id, and the open cases oldest first.
     """
     CREATE INDEX log_event ON log (space, event_id);
     CREATE INDEX cases_open ON cases (status, opened_at, space, key);

@@ -131,6 +131,46 @@ async def test_state_survives_between_runs_with_a_db(embedder: CachedEmbedder, t
     assert [o["type"] for o in out] == ["reply", "done"] and out[0]["sources"] == ["k1"]
 
 
+async def test_a_lone_surrogate_in_an_id_or_a_name_is_replaced_too(embedder: CachedEmbedder) -> None:
+    line = ('{"type": "message", "id": "m1\\ud800", "at": "2026-01-05T10:00:00Z", "channel": "help", '
+            '"user": "u\\udc80", "user_name": "Bo\\ud800b", "text": "how do I rotate my API key?"}')
+    out = await replay(embedder, [line, SPEC_EXAMPLE[2]], kb=DEMO_KB)
+    assert [(o["type"], o.get("event")) for o in out] == [
+        ("reply", "m1\ufffd"), ("done", "m1\ufffd"), ("reply", "m2"), ("done", "m2")]
+
+
+class Killed(BaseException):
+    """The process dies here (SIGKILL): nothing after this line runs."""
+
+
+async def test_a_rerun_after_a_kill_between_print_and_record_prints_nothing_twice(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    db = str(tmp_path / "state.db")
+    core = await make_core(embedder, db=db)
+    first_run = io.StringIO()
+
+    async def killed(*args: object, **kwargs: object) -> None:
+        raise Killed  # the route was printed; the kill comes before it is recorded as sent
+
+    core.performed = killed  # type: ignore[method-assign]
+    try:
+        await Runtime(core, [ReplayAdapter(lines_of(SPEC_EXAMPLE), first_run)]).start()
+    except Killed:
+        pass
+    finally:
+        await core.close()
+    again = await replay(embedder, SPEC_EXAMPLE, db=db)  # the same input, the same store
+
+    printed = [json.loads(line) for line in first_run.getvalue().splitlines()] + again
+    assert shape(printed) == [
+        ("route", "m1", "low_confidence"),  # printed once, before the kill
+        ("reply", "m1", "handoff"),  # stored, never sent before the kill: sent now
+        ("done", "m1", None),  # m1 was handled before; the rerun only says so
+        ("reply", "s1", "relay"), ("learned", "s1", "k1"), ("done", "s1", None),
+        ("reply", "m2", "answer"), ("done", "m2", None),
+    ]
+
+
 def test_the_command_line_speaks_the_contract(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_bytes(("".join(json.dumps(e) + "\n" for e in SPEC_EXAMPLE) + "{oops\n").encode()

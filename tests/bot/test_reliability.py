@@ -100,9 +100,9 @@ async def test_an_event_stored_but_not_handled_is_handled_on_start(
 
 
 async def test_an_outage_delays_replies_but_keeps_them_in_order(chat: Chat) -> None:
-    import bot.runtime as runtime_module
+    import bot.outbound as outbound_module
 
-    runtime_module.RETRY_FIRST = 0.01  # retry quickly in the test
+    outbound_module.RETRY_FIRST = 0.01  # retry quickly in the test
     adapter = Recorder(fail_times=2)
     runtime = Runtime(chat.core, [adapter])
     await runtime.start()
@@ -115,7 +115,7 @@ async def test_an_outage_delays_replies_but_keeps_them_in_order(chat: Chat) -> N
     assert [type(a).__name__ for a in adapter.done] == ["Route", "Reply"]
     assert await chat.core.pending() == []
     await runtime.stop()
-    runtime_module.RETRY_FIRST = 1.0
+    outbound_module.RETRY_FIRST = 1.0
 
 
 async def test_hostile_text_is_cleaned_and_bounded(chat: Chat) -> None:

@@ -23,6 +23,7 @@ from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.settings import DiscordSettings
 from bot.core import Core
 from bot.events import Event
+from bot.ports import AcceptHook
 from bot.runtime import Runtime
 from tests.adapters.discord import payloads as p
 from tests.adapters.discord.fake import FakeDiscord
@@ -97,8 +98,8 @@ class Bot:
         self.runtime = Runtime(self.core, [self.adapter])
         deliver = self.runtime.deliver_quietly
 
-        async def counted(event: Event) -> None:
-            await deliver(event)
+        async def counted(event: Event, *, accepted: AcceptHook | None = None) -> None:
+            await deliver(event, accepted=accepted)
             self.delivered.append(event)
             self._changed.set()
 

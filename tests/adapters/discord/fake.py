@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -52,6 +52,8 @@ class FakeDiscord:
         self.sent: list[tuple[int, str, dict[str, Any]]] = []  # dispatched events, for RESUME
         self.replay_after: int | None = None  # scripted: on RESUME replay events after this seq
         self.messages: dict[str, dict[str, Any]] = {}
+        self.nonces: dict[str, str] = {}  # nonce -> the bot message sent with it
+        self.on_callback: Callable[[str], Awaitable[None]] | None = None  # awaited with the interaction id
         self.threads: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}  # interaction token -> channel id, for follow-ups
         self._changed = asyncio.Event()
@@ -215,6 +217,8 @@ class FakeDiscord:
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
             return jr([{**c, "id": p.next_id(), "application_id": p.APP_ID, "version": "1"} for c in body])
         if parts[0] == "interactions" and parts[-1] == "callback":
+            if self.on_callback is not None:  # scripted: what happens while Discord gets the acknowledgement
+                await self.on_callback(parts[1])
             return jr({"interaction": {"id": parts[1], "type": body["type"]}, "resource": None})
         if parts[0] == "webhooks":
             channel_id = self.tokens.get(parts[2], "0")
@@ -234,10 +238,15 @@ class FakeDiscord:
             found = self.threads.get(cid) or known.get(cid)
             return jr(found) if found else not_found(10003, "Channel")
         if parts[2:] == ["messages"] and method == "POST":
+            nonce = body.get("nonce")
+            if body.get("enforce_nonce") and nonce in self.nonces:  # Discord: the first message, not a new one
+                return jr(self.messages[self.nonces[nonce]])
             in_guild = cid in known or cid in self.threads
-            extra = {k: body[k] for k in ("components", "embeds", "message_reference") if body.get(k)}
+            extra = {k: body[k] for k in ("components", "embeds", "message_reference", "nonce") if body.get(k)}
             msg = p.message(cid, p.BOT, body.get("content") or "", guild=in_guild, **extra)
             self.messages[msg["id"]] = msg
+            if nonce is not None:
+                self.nonces[nonce] = msg["id"]
             return jr(msg)
         if len(parts) == 4 and parts[2] == "messages":
             mid = parts[3]

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.discord.settings import DiscordSettings
-from bot import runtime as runtime_module
-from bot.events import Event
+from bot import outbound as outbound_module
 from tests.adapters.discord import payloads as p
 from tests.adapters.discord.conftest import SETTINGS, Bot, ErrorLog
 from tests.adapters.discord.fake import FakeDiscord
@@ -91,7 +90,7 @@ async def test_a_rate_limited_post_still_arrives(fake: FakeDiscord, bot: Bot) ->
 
 async def test_a_failed_post_stays_queued_and_is_retried(fake: FakeDiscord, bot: Bot, error_log: ErrorLog,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime_module, "RETRY_FIRST", 0.05)
+    monkeypatch.setattr(outbound_module, "RETRY_FIRST", 0.05)
     error_log.expect(r"performing Reply \(outbox \d+\) failed; it stays queued")
     fake.fail_next[("POST", "/channels/")] = (503, {"message": "upstream unavailable", "code": 0})
     question = await fake.say(p.HELP_ID, p.ASKER, ANSWERED)
@@ -188,14 +187,14 @@ async def test_sharded_bot_runs_its_shards_and_answers(fake: FakeDiscord, core: 
 async def test_stop_finishes_the_event_in_hand_and_takes_no_new_one(
         fake: FakeDiscord, bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="adapters.discord.inbound")
-    handle, entered, release = bot.core.handle, asyncio.Event(), asyncio.Event()
+    process, entered, release = bot.core.process, asyncio.Event(), asyncio.Event()
 
-    async def slow(event: Event) -> Any:
+    async def slow(accepted: Any) -> Any:
         entered.set()
         await release.wait()
-        return await handle(event)
+        return await process(accepted)
 
-    monkeypatch.setattr(bot.core, "handle", slow)
+    monkeypatch.setattr(bot.core, "process", slow)
     question = await fake.say(p.HELP_ID, p.ASKER, ANSWERED)
     await asyncio.wait_for(entered.wait(), 10)
     stopping = asyncio.create_task(bot.stop())
@@ -204,7 +203,7 @@ async def test_stop_finishes_the_event_in_hand_and_takes_no_new_one(
         if "arrived while stopping" in caplog.text:
             break
         await asyncio.sleep(0.01)
-    assert f"Discord event {late['id']} arrived while stopping: not taken" in caplog.text
+    assert f"Discord message {late['id']} arrived while stopping: not taken" in caplog.text
     assert not stopping.done()  # still waiting for the question in hand
 
     release.set()

@@ -61,6 +61,7 @@ class FakeSlack:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> what the bot posted there
         self._changed = asyncio.Event()
         self._failures: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
         self._ts = itertools.count(1)
@@ -160,7 +161,13 @@ class FakeSlack:
             return {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM, "team": "Acme",
                     "user": "journeybot", "url": WORKSPACE_URL}
         if method == "chat.postMessage":
-            return {"channel": p["channel"], "ts": self.next_ts(), "message": {"text": p.get("text")}}
+            ts = self.next_ts()
+            message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts, "text": p.get("text"),
+                       "thread_ts": p.get("thread_ts"), "metadata": _json(p.get("metadata"))}
+            self.messages.setdefault(p["channel"], []).append(message)
+            return {"channel": p["channel"], "ts": ts, "message": {"text": p.get("text")}}
+        if method in ("conversations.replies", "conversations.history"):
+            return {"messages": self._read(method, p), "has_more": False, "response_metadata": {"next_cursor": ""}}
         if method == "chat.postEphemeral":
             return {"message_ts": self.next_ts()}
         if method == "chat.update":
@@ -186,6 +193,17 @@ class FakeSlack:
             return {"url": str(self.server.make_url("/link")).replace("http", "ws", 1)}
         raise KeyError(method)
 
+    def _read(self, method: str, p: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the bot posted in a thread (oldest first) or a channel (newest first), as Slack
+        gives it back: metadata only when asked for with include_all_metadata."""
+        posted = self.messages.get(p["channel"], [])
+        if method == "conversations.replies":
+            found = [m for m in posted if p["ts"] in (m["ts"], m["thread_ts"])]
+        else:
+            found = [m for m in reversed(posted) if m["thread_ts"] in (None, m["ts"])][: int(p.get("limit", 100))]
+        full = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        return [{k: v for k, v in m.items() if full or k != "metadata"} for m in found]
+
     async def _response_url(self, request: web.Request) -> web.Response:
         self._record(Call("response_url", await request.json(), dict(request.headers)))
         return web.Response(text="ok")
@@ -199,3 +217,7 @@ class FakeSlack:
         async for msg in ws:  # acks from the client: {"envelope_id": ..., "payload": ...}
             self._record(Call("socket_mode_ack", json.loads(msg.data)))
         return ws
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value

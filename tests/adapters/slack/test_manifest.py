@@ -19,6 +19,8 @@ SCOPE_OF = {
     "chat_postMessage": "chat:write", "chat_postEphemeral": "chat:write", "chat_update": "chat:write",
     "conversations_open": "im:write", "conversations_list": "channels:read", "conversations_info": "channels:read",
     "users_info": "users:read", "usergroups_list": "usergroups:read", "usergroups_users_list": "usergroups:read",
+    # looking for an earlier post of an action before sending it again
+    "conversations_history": "channels:history", "conversations_replies": "channels:history",
 }
 
 

@@ -175,13 +175,13 @@ async def _connected(fake: FakeSlack) -> bool:
 
 async def test_slack_is_acknowledged_before_the_core_works(slack: Workspace) -> None:
     release = asyncio.Event()
-    handle = slack.core.handle
+    process = slack.core.process
 
-    async def slow_handle(event: object) -> object:
+    async def slow_process(accepted: object) -> object:
         await release.wait()  # retrieval taking its time
-        return await handle(event)  # type: ignore[arg-type]
+        return await process(accepted)  # type: ignore[arg-type]
 
-    slack.core.handle = slow_handle  # type: ignore[method-assign, assignment]
+    slack.core.process = slow_process  # type: ignore[method-assign, assignment]
     ts = slack.fake.next_ts()
     status, _ = await asyncio.wait_for(slack.event(payloads.message(ANSWERABLE, ts=ts)), timeout=1)
 
@@ -204,14 +204,14 @@ async def _task_running(name: str) -> bool:
 
 async def test_stop_finishes_the_event_in_hand_and_takes_no_new_one(slack: Workspace) -> None:
     entered, release = asyncio.Event(), asyncio.Event()
-    handle = slack.core.handle
+    process = slack.core.process
 
-    async def slow_handle(event: object) -> object:
+    async def slow_process(accepted: object) -> object:
         entered.set()
         await release.wait()
-        return await handle(event)  # type: ignore[arg-type]
+        return await process(accepted)  # type: ignore[arg-type]
 
-    slack.core.handle = slow_handle  # type: ignore[method-assign, assignment]
+    slack.core.process = slow_process  # type: ignore[method-assign, assignment]
     ts = slack.fake.next_ts()
     await slack.event(payloads.message(ANSWERABLE, ts=ts))
     await asyncio.wait_for(entered.wait(), 5)
