@@ -188,7 +188,7 @@ async def build(path: Path, *, entries: int, events: int, seed: int) -> dict[str
 
                         copy = replace(copy, opened_at=state.opened_at + shift, updated_at=state.updated_at + shift)
                         await cases.save(copy)
-        head = await log.head()
+        head, _ = await log.head()
     finally:
         await core.close()
     return {"entries": entries, "events": count, "records": head, "cases": made + len(keys),

@@ -2,8 +2,9 @@
 
 Log in, see a chart render, see the queues, answer as staff in the chat page
 and see it learned, import a file with progress; keyboard and a phone-sized
-screen. With ``JOURNEYBOT_SCREENSHOTS=1`` each page's screenshot is kept in
-``docs/`` (the README shows them); otherwise in the test's temporary folder.
+screen. With ``WEB_SCREENSHOTS=1`` each page's screenshot is kept in ``docs/``
+(the README shows them); otherwise in the test's temporary folder. (A test
+variable: ``JOURNEYBOT_…`` names only settings, and the bot refuses others.)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    return ROOT / "docs" if os.environ.get("JOURNEYBOT_SCREENSHOTS") else tmp_path
+    return ROOT / "docs" if os.environ.get("WEB_SCREENSHOTS") else tmp_path
 
 
 @pytest.fixture
