@@ -117,9 +117,12 @@ class _Live:
     card_upto: int = -1
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Ledger:
     """The records the figures read, indexed by case and by time."""
+
+    def __repr__(self) -> str:  # short: asyncio may repr a task that returned one (it took seconds)
+        return f"Ledger(head={self.head}, records={len(self.records)}, chunks={self.chunks})"
 
     head: int = 0  # the newest record folded
     records: list[Record] = field(default_factory=list)

@@ -65,6 +65,8 @@ async def test_the_ledger_counts_what_a_full_read_counts_for_any_period_space_an
     await assert_same(core.db, ledger, bounds(*span, n=40, seed=3))
     assert ledger.scorecard().figures["task_success"].denominator, "the log has ended cases to count"
     assert chat.now > span[1]
+    assert len(ledger.records) > 500 and repr(ledger) == f"Ledger(head={ledger.head}, records={len(ledger.records)}, chunks=0)", \
+        "short: asyncio reprs a finished task's result, and a ledger's full repr took seconds"
 
 
 async def test_records_dated_out_of_order_are_counted_as_a_full_read_counts_them(core: Any) -> None:
