@@ -116,6 +116,12 @@ class CaseStore:
         asked the same again while ``key`` was with staff)."""
         return [c for c in await self.with_status(space, "routed") if c.linked_to == key and c.key != key]
 
+    async def page(self, statuses: tuple[str, ...], *, space: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Case], int]:
+        """A page of cases in ``statuses``, oldest first, and how many there are in all."""
+        states, total = await self.rows.page(statuses, space=space, limit=limit, offset=offset)
+        return [_case(state) for state in states], total
+
     async def of_user(self, space: str, user: str, *, since: datetime) -> list[Case]:
         return [_case(state) for state in await self.rows.of_user(space, user, since=since.isoformat())]
 

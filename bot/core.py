@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,13 @@ class Core:
         await self.db.close()
         if self.learner is not None:
             self.learner.close()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the pipeline while a bulk change runs in this process (an import
+        from the web console): no event is handled, and no search runs, meanwhile."""
+        async with self._lock:
+            yield
 
     async def health(self) -> StoreHealth:
         """The store's state for a health check (``/healthz``): reachable, which, how fast."""

@@ -98,8 +98,11 @@ class Handling:
         self.emit(action)
         return action
 
-    def staff_address(self, thread: str | None = None) -> Address:
-        return Address(self.event.platform, self.space, self.services.community.staff_channel, thread)
+    def staff_address(self, thread: str | None = None, *, case: Case | None = None) -> Address:
+        """The staff channel on the event's platform, or on ``case``'s own (where its card is),
+        whoever acts on it (a command from the web console, time passing)."""
+        platform = case.address.platform if case is not None else self.event.platform
+        return Address(platform, self.space, self.services.community.staff_channel, thread)
 
     async def card(self, case: Case, *, reason: str, candidates: tuple[Candidate, ...]) -> Card:
         journey = await self.journey(case.user)
@@ -126,5 +129,5 @@ class Handling:
             return
         content = await self.card(case, reason=case.route_reason or "", candidates=case.candidates)
         self.emit(CardUpdate(event=self.event.id, case=case.key, space=self.space,
-                             address=self.staff_address(), card=case.card, card_ref=case.card_ref,
+                             address=self.staff_address(case=case), card=case.card, card_ref=case.card_ref,
                              text=neutralise_mentions(note), content=content))

@@ -132,6 +132,19 @@ class EntryStore:
         """Entries of ``space`` (every space when ``None``) with ``status`` (any when ``None``)."""
         return [entry_from_mapping(row) for row in await self.rows.entries(space=space, status=status)]
 
+    async def find(self, *, text: str = "", space: str | None = None, status: str | None = None,
+                   stale_on: date | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Entry], int]:
+        """A page of entries matching ``text`` (id, question forms or answer, any case),
+        newest change first, and how many match in all. ``stale_on``: only live
+        entries whose ``review_after`` is before that day."""
+        rows, total = await self.rows.find(text=text, space=space, status=status, limit=limit, offset=offset,
+                                           stale_before=stale_on.isoformat() if stale_on else None)
+        return [entry_from_mapping(row) for row in rows], total
+
+    async def spaces(self) -> list[str]:
+        """Every space that has knowledge."""
+        return await self.rows.spaces()
+
     async def with_answer(self, space: str, answer: str) -> list[Entry]:
         return [entry_from_mapping(row) for row in await self.rows.with_answer_key(space, answer_key(answer))]
 

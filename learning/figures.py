@@ -76,14 +76,19 @@ class Ended:
     line: CaseLine
     outcome: str | None
     resolved_at: datetime | None
+    answers: tuple[tuple[datetime, dict[str, Any]], ...] = ()  # the bot's, read once (figures ask often)
+    reopened: bool = False
+
+    @classmethod
+    def of(cls, line: CaseLine, now: datetime, window: timedelta) -> Ended:
+        answers = tuple((at, body) for at, to, body in line.transitions
+                        if to == "answered" and body.get("by", "bot") == "bot")
+        return cls(line, *settle(line, now, window), answers,
+                   any(to == "reopened" for _, to, _ in line.transitions))
 
     @property
     def resolved(self) -> bool:
         return self.outcome in RESOLVED
-
-    @property
-    def reopened(self) -> bool:
-        return any(to == "reopened" for _, to, _ in self.line.transitions)
 
     @property
     def handed_off(self) -> bool:
@@ -94,10 +99,9 @@ class Ended:
         return (at for at, to, body in self.line.transitions
                 if to in ("answered", "corrected") and body.get("staff"))
 
-    def bot_answers(self) -> Iterator[tuple[datetime, dict[str, Any]]]:
+    def bot_answers(self) -> tuple[tuple[datetime, dict[str, Any]], ...]:
         """(when, the ``answered`` record's body) of every answer the bot gave."""
-        return ((at, body) for at, to, body in self.line.transitions
-                if to == "answered" and body.get("by", "bot") == "bot")
+        return self.answers
 
 
 def settle(case: CaseLine, now: datetime, window: timedelta) -> tuple[str | None, datetime | None]:
@@ -141,8 +145,7 @@ class Period:
     @classmethod
     def of(cls, tally: Tally, now: datetime) -> Period:
         window = timedelta(hours=tally.windows.auto_resolve_hours)
-        ended = tuple(Ended(line, *settle(line, now, window))
-                      for line in tally.cases.values() if line.in_period)
+        ended = tuple(Ended.of(line, now, window) for line in tally.cases.values() if line.in_period)
         return cls(tally, ended, now)
 
     def number(self, test: Callable[[Ended], bool]) -> int:
@@ -290,7 +293,7 @@ def evidence_coverage(p: Period) -> Figure:
 
 
 def _bot_answer_count(p: Period) -> int:
-    return sum(1 for c in p.cases for _ in c.bot_answers())
+    return sum(len(c.answers) for c in p.cases)
 
 
 # -- 4 Learning -----------------------------------------------------------------------

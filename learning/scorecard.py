@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from learning.figures import FIGURES, Figure, Period
-from learning.tally import Windows, tally
+from learning.tally import Tally, Windows, tally
 from storage.sql import Sql
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -50,13 +50,21 @@ async def compute(
     until: datetime | None = None,
     space: str | None = None,
     windows: Windows | None = None,
+    channel: str | None = None,
 ) -> Scorecard:
     """Every figure for the cases opened in [``since``, ``until``) of ``space``
-    (all spaces when ``None``); ``windows`` default to the policy's defaults."""
-    counted = await tally(db, since=since, until=until, space=space, windows=windows)
-    now = until or counted.last_at or datetime.now().astimezone()
+    (all spaces when ``None``); ``windows`` default to the policy's defaults;
+    ``channel``: only the cases asked there (knowledge figures stay the space's)."""
+    counted = await tally(db, since=since, until=until, space=space, windows=windows, channel=channel)
+    return figures_of(counted)
+
+
+def figures_of(counted: Tally) -> Scorecard:
+    """The scorecard of a tally: "now" is its ``until`` or, without one, its last record's time."""
+    now = counted.until or counted.last_at or datetime.now().astimezone()
     period = Period.of(counted, now)
-    return Scorecard({f.name: f for f in (figure(period) for figure in FIGURES)}, since, until, space)
+    return Scorecard({f.name: f for f in (figure(period) for figure in FIGURES)}, counted.since, counted.until,
+                     counted.space)
 
 
 __all__ = ["SECTIONS", "Figure", "Scorecard", "Windows", "compute"]

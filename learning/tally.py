@@ -3,6 +3,11 @@ the scorecard needs. One method per kind of record (``storage.vocabulary``).
 
 Cases belong to the period they were opened in; counts of things (replies,
 cards, presses, redactions …) to the period they happened in.
+
+With a ``channel``, only the cases asked there count (the message that opened
+them was posted in it), with what is recorded about them; an event counts
+where it was posted (or in the thread of such a case); knowledge and
+conflicts stay the space's, and any other record about no such case is left out.
 """
 
 from __future__ import annotations
@@ -15,6 +20,26 @@ from typing import Any, Protocol
 
 from storage.eventlog import EventLog, Record
 from storage.sql import Sql
+
+# The fields of each kind of record that the tally and the figures read: all that
+# ``learning.ledger`` keeps of a record. A figure that reads another field adds it
+# here (``tests/learning/test_ledger.py`` checks the two modules against this list).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "case": ("to", "user", "reason", "staff", "by", "entry", "fresh", "taught", "confirmed"),
+    "decision": ("decision", "entry", "model", "candidates"),
+    "action": ("type", "kind", "private_to", "owner", "next_step"),
+    "card": ("with_journey",),
+    "event": ("type", "channel", "thread", "user", "redactions"),
+    "llm_redactions": ("count",),
+    "feedback": ("value", "asker"),
+    "repeat": ("earlier",),
+    "learn": ("entry", "how"),
+    "knowledge": ("entry", "what", "origin", "status", "review_after"),
+    "conflict": ("a", "b", "status"),
+    "promise_blocked": (), "private_move": (), "wrong_answer": (), "restated": (), "human_requested": (),
+}
+# Of a decision's candidates, the figures ask only whether each names its version.
+CANDIDATE_FIELDS = ("version",)
 
 
 class HasWindows(Protocol):
@@ -84,6 +109,9 @@ class Tally:
     wrong: set[tuple[str, str]] = field(default_factory=set)
     conflicts: dict[tuple[str, str], bool] = field(default_factory=dict)  # pair -> still open
     last_at: datetime | None = None
+    space: str | None = None  # the space read (every space when None)
+    channel: str | None = None
+    asked_in: dict[tuple[str, str], str] = field(default_factory=dict)  # (space, event id) -> channel
 
     def in_period(self, at: datetime) -> bool:
         return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
@@ -92,11 +120,27 @@ class Tally:
         """Take one record into account; kinds no figure reads are passed over."""
         self.last_at = rec.at
         on = _ON.get(rec.kind)
-        if on is not None:
-            on(self, rec, self._line(rec))
+        if on is None:
+            return
+        line = self._line(rec)
+        if self.channel is None or self._in_channel(rec, line):
+            on(self, rec, line)
 
     def _line(self, rec: Record) -> CaseLine | None:
         return self.cases.get((rec.space, rec.case)) if rec.case else None
+
+    def _in_channel(self, rec: Record, line: CaseLine | None) -> bool:
+        """Whether ``rec`` counts when only ``channel``'s cases do (see the module docstring)."""
+        if rec.kind in ("knowledge", "conflict"):
+            return True
+        if rec.kind == "event":
+            if rec.body.get("type") == "message":
+                self.asked_in[(rec.space, rec.event_id or "")] = rec.body.get("channel", "")
+            return rec.body.get("channel") == self.channel or (
+                (rec.space, rec.body.get("thread") or "") in self.cases)
+        if rec.kind == "case" and rec.body.get("to") == "opened" and line is None:
+            return self.asked_in.get((rec.space, rec.event_id or "")) == self.channel
+        return line is not None
 
     # -- one method per kind of record ---------------------------------------------
 
@@ -223,9 +267,10 @@ _ON: dict[str, Callable[[Tally, Record, CaseLine | None], None]] = {
 
 
 async def tally(db: Sql, *, since: datetime | None = None, until: datetime | None = None,
-                space: str | None = None, windows: Windows | None = None) -> Tally:
-    """Read the log of ``space`` (every space when ``None``) up to ``until``."""
-    counted = Tally(since, until, windows or Windows())
+                space: str | None = None, windows: Windows | None = None, channel: str | None = None) -> Tally:
+    """Read the log of ``space`` (every space when ``None``) up to ``until``;
+    ``channel``: only the cases asked there (the module docstring says what counts)."""
+    counted = Tally(since, until, windows or Windows(), space=space, channel=channel)
     async for rec in EventLog(db).records(until=until, space=space):
         counted.add(rec)
     return counted

@@ -70,6 +70,21 @@ class CaseRows:
             params.append(space)
         return _states(await self.db.fetchall(sql + " ORDER BY opened_at, key", params))
 
+    async def page(self, statuses: Sequence[str], *, space: str | None, limit: int,
+                   offset: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of the states of the cases in ``statuses``, oldest first, and how many there are in all
+        (the page's keys are read from the index alone, then their states)."""
+        where = f" WHERE status IN ({marks(statuses)})"
+        params: list[Any] = list(statuses)
+        if space is not None:
+            where += " AND space = ?"
+            params.append(space)
+        total = await self.db.fetchone("SELECT count(*) AS n FROM cases" + where, params)
+        keys = await self.db.fetchall("SELECT space, key FROM cases" + where + " ORDER BY opened_at, key "
+                                      "LIMIT ? OFFSET ?", [*params, limit, offset])
+        states = [await self.get(row["space"], row["key"]) for row in keys]
+        return [state for state in states if state is not None], int(total["n"]) if total else 0
+
     async def of_user(self, space: str, user: str, *, since: str) -> list[dict[str, Any]]:
         """States of the cases ``user`` opened since ``since``, newest first."""
         return _states(await self.db.fetchall(

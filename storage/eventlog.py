@@ -183,9 +183,11 @@ class EventLog:
         space: str | None = None,
         case: str | None = None,
         kinds: tuple[LogKind, ...] | None = None,
+        after: int | None = None,
     ) -> AsyncIterator[Record]:
+        """Records in order; ``after``: only those newer than that sequence number."""
         where, params = _where(since=since, until=until, space=space, case=case, kinds=kinds)
-        async for stored in self._pages(where, params):
+        async for stored in self._pages(where, params, after=after or 0):
             yield Record(seq=stored.seq, kind=stored.kind, at=datetime.fromisoformat(stored.at),
                          space=stored.space, case=stored.case, event_id=stored.event_id,
                          body=json.loads(stored.body))

@@ -74,6 +74,32 @@ class EntryRows:
                 params.append(value)
         return [entry_row(row) for row in await self.db.fetchall(sql + " ORDER BY space, created_at, id", params)]
 
+    async def find(self, *, text: str, space: str | None, status: str | None, stale_before: str | None,
+                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of entries whose id, question forms or answer contain ``text`` (any case),
+        newest change first, and how many match in all. ``stale_before`` (an ISO day): only
+        live entries whose review date is before it."""
+        where, params = " WHERE 1=1", list[Any]()
+        if text:
+            pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where += " AND (" + " OR ".join(f"lower({c}) LIKE ? ESCAPE '\\'" for c in ("id", "questions", "answer")) + ")"
+            params += [pattern] * 3
+        for clause, value in (("space = ?", space), ("status = ?", status)):
+            if value is not None:
+                where += f" AND {clause}"
+                params.append(value)
+        if stale_before is not None:
+            where += " AND status = 'live' AND review_after IS NOT NULL AND review_after < ?"
+            params.append(stale_before)
+        total = await self.db.fetchone("SELECT count(*) AS n FROM entries" + where, params)
+        rows = await self.db.fetchall("SELECT * FROM entries" + where + " ORDER BY updated_at DESC, id "
+                                      "LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [entry_row(row) for row in rows], int(total["n"]) if total else 0
+
+    async def spaces(self) -> list[str]:
+        """Every space that has knowledge."""
+        return [row["space"] for row in await self.db.fetchall("SELECT DISTINCT space FROM entries ORDER BY space")]
+
     async def with_answer_key(self, space: str, key: str) -> list[dict[str, Any]]:
         """Entries of ``space``, not retired, whose normalised answer is ``key``."""
         rows = await self.db.fetchall(

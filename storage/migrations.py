@@ -207,4 +207,10 @@ MIGRATIONS: list[str] = [
         failed INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 7: reading a large store fast: a case's events by id (audit show, the console's case
+    # page) and the open cases oldest first (the console's queue).
+    """
+    CREATE INDEX log_event ON log (space, event_id);
+    CREATE INDEX cases_open ON cases (status, opened_at, space, key);
+    """,
 ]

@@ -45,7 +45,7 @@ class Table:
         return sql + f" DO UPDATE SET {updates}"
 
 
-# Every table of schema 6, in an order that keeps references whole. A new
+# Every table of schema 7, in an order that keeps references whole. A new
 # migration adds its tables here (tests/storage/test_move.py checks nothing is left out).
 TABLES: tuple[Table, ...] = (
     Table("counters", ("name",), ("name", "value"), "upsert"),

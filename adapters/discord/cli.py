@@ -125,11 +125,12 @@ def _one_line(what: object) -> str:
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.names import CoreNames
+    from bot.cli import companion_adapters
     from bot.runtime import Runtime
 
     core = await open_core(settings)
     adapter = DiscordAdapter(discord_settings, token=token, names=CoreNames.of(settings))
-    runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
+    runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds)
     loop = asyncio.get_running_loop()
     try:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread

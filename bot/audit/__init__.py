@@ -5,7 +5,7 @@
 are thin wrappers over these.
 """
 
-from bot.audit.render import render
+from bot.audit.render import describe, render
 from bot.audit.trail import (
     CaseNotFound,
     ChainCheck,
@@ -18,5 +18,5 @@ from bot.audit.trail import (
     verify,
 )
 
-__all__ = ["CaseNotFound", "ChainCheck", "LogRecord", "Story", "export", "read_export", "records",
-           "render", "story", "verify"]
+__all__ = ["CaseNotFound", "ChainCheck", "LogRecord", "Story", "describe", "export", "read_export",
+           "records", "render", "story", "verify"]

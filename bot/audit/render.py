@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from bot.audit.trail import ChainCheck, Story
+from bot.audit.trail import ChainCheck, LogRecord, Story
 
 INDENT = " " * 40
 LABELS = {"llm_redactions": "REDACTED", "promise_blocked": "HELD BACK", "generation": "LLM"}
@@ -33,13 +33,17 @@ def render(story: Story, chain: ChainCheck) -> str:
     for record in story.records:
         label = LABELS.get(record.kind, record.kind.upper())
         head = f"{record.at[:19].replace('T', ' ')}Z #{record.seq:<6} {label:<10}"
-        describe = _DESCRIBE.get(record.kind, _generic)
-        first, *rest = describe(record.body) or [""]
+        first, *rest = describe(record)
         if not record.sealed or record.seq == chain.broken_at:
             rest.append("!! this record's hash does not hold: it was changed, or a record before it was")
         lines.append(f"{head} {first}")
         lines += [f"{INDENT}{line}" for line in rest]
     return "\n".join(lines)
+
+
+def describe(record: LogRecord) -> list[str]:
+    """One record in words: its first line, then details (the web console shows these too)."""
+    return _DESCRIBE.get(record.kind, _generic)(record.body) or [""]
 
 
 def _short(text: Any, limit: int = TEXT_LIMIT) -> str:

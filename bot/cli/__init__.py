@@ -8,9 +8,11 @@ through the ``journeybot.cli`` entry points (``register_plugins``).
 
 from bot.cli import audit, db, kb, learn, replay, report, review  # noqa: F401  (each registers its commands)
 from bot.cli.common import (
+    COMPANIONS,
     ConfigOption,
     DbOption,
     app,
+    companion_adapters,
     fail,
     open_core,
     register_plugins,
@@ -30,6 +32,6 @@ def main() -> None:
 
 
 __all__ = [
-    "ConfigOption", "DbOption", "app", "fail", "import_knowledge", "main", "open_core", "print_scorecard", "run",
-    "run_app", "settings_for", "setup_logging", "with_core",
+    "COMPANIONS", "ConfigOption", "DbOption", "app", "companion_adapters", "fail", "import_knowledge", "main",
+    "open_core", "print_scorecard", "run", "run_app", "settings_for", "setup_logging", "with_core",
 ]

@@ -154,6 +154,16 @@ def with_store(settings: Any, body: Callable[[Any], Awaitable[T]]) -> T:
 
 
 
+# Adapters that run beside a platform's in the same process: ``journeybot run
+# --web slack`` registers the web console's here; each factory gets the core.
+COMPANIONS: list[Callable[[Any], Any]] = []
+
+
+def companion_adapters(core: Any) -> list[Any]:
+    """The adapters asked to run beside the platform (after it in the runtime's list)."""
+    return [make(core) for make in COMPANIONS]
+
+
 def load_adapter(name: str) -> Any:
     """An adapter class registered under ``journeybot.adapters`` (the core never imports adapters)."""
     from importlib.metadata import entry_points

@@ -26,11 +26,14 @@ from bot.cli.common import (
 
 
 async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool,
-                           docs: dict[str, Any] | None = None) -> Any:
+                           docs: dict[str, Any] | None = None, author: str = "import",
+                           progress: Any = None) -> Any:
     """Import a knowledge file as a stream (any size, bounded memory), or
     Markdown/MDX docs (a page or a folder; ``docs`` holds the docs options
     ``base_url``, ``root``, ``site``), with progress on a terminal and, off
-    one, a line every few seconds."""
+    one, a line every few seconds: the code behind ``journeybot kb import`` and
+    the web console's upload (``progress`` hears each ``FileProgress`` of a
+    knowledge file instead of the terminal)."""
     from datetime import UTC, datetime
 
     from bot.cli.progress import ImportProgress
@@ -40,12 +43,12 @@ async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: b
     log = logging.getLogger("journeybot.kb")
     policy = core.settings.policy
     docs_folder = await asyncio.to_thread(lambda: path.exists() and is_docs(path))
-    with ImportProgress(path.name, quiet=quiet) as progress:
+    with ImportProgress(path.name, quiet=quiet or progress is not None) as shown:
         if docs_folder:
-            report = await _import_docs(core, path, space=space, docs=docs or {}, progress=progress)
+            report = await _import_docs(core, path, space=space, docs=docs or {}, progress=shown, author=author)
         else:
             report = await import_file(
-                core.kb, path, space=space, author="import", at=datetime.now(UTC), progress=progress,
+                core.kb, path, space=space, author=author, at=datetime.now(UTC), progress=progress or shown,
                 conflict_threshold=policy.conflict_threshold,
                 conflict_answer_gap=policy.conflict_answer_gap)
     for problem in report.problems:
@@ -57,7 +60,7 @@ async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: b
 
 
 async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[str, Any],
-                       progress: Any) -> Any:
+                       progress: Any, author: str) -> Any:
     """A docs folder (or page) as a whole: every section read first, so the
     sections it no longer has are retired."""
     from datetime import UTC, datetime
@@ -71,7 +74,7 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
             "no --base-url: answers from %s name their section but cannot link to it", path)
     policy = core.settings.policy
     report = await import_drafts(
-        core.kb, parsed.drafts, author="import", at=datetime.now(UTC),
+        core.kb, parsed.drafts, author=author, at=datetime.now(UTC),
         progress=lambda done, total: progress.step("embedding questions and passages", done, total),
         conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap,
         replaces=source.covers)

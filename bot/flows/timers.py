@@ -31,7 +31,7 @@ async def on_tick(handling: Handling, tick: Tick) -> None:
                 f"Reminder: “{case.question[:120]}” from {case.user_name or case.user} has been waiting "
                 f"since {case.updated_at:%b %d %H:%M} with no one on it.", "the staff team",
                 "someone takes it (I'll take it) or replies to the card")
-            handling.reply(case, words, address=handling.staff_address(case.card_ref or case.card))
+            handling.reply(case, words, address=handling.staff_address(case.card_ref or case.card, case=case))
             await handling.log("reminder", {"card": case.card}, case=case.key)
             await handling.save(replace(case, reminded=True))
     handling.space = tick.space

@@ -213,4 +213,9 @@ MIGRATIONS: list[str] = [
         failed BIGINT NOT NULL DEFAULT 0
     );
     """,
+    # 7: reading a large store fast: a case's events by id, and the open cases oldest first.
+    """
+    CREATE INDEX log_event ON log (space, event_id);
+    CREATE INDEX cases_open ON cases (status, opened_at, space, key);
+    """,
 ]

@@ -38,8 +38,8 @@ def reply(case: str, minutes: float, kind: str = "answer", **body: Any) -> Recor
 
 
 def tallied(*records: Record, since: datetime | None = None, until: datetime | None = None,
-            windows: Windows | None = None) -> Tally:
-    counted = Tally(since, until, windows or Windows())
+            windows: Windows | None = None, channel: str | None = None) -> Tally:
+    counted = Tally(since, until, windows or Windows(), channel=channel)
     for record in records:
         counted.add(record)
     return counted

@@ -6,7 +6,7 @@ from bot.settings import PolicySettings
 from learning.figures import Period
 from learning.tally import _ON, Windows
 from storage.vocabulary import LOG_KINDS
-from tests.learning.records import DAY, answered, at, moved, rec, tallied
+from tests.learning.records import DAY, answered, at, moved, rec, reply, tallied
 
 
 def test_every_kind_the_tally_reads_is_a_kind_the_log_has() -> None:
@@ -45,3 +45,28 @@ def test_the_asker_writing_again_keeps_a_case_from_being_presumed_solved() -> No
     assert quiet.outcome == "presumed"
     assert back.outcome == "unresolved"  # they wrote after the answer, then nobody followed up
     assert bystander.outcome == "presumed"
+
+
+def test_a_channel_counts_the_cases_asked_there_and_what_happened_in_them() -> None:
+    records = [
+        rec("event", event="c1", type="message", channel="help", user="u1", redactions=1),
+        moved("c1", "opened", 0, event="c1"),
+        rec("event", event="c2", minutes=1, type="message", channel="random", user="u2", redactions=2),
+        moved("c2", "opened", 1, user="u2", event="c2"),
+        reply("c1", 2, kind="handoff", owner="staff", next_step="they answer here"),
+        reply("c2", 2, kind="handoff", owner="staff", next_step="they answer here"),
+        rec("feedback", "c2", minutes=3, value="solved", asker=True),
+        rec("knowledge", minutes=3, entry="k1", what="created", status="live"),
+        rec("event", event="m3", minutes=5, type="message", channel="help", thread="c1", user="u1"),
+        rec("private_move", minutes=6),  # about no case
+    ]
+    help_only = tallied(*records, channel="help")
+    everything = tallied(*records)
+    assert list(help_only.cases) == [("s", "c1")] and len(everything.cases) == 2
+    assert len(help_only.replies) == 1 and len(everything.replies) == 2
+    assert help_only.feedback["solved"] == 0 and everything.feedback["solved"] == 1
+    assert help_only.counts["redactions"] == 1 and everything.counts["redactions"] == 3
+    assert help_only.counts["private_move"] == 0 and everything.counts["private_move"] == 1
+    assert "k1" in help_only.knowledge, "knowledge stays the space's"
+    assert help_only.cases[("s", "c1")].last_asker_at == at(5)
+    assert help_only.last_at == everything.last_at == at(6)
