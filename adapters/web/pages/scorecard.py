@@ -52,14 +52,10 @@ OVER_ENDED = ("task_success", "task_success_confirmed", "first_contact_resolutio
 CHARTED = ("task_success", "wrong_answer_rate", "abstention_rate", "first_contact_resolution", "csat")
 
 
-def target_wrong_rate(settings: Any) -> float | None:
-    """THE SLOT for the operator's target wrong rate. No such setting exists
-    yet; when one is added (``policy.target_wrong_rate``), the page shows it
+def target_wrong_rate(settings: Any) -> float:
+    """The operator's target wrong rate (``policy.target_wrong_rate``), shown
     beside the measured rate and on the chart."""
-    value = getattr(getattr(settings, "policy", None), "target_wrong_rate", None)
-    if value is None:
-        value = getattr(settings, "target_wrong_rate", None)
-    return float(value) if isinstance(value, int | float) else None
+    return float(settings.policy.target_wrong_rate)
 
 
 @dataclass(frozen=True, slots=True)

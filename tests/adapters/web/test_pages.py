@@ -45,8 +45,8 @@ async def test_the_scorecard_shows_each_figure_with_its_basis_and_open_cases_apa
 async def test_the_target_wrong_rate_has_a_named_slot_beside_the_measured_rate(local: Browser) -> None:
     page = (await local.get("/scorecard")).text
     slot = re.search(r'<span id="target-wrong-rate">(.*?)</span>', page, re.S)
-    assert slot and "not set" in slot.group(1) and "policy.target_wrong_rate" in slot.group(1)
-    assert target_wrong_rate(Settings()) is None
+    assert slot and "1.0%" in slot.group(1) and "policy.target_wrong_rate" in slot.group(1)
+    assert target_wrong_rate(Settings.model_validate({"policy": {"target_wrong_rate": 0.02}})) == 0.02
 
     class Policy:
         target_wrong_rate = 0.02
