@@ -142,4 +142,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN key TEXT;
     ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: several workers: an event's and an action's lease (which worker has it, until when, in ms
+    # since the epoch), so a live worker takes over what a dead one left; an action's case, so one
+    # worker sends a case's actions in order.
+    """
+    ALTER TABLE events ADD COLUMN worker TEXT;
+    ALTER TABLE events ADD COLUMN lease_until INTEGER;
+    ALTER TABLE outbox ADD COLUMN case_key TEXT;
+    ALTER TABLE outbox ADD COLUMN worker TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+    """,
 ]

@@ -63,9 +63,9 @@ TABLES: tuple[Table, ...] = (
                                       "vector"), "upsert"),
     Table("refs", ("space", "ref"), ("space", "ref", "case_key", "what"), "upsert"),
     Table("journeys", ("space", '"user"'), ("space", '"user"', "state"), "upsert"),
-    Table("events", ("space", "id"), ("space", "id", "log_seq", "status"), "upsert"),
-    Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref", "key", "attempts"),
-          "upsert"),
+    Table("events", ("space", "id"), ("space", "id", "log_seq", "status", "worker", "lease_until"), "upsert"),
+    Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref", "key", "attempts",
+                               "case_key", "worker", "lease_until"), "upsert"),
 )
 IDENTITIES = (("forms", "id"), ("form_changes", "seq"), ("outbox", "seq"))
 

@@ -102,11 +102,11 @@ def serve(settings: Any, discord_settings: Any, token: str) -> None:
 async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.names import CoreNames
-    from bot.runtime import Runtime
+    from bot.runtime import SWEEP_SECONDS, Runtime
 
     core = await open_core(settings)
     adapter = DiscordAdapter(discord_settings, token=token, names=CoreNames.of(settings))
-    runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds)
+    runtime = Runtime(core, [adapter], tick_seconds=settings.tick_seconds, sweep_seconds=SWEEP_SECONDS)
     loop = asyncio.get_running_loop()
     try:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
