@@ -290,13 +290,22 @@ class Runtime:
 
     async def start(self) -> None:
         """Handle what a previous run left (events stored but not handled, actions not
-        sent), then start the adapters."""
+        sent) and start the adapters: on live platforms (``sweep_seconds``) first, so
+        events are stored and acknowledged while the backlog is worked off (they wait
+        their turn); elsewhere (replay) after."""
         self._backlog = True
         await self._check_store()
+        if self.sweep_seconds:  # a live platform: take events (stored, acknowledged) while catching up
+            for adapter in self.adapters.values():
+                await adapter.start(self.sink)
         if not await self._catch_up():
-            logger.warning("starting with a backlog the store cannot take yet: it is worked off meanwhile")
-        for adapter in self.adapters.values():
-            await adapter.start(self.sink)
+            if self._trouble is not None:
+                logger.warning("starting with a backlog the store cannot take yet: it is worked off meanwhile")
+            elif self._backlog_task is None or self._backlog_task.done():  # events arrived meanwhile
+                self._backlog_task = asyncio.create_task(self._work_off_backlog(), name="journeybot-backlog")
+        if not self.sweep_seconds:
+            for adapter in self.adapters.values():
+                await adapter.start(self.sink)
         if self.tick_seconds:
             self._clock_task = asyncio.create_task(self._clock(self.tick_seconds), name="journeybot-clock")
         if self.sweep_seconds:

@@ -84,7 +84,7 @@ class Inbox:
         Raises ``StoreUnavailable`` when the store cannot take it now (nothing is kept then)."""
         worker, until = (lease.worker, lease.until(now_ms())) if lease else (None, None)
         try:
-            async with self.db.transaction():
+            async with self.db.transaction(aside=True):  # not behind the events being handled
                 seq = await self.log.append_now("event", at=at, space=space, event_id=event_id, body=body)
                 new = await self.db.fetchall(
                     "INSERT INTO events (space, id, log_seq, status, worker, lease_until) "
