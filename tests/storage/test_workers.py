@@ -126,3 +126,28 @@ async def test_events_of_different_cases_run_side_by_side_on_postgresql(store_ur
     if db.dialect != "postgresql":
         pytest.skip("SQLite has one writer: its transactions never overlap")
     assert await overlaps(db, other, ["case:s:X", "user:s:U1"], ["case:s:Y", "user:s:U2"])
+
+
+async def test_an_arriving_event_is_stored_while_the_process_handles_another_on_postgresql(db: Sql) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has one connection: storing waits its turn")
+    inbox = Inbox(db, EventLog(db))
+    await inbox.receive(space="s", event_id="m1", at=AT, body={"n": 1})
+    handling, release = asyncio.Event(), asyncio.Event()
+
+    async def handle() -> None:
+        async with db.transaction():
+            assert await inbox.claim("s", "m1")
+            handling.set()
+            await release.wait()  # a slow flow
+            await inbox.mark("s", "m1", "handled")
+
+    task = asyncio.create_task(handle())
+    await handling.wait()
+    try:
+        assert await asyncio.wait_for(inbox.receive(space="s", event_id="m2", at=AT, body={"n": 2}), 5)
+    finally:
+        release.set()
+        await task
+    assert [w.id for w in await inbox.unhandled()] == ["m2"]
+    assert (await EventLog(db).verify()).ok
