@@ -81,6 +81,7 @@ class Runtime:
         self.outbound = Outbound(core, self.adapter_for, on_trouble=self._trouble_begins)
         self._held: OrderedDict[EventKey, Event] = OrderedDict()
         self._told: set[EventKey] = set()
+        self._in_hand: set[EventKey] = set()  # stored and being handled on the live path
         self._trouble: Trouble | None = None
         self._backlog = False  # events wait in the store (or in memory) for their turn
         self._arrived = False  # an event was stored while the backlog was worked off
@@ -110,7 +111,10 @@ class Runtime:
             await self._tell(event)
         if taken is None:
             return []
-        return await self._handle(taken)
+        try:
+            return await self._handle(taken)
+        finally:
+            self._in_hand.discard((event.space, event.id))
 
     async def deliver_quietly(self, event: Event, *, accepted: AcceptHook | None = None) -> None:
         """``deliver``, logging a failure instead of raising (the adapters' sink)."""
@@ -147,6 +151,7 @@ class Runtime:
         if self._backlog:  # older events come first; this one is handled after them
             self._arrived = True
             return "stored", None
+        self._in_hand.add((event.space, event.id))  # handled now: not the sweep's
         return "stored", accepted
 
     def _hold(self, event: Event) -> Verdict:
@@ -245,7 +250,8 @@ class Runtime:
 
     async def _handle_waiting(self) -> None:
         tried: set[EventKey] = set()
-        while batch := [a for a in await self.core.waiting() if (a.event.space, a.event.id) not in tried]:
+        while batch := [a for a in await self.core.waiting()
+                        if (a.event.space, a.event.id) not in tried | self._in_hand]:
             for accepted in batch:
                 tried.add((accepted.event.space, accepted.event.id))
                 logger.info("handling event %s, stored before its turn came", accepted.event.id)
