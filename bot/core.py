@@ -17,6 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -29,7 +32,7 @@ import numpy as np
 from bot.actions import Action, CardUpdate, Private, Route
 from bot.cases import CaseStore
 from bot.compose import Composer
-from bot.events import Edit, Event, Message
+from bot.events import Command, Delete, Edit, Event, Feedback, Message, Tick
 from bot.flows import route_event
 from bot.flows.questions import fallback
 from bot.handling import Handling
@@ -45,7 +48,8 @@ from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
 from storage import StoreUnavailable, database_for, is_postgres
 from storage.eventlog import EventLog
-from storage.mailroom import EventStatus, Inbox, Outbox
+from storage.locks import CaseLocks
+from storage.mailroom import EventStatus, Inbox, Lease, Outbox
 from storage.meta import Meta
 from storage.sql import Sql, StoreHealth
 
@@ -59,6 +63,21 @@ logger = logging.getLogger(__name__)
 Acceptance = Literal["stored", "seen", "ignored"]
 # What ``_prepare`` noted about a message, stored with the event.
 NOTES = ("truncated", "original_length", "redactions", "secrets")
+EVENT_LEASE_MS = 10_000  # an event stored by a worker that died is taken by another after this
+ACTION_LEASE_MS = 15_000  # an action claimed by a worker that died is sent by another after this
+WAIT_AT_MOST = 90.0  # seconds an event waits for what it depends on before it is handled anyway
+
+
+def worker_name(location: str) -> str:
+    """Who this process is to the store's leases. An SQLite store serves one process, so a
+    restarted process takes over its own leases at once; on PostgreSQL each process is itself."""
+    if not is_postgres(location):
+        return "local"
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class _Waits(Exception):
+    """Internal: the event depends on one not handled yet; it is left for later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +111,7 @@ class Core:
         sensitive: SensitiveDetector | None = None,
         generator: Generator | None = None,
         learner: Learner | None = None,
+        worker: str | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -101,6 +121,10 @@ class Core:
         self.log = EventLog(db)
         self.inbox = Inbox(db, self.log)
         self.outbox = Outbox(db)
+        self.locks = CaseLocks(db)
+        self.worker = worker or worker_name(db.location if db.dialect == "postgresql" else "")
+        self.event_lease = Lease(self.worker, EVENT_LEASE_MS)
+        self.action_lease = Lease(self.worker, ACTION_LEASE_MS)
         self.services = Services(
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
@@ -289,7 +313,7 @@ class Core:
         """Store the event before anything acts on it; ``False`` if it was
         stored before (platforms redeliver), and then nothing is written."""
         return await self.inbox.receive(space=event.space, event_id=event.id, at=event.at,
-                                        body={**event_to_json(event), **notes})
+                                        body={**event_to_json(event), **notes}, lease=self.event_lease)
 
     async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
         try:
@@ -313,21 +337,76 @@ class Core:
         """Run ``flow`` and store its consequences and actions in one transaction,
         once: an event already handled (claimed by another path) gives nothing."""
         handling = Handling(self.services, event, notes)
-        async with self.db.transaction():
-            if not await self.inbox.claim(event.space, event.id):
-                logger.info("event %s in %s was handled already", event.id, event.space)
-                return []
-            await flow(handling)
-            await handling.flush()
-            actions = await self._store_actions(handling.actions, event.at)
-            await self.inbox.mark(event.space, event.id, status)
+        keys, everything = await self._touches(event)
+        try:
+            async with self.db.transaction():
+                await self.locks.hold(keys, everything=everything)
+                if not await self.inbox.claim(event.space, event.id):
+                    logger.info("event %s in %s was handled already (or is in hand elsewhere)", event.id, event.space)
+                    return []
+                if self.db.dialect == "postgresql":
+                    self.journeys.forget()  # another worker may have changed them until we held the keys
+                await self._must_it_wait(event)
+                await flow(handling)
+                await handling.flush()
+                actions = await self._store_actions(handling.actions, event.at)
+                await self.inbox.mark(event.space, event.id, status)
+        except _Waits as waits:
+            logger.info("event %s in %s waits for %s; handled later", event.id, event.space, waits)
+            return []
         return actions
+
+    async def _touches(self, event: Event) -> tuple[set[str], bool]:
+        """The lock keys of what handling ``event`` may change: its case and the people
+        whose journeys it moves; everything for time passing over all cases."""
+        if isinstance(event, Tick):
+            return set(), True
+        about: str | None = None
+        if isinstance(event, Message | Command):
+            about = event.thread or (event.id if isinstance(event, Message) and not event.direct else None)
+        elif isinstance(event, Feedback | Edit | Delete):
+            about = event.about
+        users = {event.user} if event.user else set()
+        keys: set[str] = set()
+        if about:
+            case_key, user = await self._case_behind(event.space, about)
+            keys.add(f"case:{event.space}:{case_key}")
+            if user:
+                users.add(user)
+        return keys | {f"user:{event.space}:{u}" for u in users}, False
+
+    async def _case_behind(self, space: str, about: str) -> tuple[str, str | None]:
+        """The case ``about`` (a case key, or a card, thread or DM we posted) belongs to, and its asker."""
+        case = await self.cases.get(space, about)
+        if case is None:
+            ref = await self.cases.by_ref(space, about)
+            if ref is not None:
+                case = await self.cases.get(space, ref[0])
+                return ref[0], case.user if case else None
+            return about, None
+        return case.key, case.user
+
+    async def _must_it_wait(self, event: Event) -> None:
+        """Raise ``_Waits`` while ``event`` depends on what is not done yet (another worker
+        died with it, or has it in hand): a reply in the thread of a question not handled
+        yet, a staff reply to a card whose post is not recorded yet. At most ``WAIT_AT_MOST``."""
+        if not isinstance(event, Message) or not event.thread:
+            return
+        if (datetime.now(UTC) - event.at).total_seconds() > WAIT_AT_MOST:
+            return
+        thread = event.thread
+        if await self.inbox.waits(event.space, thread):
+            raise _Waits(f"its thread's event {thread}")
+        if (self.services.community.channel_kind(event) == "staff" and await self.cases.get(event.space, thread) is None
+                and await self.cases.by_ref(event.space, thread) is None
+                and await self.outbox.unperformed(event.space)):
+            raise _Waits(f"the post of card {thread} to be recorded")
 
     async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
         stored: list[Action] = []
         for action in actions:
             body = action_to_json(action)
-            seq, key = await self.outbox.put(event_id=action.event, space=action.space, body=body)
+            seq, key = await self.outbox.put(event_id=action.event, space=action.space, body=body, case=action.case)
             await self.log.append("action", at=at, space=action.space,
                                   case=action.case, event_id=action.event, body={**body, "seq": seq})
             stored.append(replace(action, seq=seq, key=key))
@@ -367,11 +446,19 @@ class Core:
                         resend=queued.attempts > 0)
                 for queued in await self.outbox.pending()]
 
+    async def to_send(self) -> list[Action]:
+        """Pending actions this worker may send now, claimed for it (a case's in order;
+        none another worker holds); ``resend`` on those attempted before."""
+        return [replace(action_from_json(queued.body), seq=queued.seq, key=queued.key,
+                        resend=queued.attempts > 0)
+                for queued in await self.outbox.claim(self.action_lease)]
+
     async def waiting(self) -> list[Accepted]:
-        """The oldest events stored but not handled yet (the process stopped, or the
-        store failed, before their turn), ready for ``process``."""
+        """The oldest events stored but not handled yet that this worker may take (its own,
+        and those of a worker whose lease ran out: it stopped, or the store failed, before
+        their turn), ready for ``process``."""
         accepted: list[Accepted] = []
-        for item in await self.inbox.unhandled():
+        for item in await self.inbox.unhandled(worker=self.worker):
             try:
                 event = event_from_json(item.body)
             except ValueError:

@@ -62,7 +62,7 @@ class Outbound:
         async with self._lock:
             now = asyncio.get_running_loop().time()
             blocked: set[CaseKey] = set()
-            for action in await self.core.pending():
+            for action in await self.core.to_send():
                 key = (action.space, action.case)
                 waiting = self.held.get(key)
                 if key in blocked or (waiting is not None and waiting.due > now):

@@ -44,14 +44,18 @@ class Health:
     held: int = 0
     waiting: bool = False
     unsent: int = 0
+    store: str = ""  # the store's last health check, one line ("" before the first)
 
     def describe(self) -> str:
+        """The first line says ok or what fails; a second, when known, the store's state."""
         if self.ok:
             busy = " (catching up)" if self.waiting else ""
-            return f"ok{busy}"
-        when = self.since.isoformat(timespec="seconds") if self.since else "?"
-        return (f"the store is failing since {when}: {self.error}; {self.held} event(s) held in memory "
-                "until it works again")
+            first = f"ok{busy}"
+        else:
+            when = self.since.isoformat(timespec="seconds") if self.since else "?"
+            first = (f"the store is failing since {when}: {self.error}; {self.held} event(s) held in memory "
+                     "until it works again")
+        return first + (f"\nstore: {self.store}" if self.store else "")
 
 
 class EventSink(Protocol):

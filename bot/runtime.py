@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 STORE_RETRY_FIRST = 0.5  # seconds before the store is tried again, doubling …
 STORE_RETRY_MAX = 15.0  # … up to this
 MAX_HELD = 10_000  # events held in memory while the store fails; beyond, they are refused
+SWEEP_SECONDS = 1.0  # how often a worker looks for what no live worker holds (and checks the store)
 
 EventKey = tuple[str, str]
 
@@ -64,24 +65,31 @@ class Door:
 class Runtime:
     """The core plus its adapters; adapters hand their events to ``sink``."""
 
-    def __init__(self, core: Core, adapters: Sequence[Adapter], *, tick_seconds: float | None = None) -> None:
+    def __init__(self, core: Core, adapters: Sequence[Adapter], *, tick_seconds: float | None = None,
+                 sweep_seconds: float | None = None) -> None:
         """``tick_seconds``: on live platforms, let time pass every so often
-        (reminders, presumed resolution); replay has no wall clock."""
+        (reminders, presumed resolution); replay has no wall clock. ``sweep_seconds``:
+        on live platforms, look every so often for what no live worker holds."""
         if not adapters:
             raise ValueError("the runtime needs at least one adapter")
         self.core = core
         self.adapters = {adapter.name: adapter for adapter in adapters}
         self.primary = adapters[0]
         self.tick_seconds = tick_seconds
+        self.sweep_seconds = sweep_seconds
         self.sink = Door(self)
         self.outbound = Outbound(core, self.adapter_for, on_trouble=self._trouble_begins)
         self._held: OrderedDict[EventKey, Event] = OrderedDict()
         self._told: set[EventKey] = set()
+        self._in_hand: set[EventKey] = set()  # stored and being handled on the live path
         self._trouble: Trouble | None = None
         self._backlog = False  # events wait in the store (or in memory) for their turn
         self._arrived = False  # an event was stored while the backlog was worked off
         self._backlog_task: asyncio.Task[None] | None = None
         self._clock_task: asyncio.Task[None] | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
+        self._store = ""  # the store's last health check, for health()
+        self._store_ok = True
         self._stopping = asyncio.Event()
         self._stopped = False
 
@@ -103,7 +111,10 @@ class Runtime:
             await self._tell(event)
         if taken is None:
             return []
-        return await self._handle(taken)
+        try:
+            return await self._handle(taken)
+        finally:
+            self._in_hand.discard((event.space, event.id))
 
     async def deliver_quietly(self, event: Event, *, accepted: AcceptHook | None = None) -> None:
         """``deliver``, logging a failure instead of raising (the adapters' sink)."""
@@ -140,6 +151,7 @@ class Runtime:
         if self._backlog:  # older events come first; this one is handled after them
             self._arrived = True
             return "stored", None
+        self._in_hand.add((event.space, event.id))  # handled now: not the sweep's
         return "stored", accepted
 
     def _hold(self, event: Event) -> Verdict:
@@ -238,7 +250,8 @@ class Runtime:
 
     async def _handle_waiting(self) -> None:
         tried: set[EventKey] = set()
-        while batch := [a for a in await self.core.waiting() if (a.event.space, a.event.id) not in tried]:
+        while batch := [a for a in await self.core.waiting()
+                        if (a.event.space, a.event.id) not in tried | self._in_hand]:
             for accepted in batch:
                 tried.add((accepted.event.space, accepted.event.id))
                 logger.info("handling event %s, stored before its turn came", accepted.event.id)
@@ -250,22 +263,59 @@ class Runtime:
 
     def health(self) -> Health:
         trouble = self._trouble
+        if trouble is None and not self._store_ok:
+            trouble = Trouble(datetime.now(UTC), f"the store's health check failed ({self._store})")
         return Health(ok=trouble is None, since=trouble.since if trouble else None,
                       error=trouble.error if trouble else None, held=len(self._held),
-                      waiting=self._backlog, unsent=len(self.outbound.held))
+                      waiting=self._backlog, unsent=len(self.outbound.held), store=self._store)
+
+    # -- what no live worker holds ------------------------------------------------------
+
+    async def _check_store(self) -> None:
+        state = await self.core.health()
+        self._store_ok = state.ok
+        self._store = (f"{'ok' if state.ok else 'failing'}, {state.dialect} schema {state.schema}, "
+                       f"{state.latency_ms:.1f} ms" + (f", {state.detail}" if state.detail else ""))
+
+    async def _sweep(self, every: float) -> None:
+        """Every ``every`` seconds: check the store (for ``health``), and unless a backlog is
+        being worked off already, send what is pending and handle what waits that this
+        worker may take: another worker died with it (its lease ran out), or it waited for
+        an event it depends on."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(every * (0.75 + random.random() / 2))
+            await self._check_store()
+            if self._trouble is not None or (self._backlog_task is not None and not self._backlog_task.done()):
+                continue
+            try:
+                await self._catch_up()
+            except Exception:
+                logger.exception("looking for what waits failed; trying again in %.0f s", every)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
         """Handle what a previous run left (events stored but not handled, actions not
-        sent), then start the adapters."""
+        sent) and start the adapters: on live platforms (``sweep_seconds``) first, so
+        events are stored and acknowledged while the backlog is worked off (they wait
+        their turn); elsewhere (replay) after."""
         self._backlog = True
+        await self._check_store()
+        if self.sweep_seconds:  # a live platform: take events (stored, acknowledged) while catching up
+            for adapter in self.adapters.values():
+                await adapter.start(self.sink)
         if not await self._catch_up():
-            logger.warning("starting with a backlog the store cannot take yet: it is worked off meanwhile")
-        for adapter in self.adapters.values():
-            await adapter.start(self.sink)
+            if self._trouble is not None:
+                logger.warning("starting with a backlog the store cannot take yet: it is worked off meanwhile")
+            elif self._backlog_task is None or self._backlog_task.done():  # events arrived meanwhile
+                self._backlog_task = asyncio.create_task(self._work_off_backlog(), name="journeybot-backlog")
+        if not self.sweep_seconds:
+            for adapter in self.adapters.values():
+                await adapter.start(self.sink)
         if self.tick_seconds:
             self._clock_task = asyncio.create_task(self._clock(self.tick_seconds), name="journeybot-clock")
+        if self.sweep_seconds:
+            self._sweep_task = asyncio.create_task(self._sweep(self.sweep_seconds), name="journeybot-sweep")
 
     async def _clock(self, every: float) -> None:
         """Time passes for the core: reminders to staff, presumed resolution."""
@@ -284,7 +334,7 @@ class Runtime:
                 await adapter.stop()
             except Exception:
                 logger.exception("stopping the %s adapter failed", adapter.name)
-        for task in (self._backlog_task, self._clock_task):
+        for task in (self._backlog_task, self._clock_task, self._sweep_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -23,7 +23,8 @@ from storage.cases import CaseRow, CaseRows
 from storage.eventlog import ChainReport, EventLog, Record, StoredRecord
 from storage.journeys import JourneyRows
 from storage.knowledge import Change, EntryRows, FormOp, Indexed
-from storage.mailroom import EventStatus, Inbox, Outbox, Queued, Waiting
+from storage.locks import CaseLocks
+from storage.mailroom import EventStatus, Inbox, Lease, Outbox, Queued, Waiting
 from storage.meta import Meta
 from storage.models import LearningRows, ModelRecord, Outcome, Pair
 from storage.sql import Sql
@@ -55,23 +56,36 @@ class LogRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    """Events as received, each once, handled once (``storage.mailroom.Inbox``)."""
+    """Events as received, each once, leased to the worker that stored it, handled once
+    (``storage.mailroom.Inbox``)."""
 
-    async def receive(self, *, space: str, event_id: str, at: datetime, body: dict[str, Any]) -> bool: ...
+    async def receive(self, *, space: str, event_id: str, at: datetime, body: dict[str, Any],
+                      lease: Lease | None = None) -> bool: ...
     async def claim(self, space: str, event_id: str) -> bool: ...
     async def known(self, space: str, event_id: str) -> bool: ...
+    async def waits(self, space: str, event_id: str) -> bool: ...
     async def mark(self, space: str, event_id: str, status: EventStatus) -> None: ...
-    async def unhandled(self, limit: int = 100) -> list[Waiting]: ...
+    async def unhandled(self, limit: int = 100, *, worker: str | None = None,
+                        now: int | None = None) -> list[Waiting]: ...
 
 
 class OutboxRepository(Protocol):
-    """Actions stored before they are performed, each with a key and its attempts
-    (``storage.mailroom.Outbox``)."""
+    """Actions stored before they are performed, each with a key and its attempts, claimed
+    by one worker at a time, a case in order (``storage.mailroom.Outbox``)."""
 
-    async def put(self, *, event_id: str, space: str, body: dict[str, Any]) -> tuple[int, str]: ...
+    async def put(self, *, event_id: str, space: str, body: dict[str, Any],
+                  case: str | None = None) -> tuple[int, str]: ...
     async def attempt(self, seq: int) -> None: ...
     async def performed(self, seq: int, *, at: datetime, ref: str | None) -> None: ...
     async def pending(self, limit: int = 500) -> list[Queued]: ...
+    async def claim(self, lease: Lease, *, limit: int = 200, now: int | None = None) -> list[Queued]: ...
+    async def unperformed(self, space: str) -> int: ...
+
+
+class CaseLockRepository(Protocol):
+    """Two events of one case never handled at the same time (``storage.locks.CaseLocks``)."""
+
+    async def hold(self, keys: Iterable[str], *, everything: bool = False) -> None: ...
 
 
 class CaseRepository(Protocol):
@@ -204,4 +218,5 @@ if TYPE_CHECKING:  # mypy holds each implementation to its Protocol
         meta: MetaRepository = Meta(db)
         models: ModelRepository = LearningRows(db)
         lessons: LessonRepository = LearningRows(db)
-        del log, inbox, outbox, cases, journeys, entries, meta, models, lessons
+        locks: CaseLockRepository = CaseLocks(db)
+        del log, inbox, outbox, cases, journeys, entries, meta, models, lessons, locks

@@ -139,8 +139,8 @@ class Database:
             await self.conn.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_version VALUES ({version});\nCOMMIT;")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Database]:
-        """Run the block's writes as one transaction (re-entrant)."""
+    async def transaction(self, *, aside: bool = False) -> AsyncIterator[Database]:
+        """Run the block's writes as one transaction (re-entrant; one connection: ``aside`` takes turns too)."""
         if self._in_tx.get():
             yield self
             return

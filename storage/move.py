@@ -45,7 +45,7 @@ class Table:
         return sql + f" DO UPDATE SET {updates}"
 
 
-# Every table of schema 7, in an order that keeps references whole. A new
+# Every table of schema 8, in an order that keeps references whole. A new
 # migration adds its tables here (tests/storage/test_move.py checks nothing is left out).
 TABLES: tuple[Table, ...] = (
     Table("counters", ("name",), ("name", "value"), "upsert"),
@@ -64,9 +64,9 @@ TABLES: tuple[Table, ...] = (
                                       "vector"), "upsert"),
     Table("refs", ("space", "ref"), ("space", "ref", "case_key", "what"), "upsert"),
     Table("journeys", ("space", '"user"'), ("space", '"user"', "state"), "upsert"),
-    Table("events", ("space", "id"), ("space", "id", "log_seq", "status"), "upsert"),
-    Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref", "key", "attempts"),
-          "upsert"),
+    Table("events", ("space", "id"), ("space", "id", "log_seq", "status", "worker", "lease_until"), "upsert"),
+    Table("outbox", ("seq",), ("seq", "event_id", "space", "body", "performed_at", "ref", "key", "attempts",
+                               "case_key", "worker", "lease_until"), "upsert"),
     Table("models", ("version",), ("version", "parent", "status", "at", "body"), "upsert"),
     Table("model_vectors", ("model", "form_id"), ("model", "form_id", "vector"), "upsert"),
     Table("calibrators", ("space", "model"), ("space", "model", "body", "at"), "upsert"),

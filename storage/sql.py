@@ -63,8 +63,14 @@ class Transactions(Protocol):
 
     async def close(self) -> None: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Any]:
-        """Run the block's writes as one transaction (re-entrant within a task)."""
+    def transaction(self, *, aside: bool = False) -> AbstractAsyncContextManager[Any]:
+        """Run the block's writes as one transaction (re-entrant within a task).
+
+        A process's transactions take turns. ``aside``: a short transaction that
+        need not wait for this process's others, because it only adds rows none of
+        them reads and writes back (storing an arriving event), so a platform is
+        acknowledged without waiting for the event being handled. SQLite, with its
+        one connection, takes turns all the same."""
         ...
 
     def on_rollback(self, undo: Callable[[], None]) -> None:

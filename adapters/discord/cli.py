@@ -39,15 +39,26 @@ NO_APP_ID = ("no application id: pass --app-id, set discord.application_id in th
              "DISCORD_APPLICATION_ID (Developer Portal → your application → General Information)")
 
 
-def _discord_settings(config: Path | None) -> Any:
+def _discord_settings(config: Path | None, **overrides: Any) -> Any:
     from pydantic import ValidationError
 
     from adapters.discord.settings import load_discord_settings
 
     try:
-        return load_discord_settings(config)
+        return load_discord_settings(config, **overrides)
     except (ValidationError, ValueError) as exc:
         fail(f"invalid discord settings: {exc}")
+
+
+def shard_list(text: str) -> list[int]:
+    """``--shards``: ids and ranges, ``0,1`` or ``0-3`` or ``0-1,4``."""
+    ids: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"--shards takes shard ids and ranges like 0,1 or 0-3, not {text!r}")
+        ids += range(int(low), int(high) + 1) if dash else [int(low)]
+    return sorted(set(ids))
 
 
 def register(app: typer.Typer, run_app: typer.Typer) -> None:
@@ -59,6 +70,10 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
     def run_discord(
         config: ConfigOption = None,
         db: DbOption = None,
+        shards: Annotated[str | None, typer.Option(
+            "--shards", help="the shards this process runs, e.g. 0,1 or 0-3 (with --shard-count)")] = None,
+        shard_count: Annotated[int | None, typer.Option(
+            "--shard-count", help="shards across all processes (give every process the same store)")] = None,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """Run the bot on Discord (token in DISCORD_TOKEN; see docs/discord.md)."""
@@ -74,7 +89,13 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         settings = settings_for(config, db)
         if db is None and "db" not in settings.model_fields_set:
             settings = settings.model_copy(update={"db": DEFAULT_DB})  # buttons must survive a restart
-        discord_settings = _discord_settings(config)
+        overrides: dict[str, Any] = {"shard_count": shard_count} if shard_count is not None else {}
+        if shards is not None:
+            try:
+                overrides["shard_ids"] = shard_list(shards)
+            except ValueError as exc:
+                fail(str(exc))
+        discord_settings = _discord_settings(config, **overrides)
         serve(settings, discord_settings, token)
 
     @discord_app.command("invite-url")
@@ -126,11 +147,12 @@ async def _serve(settings: Any, discord_settings: Any, token: str) -> None:
     from adapters.discord.adapter import DiscordAdapter
     from adapters.names import CoreNames
     from bot.cli import companion_adapters
-    from bot.runtime import Runtime
+    from bot.runtime import SWEEP_SECONDS, Runtime
 
     core = await open_core(settings)
     adapter = DiscordAdapter(discord_settings, token=token, names=CoreNames.of(settings))
-    runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds)
+    runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds,
+                      sweep_seconds=SWEEP_SECONDS)
     loop = asyncio.get_running_loop()
     try:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread

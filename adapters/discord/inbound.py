@@ -215,7 +215,7 @@ def build_client(settings: DiscordSettings, **options: Any) -> JourneyClient | S
     is set once the collaborators that need the client exist (``wire``)."""
     common: dict[str, Any] = {"intents": intents(), "allowed_mentions": discord.AllowedMentions.none(),
                               **options}
-    if not settings.sharded:
+    if not (settings.sharded or settings.shard_ids is not None or settings.shard_count is not None):
         return JourneyClient(**common)
     if settings.shard_ids is not None:
         common.update(shard_ids=settings.shard_ids, shard_count=settings.shard_count)

@@ -62,7 +62,7 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
     from adapters.slack.adapter import SlackAdapter
     from adapters.slack.errors import SlackSetupError
     from bot.cli import companion_adapters, fail, open_core
-    from bot.runtime import Runtime
+    from bot.runtime import SWEEP_SECONDS, Runtime
 
     adapter = SlackAdapter(slack_settings, mode="http" if http else "socket", host=host, port=port,
                            names=CoreNames.of(settings))
@@ -72,7 +72,8 @@ async def _serve(settings: Any, slack_settings: Any, *, http: bool, host: str, p
         await adapter.stop()
         fail(str(exc))
     core = await open_core(settings)
-    runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds)
+    runtime = Runtime(core, [adapter, *companion_adapters(core)], tick_seconds=settings.tick_seconds,
+                      sweep_seconds=SWEEP_SECONDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

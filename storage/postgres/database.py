@@ -14,6 +14,7 @@ and the advisory locks decide. Every transaction that wrote tells the other proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -213,12 +214,13 @@ class PostgresDatabase:
     # -- transactions ----------------------------------------------------------
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresDatabase]:
-        """Run the block's writes as one transaction on one connection (re-entrant)."""
+    async def transaction(self, *, aside: bool = False) -> AsyncIterator[PostgresDatabase]:
+        """Run the block's writes as one transaction on one connection (re-entrant); ``aside``
+        does not wait for this process's other transactions (``storage.sql.Transactions``)."""
         if self._tx.get() is not None:
             yield self
             return
-        async with self._turns:
+        async with contextlib.nullcontext() if aside else self._turns:
             async with passing_as_unavailable():  # the server's conditions, never the block's
                 conn = await self.pool.acquire()
             tx = _Tx(conn)

@@ -218,4 +218,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX log_event ON log (space, event_id);
     CREATE INDEX cases_open ON cases (status, opened_at, space, key);
     """,
+    # 8: several workers: an event's and an action's lease (which worker has it, until when, in ms
+    # since the epoch), so a live worker takes over what a dead one left; an action's case, so one
+    # worker sends a case's actions in order.
+    """
+    ALTER TABLE events ADD COLUMN worker TEXT;
+    ALTER TABLE events ADD COLUMN lease_until BIGINT;
+    ALTER TABLE outbox ADD COLUMN case_key TEXT;
+    ALTER TABLE outbox ADD COLUMN worker TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until BIGINT;
+    """,
 ]

@@ -14,6 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from adapters.discord import cli
+from adapters.discord.inbound import build_client
 from adapters.discord.settings import load_discord_settings
 from bot.settings import Settings
 from tests.adapters.discord.conftest import SETTINGS, ErrorLog
@@ -29,6 +30,28 @@ def journeybot() -> typer.Typer:
     app.add_typer(run_app, name="run")
     cli.register(app, run_app)
     return app
+
+
+def test_a_process_runs_the_shards_its_command_line_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    served: list[Any] = []
+    monkeypatch.setattr(cli, "serve", lambda settings, discord_settings, token: served.append(discord_settings))
+    monkeypatch.setenv("DISCORD_TOKEN", "test-token")
+    db = ["--db", str(tmp_path / "bot.db")]
+
+    result = CliRunner().invoke(journeybot(), ["run", "discord", "--shards", "2-3", "--shard-count", "4", *db])
+    assert result.exit_code == 0, result.output
+    (settings,) = served
+    assert (settings.shard_ids, settings.shard_count) == ([2, 3], 4)
+    client = build_client(settings)  # sharded without `sharded: true`: the shards say so
+    assert isinstance(client, discord.AutoShardedClient)
+    assert (client.shard_ids, client.shard_count) == ([2, 3], 4)
+
+    for wrong, complaint in ((["--shards", "0,x", "--shard-count", "2"], "--shards takes"),
+                             (["--shards", "4", "--shard-count", "4"], "below shard_count"),
+                             (["--shards", "0"], "shard_count")):
+        result = CliRunner().invoke(journeybot(), ["run", "discord", *wrong, *db])
+        assert result.exit_code == 2 and complaint in result.stderr, result.output
+    assert len(served) == 1
 
 
 def test_invite_url_asks_for_exactly_the_permissions_needed() -> None:

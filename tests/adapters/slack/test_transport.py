@@ -139,7 +139,9 @@ async def test_posts_to_one_channel_are_paced(workspace_with: WorkspaceFactory) 
 
 async def test_the_health_check_answers(slack: Workspace) -> None:
     async with slack.http.get(slack.url.replace("/slack/events", "/healthz")) as response:
-        assert (response.status, await response.text()) == (200, "ok")
+        status, text = response.status, await response.text()
+    assert status == 200 and text.splitlines()[0] == "ok"
+    assert text.splitlines()[1].startswith("store: ok, sqlite schema ")
 
 
 async def test_socket_mode_round_trip(fake: FakeSlack, slack_core: object) -> None:
