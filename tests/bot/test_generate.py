@@ -412,6 +412,7 @@ async def test_recap_falls_back_to_the_summary(chat: Chat, fake: FakeOpenAI, ste
 async def test_an_endpoint_is_configured_from_the_environment(
         embedder: CachedEmbedder, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOURNEYBOT_LLM_MODEL", "llama3.1:8b")
+    monkeypatch.setenv("JOURNEYBOT_DB", ":memory:")  # never a journeybot.db in the working directory
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     settings = load_settings()
@@ -434,7 +435,7 @@ async def test_openai_without_a_key_runs_extractively(embedder: CachedEmbedder,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    core = await Core.open(Settings(llm=LLMSettings(model="gpt-4o-mini")), embedder=embedder)
+    core = await Core.open(Settings(db=":memory:", llm=LLMSettings(model="gpt-4o-mini")), embedder=embedder)
     try:
         assert core.generator is None
     finally:
