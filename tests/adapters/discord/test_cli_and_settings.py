@@ -35,7 +35,7 @@ def journeybot() -> typer.Typer:
 def test_a_process_runs_the_shards_its_command_line_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     served: list[Any] = []
     monkeypatch.setattr(cli, "serve", lambda settings, discord_settings, token: served.append(discord_settings))
-    monkeypatch.setenv("DISCORD_TOKEN", "test-token")
+    monkeypatch.setenv("DISCORD_TOKEN", "MTA0NTY3ODkwMTIzNDU2Nzg5.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789")
     db = ["--db", str(tmp_path / "bot.db")]
 
     result = CliRunner().invoke(journeybot(), ["run", "discord", "--shards", "2-3", "--shard-count", "4", *db])
