@@ -192,9 +192,12 @@ class KnowledgeBase:
         hits = await fuse(near, lexical, is_passage=self.indexes.is_passage, entries=self.store.many,
                           vectors=self.store.form_vectors, query=vector, support_k=self.support_k,
                           limit=limit)
-        query = np.asarray(vector, np.float32).reshape(-1)
-        return [replace(hit, centroid=None if centre is None else float(centre @ query))
-                for hit in hits for centre in (self.indexes.centroid(space, hit.entry.id),)]
+        return [replace(hit, centroid=self._centroid_score(space, hit.entry.id, vector)) for hit in hits]
+
+    def _centroid_score(self, space: str, entry_id: str, vector: np.ndarray) -> float | None:
+        """Cosine between the question and the mean of the entry's question forms."""
+        centre = self.indexes.centroid(space, entry_id)
+        return None if centre is None else float(centre @ np.asarray(vector, np.float32).reshape(-1))
 
     async def ranked_passages(self, entry: Entry, vector: np.ndarray, text: str) -> list[str]:
         """A docs section's passages, the best answer to ``text`` first."""
