@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.names import CoreNames
 from adapters.slack.directory import Directory, StaffChannelMissing
-from adapters.slack.errors import REFUSED, SlackSetupError, SlackTokenError, error_of
+from adapters.slack.errors import REFUSED, SlackSetupError, SlackTokenError, SlackUnreachable, error_of
 from adapters.slack.inbound import RESPONDS_LATER, Inbox, Payload, build_app
 from adapters.slack.interactions import Interactions
 from adapters.slack.outbound import Pacer, Performer
@@ -209,6 +209,10 @@ class SlackAdapter:
                     payload.settle("ignored")
                 else:
                     self._spawn(event, payload)
+            except SlackUnreachable as exc:
+                logger.warning("could not read a Slack %s payload: Slack is unreachable (%s); not "
+                               "acknowledged, so Slack delivers it again", payload.kind, exc)
+                payload.settle("refused")
             except Exception:
                 logger.exception("could not read a Slack %s payload; not acknowledged", payload.kind)
                 payload.settle("refused")

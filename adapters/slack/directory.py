@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.names import CoreNames
-from adapters.slack.errors import error_of
+from adapters.slack.errors import SlackUnreachable, error_of
 from adapters.slack.settings import SlackSettings, is_slack_id
 from bot.events import ChannelKind
 
@@ -142,7 +143,13 @@ class Directory:
         found, name = self._user_names.get(user)
         if found:
             return name
-        info = await self._call("users.info", "users:read", user=user)
+        try:
+            info = await self._call("users.info", "users:read", user=user)
+        except SlackUnreachable as exc:
+            # A name is a courtesy: the message is stored without it rather than refused.
+            self._warn("users.info:unreachable", "names unknown while Slack is unreachable (%s)", exc)
+            return None
+        self._warned.discard("users.info:unreachable")  # reachable again: warn at the next outage
         person = (info or {}).get("user") or {}
         profile = person.get("profile") or {}
         name = (profile.get("display_name") or profile.get("real_name") or person.get("real_name")
@@ -187,10 +194,13 @@ class Directory:
     # -- plumbing -----------------------------------------------------------------
 
     async def _call(self, method: str, scope: str, **params: Any) -> dict[str, Any] | None:
-        """A lookup; a failure is logged (once per kind) and reads as "unknown"."""
+        """A lookup; a failure Slack answered is logged (once per kind) and reads as
+        "unknown"; no answer at all raises ``SlackUnreachable``."""
         try:
             call = getattr(self.client, method.replace(".", "_"))
             response = await call(**{k: v for k, v in params.items() if v is not None})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SlackUnreachable(f"{method}: {exc}") from exc
         except SlackApiError as exc:
             error = error_of(exc) or "error"
             if error == "missing_scope":

@@ -26,6 +26,10 @@ class SlackTokenError(SlackSetupError):
     """A token is missing or Slack refused it; the message says which and how to fix it."""
 
 
+class SlackUnreachable(ConnectionError):
+    """Slack's Web API could not be reached (connection refused, dropped or timed out)."""
+
+
 def error_of(exc: SlackApiError) -> str:
     """Slack's error code (``ratelimited``, ``not_in_channel`` …), or "" when there is none."""
     response = exc.response

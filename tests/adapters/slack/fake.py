@@ -64,6 +64,7 @@ class FakeSlack:
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> what the bot posted there
         self._changed = asyncio.Event()
         self._failures: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
+        self._cuts: dict[str, int] = {}
         self._ts = itertools.count(1)
         self._base = int(time.time())
         self.socket_mode_ws: web.WebSocketResponse | None = None
@@ -95,6 +96,10 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` fail (429 with Retry-After by default)."""
         headers = {"Retry-After": str(retry_after)} if status == 429 and retry_after is not None else {}
         self._failures.setdefault(method, []).extend([(status, error, headers)] * times)
+
+    def cut(self, method: str, *, times: int = 1_000_000) -> None:
+        """The next ``times`` calls of ``method`` lose their connection (Slack unreachable)."""
+        self._cuts[method] = times
 
     # -- what was received -----------------------------------------------------------------
 
@@ -139,6 +144,11 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if self._cuts.get(method):
+            self._cuts[method] -= 1
+            assert request.transport is not None
+            request.transport.abort()  # the client sees the connection drop: no answer at all
+            return web.Response(status=599)
         call = Call(method, await self._params(request), dict(request.headers))
         status, headers = 200, dict[str, str]()
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
