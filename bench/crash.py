@@ -80,10 +80,10 @@ PURPOSES = ["time tracking", "invoicing", "sprint planning", "customer tickets",
             "lead scoring", "release notes", "whiteboards", "inventory", "payroll"]
 
 
-@dataclass
-class Trial:
-    number: int
-    pattern: str
+@dataclass(kw_only=True)
+class Tally:
+    """What a run saw of Slack's deliveries and the bot's posts (shared with ``bench/faults.py``)."""
+
     questions: int = 0
     acked: int = 0
     given_up: int = 0
@@ -94,12 +94,50 @@ class Trial:
     staff_given_up: int = 0
     learned_lost: list[str] = field(default_factory=list)
     kills: int = 0
-    kills_in_restart: int = 0
-    sigterms: int = 0
-    notices: int = 0
     errors_logged: int = 0
     seconds: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)  # every delivery attempt's outcome, counted
+
+
+@dataclass
+class Trial(Tally):
+    number: int
+    pattern: str
+    kills_in_restart: int = 0
+    sigterms: int = 0
+    notices: int = 0
+
+
+def tally(into: Tally, asked: list[Delivery], replies: list[Delivery], posts: list[Call],
+          learned: list[str]) -> dict[str, list[Call]]:
+    """Count what was acknowledged, lost, doubled and learned; returns each question's thread."""
+    threads: dict[str, list[Call]] = defaultdict(list)
+    for c in posts:
+        if c.params.get("channel") == HELP and c.params.get("thread_ts"):
+            threads[c.params["thread_ts"]].append(c)
+    into.questions, into.staff_answers = len(asked), len(replies)
+    for q in asked:
+        into.acked += q.acked
+        into.given_up += not q.acked
+        if q.acked and not threads.get(q.event["ts"]):
+            into.lost.append(q.event["text"])
+    by_key = Counter(key_of(c) for c in posts if key_of(c))
+    into.doubled = [f"action {k} posted {n} times" for k, n in by_key.items() if n > 1]
+    same_text: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # the same words from two actions
+    for c in posts:
+        if c.params.get("thread_ts"):
+            same_text[(c.params["channel"], c.params["thread_ts"], c.params.get("text") or "")].add(key_of(c) or c.ts)
+    into.doubled += [f"{text!r} posted {len(ks)} times in {ch}:{th}" for (ch, th, text), ks in same_text.items()
+                     if len(ks) > 1]
+    relayed = " ".join(c.params.get("text") or "" for c in posts if c.params.get("channel") == HELP)
+    for r in replies:
+        into.staff_acked += r.acked
+        into.staff_given_up += not r.acked
+        marker = r.event["text"].split(":")[0] + ":"
+        if r.acked and (marker not in relayed or not any(marker in a for a in learned)):
+            into.learned_lost.append(marker + (" not relayed" if marker not in relayed else " not learned"))
+    into.outcomes = dict(Counter(f"{d.kind} {o}" for d in (*asked, *replies) for o in d.attempts))
+    return threads
 
 
 # -- the bot, as a child process ---------------------------------------------------------------
@@ -306,32 +344,9 @@ async def run_trial(number: int, args: argparse.Namespace, slack: BenchSlack, ba
 def judge(trial: Trial, asked: list[Delivery], replies: list[Delivery], slack: BenchSlack, db: Path,
           log: Path) -> None:
     posts = [c for c in slack.posts() if c.result.get("ok")]
-    trial.questions, trial.staff_answers = len(asked), len(replies)
-    for q in asked:
-        trial.acked += q.acked
-        trial.given_up += not q.acked
-        in_thread = [c for c in posts if c.params.get("channel") == HELP and c.params.get("thread_ts") == q.event["ts"]]
-        trial.notices += sum("isn't lost" in (c.params.get("text") or "") for c in in_thread)
-        if q.acked and not in_thread:
-            trial.lost.append(q.event["text"])
-    by_key = Counter(key_of(c) for c in posts if key_of(c))
-    trial.doubled = [f"action {k} posted {n} times" for k, n in by_key.items() if n > 1]
-    same_text: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # the same words from two actions
-    for c in posts:
-        if c.params.get("thread_ts"):
-            where = (c.params["channel"], c.params["thread_ts"], c.params.get("text") or "")
-            same_text[where].add(key_of(c) or c.ts)
-    trial.doubled += [f"{text!r} posted {len(ks)} times in {ch}:{th}" for (ch, th, text), ks in same_text.items()
-                      if len(ks) > 1]
-    learned = learned_answers(db)
-    relayed = " ".join(c.params.get("text") or "" for c in posts if c.params.get("channel") == HELP)
-    for r in replies:
-        trial.staff_acked += r.acked
-        trial.staff_given_up += not r.acked
-        marker = r.event["text"].split(":")[0] + ":"
-        if r.acked and (marker not in relayed or not any(marker in a for a in learned)):
-            trial.learned_lost.append(marker + (" not relayed" if marker not in relayed else " not learned"))
-    trial.outcomes = dict(Counter(f"{d.kind} {o}" for d in (*asked, *replies) for o in d.attempts))
+    threads = tally(trial, asked, replies, posts, learned_answers(db))
+    trial.notices = sum("isn't lost" in (c.params.get("text") or "") for q in asked
+                        for c in threads.get(q.event["ts"], []))
     trial.errors_logged = sum(" ERROR " in line for line in log.read_text(errors="replace").splitlines())
 
 

@@ -39,8 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,36 +50,23 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.crash import DEMO_KB, KNOWN, PRODUCTS, PURPOSES, SETTINGS, Bot, StaffDesk, free_port, key_of  # noqa: E402
+from bench.crash import DEMO_KB, KNOWN, PRODUCTS, PURPOSES, SETTINGS, Bot, StaffDesk, Tally, free_port, tally  # noqa: E402
 from bench.slack_model import BenchSlack, Delivery, EventsAPI  # noqa: E402
 from tests.adapters.slack import payloads  # noqa: E402
 from tests.adapters.slack.fake import HELP  # noqa: E402
 
 
 @dataclass
-class Run:
+class Run(Tally):
     store: str
     workers: int
     minutes: float
     askers: int
-    questions: int = 0
-    acked: int = 0
-    given_up: int = 0
-    lost: list[str] = field(default_factory=list)
-    doubled: list[str] = field(default_factory=list)
-    staff_answers: int = 0
-    staff_acked: int = 0
-    staff_given_up: int = 0
-    learned_lost: list[str] = field(default_factory=list)
-    kills: int = 0
     kills_while_starting: int = 0
     proxy_passed_over: int = 0  # connections a dead worker refused, sent to the next one
     proxy_cut: int = 0  # requests a worker died during (Slack saw an error and delivered again)
     audit: str = ""
     audit_ok: bool = False
-    errors_logged: int = 0
-    seconds: float = 0.0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 # -- the load balancer ----------------------------------------------------------------------------
@@ -297,33 +283,8 @@ async def faults_run(args: argparse.Namespace, work: Path) -> Run:
 
 async def judge(run: Run, asked: list[Delivery], replies: list[Delivery], slack: BenchSlack, url: str) -> None:
     posts = [c for c in slack.posts() if c.result.get("ok")]
-    threads: dict[str, list[Any]] = defaultdict(list)
-    for c in posts:
-        if c.params.get("channel") == HELP and c.params.get("thread_ts"):
-            threads[c.params["thread_ts"]].append(c)
-    run.questions, run.staff_answers = len(asked), len(replies)
-    for q in asked:
-        run.acked += q.acked
-        run.given_up += not q.acked
-        if q.acked and not threads.get(q.event["ts"]):
-            run.lost.append(q.event["text"])
-    by_key = Counter(key_of(c) for c in posts if key_of(c))
-    run.doubled = [f"action {k} posted {n} times" for k, n in by_key.items() if n > 1]
-    same_text: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for c in posts:
-        if c.params.get("thread_ts"):
-            same_text[(c.params["channel"], c.params["thread_ts"], c.params.get("text") or "")].add(key_of(c) or c.ts)
-    run.doubled += [f"{text!r} posted {len(ks)} times in {ch}:{th}" for (ch, th, text), ks in same_text.items()
-                    if len(ks) > 1]
     learned = [row[0] for row in await query(url, "SELECT answer FROM entries WHERE origin != 'import'")]
-    relayed = " ".join(c.params.get("text") or "" for c in posts if c.params.get("channel") == HELP)
-    for r in replies:
-        run.staff_acked += r.acked
-        run.staff_given_up += not r.acked
-        marker = r.event["text"].split(":")[0] + ":"
-        if r.acked and (marker not in relayed or not any(marker in a for a in learned)):
-            run.learned_lost.append(marker + (" not relayed" if marker not in relayed else " not learned"))
-    run.outcomes = dict(Counter(f"{d.kind} {o}" for d in (*asked, *replies) for o in d.attempts))
+    tally(run, asked, replies, posts, learned)
 
 
 def report(run: Run) -> None:
