@@ -44,6 +44,12 @@ class Features:
     coverage: float  # share of the question's informative words it contains (IDF-weighted)
     forms_agree: bool  # a second question form is near too
     age_days: float | None = None
+    page_lead: float = 0.0  # dense lead over the best candidate on another page
+    page_agree: bool = False  # first by meaning and first by words are both on its page
+    heading_coverage: float = 0.0  # share of the question's informative words in its heading path
+    known: float = 1.0  # share of the question's words the docs use at all
+    passage: float | None = None  # best cosine to one of its passages
+    words: int = 0  # the question's length in words (0: not known)
 
     def logged(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -51,6 +57,7 @@ class Features:
 
 LEAD_CAP = 0.25  # a lead beyond this says nothing more
 LEXICAL_CLIP = 4.0  # a BM25 ratio is read between 1/4 and 4
+TYPICAL_WORDS = 12  # ``words`` counts from a question of this length (log scale)
 
 
 def terms_of(f: Features) -> dict[str, float]:
@@ -63,6 +70,12 @@ def terms_of(f: Features) -> dict[str, float]:
         "coverage": f.coverage - 0.3,
         "lexical_lead": math.log(min(max(f.lexical_lead, 1 / LEXICAL_CLIP), LEXICAL_CLIP)),
         "forms_agree": float(f.forms_agree),
+        "page_lead": min(f.page_lead, LEAD_CAP),
+        "page_agree": float(f.page_agree),
+        "heading_coverage": f.heading_coverage,
+        "known": f.known - 1.0,
+        "passage": (f.dense if f.passage is None else f.passage) - 0.5,
+        "words": math.log(max(f.words, 1) / TYPICAL_WORDS) if f.words else 0.0,
     }
 
 
@@ -77,6 +90,12 @@ class Weights:
     coverage: float = 2.0
     lexical_lead: float = 0.8
     forms_agree: float = 0.5
+    page_lead: float = 0.0
+    page_agree: float = 0.0
+    heading_coverage: float = 0.0
+    known: float = 0.0
+    passage: float = 0.0
+    words: float = 0.0
 
     def of(self, term: str) -> float:
         return float(getattr(self, term))
@@ -95,9 +114,16 @@ def family(a: str | None, b: str | None) -> bool:
     return file_a == file_b and (path_a.startswith(path_b + " > ") or path_b.startswith(path_a + " > "))
 
 
-def features_of(top: Option, options: Sequence[Option]) -> Features:
+def page_of(section: str | None) -> str:
+    return (section or "").split("#", 1)[0]
+
+
+def features_of(top: Option, options: Sequence[Option], words: int = 0) -> Features:
+    """The leading candidate's features among all of a question's candidates
+    (``words``: the question's length, 0 when not known)."""
     others = [o for o in options if o is not top and not family(o.section, top.section)]
     lead = top.score - max((o.score for o in others), default=0.0)
+    elsewhere = [o.score for o in options if page_of(o.section) != page_of(top.section)]
     best_other_bm25 = max((o.lexical_score for o in others if o.lexical_rank is not None), default=0.0)
     if top.lexical_rank is None:
         lexical_lead = 0.25
@@ -111,11 +137,15 @@ def features_of(top: Option, options: Sequence[Option]) -> Features:
     def ours(first: Option | None) -> bool:  # first is the leader itself or its parent/subsection
         return first is not None and (first is top or family(first.section, top.section))
 
+    on_page = (first_dense is not None and first_words is not None
+               and page_of(first_dense.section) == page_of(top.section) == page_of(first_words.section))
     return Features(
         kind=top.kind, dense=top.score, lead=lead,
         agree=ours(first_dense) and ours(first_words),
         dense_rank=top.dense_rank, lexical_rank=top.lexical_rank, lexical_lead=lexical_lead,
         coverage=top.coverage, forms_agree=top.second is not None, age_days=top.age_days,
+        page_lead=top.score - max(elsewhere, default=0.0), page_agree=on_page,
+        heading_coverage=top.heading_coverage, known=top.known, passage=top.passage_score, words=words,
     )
 
 

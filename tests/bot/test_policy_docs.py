@@ -119,3 +119,16 @@ def test_first_by_words_on_its_parent_section_still_counts_as_agreement() -> Non
     assert features_of(top, options).agree
     unrelated = [options[0], doc("cpu", 0.40, dense=3, lexical=1, bm25=33.7, section=f"{PAGE} > Other"), options[2]]
     assert not features_of(unrelated[0], unrelated).agree
+
+
+def test_the_lead_over_other_pages_and_their_agreement_are_features_of_the_leader() -> None:
+    here = "docs/setup.md#Setup"
+    options = [doc("docker", 0.66, dense=1, lexical=2, bm25=20.0, section=f"{here} > Docker"),
+               doc("compose", 0.62, dense=2, lexical=1, bm25=22.0, section=f"{here} > Compose"),
+               doc("faq", 0.50, dense=3, lexical=3, bm25=9.0, section="docs/faq.md#FAQ > Docker")]
+    found = features_of(options[0], options, words=9)
+    assert abs(found.page_lead - 0.16) < 1e-6 and abs(found.lead - 0.04) < 1e-6
+    assert found.page_agree and not found.agree  # both rankings lead on its page, not on it
+    assert found.words == 9 and found.logged()["page_lead"] == 0.16
+    elsewhere = [options[0], doc("compose", 0.62, dense=2, lexical=1, bm25=22.0, section="docs/faq.md#FAQ > Compose")]
+    assert not features_of(elsewhere[0], elsewhere).page_agree
