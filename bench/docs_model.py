@@ -1,8 +1,14 @@
 """Fitting ``bot.estimate``'s weights and the docs answer threshold (used by
-``bench/docs_fit.py``): an L2-regularised logistic regression over the named
-terms of the leading docs candidate, "is it one of the question's labels?",
-and the lowest threshold whose answers on the training questions stay within
-a wrong-answer budget. Decisions are ``bot.policy.decide`` itself."""
+``bench/docs_fit.py``): a logistic regression over the named terms of the
+leading docs candidate, "is it one of the question's labels?", and the lowest
+threshold whose answers on the training questions stay within a wrong-answer
+budget. Decisions are ``bot.policy.decide`` itself.
+
+With a few hundred questions a free fit ranks worse at the top than the
+hand-set weights it would replace, so the fit starts from them: each
+coefficient is pulled towards ``PRIOR`` (the hand-set weights; 0 for a term
+they did not use) with ``PRIOR_L2``, and the data moves it only as far as
+they carry it."""
 
 from __future__ import annotations
 
@@ -22,6 +28,11 @@ if TYPE_CHECKING:
 
 TERMS = [f.name for f in fields(Weights) if f.name != "bias"]
 L2 = 1.0  # on the coefficients (not the bias), in log-likelihood units
+# The hand-set weights the fit starts from (the estimate shipped before any fit).
+PRIOR = Weights(bias=-2.0, agree=3.0, dense=9.0, lead=4.0, coverage=2.0, lexical_lead=0.8, forms_agree=0.5,
+                page_lead=0.0, page_agree=0.0, heading_coverage=0.0, known=0.0, passage=0.0, words=0.0)
+PRIOR_L2 = 5.0  # pull towards a hand-set weight
+NEW_L2 = 0.5  # pull towards 0 for a term the hand-set weights did not use
 LOWEST, HIGHEST = 0.55, 0.99  # the threshold PolicySettings accepts is strictly between 0.5 and 1
 
 
@@ -40,23 +51,33 @@ def examples(asked: Sequence[Asked]) -> tuple[np.ndarray, np.ndarray]:
         if a.social or not docs:
             continue
         top = leader(docs)
-        terms = terms_of(features_of(top, a.options))
+        terms = terms_of(features_of(top, a.options, len(a.question.split())))
         rows.append([terms[t] for t in TERMS])
         right.append(float((top.section or "").lower() in a.labels))
     return np.asarray(rows, dtype=float).reshape(-1, len(TERMS)), np.asarray(right)
 
 
-def logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> np.ndarray:
-    """Newton's method on the penalised log-likelihood; returns [bias, *coefficients]."""
+MAX_STEP = 2.0  # the largest change of one coefficient in one Newton step
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float | np.ndarray = L2, steps: int = 200,
+             prior: np.ndarray | None = None) -> np.ndarray:
+    """Newton's method on the penalised log-likelihood, each coefficient pulled
+    towards ``prior`` (zeros when none) by ``l2`` (one for all, or one per
+    coefficient); returns [bias, *coefficients]."""
     design = np.hstack([np.ones((len(x), 1)), x])
-    beta = np.zeros(design.shape[1])
-    penalty = np.full(design.shape[1], l2)
+    start = np.zeros(design.shape[1]) if prior is None else np.asarray(prior, dtype=float)
+    beta = start.copy()
+    penalty = np.full(design.shape[1], l2) if np.isscalar(l2) else np.concatenate([[0.0], l2])
     penalty[0] = 1e-6
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -50, 50)))
-        gradient = design.T @ (y - p) - penalty * beta
+        gradient = design.T @ (y - p) - penalty * (beta - start)
         hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty)
         step = np.linalg.solve(hessian, gradient)
+        # Damped: from a start far from the optimum (the prior, on nearly
+        # separable data) a full Newton step can overshoot without end.
+        step *= min(1.0, MAX_STEP / max(float(np.max(np.abs(step))), 1e-12))
         beta += step
         if np.max(np.abs(step)) < 1e-8:
             break
@@ -72,7 +93,7 @@ def evaluate(asked: Sequence[Asked], weights: Weights, threshold: float) -> dict
     settings = PolicySettings(docs_answer_estimate=threshold)
     count: Counter[str] = Counter()
     for a in asked:
-        decision = decide(a.options, Signals(social=a.social), settings, weights)
+        decision = decide(a.options, Signals(social=a.social, words=len(a.question.split())), settings, weights)
         count["questions"] += 1
         count["answerable"] += a.answerable
         if decision.kind == "clarify":
@@ -94,7 +115,7 @@ def threshold_for(asked: Sequence[Asked], weights: Weights, max_wrong: float) ->
         if a.social or not docs:
             continue
         top = leader(docs)
-        chances.append((estimate(features_of(top, a.options), weights),
+        chances.append((estimate(features_of(top, a.options, len(a.question.split())), weights),
                         (top.section or "").lower() in a.labels))
     budget = max_wrong * len(asked)
     wrong, best = 0, HIGHEST
@@ -109,7 +130,9 @@ def threshold_for(asked: Sequence[Asked], weights: Weights, max_wrong: float) ->
 
 def fit_weights(asked: Sequence[Asked], *, max_wrong: float) -> FitResult:
     x, y = examples(asked)
-    weights = weights_from(logistic(x, y))
+    prior = np.array([PRIOR.bias, *(PRIOR.of(t) for t in TERMS)])
+    pull = np.array([PRIOR_L2 if PRIOR.of(t) else NEW_L2 for t in TERMS])
+    weights = weights_from(logistic(x, y, pull, prior=prior))
     threshold = threshold_for(asked, weights, max_wrong)
     return FitResult({f.name: round(weights.of(f.name), 4) for f in fields(Weights)}, round(threshold, 4),
                      evaluate(asked, weights, threshold))

@@ -46,6 +46,10 @@ class Option:
     held_back: str | None = None  # why the entry may not answer on its own (its answers stopped working)
     together: tuple[float, float] = (0.0, 0.0)  # (top entry only) chance the right one is in the first 2 / 3
     centroid: float | None = None  # cosine to the mean of all the entry's question forms
+    form_score: float | None = None  # best cosine to a question form (a docs section: its heading path)
+    passage_score: float | None = None  # best cosine to one of a docs section's passages
+    heading_coverage: float = 0.0  # share of the question's informative words in the heading path
+    known: float = 1.0  # share of the question's words that the space's forms use at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class Signals:
     clarifications: int = 0
     options_refused: bool = False
     social: bool = False  # thanks, a greeting, community talk: no question in it
+    words: int = 0  # the question's length in words (0: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,7 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     answers = [o for o in options if o.kind != DOCS and not (o.dense_rank is None and o.lexical_rank)]
     if not docs:
         return decide_forms(answers, signals, t)
-    from_docs = decide_docs(options, t, weights, social=signals.social)
+    from_docs = decide_docs(options, t, weights, social=signals.social, words=signals.words)
     from_forms = decide_forms(answers, signals, t) if answers else None
     if from_forms is not None and from_forms.kind == "answer" and (
             from_docs.kind != "answer" or _form_estimate(from_forms, t) >= (from_docs.estimate or 0.0)):
@@ -157,12 +162,12 @@ def _form_estimate(decision: Decision, t: PolicySettings) -> float:
 
 
 def decide_docs(options: Sequence[Option], t: PolicySettings, weights: Weights = DEFAULT_WEIGHTS,
-                *, social: bool = False) -> Decision:
+                *, social: bool = False, words: int = 0) -> Decision:
     """Answer from the leading documentation section when the estimate of its
     being right reaches ``docs_answer_estimate``; otherwise hand over. Thanks
     or a greeting is never stretched into a docs answer."""
     top = leader([o for o in options if o.kind == DOCS])
-    found = features_of(top, options)
+    found = features_of(top, options, words)
     chance = estimate(found, weights)
     margin = found.lead
     if social:

@@ -58,9 +58,9 @@ class PolicySettings(BaseModel):
     owner_sla_minutes: float = 60.0
     max_clarifications: int = 1
     docs_answer_estimate: float = Field(
-        0.974, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
-                                           "right (bot/estimate.py) is at least this (chosen on ten "
-                                           "projects' docs, leave-one-project-out: bench/docs_fit.py)")
+        0.903, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
+                                           "right (bot/estimate.py) is at least this (fitted with the weights "
+                                           "on eleven projects' docs, leave-one-project-out: bench/docs_fit.py)")
     decide_by: Literal["calibrated", "thresholds"] = Field(
         "thresholds", description="thresholds: the cosine thresholds above (the default until the calibrated "
                                   "decision measures better, see bench/README.md); calibrated: answer when the "

@@ -13,7 +13,7 @@ from its stored vectors, so every candidate has both.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +45,11 @@ class Hit:
     ``fused`` (reciprocal-rank fusion of the two ranks). ``centroid`` is the
     cosine between the question and the normalised mean of all the entry's
     question forms (``knowledge.indexes.SpaceIndexes.centroid``).
+    ``heading_coverage`` (docs sections) is the share of the question's
+    informative words that the section's heading path holds; ``known`` the
+    share of the question's words that any form in the space uses at all (the
+    same for every candidate of a question: a question in words the docs never
+    use is likely about something they do not cover).
     """
 
     entry: Entry
@@ -59,6 +64,9 @@ class Hit:
     coverage: float = 0.0
     fused: float = 0.0
     centroid: float | None = None
+    heading_coverage: float = 0.0
+    known: float = 1.0
+
 
     @property
     def kind(self) -> str:
@@ -154,9 +162,27 @@ async def fuse(
     for entry_id in [*ranked_dense[:limit], *extra]:
         entry = found_entries.get(entry_id)
         if entry is not None and entry.status == LIVE:
-            hits.append(_hit(entry, dense.get(entry_id), lexical_ranks.get(entry_id), missing.get(entry_id, 0.0),
-                             dense_rank.get(entry_id), is_passage))
+            hit = _hit(entry, dense.get(entry_id), lexical_ranks.get(entry_id), missing.get(entry_id, 0.0),
+                       dense_rank.get(entry_id), is_passage)
+            hits.append(replace(hit, heading_coverage=heading_coverage(entry, lexical), known=known_share(lexical)))
     return hits
+
+
+def known_share(lexical: Lexical | None) -> float:
+    """Share of the question's words the space's forms use at all (1.0 when
+    the question has no searchable words: nothing tells against it)."""
+    if lexical is None or not lexical.words:
+        return 1.0
+    return sum(1 for w in lexical.words if w in lexical.weights) / len(lexical.words)
+
+
+def heading_coverage(entry: Entry, lexical: Lexical | None) -> float:
+    """Share of the question's informative words (IDF-weighted) that a docs
+    section's heading path holds: a question asked in its heading's words."""
+    if lexical is None or not lexical.weights or entry.kind != DOCS or not entry.section:
+        return 0.0
+    heading = entry.section.split("#", 1)[-1]
+    return coverage(list(lexical.weights), terms(heading), lexical.weights)
 
 
 def _hit(entry: Entry, got: _Dense | None, lex: tuple[int, float, float, int] | None, score_if_unseen: float,
@@ -195,4 +221,4 @@ async def ranked_passages(store: EntryStore, entry: Entry, vector: np.ndarray, t
     return [body for _, _, body in sorted(scored)]
 
 
-__all__ = ["Hit", "Lexical", "fuse", "lexical_search", "ranked_passages"]
+__all__ = ["Hit", "Lexical", "fuse", "heading_coverage", "known_share", "lexical_search", "ranked_passages"]

@@ -43,7 +43,9 @@ def options_of(hits: Sequence[Hit], partners: Mapping[str, frozenset[str]], now:
                conflicts_with=tuple(sorted(partners.get(h.entry.id, ()))),
                kind=h.kind, section=h.entry.section, dense_rank=h.dense_rank,
                lexical_rank=h.lexical_rank, lexical_score=h.lexical_score, coverage=h.coverage,
-               fused=h.fused, age_days=_age_days(h.entry, now))
+               fused=h.fused, age_days=_age_days(h.entry, now), form_score=h.form_score,
+               passage_score=h.passage_score, heading_coverage=h.heading_coverage,
+               known=h.known)
         for h in hits
     ]
 
@@ -61,6 +63,7 @@ def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -
         wants_commitment=bool(asks_for_commitment(text)),
         clarifications=case.clarifications,
         social=is_social(text),
+        words=len(text.split()),
     )
 
 

@@ -4,7 +4,9 @@ a question the docs do not cover is handed over, not stretched to fit."""
 
 from __future__ import annotations
 
-from bot.estimate import Features, estimate, family, features_of
+from dataclasses import replace
+
+from bot.estimate import Features, estimate, family, features_of, leader
 from bot.policy import Option, Signals, decide
 from bot.settings import PolicySettings
 
@@ -119,3 +121,37 @@ def test_first_by_words_on_its_parent_section_still_counts_as_agreement() -> Non
     assert features_of(top, options).agree
     unrelated = [options[0], doc("cpu", 0.40, dense=3, lexical=1, bm25=33.7, section=f"{PAGE} > Other"), options[2]]
     assert not features_of(unrelated[0], unrelated).agree
+
+
+def test_the_lead_over_other_pages_and_their_agreement_are_features_of_the_leader() -> None:
+    here = "docs/setup.md#Setup"
+    options = [doc("docker", 0.66, dense=1, lexical=2, bm25=20.0, section=f"{here} > Docker"),
+               doc("compose", 0.62, dense=2, lexical=1, bm25=22.0, section=f"{here} > Compose"),
+               doc("faq", 0.50, dense=3, lexical=3, bm25=9.0, section="docs/faq.md#FAQ > Docker")]
+    found = features_of(options[0], options, words=9)
+    assert abs(found.page_lead - 0.16) < 1e-6 and abs(found.lead - 0.04) < 1e-6
+    assert found.page_agree and not found.agree  # both rankings lead on its page, not on it
+    assert found.words == 9 and found.logged()["page_lead"] == 0.16
+    elsewhere = [options[0], doc("compose", 0.62, dense=2, lexical=1, bm25=22.0, section="docs/faq.md#FAQ > Compose")]
+    assert not features_of(elsewhere[0], elsewhere).page_agree
+
+
+def test_of_two_siblings_the_one_whose_heading_names_the_question_leads() -> None:
+    # "how do i upgrade ruff that i installed with uv tool install": both sections
+    # say "tool" and "upgrade" in their text; one says it in its heading.
+    versions = doc("versions", 0.62, dense=1, lexical=1, bm25=18.0, section=f"{PAGE} > Tool versions")
+    upgrading = doc("upgrading", 0.60, dense=2, lexical=3, bm25=15.0, section=f"{PAGE} > Upgrading tools")
+    assert leader([versions, upgrading]) is versions  # no heading evidence: fusion decides
+    named = replace(upgrading, heading_coverage=0.8)
+    assert leader([replace(versions, heading_coverage=0.1), named]) is named
+    # but never past a section both rankings found while only one found it
+    alone = doc("alone", 0.70, dense=1, lexical=None, section=f"{PAGE} > Elsewhere")
+    assert leader([replace(alone, heading_coverage=1.0), replace(versions, dense_rank=2)]).entry == "versions"
+
+
+def test_a_heading_naming_the_question_and_words_the_docs_use_raise_the_estimate() -> None:
+    base = Features(kind="docs", dense=0.6, lead=0.08, agree=True, dense_rank=1, lexical_rank=1,
+                    lexical_lead=1.5, coverage=0.5, forms_agree=False, words=10)
+    assert estimate(replace(base, heading_coverage=0.8)) > estimate(base)
+    assert estimate(replace(base, known=0.5)) < estimate(base)  # half its words the docs never use
+    assert estimate(replace(base, page_lead=0.2)) > estimate(base)

@@ -68,3 +68,21 @@ async def test_a_space_of_question_answer_entries_only_skips_the_full_text_searc
     assert hits and hits[0].lexical_rank is None  # decided on its question forms alone
     docs = await kb.search("default", vector, text="TIDEPOOL_SCAN_INTERVAL")
     assert any(h.lexical_rank == 1 for h in docs)
+
+
+async def test_a_question_in_its_heading_words_is_marked_as_covered_by_the_heading(kb: KnowledgeBase) -> None:
+    question = "why does the tray icon stay grey"
+    vector = (await kb.embedder.embed([question]))[0]
+    hits = {h.entry.id: h for h in await kb.search("default", vector, text=question)}
+    tray = next(h for h in hits.values() if "tray" in (h.entry.section or "").lower())
+    assert tray.heading_coverage > 0.9  # tray, icon, stay, grey: all in "Why does the tray icon stay grey?"
+    assert all(h.heading_coverage < 0.5 for h in hits.values() if h is not tray)
+
+
+async def test_words_the_docs_never_use_lower_the_known_share_of_every_candidate(kb: KnowledgeBase) -> None:
+    inside = "tidepool agent settings upload limit"
+    outside = "tidepool kubernetes helm chart ingress"
+    for question, expected in ((inside, 1.0), (outside, 0.2)):
+        vector = (await kb.embedder.embed([question]))[0]
+        hits = await kb.search("default", vector, text=question)
+        assert hits and {round(h.known, 2) for h in hits} == {expected}
