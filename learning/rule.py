@@ -35,18 +35,21 @@ class FormRule:
     centroid_floor: float = 0.50
     sure_threshold: float = 0.90
     sure_margin: float = 0.05
+    lone_floor: float = 0.0
+    agree_gap: float = 0.15
 
-    def answers(self, ranked: Sequence[tuple[str, float, float]]) -> bool:
-        """(entry, best form score, centroid cosine) of the candidates, best first."""
+    def answers(self, ranked: Sequence[tuple[str, float, float, float | None]]) -> bool:
+        """(entry, best form score, centroid cosine, second form score) of the candidates, best first."""
         if not ranked:
             return False
-        _, score, centre = ranked[0]
+        _, score, centre, second = ranked[0]
         margin = score - ranked[1][1] if len(ranked) > 1 else score
         if score >= self.sure_threshold and margin >= self.sure_margin:
             return True
-        lead = centre - max((c for _, _, c in ranked[1:]), default=0.0)
+        lead = centre - max((c for _, _, c, _ in ranked[1:]), default=0.0)
+        lone = second is None or second < score - self.agree_gap
         return (score >= self.answer_threshold and lead >= self.centroid_lead and margin >= self.form_margin
-                and centre >= self.centroid_floor)
+                and centre >= self.centroid_floor and not (lone and score < self.lone_floor))
 
 
 def _centroids(vectors: np.ndarray, labels: Sequence[str], usable: np.ndarray) -> dict[str, np.ndarray]:
@@ -66,7 +69,7 @@ def _centroids(vectors: np.ndarray, labels: Sequence[str], usable: np.ndarray) -
 def _ask(scores: np.ndarray, labels: Sequence[str], centres: dict[str, np.ndarray], vector: np.ndarray,
          rule: FormRule) -> str | None:
     """The entry the rule answers with (``None``: it does not answer)."""
-    ranked = [(r.entry, r.score, float(centres[r.entry] @ vector))
+    ranked = [(r.entry, r.score, float(centres[r.entry] @ vector), r.second)
               for r in rank_entries(scores, labels)[:CANDIDATES] if r.entry in centres]
     return ranked[0][0] if rule.answers(ranked) else None
 

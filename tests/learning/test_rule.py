@@ -31,10 +31,17 @@ def test_a_question_between_two_entries_is_not_answered_and_a_lax_rule_would() -
 
 
 def test_the_rule_floor_holds_back_a_lead_far_from_the_centroid() -> None:
-    ranked = [("A", 0.75, 0.45), ("B", 0.40, 0.20)]
-    assert FormRule().answers([("A", 0.75, 0.55), ("B", 0.40, 0.20)])
+    ranked = [("A", 0.75, 0.45, 0.74), ("B", 0.40, 0.20, None)]
+    assert FormRule().answers([("A", 0.75, 0.55, 0.74), ("B", 0.40, 0.20, None)])
     assert not FormRule().answers(ranked)
     assert FormRule(centroid_floor=0.4).answers(ranked)
+
+
+def test_the_rule_lone_floor_holds_back_one_weak_close_form() -> None:
+    lone = [("A", 0.68, 0.60, None), ("B", 0.40, 0.20, None)]
+    assert FormRule().answers(lone)
+    assert not FormRule(lone_floor=0.70).answers(lone)
+    assert FormRule(lone_floor=0.70).answers([("A", 0.68, 0.60, 0.66), ("B", 0.40, 0.20, None)])
 
 
 def test_candidates_are_judged_by_the_rule_the_space_decides_by() -> None:
@@ -51,5 +58,6 @@ def test_the_settings_choose_the_rule_only_when_it_decides() -> None:
     rule = form_rule(Settings())
     assert rule is not None and rule.centroid_lead == Settings().policy.centroid_lead
     assert rule.centroid_floor == Settings().policy.centroid_floor
+    assert form_rule(Settings(policy={"lone_floor": 0.7})).lone_floor == 0.7  # type: ignore[arg-type,union-attr]
     assert form_rule(Settings(policy={"decide_by": "calibrated"})) is None  # type: ignore[arg-type]
     assert form_rule(Settings(policy={"centroid_lead": 0.0})) is None  # type: ignore[arg-type]
