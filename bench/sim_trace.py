@@ -30,7 +30,8 @@ if __package__ in (None, ""):
 
 from bench.quality_data import build_dataset
 from bench.sim_adapt import Encoder, Form, policy_decide
-from learning.heldout import is_held_out, rank_entries
+from learning.heldout import better, is_held_out, rank_entries
+from learning.rule import FormRule, evaluate_rule
 from learning.tuning import TopLayers, TrainConfig, train
 
 TOP = 10
@@ -38,7 +39,8 @@ TOP = 10
 
 def describe(scores: np.ndarray, labels: list[str], vectors: np.ndarray, q: np.ndarray,
              by_label: dict[str, list[int]]) -> list[list]:
-    """[entry, score, second, support, vote share (tau .05), centroid cosine] of the best entries."""
+    """[entry, score, second, support, vote share (tau .05), centroid cosine, coherence (norm of the
+    mean of its unit form vectors: the mean cosine of its forms to their centroid), forms] of the best entries."""
     ranked = rank_entries(scores, labels)[:TOP]
     k = min(20, len(scores))
     near = np.argpartition(-scores, k - 1)[:k]
@@ -49,10 +51,13 @@ def describe(scores: np.ndarray, labels: list[str], vectors: np.ndarray, q: np.n
     total = sum(votes.values())
     out = []
     for r in ranked:
-        cent = vectors[by_label[r.entry]].mean(0)
-        cent /= max(np.linalg.norm(cent), 1e-9)
+        own = vectors[by_label[r.entry]]
+        cent = own.mean(0)
+        coherence = float(np.linalg.norm(cent))
+        cent /= max(coherence, 1e-9)
         out.append([r.entry, round(r.score, 4), None if r.second is None else round(r.second, 4), r.support,
-                    round(votes.get(r.entry, 0.0) / total, 4), round(float(cent @ q), 4)])
+                    round(votes.get(r.entry, 0.0) / total, 4), round(float(cent @ q), 4),
+                    round(coherence, 4), len(own)])
     return out
 
 
@@ -91,6 +96,18 @@ def held_out_view(forms: list[Form], vectors: np.ndarray) -> list[dict]:
 
 def accuracy(view: list[dict]) -> float:
     return sum(1 for v in view if v["known"] and v["known"][0][0] == v["label"]) / max(len(view), 1)
+
+
+def promoted(args: argparse.Namespace, forms: list[Form], before: list[dict], after: list[dict],
+             vectors: np.ndarray, cand_vecs: np.ndarray) -> bool:
+    """By held-out top-1 accuracy, or (``--by-rule``) as the bot does by default."""
+    if args.always:
+        return True
+    if not args.by_rule:
+        return accuracy(after) > accuracy(before)
+    held = np.array([f.taught and is_held_out(f.text) for f in forms])
+    labels = [f.label for f in forms]
+    return better(evaluate_rule(labels, cand_vecs, held, FormRule()), evaluate_rule(labels, vectors, held, FormRule()))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -137,7 +154,7 @@ def run(args: argparse.Namespace) -> dict:
             cand = adapt(enc, forms, extra, weights, vectors, args, args.seed + i)
             cand_vecs = enc.encode([f.text for f in forms], cand)
             before, after = held_out_view(forms, vectors), held_out_view(forms, cand_vecs)
-            promote = accuracy(after) > accuracy(before) or args.always
+            promote = promoted(args, forms, before, after, vectors, cand_vecs)
             adaptations.append({"i": i, "from": version, "promoted": promote, "acc_before": accuracy(before),
                                 "acc_after": accuracy(after), "held": after if promote else before,
                                 "seconds": round(time.perf_counter() - t0, 1)})
@@ -164,6 +181,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--always", action="store_true", help="promote every candidate")
+    ap.add_argument("--by-rule", action="store_true",
+                    help="promote as the bot does by default (learning.rule: the centroid rule on held-out pairs)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     Path(args.out).write_text(json.dumps(run(args)))

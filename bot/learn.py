@@ -18,6 +18,7 @@ from knowledge.embedder import CachedEmbedder
 from learning.adapt import AdaptConfig
 from learning.loop import Learner, LoopConfig
 from learning.models import ModelFiles
+from learning.rule import FormRule
 from storage.models import LearningRows
 from storage.sql import Sql
 
@@ -33,12 +34,24 @@ def loop_config(settings: Settings) -> LoopConfig:
         adapt=AdaptConfig(steps=learning.steps, batch=learning.batch, lr=learning.learning_rate,
                           held_out_share=learning.held_out_share, target=policy.target_wrong_rate,
                           answer_floor=learning.answer_floor, prior_strength=learning.prior_strength,
-                          threads=learning.threads),
+                          threads=learning.threads, rule=form_rule(settings)),
         every_lessons=learning.every_lessons, every_hours=learning.every_hours,
         min_lessons=learning.min_lessons, embed_threads=settings.embed_threads,
         survival_min_answers=learning.survival_min_answers,
         survival_threshold=learning.survival_threshold,
     )
+
+
+def form_rule(settings: Settings) -> FormRule | None:
+    """The thresholds a candidate model is judged by when the space decides by them
+    (``None``: by the calibrated estimate, as the decision is then made)."""
+    policy = settings.policy
+    if policy.decide_by != "thresholds" or policy.centroid_lead <= 0:
+        return None
+    return FormRule(answer_threshold=policy.answer_threshold, centroid_lead=policy.centroid_lead,
+                    form_margin=policy.form_margin, centroid_floor=policy.centroid_floor,
+                    sure_threshold=policy.sure_threshold, sure_margin=policy.sure_margin,
+                    lone_floor=policy.lone_floor, agree_gap=policy.agree_gap)
 
 
 def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:

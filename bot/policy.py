@@ -200,6 +200,7 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
         return route("low_confidence", "nothing in the knowledge base is close enough", score, margin)
 
     sure = score >= t.sure_threshold and margin >= t.sure_margin
+    doubt: str | None = None
     if sure or leads(options, t):
         close = {o.entry for o in options[1:] if score - o.score <= t.clarify_band}
         if top.held_back:
@@ -208,8 +209,10 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
             return route("stale", f"the best entry {top.entry} is past its review date", score, margin)
         if close.intersection(top.conflicts_with):
             return route("conflict", f"{top.entry} conflicts with a close entry", score, margin)
-        return Decision("answer", entry=top.entry, confidence=score, margin=margin,
-                        why="sure" if sure else why_leading(options, t))
+        doubt = None if sure else doubted(top, t)
+        if doubt is None:
+            return Decision("answer", entry=top.entry, confidence=score, margin=margin,
+                            why="sure" if sure else why_leading(options, t))
 
     if signals.clarifications >= t.max_clarifications or signals.options_refused:
         return route("low_confidence", "still unsure after asking once", score, margin)
@@ -219,7 +222,25 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
     if len(choices) >= 2:
         return Decision("clarify", options=tuple(o.entry for o in choices), confidence=score,
                         margin=margin, why="several entries are close")
+    if doubt is not None:
+        return Decision("clarify", options=(top.entry,), confidence=score, margin=margin,
+                        why=f"{top.entry} leads, but {doubt}: asking to confirm it")
     return route("low_confidence", "not sure enough to answer or to offer options", score, margin)
+
+
+def doubted(top: Option, t: PolicySettings) -> str | None:
+    """Why an entry that leads every other one may still not be what was asked
+    (``None``: no doubt). The lead says the question is nearer this entry than
+    any other; these say whether it is near this entry at all: a question
+    about something the knowledge does not cover is often nearest an entry on
+    a neighbouring topic, near one of its forms, far from the way people ask it
+    as a whole."""
+    if top.centroid is not None and top.centroid < t.centroid_floor:
+        return f"the question is far from the way people ask it ({top.centroid:.2f} < {t.centroid_floor:.2f})"
+    agreed = top.second is not None and top.second >= top.score - t.agree_gap
+    if not agreed and top.score < t.lone_floor:
+        return f"only one of its forms is close ({top.score:.2f} < {t.lone_floor:.2f})"
+    return None
 
 
 def centroid_lead(options: Sequence[Option]) -> float | None:

@@ -26,7 +26,9 @@ class PolicySettings(BaseModel):
     its best form scores at least ``answer_threshold`` and its centroid (the
     normalised mean of its forms) is ``centroid_lead`` closer to the question
     than any other entry's, its best form leading by ``form_margin``; or when it
-    scores ``sure_threshold`` with ``sure_margin``. With ``centroid_lead`` 0 the older form rule decides: a
+    scores ``sure_threshold`` with ``sure_margin``. An entry that leads so but
+    whose centroid is below ``centroid_floor`` (or whose one close form is below
+    ``lone_floor``) is offered alone, "did you mean", instead of answered. With ``centroid_lead`` 0 the older form rule decides: a
     lead of ``answer_margin`` with a second form agreeing (within
     ``agree_gap``), or ``lone_threshold`` on one form. Otherwise close entries are
     offered as options, or the question goes to staff. ``bench/quality.py``
@@ -43,6 +45,12 @@ class PolicySettings(BaseModel):
     form_margin: float = Field(0.05, ge=0, description="… while its best form leads the best different "
                                                      "entry's by at least this")
     agree_gap: float = Field(0.15, description="a second form this close to the best one agrees")
+    centroid_floor: float = Field(0.50, ge=0, description="an entry that leads is answered only when the "
+                                                        "question is at least this close to its centroid; "
+                                                        "below, the asker is asked to confirm it")
+    lone_floor: float = Field(0.0, ge=0, description="… and when no second form agrees, only when its one "
+                                                   "close form scores at least this (0: no such floor); "
+                                                   "below, the asker is asked to confirm it")
     sure_threshold: float = Field(0.90, description="answer at this score …")
     sure_margin: float = Field(0.05, description="… with at least this lead")
     clarify_floor: float = Field(0.55, description="offer options when the best entry scores at least this")

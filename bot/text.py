@@ -97,6 +97,7 @@ _NONE = re.compile(
 _NUMBER = re.compile(r"^\s*(?:#|option\s*)?(\d{1,2})\s*[).!]?\s*$", re.IGNORECASE)
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
 _ORDINAL = re.compile(r"^\s*(the\s+)?(first|second|third|fourth|fifth)(\s+one)?\b[\s.!]*$", re.IGNORECASE)
+_YES = re.compile(r"^\s*(yes|yeah|yep|yup|correct|right|exactly|that'?s (it|right))\b[\s.!]*$", re.IGNORECASE)
 
 
 _SOCIAL = _any([
@@ -135,9 +136,12 @@ def says_not_solved(text: str) -> bool:
 
 
 def picked_option(text: str, count: int) -> int | None:
-    """The 1-based option picked, 0 for "none", ``None`` when it is not a pick."""
+    """The 1-based option picked, 0 for "none", ``None`` when it is not a pick
+    ("yes" picks the one option offered alone, to confirm it)."""
     if _NONE.match(text):
         return 0
+    if count == 1 and _YES.match(text):
+        return 1
     match = _NUMBER.match(text)
     if match:
         number = int(match.group(1))

@@ -20,6 +20,7 @@ import torch
 from learning.calibration import Calibrator, operating_point
 from learning.heldout import HeldOut, better, evaluate, examples, is_held_out
 from learning.models import Weights
+from learning.rule import FormRule, evaluate_rule
 from learning.store import Pair
 from learning.tuning import TopLayers, TrainConfig, train
 
@@ -41,6 +42,7 @@ class AdaptConfig:
     expected: bool = False  # operating point from expected error rather than the examples' labels
     threads: int = 1
     seed: int = 0
+    rule: FormRule | None = None  # the default decision's thresholds: candidates are judged by them
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,12 +190,23 @@ class Trainer:
         if not held.any():
             return Trial(len(train_rows), 0, empty, empty, False, weights, time.perf_counter() - started,
                          "no held-out pairs yet to judge a candidate by", confusions, encoded)
-        old = calibrate(texts, labels, current_vectors, config, usable=~held)
-        new = calibrate(texts, labels, candidate_vectors, config, usable=~held)
-        before = evaluate(texts, labels, current_vectors, held, old.model, old.answer_at)
-        after = evaluate(texts, labels, candidate_vectors, held, new.model, new.answer_at)
+        before, after = judge(texts, labels, current_vectors, candidate_vectors, held, config)
         promote = better(after, before)
         why = ("answers more held-out questions at no higher wrong rate" if promote else
                "does not answer more held-out questions at no higher wrong rate")
         return Trial(len(train_rows), int(held.sum()), before, after, promote, weights,
                      time.perf_counter() - started, why, confusions, encoded)
+
+
+def judge(texts: Sequence[str], labels: Sequence[str], current: np.ndarray, candidate: np.ndarray,
+          held: np.ndarray, config: AdaptConfig) -> tuple[HeldOut, HeldOut]:
+    """Both models' held-out figures at the operating point of the decision in use:
+    the rule's thresholds when the space decides by them, else the calibrated estimate
+    (each model calibrated on its own vectors)."""
+    if config.rule is not None:
+        return (evaluate_rule(labels, current, held, config.rule),
+                evaluate_rule(labels, candidate, held, config.rule))
+    old = calibrate(texts, labels, current, config, usable=~held)
+    new = calibrate(texts, labels, candidate, config, usable=~held)
+    return (evaluate(texts, labels, current, held, old.model, old.answer_at),
+            evaluate(texts, labels, candidate, held, new.model, new.answer_at))

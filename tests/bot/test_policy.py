@@ -127,3 +127,38 @@ def test_a_centroid_lead_of_zero_turns_the_form_rule_back_on() -> None:
     score = T.answer_threshold + 0.10
     stray_form = [opt("a", score, centroid=0.55), opt("b", score - 0.2, centroid=0.50)]
     assert decide(stray_form, Signals(), T.model_copy(update={"centroid_lead": 0.0})).kind == "answer"
+
+
+def test_a_leader_far_from_the_way_people_ask_it_is_offered_alone_to_confirm() -> None:
+    """The best entry leads every other one, but the question is far from its
+    forms as a whole (a topic next door that the knowledge does not cover):
+    the asker is asked "did you mean" with that one entry, not answered."""
+    score = T.answer_threshold + 0.10
+    far = [opt("a", score, centroid=T.centroid_floor - 0.02), opt("b", 0.3, centroid=0.1)]
+    decision = decide(far, Signals(), T)
+    assert decision.kind == "clarify" and decision.options == ("a",) and "confirm" in decision.why
+    near = [opt("a", score, centroid=T.centroid_floor + 0.02), opt("b", 0.3, centroid=0.1)]
+    assert decide(near, Signals(), T).kind == "answer"
+    # asked once already: no second question, it goes to staff
+    assert decide(far, Signals(clarifications=1), T).kind == "route"
+    # a sure answer needs no confirming
+    sure = [opt("a", T.sure_threshold + 0.02, centroid=0.3), opt("b", 0.3, centroid=0.1)]
+    assert decide(sure, Signals(), T).kind == "answer"
+
+
+def test_a_lone_close_form_below_the_lone_floor_is_offered_alone() -> None:
+    t = T.model_copy(update={"lone_floor": 0.70})
+    lone = [opt("a", 0.68, second=None, centroid=0.68), opt("b", 0.3, centroid=0.1)]
+    decision = decide(lone, Signals(), t)
+    assert decision.kind == "clarify" and decision.options == ("a",)
+    assert decide(lone, Signals(), T).kind == "answer"  # no floor by default
+    agreeing = [opt("a", 0.68, centroid=0.68), opt("b", 0.3, centroid=0.1)]
+    assert decide(agreeing, Signals(), t).kind == "answer"
+
+
+def test_a_doubted_leader_with_close_rivals_offers_them_all() -> None:
+    score = T.answer_threshold + 0.10
+    doubted = [opt("a", score, centroid=T.centroid_floor - 0.1), opt("b", score - 0.06, centroid=0.2),
+               opt("c", 0.2, centroid=0.1)]
+    decision = decide(doubted, Signals(), T)
+    assert decision.kind == "clarify" and decision.options == ("a", "b")
