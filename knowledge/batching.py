@@ -8,17 +8,13 @@ burst of questions is embedded in batches. Callers ``await submit(item)``:
 - the first caller waits at most ``window`` seconds for company, or until
   ``max_batch`` items are waiting; then one pass runs in a worker thread and
   every caller gets its own result, in the order they came;
-- a caller that finds the encoder idle and no other caller in the ``window``
-  before it is alone: no company is on its way, so its pass starts at once
-  (the rest of a burst that begins with it gathers while that pass runs);
 - while a pass runs, newcomers gather for the next one, which starts as soon
   as the encoder is free (they have waited long enough already);
 - a failing pass raises its error in every caller of that batch;
 - a caller cancelled while it waits leaves the batch; the others are not
   affected (a pass already running finishes for them).
 
-A lone question is embedded at once; one that comes hard on another's heels
-pays at most ``window`` more.
+A lone question pays at most ``window`` more than being embedded at once.
 """
 
 from __future__ import annotations
@@ -47,7 +43,6 @@ class _Waiting(Generic[T, R]):
     item: T
     result: asyncio.Future[R]
     since: float
-    alone: bool  # no other caller came in the window before this one
 
 
 class MicroBatcher(Generic[T, R]):
@@ -65,7 +60,6 @@ class MicroBatcher(Generic[T, R]):
         self._queue: deque[_Waiting[T, R]] = deque()
         self._full = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
-        self._last: float | None = None  # when the latest caller came (the loop's clock)
         self.passes = 0  # how many times ``work`` ran (for benches and logs)
 
     async def submit(self, item: T) -> R:
@@ -75,10 +69,7 @@ class MicroBatcher(Generic[T, R]):
         if runner is not None and runner.get_loop() is not loop:  # tests run one loop per test
             self._queue = deque(w for w in self._queue if w.result.get_loop() is loop)
             runner = None
-        now = loop.time()
-        alone = self._last is None or now - self._last > self.window
-        self._last = now
-        waiting: _Waiting[T, R] = _Waiting(item, loop.create_future(), now, alone)
+        waiting: _Waiting[T, R] = _Waiting(item, loop.create_future(), loop.time())
         self._queue.append(waiting)
         if runner is None or runner.done():
             self._full = asyncio.Event()
@@ -100,13 +91,10 @@ class MicroBatcher(Generic[T, R]):
             raise
 
     async def _gather(self) -> None:
-        """Wait until the oldest waiter's window is over or the batch is full;
-        a caller alone (nobody came just before it, nobody since) does not wait."""
+        """Wait until the oldest waiter's window is over or the batch is full."""
         loop = asyncio.get_running_loop()
         delay = self._queue[0].since + self.window - loop.time()
         if delay <= 0 or len(self._queue) >= self.max_batch:
-            return
-        if len(self._queue) == 1 and self._queue[0].alone:
             return
         self._full.clear()
         with contextlib.suppress(TimeoutError):
