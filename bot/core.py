@@ -39,6 +39,7 @@ from bot.handling import Handling
 from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
+from bot.slowcalls import Behind, NeedsCall, OutOnCalls, SlowCalls
 from bot.storeless import storable, storeless_words
 from bot.text import clean
 from bot.trust.redact import redact
@@ -129,6 +130,8 @@ class Core:
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
             embedder=kb.embedder, sensitive=sensitive, generator=generator, learner=learner)
+        self._generator = generator
+        self._out = OutOnCalls()
         self._adapting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._data_version: int | None = None
@@ -136,10 +139,11 @@ class Core:
     @property
     def generator(self) -> Generator | None:
         """The grounded generator, when an LLM is configured (set after start-up)."""
-        return self.services.generator
+        return self._generator
 
     @generator.setter
     def generator(self, generator: Generator | None) -> None:
+        self._generator = generator
         self.services = replace(self.services, generator=generator)
 
     @property
@@ -246,20 +250,50 @@ class Core:
     async def process(self, accepted: Accepted) -> list[Action]:
         """Handle a stored event: its flow, its consequences and its actions in one
         transaction (the actions then wait in the outbox). Once only: an event that
-        was handled already, on this path or another, gives nothing.
+        was handled already, on this path or another, gives nothing. A slow call the
+        flow needs (the LLM) is made outside the lock and the transaction, and the flow
+        then runs again with its result (``bot.slowcalls``).
 
         Raises ``StoreUnavailable`` when the store fails (the event stays stored and
         unhandled, for later), ``NotHandled`` when even the fallback failed."""
         event = accepted.event
-        async with self._lock:
-            try:
-                await self._follow_outside_changes()
-                actions = await self._dispatch(event, accepted.notes)
-                await self._learn_after(event)
+        calls = SlowCalls(self._generator, event.id) if self._generator is not None else None
+        try:
+            while True:
+                try:
+                    async with self._lock:
+                        await self._follow_outside_changes()
+                        actions = await self._dispatch(event, accepted.notes, calls)
+                        await self._learn_after(event)
+                except NeedsCall as needs:
+                    assert calls is not None
+                    await self._call_outside(event, needs, calls)
+                    continue
+                except Behind as behind:
+                    logger.info("event %s waits outside the lock for event %s, out on a slow call of its case",
+                                event.id, behind.event)
+                    await behind.done.wait()
+                    continue
+                if calls is not None:
+                    calls.settle()
                 return actions
-            finally:
-                if isinstance(event, Message):
-                    self.kb.forget_prefetch(event.space, event.text)
+        finally:
+            self._out.release(event.id)
+            if isinstance(event, Message):
+                self.kb.forget_prefetch(event.space, event.text)
+
+    async def _call_outside(self, event: Event, needs: NeedsCall, calls: SlowCalls) -> None:
+        """Make the slow call the flow asked for, the lock and the transaction let go: the
+        event stays stored and unhandled, leased to this worker for the call's length, and
+        later events of its case (in this process) wait for it."""
+        self._out.hold(event.id, needs.keys, everything=needs.everything)
+        ms = int(self.settings.llm.timeout_seconds * 1000) + EVENT_LEASE_MS
+        if not await self.inbox.hold(event.space, event.id, Lease(self.worker, ms)):
+            logger.info("event %s was handled elsewhere before its %s call", event.id, needs.call.use)
+            return
+        logger.info("event %s waits for the LLM's %s outside the lock (call %d)",
+                    event.id, needs.call.use, calls.calls + 1)
+        await calls.make(needs.call)
 
     def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
         """Make every text storable, clean the message and redact personal data
@@ -315,16 +349,16 @@ class Core:
         return await self.inbox.receive(space=event.space, event_id=event.id, at=event.at,
                                         body={**event_to_json(event), **notes}, lease=self.event_lease)
 
-    async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
+    async def _dispatch(self, event: Event, notes: dict[str, Any], calls: SlowCalls | None) -> list[Action]:
         try:
-            return await self._commit(event, notes, route_event, "handled")
-        except StoreUnavailable:
+            return await self._commit(event, notes, route_event, "handled", calls)
+        except (StoreUnavailable, NeedsCall, Behind):
             raise
         except Exception:
             logger.exception("handling event %s (%s) failed", event.id, type(event).__name__)
         try:  # never leave a question in silence
-            return await self._commit(event, notes, fallback, "failed")
-        except StoreUnavailable:
+            return await self._commit(event, notes, fallback, "failed", calls)
+        except (StoreUnavailable, NeedsCall, Behind):
             raise
         except Exception as exc:
             logger.exception("even the fallback for event %s failed", event.id)
@@ -332,12 +366,17 @@ class Core:
                 await self.inbox.mark(event.space, event.id, "failed")
             raise NotHandled(f"event {event.id} could not be handled") from exc
 
-    async def _commit(self, event: Event, notes: dict[str, Any],
-                      flow: Callable[[Handling], Awaitable[None]], status: EventStatus) -> list[Action]:
+    async def _commit(self, event: Event, notes: dict[str, Any], flow: Callable[[Handling], Awaitable[None]],
+                      status: EventStatus, calls: SlowCalls | None = None) -> list[Action]:
         """Run ``flow`` and store its consequences and actions in one transaction,
-        once: an event already handled (claimed by another path) gives nothing."""
-        handling = Handling(self.services, event, notes)
+        once: an event already handled (claimed by another path) gives nothing.
+        Raises ``NeedsCall`` (rolled back) when the flow needs a slow call first,
+        ``Behind`` when an earlier event of its case is out on one."""
+        services = self.services if calls is None else replace(self.services, generator=calls.stand_in())
+        handling = Handling(services, event, notes)
         keys, everything = await self._touches(event)
+        if calls is None or calls.calls == 0:
+            self._out.check(event.id, keys, everything=everything)
         try:
             async with self.db.transaction():
                 await self.locks.hold(keys, everything=everything)
@@ -354,6 +393,9 @@ class Core:
         except _Waits as waits:
             logger.info("event %s in %s waits for %s; handled later", event.id, event.space, waits)
             return []
+        except NeedsCall as needs:
+            needs.keys, needs.everything = frozenset(keys), everything
+            raise
         return actions
 
     async def _touches(self, event: Event) -> tuple[set[str], bool]:
