@@ -374,11 +374,13 @@ class Core:
         ``Behind`` when an earlier event of its case is out on one."""
         services = self.services if calls is None else replace(self.services, generator=calls.stand_in())
         handling = Handling(services, event, notes)
-        keys, everything = await self._touches(event)
-        if calls is None or calls.calls == 0:
-            self._out.check(event.id, keys, everything=everything)
+        keys: set[str] = set()
+        everything = False
         try:
-            async with self.db.transaction():
+            async with self.db.transaction():  # its reads inline on SQLite: no trips to a thread
+                keys, everything = await self._touches(event)
+                if calls is None or calls.calls == 0:
+                    self._out.check(event.id, keys, everything=everything)
                 await self.locks.hold(keys, everything=everything)
                 if not await self.inbox.claim(event.space, event.id):
                     logger.info("event %s in %s was handled already (or is in hand elsewhere)", event.id, event.space)
