@@ -181,7 +181,7 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
         wall = time.perf_counter() - start
         passes = forward_passes(core)
         return {
-            "code": str(Path(bot.__file__).parent.parent), "questions": len(asked), "askers": job["askers"],
+            "code": str(Path(bot.__file__).parent.parent), "questions": len(asked), "askers": askers,
             "per_s": round(len(asked) / wall, 1), "wall_s": round(wall, 2),
             "p50_ms": round(statistics.median(took), 1), "p99_ms": round(pct(took, 0.99), 1),
             "alone_p50_ms": round(statistics.median(alone), 1) if alone else None,

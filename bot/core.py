@@ -7,6 +7,9 @@ durably: from then on it is never lost, and the platform may be told "got
 it". ``process`` handles it: its flow inside one transaction that also stores
 the resulting actions in the outbox, claimed so it happens once, and, should
 the flow fail, a fallback that still tells the asker who has their question.
+A slow call the flow needs (the LLM) is made outside the lock and the
+transaction (``bot.slowcalls``); the leases and lock keys several workers on
+one store need are in ``bot.workers``.
 When the store itself fails, the event waits (stored, or held by the runtime)
 and ``storeless`` says what the bot can still tell the person.
 """
@@ -17,9 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -32,7 +32,7 @@ import numpy as np
 from bot.actions import Action, CardUpdate, Private, Route
 from bot.cases import CaseStore
 from bot.compose import Composer
-from bot.events import Command, Delete, Edit, Event, Feedback, Message, Tick
+from bot.events import Edit, Event, Message
 from bot.flows import route_event
 from bot.flows.questions import fallback
 from bot.handling import Handling
@@ -45,6 +45,7 @@ from bot.text import clean
 from bot.trust.redact import redact
 from bot.trust.sensitive import SensitiveDetector
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
+from bot.workers import ACTION_LEASE_MS, EVENT_LEASE_MS, Waits, must_it_wait, touches, worker_name
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
 from storage import StoreUnavailable, database_for, is_postgres
@@ -64,21 +65,7 @@ logger = logging.getLogger(__name__)
 Acceptance = Literal["stored", "seen", "ignored"]
 # What ``_prepare`` noted about a message, stored with the event.
 NOTES = ("truncated", "original_length", "redactions", "secrets")
-EVENT_LEASE_MS = 10_000  # an event stored by a worker that died is taken by another after this
-ACTION_LEASE_MS = 15_000  # an action claimed by a worker that died is sent by another after this
-WAIT_AT_MOST = 90.0  # seconds an event waits for what it depends on before it is handled anyway
 
-
-def worker_name(location: str) -> str:
-    """Who this process is to the store's leases. An SQLite store serves one process, so a
-    restarted process takes over its own leases at once; on PostgreSQL each process is itself."""
-    if not is_postgres(location):
-        return "local"
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-class _Waits(Exception):
-    """Internal: the event depends on one not handled yet; it is left for later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +365,7 @@ class Core:
         everything = False
         try:
             async with self.db.transaction():  # its reads inline on SQLite: no trips to a thread
-                keys, everything = await self._touches(event)
+                keys, everything = await touches(self.cases, event)
                 if calls is None or calls.calls == 0:
                     self._out.check(event.id, keys, everything=everything)
                 await self.locks.hold(keys, everything=everything)
@@ -387,64 +374,19 @@ class Core:
                     return []
                 if self.db.dialect == "postgresql":
                     self.journeys.forget()  # another worker may have changed them until we held the keys
-                await self._must_it_wait(event)
+                await must_it_wait(event, community=self.services.community, cases=self.cases,
+                                   inbox=self.inbox, outbox=self.outbox)
                 await flow(handling)
                 await handling.flush()
                 actions = await self._store_actions(handling.actions, event.at)
                 await self.inbox.mark(event.space, event.id, status)
-        except _Waits as waits:
+        except Waits as waits:
             logger.info("event %s in %s waits for %s; handled later", event.id, event.space, waits)
             return []
         except NeedsCall as needs:
             needs.keys, needs.everything = frozenset(keys), everything
             raise
         return actions
-
-    async def _touches(self, event: Event) -> tuple[set[str], bool]:
-        """The lock keys of what handling ``event`` may change: its case and the people
-        whose journeys it moves; everything for time passing over all cases."""
-        if isinstance(event, Tick):
-            return set(), True
-        about: str | None = None
-        if isinstance(event, Message | Command):
-            about = event.thread or (event.id if isinstance(event, Message) and not event.direct else None)
-        elif isinstance(event, Feedback | Edit | Delete):
-            about = event.about
-        users = {event.user} if event.user else set()
-        keys: set[str] = set()
-        if about:
-            case_key, user = await self._case_behind(event.space, about)
-            keys.add(f"case:{event.space}:{case_key}")
-            if user:
-                users.add(user)
-        return keys | {f"user:{event.space}:{u}" for u in users}, False
-
-    async def _case_behind(self, space: str, about: str) -> tuple[str, str | None]:
-        """The case ``about`` (a case key, or a card, thread or DM we posted) belongs to, and its asker."""
-        case = await self.cases.get(space, about)
-        if case is None:
-            ref = await self.cases.by_ref(space, about)
-            if ref is not None:
-                case = await self.cases.get(space, ref[0])
-                return ref[0], case.user if case else None
-            return about, None
-        return case.key, case.user
-
-    async def _must_it_wait(self, event: Event) -> None:
-        """Raise ``_Waits`` while ``event`` depends on what is not done yet (another worker
-        died with it, or has it in hand): a reply in the thread of a question not handled
-        yet, a staff reply to a card whose post is not recorded yet. At most ``WAIT_AT_MOST``."""
-        if not isinstance(event, Message) or not event.thread:
-            return
-        if (datetime.now(UTC) - event.at).total_seconds() > WAIT_AT_MOST:
-            return
-        thread = event.thread
-        if await self.inbox.waits(event.space, thread):
-            raise _Waits(f"its thread's event {thread}")
-        if (self.services.community.channel_kind(event) == "staff" and await self.cases.get(event.space, thread) is None
-                and await self.cases.by_ref(event.space, thread) is None
-                and await self.outbox.unperformed(event.space)):
-            raise _Waits(f"the post of card {thread} to be recorded")
 
     async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
         stored: list[Action] = []
