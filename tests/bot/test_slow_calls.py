@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from bot.actions import Action, Reply
 from bot.core import Core
-from bot.events import Message
+from bot.events import Delete, Message
 from bot.generate import Generated, Generator
 from bot.settings import LLMSettings
 from knowledge.embedder import CachedEmbedder
@@ -138,6 +138,28 @@ async def test_an_entry_retired_meanwhile_sends_none_of_its_words(
     assert not [r for r in answers(said) if "api-key-rotate" in r.sources]
     assert said, "Ann is still told something: answered from another entry or handed over"
     assert "those words are dropped" in caplog.text
+
+
+async def test_the_askers_next_word_on_that_question_waits_for_the_answer_and_keeps_its_order(
+        core: Core, fake: FakeOpenAI, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    held = asyncio.Event()
+    fake.then(hold=held, answer="Settings → API → Rotate key; the old one works for a day [1].")
+    ann = asyncio.create_task(core.handle(question(ROTATE, id="q-ann", user="ann")))
+    await eventually(lambda: len(fake.requests) == 1, WITHIN)
+
+    withdrawn = asyncio.create_task(core.handle(
+        Delete(id="d-ann", at=START + timedelta(minutes=1), space="default", user="ann", about="q-ann")))
+    bob = await asyncio.wait_for(core.handle(question(WEBHOOKS, id="q-bob", user="bob", minute=1)), WITHIN)
+    assert answers(bob), "another member's question goes on meanwhile"
+    assert not withdrawn.done(), "Ann's delete waits for her question, out on its call"
+    held.set()
+    await asyncio.wait_for(ann, WITHIN)
+    await asyncio.wait_for(withdrawn, WITHIN)
+
+    case = await core.cases.get("default", "q-ann")
+    assert case is not None and case.status == "closed"  # answered, then withdrawn: in that order
+    assert "event d-ann waits outside the lock for event q-ann" in caplog.text
 
 
 class DiesAfterTheCall(Generator):
