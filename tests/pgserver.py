@@ -105,9 +105,11 @@ class TemporaryPostgres:
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
 
     def halt(self) -> None:
-        """Stop the server as a crash would (``immediate``), keeping its data for ``resume``."""
+        """Stop the server, keeping its data for ``resume``: ``fast`` (every client cut off at once),
+        not ``immediate``, which with this server's ``synchronous_commit=off`` may lose the last
+        commits."""
         assert self.dir is not None
-        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
         if done.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not stop: {done.stderr.strip()}")
 
