@@ -235,6 +235,17 @@ def run_children(jobs: list[dict[str, Any]], code: Path) -> list[dict[str, Any]]
     return results
 
 
+def run_workers(job: dict[str, Any], workers: int, mode: str, code: Path) -> dict[str, Any]:
+    """The burst on one worker, or on ``workers`` at once (started together), as one run."""
+    if workers == 1:
+        return run_child(job, code)
+    barrier = CACHE / f"barrier-{mode}"
+    shutil.rmtree(barrier, ignore_errors=True)
+    barrier.mkdir()
+    return several(run_children([{**job, "worker": n, "workers": workers, "barrier": str(barrier)}
+                                 for n in range(workers)], code))
+
+
 def several(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Several workers' bursts as one: questions over the wall time from the first start to the last end."""
     wall = max(r["ended"] for r in runs) - min(r["began"] for r in runs)
@@ -344,7 +355,7 @@ def table(raw: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--entries", type=int, default=10_000)
@@ -361,7 +372,11 @@ def main() -> None:
                         help="PostgreSQL bursts on this many worker processes at once, askers shared out")
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     if args.child is not None:
         child(json.loads(args.child.read_text()))
         return
@@ -393,14 +408,7 @@ def main() -> None:
                     job["embed_batch_ms"] = args.batch_ms
                 job["db"] = pg.clone(mode) if name == "postgresql" and pg else str(fresh_copy(store, mode))
                 workers = args.workers if name == "postgresql" else 1
-                if workers > 1:
-                    barrier = CACHE / f"barrier-{mode}"
-                    shutil.rmtree(barrier, ignore_errors=True)
-                    barrier.mkdir()
-                    run = several(run_children([{**job, "worker": n, "workers": workers, "barrier": str(barrier)}
-                                                for n in range(workers)], args.code))
-                else:
-                    run = run_child(job, args.code)
+                run = run_workers(job, workers, mode, args.code)
                 run.update(store=name if workers == 1 else f"{name}×{workers}", mode=mode)
                 results["runs"].append(run)
                 print(run, flush=True)
