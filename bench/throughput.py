@@ -35,6 +35,9 @@ cached under ``bench/.cache/throughput``):
 PostgreSQL: a throwaway PostgreSQL 15 (``tests/pgserver.py``: initdb, pg_ctl,
 fsync off) or ``--pg postgresql://…`` (a server where databases may be created);
 the store is copied there with ``journeybot db migrate`` and cloned per run.
+``--workers N``: each PostgreSQL burst runs on N worker processes on the one
+store at once (the askers and questions shared out, started together once all
+are warm); q/s over the wall time from the first start to the last end.
 
 The machine's cores may be shared: figures are indicative; compare modes of one
 run, not runs of different days.
@@ -140,13 +143,16 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
     texts: list[str] = job["texts"]
     lock = core._lock = HeldLock()  # the pipeline's one lock (bench only)
     warm, single, asked = texts[:WARM], texts[WARM : WARM + job["single"]], texts[WARM + job["single"] :]
+    me, workers = job.get("worker", 0), job.get("workers", 1)
+    tag = f"{me}-" if workers > 1 else ""  # event ids and askers of one worker only
+    asked = asked[me::workers]
     try:
         for i, text in enumerate(warm):
-            await core.handle(message(i, "warm", text, "w"))
+            await core.handle(message(i, f"warm{tag}", text, f"w{tag}"))
         alone: list[float] = []
         for i, text in enumerate(single):
             start = time.perf_counter()
-            await core.handle(message(i, f"lone{i}", text, "s"))
+            await core.handle(message(i, f"lone{tag}{i}", text, f"s{tag}"))
             alone.append((time.perf_counter() - start) * 1000)
         if job.get("cached"):
             for at in range(0, len(asked), 64):
@@ -156,31 +162,47 @@ async def burst(job: dict[str, Any]) -> dict[str, Any]:
         took: list[float] = []
         kinds: dict[str, int] = {}
 
+        askers = max(1, job["askers"] // workers)
+
         async def asker(a: int) -> None:
-            for i in range(a, len(asked), job["askers"]):
+            for i in range(a, len(asked), askers):
                 start = time.perf_counter()
-                actions = await core.handle(message(i, f"asker{a}", asked[i], "b"))
+                actions = await core.handle(message(i, f"asker{tag}{a}", asked[i], f"b{tag}"))
                 took.append((time.perf_counter() - start) * 1000)
                 for action in actions:
                     kind = getattr(action, "kind", None) or type(action).__name__.lower()
                     kinds[kind] = kinds.get(kind, 0) + 1
 
+        if workers > 1:
+            await together(Path(job["barrier"]), me, workers)
         start = time.perf_counter()
-        await asyncio.gather(*(asker(a) for a in range(job["askers"])))
+        began = time.time()
+        await asyncio.gather(*(asker(a) for a in range(askers)))
         wall = time.perf_counter() - start
         passes = forward_passes(core)
         return {
-            "code": str(Path(bot.__file__).parent.parent), "questions": len(asked), "askers": job["askers"],
+            "code": str(Path(bot.__file__).parent.parent), "questions": len(asked), "askers": askers,
             "per_s": round(len(asked) / wall, 1), "wall_s": round(wall, 2),
             "p50_ms": round(statistics.median(took), 1), "p99_ms": round(pct(took, 0.99), 1),
             "alone_p50_ms": round(statistics.median(alone), 1) if alone else None,
             "alone_p99_ms": round(pct(alone, 0.99), 1) if alone else None,
             "passes": None if passes is None else passes - (passes_before or 0),
             "lock_ms_per_question": round(lock.held / max(lock.turns, 1) * 1000, 2),
-            "actions": kinds,
+            "actions": kinds, "began": began, "ended": began + wall,
         }
     finally:
         await core.close()
+
+
+async def together(barrier: Path, me: int, workers: int) -> None:
+    """Wait until every worker of a several-worker burst is ready (each has started and warmed up)."""
+
+    def ready() -> None:
+        (barrier / f"ready-{me}").touch()
+        while len(list(barrier.glob("ready-*"))) < workers:
+            time.sleep(0.01)
+
+    await asyncio.to_thread(ready)
 
 
 def child(job: dict[str, Any]) -> None:
@@ -192,15 +214,52 @@ def child(job: dict[str, Any]) -> None:
 
 
 def run_child(job: dict[str, Any], code: Path) -> dict[str, Any]:
-    spec = CACHE / "job.json"
-    spec.write_text(json.dumps(job))
+    return run_children([job], code)[0]
+
+
+def run_children(jobs: list[dict[str, Any]], code: Path) -> list[dict[str, Any]]:
+    """Each job in a process of its own, all at once; their results in order."""
     env = {**os.environ, "THROUGHPUT_CODE": str(code), "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(spec)],
-                          capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the {job['kind']} run failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    running = []
+    for n, job in enumerate(jobs):
+        spec = CACHE / f"job-{n}.json"
+        spec.write_text(json.dumps(job))
+        running.append(subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(spec)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    results = []
+    for job, process in zip(jobs, running, strict=True):
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"the {job['kind']} run failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def run_workers(job: dict[str, Any], workers: int, mode: str, code: Path) -> dict[str, Any]:
+    """The burst on one worker, or on ``workers`` at once (started together), as one run."""
+    if workers == 1:
+        return run_child(job, code)
+    barrier = CACHE / f"barrier-{mode}"
+    shutil.rmtree(barrier, ignore_errors=True)
+    barrier.mkdir()
+    return several(run_children([{**job, "worker": n, "workers": workers, "barrier": str(barrier)}
+                                 for n in range(workers)], code))
+
+
+def several(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several workers' bursts as one: questions over the wall time from the first start to the last end."""
+    wall = max(r["ended"] for r in runs) - min(r["began"] for r in runs)
+    questions = sum(r["questions"] for r in runs)
+    kinds: dict[str, int] = {}
+    for run in runs:
+        for kind, n in run["actions"].items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    return {**runs[0], "questions": questions, "askers": sum(r["askers"] for r in runs),
+            "per_s": round(questions / wall, 1), "wall_s": round(wall, 2),
+            "p50_ms": max(r["p50_ms"] for r in runs), "p99_ms": max(r["p99_ms"] for r in runs),
+            "passes": sum(r["passes"] or 0 for r in runs),
+            "lock_ms_per_question": max(r["lock_ms_per_question"] for r in runs),
+            "actions": kinds, "workers": [{k: r[k] for k in ("per_s", "questions", "wall_s")} for r in runs]}
 
 
 def sqlite_store(entries: int) -> Path:
@@ -296,7 +355,7 @@ def table(raw: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--entries", type=int, default=10_000)
@@ -309,9 +368,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: settings)")
     parser.add_argument("--pg", help="a PostgreSQL URL where databases may be created (default: start one)")
     parser.add_argument("--code", type=Path, default=ROOT, help="run the bursts on this checkout's code")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="PostgreSQL bursts on this many worker processes at once, askers shared out")
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     if args.child is not None:
         child(json.loads(args.child.read_text()))
         return
@@ -342,8 +407,9 @@ def main() -> None:
                 elif args.batch_ms is not None:
                     job["embed_batch_ms"] = args.batch_ms
                 job["db"] = pg.clone(mode) if name == "postgresql" and pg else str(fresh_copy(store, mode))
-                run = run_child(job, args.code)
-                run.update(store=name, mode=mode)
+                workers = args.workers if name == "postgresql" else 1
+                run = run_workers(job, workers, mode, args.code)
+                run.update(store=name if workers == 1 else f"{name}×{workers}", mode=mode)
                 results["runs"].append(run)
                 print(run, flush=True)
     finally:

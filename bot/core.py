@@ -7,6 +7,9 @@ durably: from then on it is never lost, and the platform may be told "got
 it". ``process`` handles it: its flow inside one transaction that also stores
 the resulting actions in the outbox, claimed so it happens once, and, should
 the flow fail, a fallback that still tells the asker who has their question.
+A slow call the flow needs (the LLM) is made outside the lock and the
+transaction (``bot.slowcalls``); the leases and lock keys several workers on
+one store need are in ``bot.workers``.
 When the store itself fails, the event waits (stored, or held by the runtime)
 and ``storeless`` says what the bot can still tell the person.
 """
@@ -17,9 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -32,18 +32,20 @@ import numpy as np
 from bot.actions import Action, CardUpdate, Private, Route
 from bot.cases import CaseStore
 from bot.compose import Composer
-from bot.events import Command, Delete, Edit, Event, Feedback, Message, Tick
+from bot.events import Edit, Event, Message
 from bot.flows import route_event
 from bot.flows.questions import fallback
 from bot.handling import Handling
 from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
+from bot.slowcalls import Behind, NeedsCall, OutOnCalls, SlowCalls
 from bot.storeless import storable, storeless_words
 from bot.text import clean
 from bot.trust.redact import redact
 from bot.trust.sensitive import SensitiveDetector
 from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
+from bot.workers import ACTION_LEASE_MS, EVENT_LEASE_MS, Waits, must_it_wait, touches, worker_name
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
 from storage import StoreUnavailable, database_for, is_postgres
@@ -63,21 +65,7 @@ logger = logging.getLogger(__name__)
 Acceptance = Literal["stored", "seen", "ignored"]
 # What ``_prepare`` noted about a message, stored with the event.
 NOTES = ("truncated", "original_length", "redactions", "secrets")
-EVENT_LEASE_MS = 10_000  # an event stored by a worker that died is taken by another after this
-ACTION_LEASE_MS = 15_000  # an action claimed by a worker that died is sent by another after this
-WAIT_AT_MOST = 90.0  # seconds an event waits for what it depends on before it is handled anyway
 
-
-def worker_name(location: str) -> str:
-    """Who this process is to the store's leases. An SQLite store serves one process, so a
-    restarted process takes over its own leases at once; on PostgreSQL each process is itself."""
-    if not is_postgres(location):
-        return "local"
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-class _Waits(Exception):
-    """Internal: the event depends on one not handled yet; it is left for later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +117,8 @@ class Core:
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
             embedder=kb.embedder, sensitive=sensitive, generator=generator, learner=learner)
+        self._generator = generator
+        self._out = OutOnCalls()
         self._adapting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._data_version: int | None = None
@@ -136,10 +126,11 @@ class Core:
     @property
     def generator(self) -> Generator | None:
         """The grounded generator, when an LLM is configured (set after start-up)."""
-        return self.services.generator
+        return self._generator
 
     @generator.setter
     def generator(self, generator: Generator | None) -> None:
+        self._generator = generator
         self.services = replace(self.services, generator=generator)
 
     @property
@@ -246,20 +237,50 @@ class Core:
     async def process(self, accepted: Accepted) -> list[Action]:
         """Handle a stored event: its flow, its consequences and its actions in one
         transaction (the actions then wait in the outbox). Once only: an event that
-        was handled already, on this path or another, gives nothing.
+        was handled already, on this path or another, gives nothing. A slow call the
+        flow needs (the LLM) is made outside the lock and the transaction, and the flow
+        then runs again with its result (``bot.slowcalls``).
 
         Raises ``StoreUnavailable`` when the store fails (the event stays stored and
         unhandled, for later), ``NotHandled`` when even the fallback failed."""
         event = accepted.event
-        async with self._lock:
-            try:
-                await self._follow_outside_changes()
-                actions = await self._dispatch(event, accepted.notes)
-                await self._learn_after(event)
+        calls = SlowCalls(self._generator, event.id) if self._generator is not None else None
+        try:
+            while True:
+                try:
+                    async with self._lock:
+                        await self._follow_outside_changes()
+                        actions = await self._dispatch(event, accepted.notes, calls)
+                        await self._learn_after(event)
+                except NeedsCall as needs:
+                    assert calls is not None
+                    await self._call_outside(event, needs, calls)
+                    continue
+                except Behind as behind:
+                    logger.info("event %s waits outside the lock for event %s, out on a slow call of its case",
+                                event.id, behind.event)
+                    await behind.done.wait()
+                    continue
+                if calls is not None:
+                    calls.settle()
                 return actions
-            finally:
-                if isinstance(event, Message):
-                    self.kb.forget_prefetch(event.space, event.text)
+        finally:
+            self._out.release(event.id)
+            if isinstance(event, Message):
+                self.kb.forget_prefetch(event.space, event.text)
+
+    async def _call_outside(self, event: Event, needs: NeedsCall, calls: SlowCalls) -> None:
+        """Make the slow call the flow asked for, the lock and the transaction let go: the
+        event stays stored and unhandled, leased to this worker for the call's length, and
+        later events of its case (in this process) wait for it."""
+        self._out.hold(event.id, needs.keys, everything=needs.everything)
+        ms = int(self.settings.llm.timeout_seconds * 1000) + EVENT_LEASE_MS
+        if not await self.inbox.hold(event.space, event.id, Lease(self.worker, ms)):
+            logger.info("event %s was handled elsewhere before its %s call", event.id, needs.call.use)
+            return
+        logger.info("event %s waits for the LLM's %s outside the lock (call %d)",
+                    event.id, needs.call.use, calls.calls + 1)
+        await calls.make(needs.call)
 
     def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
         """Make every text storable, clean the message and redact personal data
@@ -315,16 +336,16 @@ class Core:
         return await self.inbox.receive(space=event.space, event_id=event.id, at=event.at,
                                         body={**event_to_json(event), **notes}, lease=self.event_lease)
 
-    async def _dispatch(self, event: Event, notes: dict[str, Any]) -> list[Action]:
+    async def _dispatch(self, event: Event, notes: dict[str, Any], calls: SlowCalls | None) -> list[Action]:
         try:
-            return await self._commit(event, notes, route_event, "handled")
-        except StoreUnavailable:
+            return await self._commit(event, notes, route_event, "handled", calls)
+        except (StoreUnavailable, NeedsCall, Behind):
             raise
         except Exception:
             logger.exception("handling event %s (%s) failed", event.id, type(event).__name__)
         try:  # never leave a question in silence
-            return await self._commit(event, notes, fallback, "failed")
-        except StoreUnavailable:
+            return await self._commit(event, notes, fallback, "failed", calls)
+        except (StoreUnavailable, NeedsCall, Behind):
             raise
         except Exception as exc:
             logger.exception("even the fallback for event %s failed", event.id)
@@ -332,75 +353,40 @@ class Core:
                 await self.inbox.mark(event.space, event.id, "failed")
             raise NotHandled(f"event {event.id} could not be handled") from exc
 
-    async def _commit(self, event: Event, notes: dict[str, Any],
-                      flow: Callable[[Handling], Awaitable[None]], status: EventStatus) -> list[Action]:
+    async def _commit(self, event: Event, notes: dict[str, Any], flow: Callable[[Handling], Awaitable[None]],
+                      status: EventStatus, calls: SlowCalls | None = None) -> list[Action]:
         """Run ``flow`` and store its consequences and actions in one transaction,
-        once: an event already handled (claimed by another path) gives nothing."""
-        handling = Handling(self.services, event, notes)
-        keys, everything = await self._touches(event)
+        once: an event already handled (claimed by another path) gives nothing.
+        Raises ``NeedsCall`` (rolled back) when the flow needs a slow call first,
+        ``Behind`` when an earlier event of its case is out on one."""
+        services = self.services if calls is None else replace(self.services, generator=calls.stand_in())
+        handling = Handling(services, event, notes)
+        keys: set[str] = set()
+        everything = False
         try:
-            async with self.db.transaction():
+            async with self.db.transaction():  # its reads inline on SQLite: no trips to a thread
+                keys, everything = await touches(self.cases, event)
+                if calls is None or calls.calls == 0:
+                    self._out.check(event.id, keys, everything=everything)
                 await self.locks.hold(keys, everything=everything)
                 if not await self.inbox.claim(event.space, event.id):
                     logger.info("event %s in %s was handled already (or is in hand elsewhere)", event.id, event.space)
                     return []
                 if self.db.dialect == "postgresql":
                     self.journeys.forget()  # another worker may have changed them until we held the keys
-                await self._must_it_wait(event)
+                await must_it_wait(event, community=self.services.community, cases=self.cases,
+                                   inbox=self.inbox, outbox=self.outbox)
                 await flow(handling)
                 await handling.flush()
                 actions = await self._store_actions(handling.actions, event.at)
                 await self.inbox.mark(event.space, event.id, status)
-        except _Waits as waits:
+        except Waits as waits:
             logger.info("event %s in %s waits for %s; handled later", event.id, event.space, waits)
             return []
+        except NeedsCall as needs:
+            needs.keys, needs.everything = frozenset(keys), everything
+            raise
         return actions
-
-    async def _touches(self, event: Event) -> tuple[set[str], bool]:
-        """The lock keys of what handling ``event`` may change: its case and the people
-        whose journeys it moves; everything for time passing over all cases."""
-        if isinstance(event, Tick):
-            return set(), True
-        about: str | None = None
-        if isinstance(event, Message | Command):
-            about = event.thread or (event.id if isinstance(event, Message) and not event.direct else None)
-        elif isinstance(event, Feedback | Edit | Delete):
-            about = event.about
-        users = {event.user} if event.user else set()
-        keys: set[str] = set()
-        if about:
-            case_key, user = await self._case_behind(event.space, about)
-            keys.add(f"case:{event.space}:{case_key}")
-            if user:
-                users.add(user)
-        return keys | {f"user:{event.space}:{u}" for u in users}, False
-
-    async def _case_behind(self, space: str, about: str) -> tuple[str, str | None]:
-        """The case ``about`` (a case key, or a card, thread or DM we posted) belongs to, and its asker."""
-        case = await self.cases.get(space, about)
-        if case is None:
-            ref = await self.cases.by_ref(space, about)
-            if ref is not None:
-                case = await self.cases.get(space, ref[0])
-                return ref[0], case.user if case else None
-            return about, None
-        return case.key, case.user
-
-    async def _must_it_wait(self, event: Event) -> None:
-        """Raise ``_Waits`` while ``event`` depends on what is not done yet (another worker
-        died with it, or has it in hand): a reply in the thread of a question not handled
-        yet, a staff reply to a card whose post is not recorded yet. At most ``WAIT_AT_MOST``."""
-        if not isinstance(event, Message) or not event.thread:
-            return
-        if (datetime.now(UTC) - event.at).total_seconds() > WAIT_AT_MOST:
-            return
-        thread = event.thread
-        if await self.inbox.waits(event.space, thread):
-            raise _Waits(f"its thread's event {thread}")
-        if (self.services.community.channel_kind(event) == "staff" and await self.cases.get(event.space, thread) is None
-                and await self.cases.by_ref(event.space, thread) is None
-                and await self.outbox.unperformed(event.space)):
-            raise _Waits(f"the post of card {thread} to be recorded")
 
     async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
         stored: list[Action] = []

@@ -21,8 +21,8 @@ from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder
 from storage.eventlog import EventLog
 
-if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
-    from bot.generate import Generator
+if TYPE_CHECKING:
+    from bot.slowcalls import Writer
     from learning.loop import Learner  # torch: loaded only when the learning loop runs
 
 
@@ -77,5 +77,5 @@ class Services:
     policy: PolicySettings
     embedder: CachedEmbedder
     sensitive: SensitiveDetector | None = None
-    generator: Generator | None = None
+    generator: Writer | None = None  # the LLM, or its stand-in while a flow runs (bot.slowcalls)
     learner: Learner | None = None  # the learning loop: model versions, calibration, outcomes

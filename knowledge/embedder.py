@@ -212,7 +212,20 @@ class CachedEmbedder:
         """``encode`` in a worker thread, so the event loop keeps beating."""
         if len(texts) == 1 and texts[0] in self._inflight:
             return await self._inflight[texts[0]]
+        known = self._known(texts)  # a prefetched question: no trip to a thread for a cache hit
+        if known is not None:
+            return known
         return await asyncio.to_thread(self.encode, list(texts))
+
+    def _known(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Every text's vector from the cache, or ``None`` if one is missing."""
+        with self._lock:
+            hits = [self._cache.get(text) for text in texts]
+            if not hits or any(hit is None for hit in hits):
+                return None
+            for text in texts:
+                self._cache.move_to_end(text)
+        return np.stack(hits)  # type: ignore[arg-type]
 
     def expect(self, text: str, vector: asyncio.Future[np.ndarray]) -> None:
         """``text``'s vector is being computed elsewhere: ``embed`` waits for it."""

@@ -258,7 +258,7 @@ class EntryRows:
             rows = await self.db.fetchall(
                 f"SELECT f.id, f.entry_id, f.space, f.vector, f.kind FROM forms f "
                 f"JOIN entries e ON e.id = f.entry_id "
-                f"WHERE f.id IN ({marks(chunk)}) AND f.live = 1 AND e.status = 'live'", tuple(chunk))
+                f"WHERE f.id IN ({marks(chunk)}) AND f.live = 1 AND e.status = 'live' ORDER BY f.id", tuple(chunk))
             found += [(int(row[0]), row[1], row[2], bytes(row[3]), row[4]) for row in rows]
         return found
 

@@ -120,6 +120,15 @@ class Inbox:
         await self.db.execute("UPDATE events SET status = ? WHERE space = ? AND id = ?",
                               (status, space, event_id))
 
+    async def hold(self, space: str, event_id: str, lease: Lease) -> bool:
+        """Lease an event not handled yet to ``lease``'s worker from now on (it is out on a
+        slow call for it); ``False`` when it was handled meanwhile."""
+        async with self.db.transaction(aside=True):
+            rows = await self.db.fetchall(
+                "UPDATE events SET worker = ?, lease_until = ? WHERE space = ? AND id = ? AND status = 'received' "
+                "RETURNING id", (lease.worker, lease.until(now_ms()), space, event_id))
+        return bool(rows)
+
     async def unhandled(self, limit: int = 100, *, worker: str | None = None,
                         now: int | None = None) -> list[Waiting]:
         """The oldest events received but never handled (at most ``limit``), in arrival

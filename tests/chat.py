@@ -24,7 +24,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str = ":memory:",
-                    **settings: Any) -> Core:
+                    worker: str | None = None, **settings: Any) -> Core:
     from bot.core import make_detector
     from knowledge.files import read_file
     from knowledge.importer import import_drafts
@@ -38,7 +38,7 @@ async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str
     await knowledge.open()
     detector = make_detector(config, embedder)
     detector.prepare()
-    core = Core(settings=config, db=database, kb=knowledge, sensitive=detector)
+    core = Core(settings=config, db=database, kb=knowledge, sensitive=detector, worker=worker)
     if kb is not None:
         parsed = read_file(kb)
         await import_drafts(knowledge, parsed.drafts, author="test", at=START - timedelta(days=30))

@@ -92,15 +92,34 @@ class TemporaryPostgres:
             raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
         for _attempt in range(5):  # a free port can be taken between choosing and binding it
             self.port = _free_port()
-            options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-            done = self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", options,
+            done = self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", self._options(),
                              "-l", str(self.dir / "server.log"), "-w", "-t", str(STARTUP_SECONDS), "start")
             if done.returncode == 0:
                 return self
         log = (self.dir / "server.log").read_text(errors="replace")[-2000:] if self.dir else ""
         self.stop()
         raise RuntimeError(f"PostgreSQL did not start: {done.stderr.strip()}\n{log}")
+
+    def _options(self) -> str:
+        return (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data for ``resume``: ``fast`` (every client cut off at once),
+        not ``immediate``, which with this server's ``synchronous_commit=off`` may lose the last
+        commits."""
+        assert self.dir is not None
+        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+        if done.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not stop: {done.stderr.strip()}")
+
+    def resume(self) -> None:
+        """Start a halted server again, on its port."""
+        assert self.dir is not None
+        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-o", self._options(),
+                         "-l", str(self.dir / "server.log"), "-w", "-t", str(STARTUP_SECONDS), "start")
+        if done.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start again: {done.stderr.strip()}")
 
     def stop(self) -> None:
         if self.dir is None:

@@ -15,14 +15,15 @@ from bot.journeys import Journey, summary
 from knowledge.entries import DOCS, LIVE, Entry
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
-    from bot.generate import Generated, Generator
+    from bot.generate import Generated
+    from bot.slowcalls import Writer
 
 logger = logging.getLogger(__name__)
 
 DOCS_SOURCE_CHARS = 1000  # of a docs section, the passages the model reads (the best one at least)
 
 
-async def generate_answer(handling: Handling, generator: Generator, case: Case, entry: Entry,
+async def generate_answer(handling: Handling, generator: Writer, case: Case, entry: Entry,
                           candidates: Sequence[Candidate]) -> Generated:
     """The generator's answer to ``case`` from ``entry`` and close candidates, recorded."""
     sources = await sources_for(handling, generator, entry, candidates)
@@ -35,14 +36,14 @@ async def generate_answer(handling: Handling, generator: Generator, case: Case, 
     return generated
 
 
-async def generate_recap(handling: Handling, generator: Generator, journey: Journey) -> str | None:
+async def generate_recap(handling: Handling, generator: Writer, journey: Journey) -> str | None:
     """The journey worded by the generator, recorded; ``None`` to fall back."""
     generated = await generator.recap(journey)
     await record_generation(handling, generated)
     return generated.text
 
 
-async def sources_for(handling: Handling, generator: Generator, entry: Entry,
+async def sources_for(handling: Handling, generator: Writer, entry: Entry,
                       candidates: Sequence[Candidate]) -> list[Entry]:
     """The decided entry first, then close live entries of the same space."""
     found = [entry]

@@ -16,6 +16,7 @@ import bot.core
 from bot.actions import Reply, Route
 from bot.core import Core
 from bot.events import Message
+from bot.workers import touches
 from knowledge.embedder import CachedEmbedder
 from tests.chat import make_core
 from tests.conftest import DEMO_KB
@@ -100,7 +101,7 @@ async def test_the_events_of_one_case_hold_one_key_whoever_sends_them(workers: t
     route = next(x for x in routed if isinstance(x, Route))
     await a.performed(route, "card-1")
 
-    keys = [(await b._touches(event))[0] for event in (
+    keys = [(await touches(b.cases, event))[0] for event in (
         message("q1", UNKNOWN),
         message("f1", "any news?", thread="q1"),
         Message(id="s1", at=datetime.now(UTC), user="alice", channel="staff", text="use the bridge",
@@ -108,4 +109,4 @@ async def test_the_events_of_one_case_hold_one_key_whoever_sends_them(workers: t
     )]
     assert all("case:default:q1" in k and "user:default:u1" in k for k in keys)
     other = Message(id="q2", at=datetime.now(UTC), user="u2", channel="help", text="another question")
-    assert (await b._touches(other))[0].isdisjoint(keys[0])
+    assert (await touches(b.cases, other))[0].isdisjoint(keys[0])

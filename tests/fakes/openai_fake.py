@@ -11,7 +11,7 @@ the bot sent:
 
 Steps: ``answer`` (text, or a function of the request body returning text),
 ``status`` (+ ``retry_after_ms``) for an error response, ``delay`` seconds
-before responding, ``raw`` to send a 200 whose body is not a completion,
+before responding, ``hold`` (an ``asyncio.Event``) to answer only once it is set, ``raw`` to send a 200 whose body is not a completion,
 ``finish_reason`` to mark an answer as cut off.
 """
 
@@ -76,6 +76,8 @@ class FakeOpenAI:
         step = self.script.pop(0) if self.script else {}
         if step.get("delay"):
             await asyncio.sleep(step["delay"])
+        if step.get("hold") is not None:
+            await step["hold"].wait()
         if step.get("status"):
             headers = ({"retry-after-ms": str(step["retry_after_ms"])}
                        if "retry_after_ms" in step else {})
