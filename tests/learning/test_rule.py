@@ -61,3 +61,27 @@ def test_the_settings_choose_the_rule_only_when_it_decides() -> None:
     assert form_rule(Settings(policy={"lone_floor": 0.7})).lone_floor == 0.7  # type: ignore[arg-type,union-attr]
     assert form_rule(Settings(policy={"decide_by": "calibrated"})) is None  # type: ignore[arg-type]
     assert form_rule(Settings(policy={"centroid_lead": 0.0})) is None  # type: ignore[arg-type]
+
+
+def test_the_held_out_rule_answers_exactly_when_the_policy_would() -> None:
+    """learning/ cannot import the policy (layers), so the rule is written twice:
+    over many random candidate lists both must agree on "answer"."""
+    from bot.policy import Option, Signals, decide_forms
+
+    settings = Settings(policy={"lone_floor": 0.7})  # type: ignore[arg-type]
+    rule = form_rule(settings)
+    assert rule is not None
+    rng = np.random.default_rng(7)
+    answered = 0
+    for _ in range(3000):
+        scores = sorted(rng.uniform(0.3, 1.0, size=int(rng.integers(1, 6))), reverse=True)
+        options = []
+        for n, score in enumerate(scores):
+            second = None if rng.random() < 0.3 else float(score - rng.uniform(0.0, 0.3))
+            options.append(Option(entry=f"e{n}", score=float(score), second=second,
+                                  centroid=float(score - rng.uniform(0.0, 0.35))))
+        ranked = [(o.entry, o.score, o.centroid or 0.0, o.second) for o in options]
+        policy_answers = decide_forms(options, Signals(), settings.policy).kind == "answer"
+        assert rule.answers(ranked) == policy_answers, options
+        answered += policy_answers
+    assert 100 < answered < 2900  # both outcomes were exercised
