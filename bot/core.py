@@ -65,6 +65,7 @@ logger = logging.getLogger(__name__)
 Acceptance = Literal["stored", "seen", "ignored"]
 # What ``_prepare`` noted about a message, stored with the event.
 NOTES = ("truncated", "original_length", "redactions", "secrets")
+IN_HAND_KEPT = 10_000  # events counted as in hand at most (one never processed here is not kept forever)
 
 
 
@@ -121,6 +122,8 @@ class Core:
         self._out = OutOnCalls()
         self._adapting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._in_hand: set[str] = set()  # events taken in and not yet processed (this process)
+        kb.batch_while(lambda: len(self._in_hand) > 1)  # company for a question is likely only then
         self._data_version: int | None = None
 
     @property
@@ -231,6 +234,8 @@ class Core:
         if not await self._store_event(event, notes):
             logger.info("event %s in %s seen before: ignored (redelivery)", event.id, event.space)
             return Accepted(event, notes, "seen")
+        if len(self._in_hand) < IN_HAND_KEPT:
+            self._in_hand.add(event.id)
         self._prefetch(event)
         return Accepted(event, notes, "stored")
 
@@ -266,6 +271,7 @@ class Core:
                 return actions
         finally:
             self._out.release(event.id)
+            self._in_hand.discard(event.id)
             if isinstance(event, Message):
                 self.kb.forget_prefetch(event.space, event.text)
 

@@ -183,7 +183,8 @@ class Settings(BaseSettings):
                              "the store (measured faster end to end on 2 cores); bulk imports use all")
     embed_batch_ms: float = Field(
         2.0, ge=0, le=1000, description="questions arriving this close together (ms) are embedded in one "
-                                        "forward pass; a lone question waits at most this long")
+                                        "forward pass; a question waits at most this long, and only while "
+                                        "another is being handled (a burst queues then)")
     embed_batch_max: int = Field(64, ge=1, description="at most this many questions in one forward pass")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)

@@ -152,6 +152,11 @@ class KnowledgeBase:
             self._lexical[(space, text)] = (self.indexes.version, asyncio.create_task(
                 lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
 
+    def batch_while(self, busy: Callable[[], bool]) -> None:
+        """New questions wait the batching window for company only while ``busy()``
+        (others are then queueing); otherwise they are embedded at once."""
+        self.prefetcher.asked.busy = busy
+
     def forget_prefetch(self, space: str, text: str) -> None:
         self.prefetcher.forget(space, text)
         found = self._lexical.pop((space, text), None)

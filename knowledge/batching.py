@@ -14,7 +14,9 @@ burst of questions is embedded in batches. Callers ``await submit(item)``:
 - a caller cancelled while it waits leaves the batch; the others are not
   affected (a pass already running finishes for them).
 
-A lone question pays at most ``window`` more than being embedded at once.
+A lone question pays at most ``window`` more than being embedded at once, and
+nothing when ``busy`` says nobody is likely to join it: the core sets it to
+"another event is in hand" (taken in, not yet processed), as in a burst.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class MicroBatcher(Generic[T, R]):
         self._queue: deque[_Waiting[T, R]] = deque()
         self._full = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self.busy: Callable[[], bool] | None = None  # None: always wait the window
         self.passes = 0  # how many times ``work`` ran (for benches and logs)
 
     async def submit(self, item: T) -> R:
@@ -94,7 +97,7 @@ class MicroBatcher(Generic[T, R]):
         """Wait until the oldest waiter's window is over or the batch is full."""
         loop = asyncio.get_running_loop()
         delay = self._queue[0].since + self.window - loop.time()
-        if delay <= 0 or len(self._queue) >= self.max_batch:
+        if delay <= 0 or len(self._queue) >= self.max_batch or (self.busy is not None and not self.busy()):
             return
         self._full.clear()
         with contextlib.suppress(TimeoutError):

@@ -65,6 +65,14 @@ def outcome(actions: list[Action]) -> list[tuple[str, str, tuple[str, ...]]]:
             for a in actions if isinstance(a, Reply | Route)]
 
 
+async def passes_reach(core: Core, passes: int) -> None:
+    for _ in range(3000):
+        if core.kb.prefetcher.asked.passes >= passes:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {passes} forward passes within 30 s")
+
+
 async def question_passes(counted: Counted) -> list[list[str]]:
     return [p for p in counted.passes if set(p) & set(QUESTIONS)]
 
@@ -78,8 +86,17 @@ async def test_questions_arriving_together_share_one_forward_pass_and_get_the_sa
                             embed_batch_max=1)
     try:
         counted.passes.clear()
-        # The window is a second: the batch closes because it is full, or the wait fails.
-        replies = await asyncio.wait_for(asyncio.gather(*(together.handle(m) for m in burst())), 60)
+        # The window is a second: the batch closes because it is full, or the wait fails. The
+        # burst comes while another question is in hand (it waits for the lock): that is when a
+        # question waits for company; alone at an idle core it is embedded at once.
+        first = Message(id="m-first", at=AT, user="early", channel="help", text="hello, how do I export my data?")
+        async with together._lock:
+            earlier = asyncio.create_task(together.handle(first))
+            await passes_reach(together, 1)
+            handling = [asyncio.create_task(together.handle(m)) for m in burst()]
+            await passes_reach(together, 2)
+        replies = await asyncio.wait_for(asyncio.gather(*handling), 60)
+        await asyncio.wait_for(earlier, 60)
         assert await question_passes(counted) == [QUESTIONS]
         one_by_one = [await alone.handle(m) for m in burst()]
         assert [outcome(r) for r in replies] == [outcome(r) for r in one_by_one]
@@ -108,6 +125,16 @@ async def test_a_question_arriving_while_the_core_is_busy_is_embedded_before_its
         replies = await asyncio.wait_for(waiting, 60)
         assert outcome(replies)[0][0] == "answer"
         assert await question_passes(counted) == [[QUESTIONS[0]]]  # not embedded again
+    finally:
+        await core.close()
+
+
+async def test_a_question_at_an_idle_core_does_not_wait_the_window(embedder: CachedEmbedder) -> None:
+    core: Core = await make_core(embedder, kb=DEMO_KB)
+    core.kb.prefetcher.asked.window = 600.0  # ten minutes
+    try:
+        replies = await asyncio.wait_for(core.handle(burst()[0]), 60)  # else this fails
+        assert outcome(replies)[0][0] == "answer"
     finally:
         await core.close()
 

@@ -62,6 +62,22 @@ async def test_callers_waiting_together_share_one_pass_and_each_gets_its_own_res
     assert batcher.passes == 1
 
 
+async def test_a_lone_caller_is_served_at_once_when_nobody_is_queueing_and_waits_for_company_when_they_are(
+        ) -> None:
+    work = Recorded()
+    batcher: MicroBatcher[str, str] = MicroBatcher(work, window=NEVER, max_batch=2)
+    queueing = False
+    batcher.busy = lambda: queueing
+    assert await served(batcher.submit("alone")) == ["ALONE"]  # the window of ten minutes is not waited
+
+    queueing = True
+    first = await started(batcher, "first")
+    await asyncio.sleep(0.05)
+    assert not first[0].done() and work.batches == [["alone"]]  # it waits: company is likely
+    assert await served(*first, batcher.submit("second")) == ["FIRST", "SECOND"]
+    assert work.batches == [["alone"], ["first", "second"]]
+
+
 async def test_batches_keep_arrival_order_and_never_exceed_the_maximum() -> None:
     work = Recorded()
     batcher: MicroBatcher[str, str] = MicroBatcher(work, window=0, max_batch=2)
