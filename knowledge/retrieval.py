@@ -94,10 +94,10 @@ async def lexical_search(store: EntryStore, space: str, text: str, *, total: int
     words = query_terms(text)
     if not words:
         return Lexical((), (), {})
-    rows = await store.lexical(space, words, LEXICAL_K)
+    counts = await store.term_counts(words)
+    rows = await store.lexical(space, words, LEXICAL_K, counts=counts)
     if not rows:
         return Lexical((), tuple(words), {})
-    counts = await store.term_counts(words)
     # Coverage counts only words the index knows: a time stamp, a typo or a
     # word no entry uses cannot be covered by any of them and tells none apart.
     weights = {w: idf(counts[w], max(total, 1)) for w in words if counts.get(w)}

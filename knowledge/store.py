@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -234,15 +234,18 @@ class EntryStore:
 
     # -- the full-text index ---------------------------------------------------
 
-    async def lexical(self, space: str, words: Sequence[str], limit: int) -> list[tuple[int, str, str, str, float]]:
+    async def lexical(self, space: str, words: Sequence[str], limit: int, *,
+                      counts: Mapping[str, int] | None = None) -> list[tuple[int, str, str, str, float]]:
         """(form id, entry id, kind, text, BM25) of the live forms of live entries in
         ``space`` holding any of ``words`` (index terms), best first (higher is better):
-        BM25 as SQLite's FTS5 computes it (its constants, its idf), in portable SQL."""
+        BM25 as SQLite's FTS5 computes it (its constants, its idf), in portable SQL.
+        ``counts``: ``term_counts(words)`` when the caller has them already."""
         words = list(dict.fromkeys(words))
         if not words:
             return []
         forms, tokens = await self.rows.index_size()
-        counts = await self.rows.term_counts(words)
+        if counts is None:
+            counts = await self.rows.term_counts(words)
         weights = {w: bm25_idf(counts.get(w, 0), forms) for w in words}
         return await self.rows.lexical(space, weights, tokens / forms if forms else 1.0, limit,
                                        k1=BM25_K1, b=BM25_B)
