@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -282,8 +283,10 @@ async def ask(events: EventsAPI, slack: BenchSlack, texts: list[str], *, paced: 
     return sent
 
 
-async def quiet(db: Path, slack: BenchSlack, within: float = 180.0) -> None:
-    """Until the store has no event waiting and no action unsent, and nothing was posted for 2 s."""
+async def quiet(waiting: Callable[[], Awaitable[tuple[int, int]]], slack: BenchSlack, *,
+                within: float, idle: float) -> None:
+    """Until ``waiting()`` (events not handled, actions not sent) is (0, 0) and nothing was
+    posted for ``idle`` seconds (shared with ``bench/faults.py``)."""
     deadline = time.monotonic() + within
     last = (len(slack.calls), time.monotonic())
     while time.monotonic() < deadline:
@@ -291,9 +294,9 @@ async def quiet(db: Path, slack: BenchSlack, within: float = 180.0) -> None:
         if len(slack.calls) != last[0]:
             last = (len(slack.calls), time.monotonic())
             continue
-        if time.monotonic() - last[1] >= 2.0 and waiting_in(db) == (0, 0):
+        if time.monotonic() - last[1] >= idle and await waiting() == (0, 0):
             return
-    print(f"  (not quiet after {within:.0f} s: {waiting_in(db)} waiting)", file=sys.stderr)
+    print(f"  (not quiet after {within:.0f} s: {await waiting()} waiting)", file=sys.stderr)
 
 
 def waiting_in(db: Path) -> tuple[int, int]:
@@ -329,7 +332,7 @@ async def run_trial(number: int, args: argparse.Namespace, slack: BenchSlack, ba
         asked = await asking
         while True:  # until Slack is done, and every card has its staff answer, delivered
             await events.settled()
-            await quiet(db, slack)
+            await quiet(lambda: asyncio.to_thread(waiting_in, db), slack, within=180.0, idle=2.0)
             if not desk.unanswered() and all(r.acked or len(r.attempts) == 4 for r in desk.replies):
                 await asyncio.sleep(2.5)  # a card posted just now is answered after a second or two
                 if not desk.unanswered() and not events._tasks:

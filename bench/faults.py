@@ -50,7 +50,19 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.crash import DEMO_KB, KNOWN, PRODUCTS, PURPOSES, SETTINGS, Bot, StaffDesk, Tally, free_port, tally  # noqa: E402
+from bench.crash import (  # noqa: E402
+    DEMO_KB,
+    KNOWN,
+    PRODUCTS,
+    PURPOSES,
+    SETTINGS,
+    Bot,
+    StaffDesk,
+    Tally,
+    free_port,
+    quiet,
+    tally,
+)
 from bench.slack_model import BenchSlack, Delivery, EventsAPI  # noqa: E402
 from tests.adapters.slack import payloads  # noqa: E402
 from tests.adapters.slack.fake import HELP  # noqa: E402
@@ -145,20 +157,6 @@ async def waiting_in(url: str) -> tuple[int, int]:
     return int(events[0][0]), int(actions[0][0])
 
 
-async def quiet(url: str, slack: BenchSlack, within: float = 300.0) -> None:
-    """Until no event waits and no action is unsent in the store, and nothing was posted for 3 s."""
-    deadline = time.monotonic() + within
-    last = (len(slack.calls), time.monotonic())
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-        if len(slack.calls) != last[0]:
-            last = (len(slack.calls), time.monotonic())
-            continue
-        if time.monotonic() - last[1] >= 3.0 and await waiting_in(url) == (0, 0):
-            return
-    print(f"  (not quiet after {within:.0f} s: {await waiting_in(url)} waiting)", file=sys.stderr)
-
-
 # -- the people and the faults ----------------------------------------------------------------------
 
 
@@ -222,7 +220,7 @@ async def drain(events: EventsAPI, desk: StaffDesk, url: str, slack: BenchSlack)
     """Until Slack is done, every card has its staff answer delivered, and the workers are idle."""
     while True:
         await events.settled()
-        await quiet(url, slack)
+        await quiet(lambda: waiting_in(url), slack, within=300.0, idle=3.0)
         if not desk.unanswered() and all(r.acked or len(r.attempts) == 4 for r in desk.replies):
             await asyncio.sleep(3.0)  # a card posted just now is answered after a second or two
             if not desk.unanswered() and not events._tasks:
