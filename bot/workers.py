@@ -72,11 +72,16 @@ async def case_behind(cases: CaseStore, space: str, about: str) -> tuple[str, st
 async def must_it_wait(event: Event, *, community: Community, cases: CaseStore, inbox: Inbox,
                        outbox: Outbox) -> None:
     """Raise ``Waits`` while ``event`` depends on what is not done yet (another worker
-    died with it, or has it in hand): a reply in the thread of a question not handled
-    yet, a staff reply to a card whose post is not recorded yet. At most ``WAIT_AT_MOST``."""
-    if not isinstance(event, Message) or not event.thread:
-        return
+    died with it, or has it in hand, out on a slow call): a reply in the thread of a
+    question not handled yet, an edit or delete of such a question, a staff reply to a
+    card whose post is not recorded yet. At most ``WAIT_AT_MOST``."""
     if (datetime.now(UTC) - event.at).total_seconds() > WAIT_AT_MOST:
+        return
+    if isinstance(event, Edit | Delete):
+        if event.about and await inbox.waits(event.space, event.about):
+            raise Waits(f"the event {event.about} it changes")
+        return
+    if not isinstance(event, Message) or not event.thread:
         return
     thread = event.thread
     if await inbox.waits(event.space, thread):

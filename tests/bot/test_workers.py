@@ -15,7 +15,7 @@ import pytest
 import bot.core
 from bot.actions import Reply, Route
 from bot.core import Core
-from bot.events import Message
+from bot.events import Delete, Edit, Message
 from bot.workers import touches
 from knowledge.embedder import CachedEmbedder
 from tests.chat import make_core
@@ -75,6 +75,27 @@ async def test_a_question_a_dead_worker_stored_is_answered_by_another_and_its_fo
 
     assert await a.process(question) == []  # a worker that comes back handles nothing twice
     assert await b.waiting() == [] and await a.waiting() == []
+
+
+async def test_an_edit_and_a_delete_of_a_question_another_worker_has_in_hand_wait_for_it(
+        workers: tuple[Core, Core]) -> None:
+    a, b = workers
+    begun = time.monotonic()
+    question = await a.accept(message("q1", "how do I rotate my API key?"))
+    assert question.verdict == "stored"  # a has it in hand (out on a call, say), or died with it
+
+    edit = await b.accept(Edit(id="q1:edit", at=datetime.now(UTC), user="u1", about="q1",
+                               text="how do I rotate my API key? (the admin one)"))
+    delete = await b.accept(Delete(id="q1:deleted", at=datetime.now(UTC), user="u1", about="q1"))
+    assert await b.process(edit) == [] and await b.process(delete) == []  # neither overtakes it
+    assert [w.event.id for w in await b.waiting()] == ["q1:edit", "q1:deleted"]
+
+    await lease_runs_out(begun)
+    assert [w.event.id for w in await b.waiting()] == ["q1", "q1:edit", "q1:deleted"]
+    await handle_waiting(b)
+    case = await b.cases.get("default", "q1")
+    assert case is not None and case.status == "closed"  # answered, edited, then withdrawn: in order
+    assert await b.waiting() == [] and await a.process(question) == []
 
 
 async def test_what_a_dead_worker_claimed_to_send_is_sent_by_another(workers: tuple[Core, Core]) -> None:
