@@ -113,6 +113,16 @@ class TopLayers:
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
+    """One adaptation's training.
+
+    ``loss``: ``mnrl`` (an anchor, one positive form of its entry, the other
+    anchors' positives and the hard negatives as negatives) or ``supcon`` (a
+    supervised contrastive loss by entry: ``forms`` forms of each entry in the
+    batch, every other form of the same entry a positive). ``keep`` weighs a
+    term that holds the similarities between forms of *different* entries
+    where the base model put them (the off-topic side of the space).
+    """
+
     steps: int = 20
     batch: int = 16
     lr: float = 5e-5
@@ -120,6 +130,62 @@ class TrainConfig:
     hard_negatives: bool = True
     seed: int = 0
     max_tokens: int = TRAIN_TOKENS
+    loss: str = "mnrl"
+    forms: int = 2
+    keep: float = 0.0
+    temperature: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    rows: list[int]  # indices into the training rows
+    labels: list[str]  # the entry of each row
+    anchors: int  # mnrl: the first ``anchors`` rows are anchors, the next as many their positives
+
+
+def draw(rng: random.Random, pairable: Sequence[str], by_label: dict[str, list[int]],
+         confusions: dict[str, str], config: TrainConfig) -> Batch:
+    """One step's rows: ``batch`` entries with their forms, then one hard negative per entry."""
+    chosen = rng.sample(pairable, min(config.batch, len(pairable)))
+    per = 2 if config.loss == "mnrl" else max(2, config.forms)
+    groups, negatives, negative_labels = [], [], []
+    for label in chosen:
+        groups.append(rng.sample(by_label[label], min(per, len(by_label[label]))))
+        other = confusions.get(label)
+        if config.hard_negatives and other is not None and other in by_label and other not in chosen:
+            negatives.append(rng.choice(by_label[other]))
+            negative_labels.append(other)
+    if config.loss == "mnrl":
+        return Batch([g[0] for g in groups] + [g[1] for g in groups] + negatives,
+                     chosen + chosen + negative_labels, len(chosen))
+    rows = [i for g in groups for i in g]
+    labels = [label for label, g in zip(chosen, groups, strict=True) for _ in g]
+    return Batch(rows + negatives, labels + negative_labels, 0)
+
+
+def batch_loss(vectors: torch.Tensor, batch: Batch, config: TrainConfig) -> torch.Tensor:
+    if config.loss == "mnrl":
+        n = batch.anchors
+        logits = config.scale * vectors[:n] @ vectors[n:].T
+        return F.cross_entropy(logits, torch.arange(n))
+    names = {label: k for k, label in enumerate(dict.fromkeys(batch.labels))}
+    ids = torch.tensor([names[label] for label in batch.labels])
+    same = (ids[:, None] == ids[None, :]).float()
+    eye = torch.eye(len(ids))
+    positives = same - eye
+    logits = (vectors @ vectors.T) / config.temperature - eye * 1e4
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    count = positives.sum(1)
+    anchors = count > 0
+    per_anchor = -(log_prob * positives).sum(1)[anchors] / count[anchors]
+    return per_anchor.mean()
+
+
+def geometry_loss(vectors: torch.Tensor, base: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Mean squared change of the similarities between forms of different entries."""
+    other = torch.tensor([[a != b for b in batch.labels] for a in batch.labels], dtype=torch.bool)
+    change = (vectors @ vectors.T - base @ base.T)[other]
+    return (change ** 2).mean() if change.numel() else vectors.sum() * 0.0
 
 
 def train(model: TopLayers, states: Sequence[torch.Tensor], labels: Sequence[str],
@@ -142,22 +208,16 @@ def train(model: TopLayers, states: Sequence[torch.Tensor], labels: Sequence[str
         return {k: v.detach() for k, v in weights.items()}
     optimiser = Adam(list(weights.values()), lr=config.lr)
     confusions = confusions or {}
+    cut = config.max_tokens
     for _ in range(config.steps):
-        chosen = rng.sample(pairable, min(config.batch, len(pairable)))
-        anchors, positives, negatives = [], [], []
-        for label in chosen:
-            a, p = rng.sample(by_label[label], 2)
-            anchors.append(states[a])
-            positives.append(states[p])
-            other = confusions.get(label)
-            if config.hard_negatives and other in by_label and other not in chosen:
-                negatives.append(states[rng.choice(by_label[other])])
-        cut = config.max_tokens
-        vectors = model.upper_pass([s[:cut] for s in anchors + positives + negatives], weights)
-        n = len(anchors)
-        a, candidates = vectors[:n], vectors[n:]
-        logits = config.scale * a @ candidates.T
-        loss = F.cross_entropy(logits, torch.arange(n))
+        batch = draw(rng, pairable, by_label, confusions, config)
+        texts = [states[i][:cut] for i in batch.rows]
+        vectors = model.upper_pass(texts, weights)
+        loss = batch_loss(vectors, batch, config)
+        if config.keep > 0:
+            with torch.no_grad():
+                base = model.upper_pass(texts, model.base_upper)
+            loss = loss + config.keep * geometry_loss(vectors, base, batch)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
