@@ -79,7 +79,27 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
         conflict_threshold=policy.conflict_threshold, conflict_answer_gap=policy.conflict_answer_gap,
         replaces=source.covers)
     report.problems[:0] = list(parsed.problems)
+    if report.created or report.versioned or report.retired:
+        await _adapt_to_docs(core, progress)
     return report
+
+
+async def _adapt_to_docs(core: Any, progress: Any) -> None:
+    """Docs that changed teach the model their own words (``learning.docs``)."""
+    from datetime import UTC, datetime
+
+    from learning.docs import DocsAdaptConfig, adapt_to_docs
+
+    learning = core.settings.learning
+    if core.learner is None or not learning.adapt or not learning.docs_steps:
+        return
+    progress.step("adapting the model to the docs", 0, 1)
+    config = DocsAdaptConfig(steps=learning.docs_steps, threads=learning.threads)
+    adapted = await adapt_to_docs(core.learner, datetime.now(UTC), core.adopt, config)
+    progress.step("adapting the model to the docs", 1, 1)
+    if adapted is not None:
+        logging.getLogger("journeybot.kb").info(
+            "model v%d adapted to %d docs sections in %.1f s", adapted.version, adapted.sections, adapted.seconds)
 
 
 @kb_app.command("import")
