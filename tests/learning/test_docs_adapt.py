@@ -64,9 +64,19 @@ async def forms(core: Core) -> tuple[list[str], np.ndarray]:
 
 async def test_importing_docs_swaps_in_a_model_adapted_to_them_and_an_unchanged_reimport_keeps_it(
         embedder: CachedEmbedder, tmp_path: Path) -> None:
+    import shutil
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SITE, docs)
     core = await core_with_learner(embedder, str(tmp_path / "store.db"), learning={"docs_steps": 6})
+    site = {"base_url": "https://t.example.org/"}
     try:
-        await import_knowledge(core, SITE, space=None, quiet=True, docs={"base_url": "https://t.example.org/"})
+        # the web console's upload, say: it holds the bot while it imports, so it never adapts
+        await import_knowledge(core, docs, space=None, quiet=True, docs=site)
+        assert await LearningRows(core.db).models() == []
+        page = docs / "index.md"
+        page.write_text(page.read_text(encoding="utf-8") + "\nTidepool syncs your tide tables.\n", encoding="utf-8")
+        await import_knowledge(core, docs, space=None, quiet=True, docs=site, adapt=True)
         history = await LearningRows(core.db).models()
         assert [(m.version, m.status, m.body["kind"]) for m in history] == [(1, "promoted", "docs")]
         assert history[0].body["sections"] == 8 and history[0].body["seconds"] >= 0
@@ -77,7 +87,7 @@ async def test_importing_docs_swaps_in_a_model_adapted_to_them_and_an_unchanged_
         tuned = TunedEmbedder(core.learner.files.load(1), 1)
         assert np.allclose(vectors, tuned.encode(texts), atol=1e-5)
         assert not np.allclose(vectors, embedder.encode(texts), atol=1e-3)
-        await import_knowledge(core, SITE, space=None, quiet=True, docs={"base_url": "https://t.example.org/"})
+        await import_knowledge(core, docs, space=None, quiet=True, docs=site, adapt=True)
         assert len(await LearningRows(core.db).models()) == 1
     finally:
         await core.close()
@@ -86,7 +96,8 @@ async def test_importing_docs_swaps_in_a_model_adapted_to_them_and_an_unchanged_
 async def test_no_adaptation_when_it_is_switched_off(embedder: CachedEmbedder, tmp_path: Path) -> None:
     core = await core_with_learner(embedder, str(tmp_path / "store.db"), learning={"docs_steps": 0})
     try:
-        await import_knowledge(core, SITE, space=None, quiet=True, docs={"base_url": "https://t.example.org/"})
+        await import_knowledge(core, SITE, space=None, quiet=True, docs={"base_url": "https://t.example.org/"},
+                               adapt=True)
         assert await LearningRows(core.db).models() == []
         assert core.embedder.name == "all-MiniLM-L6-v2"
     finally:
