@@ -30,7 +30,7 @@ import asyncio
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,10 +138,12 @@ def _save(asked: list[Asked], path: Path) -> None:
 
 
 def _load(path: Path) -> list[Asked]:
+    known = {f.name for f in fields(Option)}
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        options = [Option(**{**o, "conflicts_with": tuple(o["conflicts_with"])}) for o in row["options"]]
+        options = [Option(**{k: v for k, v in o.items() if k in known} | {"conflicts_with": tuple(o["conflicts_with"])})
+                   for o in row["options"]]
         out.append(Asked(row["project"], row["question"], tuple(row["labels"]), row["social"], options))
     return out
 

@@ -53,7 +53,6 @@ class Features:
     known: float = 1.0  # share of the question's words the docs use at all
     passage: float | None = None  # best cosine to one of its passages
     words: int = 0  # the question's length in words (0: not known)
-    distinct: float = 0.0  # what its text holds of the question that its closest sibling's lacks, less the reverse
 
     def logged(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -80,7 +79,6 @@ def terms_of(f: Features) -> dict[str, float]:
         "known": f.known - 1.0,
         "passage": (f.dense if f.passage is None else f.passage) - 0.5,
         "words": math.log(max(f.words, 1) / TYPICAL_WORDS) if f.words else 0.0,
-        "distinct": f.distinct,
     }
 
 
@@ -110,7 +108,6 @@ class Weights:
     known: float = 2.0747
     passage: float = -0.7
     words: float = 0.6307
-    distinct: float = 0.0
 
     def of(self, term: str) -> float:
         return float(getattr(self, term))
@@ -161,7 +158,6 @@ def features_of(top: Option, options: Sequence[Option], words: int = 0) -> Featu
         coverage=top.coverage, forms_agree=top.second is not None, age_days=top.age_days,
         page_lead=top.score - max(elsewhere, default=0.0), page_agree=on_page,
         heading_coverage=top.heading_coverage, known=top.known, passage=top.passage_score, words=words,
-        distinct=top.distinct,
     )
 
 

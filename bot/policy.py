@@ -50,7 +50,6 @@ class Option:
     passage_score: float | None = None  # best cosine to one of a docs section's passages
     heading_coverage: float = 0.0  # share of the question's informative words in the heading path
     known: float = 1.0  # share of the question's words that the space's forms use at all
-    distinct: float = 0.0  # question words in its text and not its closest sibling's, less the reverse
 
 
 @dataclass(frozen=True, slots=True)
