@@ -87,10 +87,19 @@ async def test_importing_docs_swaps_in_a_model_adapted_to_them_and_an_unchanged_
         tuned = TunedEmbedder(core.learner.files.load(1), 1)
         assert np.allclose(vectors, tuned.encode(texts), atol=1e-5)
         assert not np.allclose(vectors, embedder.encode(texts), atol=1e-3)
+        # the sensitive detector's threshold is a cosine of the bundled model: it keeps that model
+        assert core.services.sensitive is not None and core.services.sensitive.model == "all-MiniLM-L6-v2"
         await import_knowledge(core, docs, space=None, quiet=True, docs=site, adapt=True)
         assert len(await LearningRows(core.db).models()) == 1
     finally:
         await core.close()
+    # as replay and the platforms open it: the adapted model answers, the bundled one judges sensitivity
+    reopened = await Core.open(core.settings)
+    try:
+        assert reopened.embedder.name == "all-MiniLM-L6-v2+v1"
+        assert reopened.services.sensitive is not None and reopened.services.sensitive.model == "all-MiniLM-L6-v2"
+    finally:
+        await reopened.close()
 
 
 async def test_no_adaptation_when_it_is_switched_off(embedder: CachedEmbedder, tmp_path: Path) -> None:
