@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -230,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.db is not None:
             subprocess.run([python, "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup("
                             "sqlite3.connect(sys.argv[2]))", str(args.db), str(db)], check=True)
+            models = Path(f"{args.db}.models")  # the model the import adapted to the docs, beside the store
+            if models.is_dir():
+                shutil.copytree(models, Path(f"{db}.models"))
         sections = section_map(python, db)
         argv_bot = (args.cmd.replace("{db}", str(db)).split() if args.cmd
                     else [python, "-m", "bot", "replay", "-", "--db", str(db)])

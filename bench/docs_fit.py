@@ -29,9 +29,11 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -76,20 +78,42 @@ def projects(sets: Path | None, with_dev: bool = True) -> list[Project]:
     return found
 
 
-async def collect(project: Project) -> list[Asked]:
-    """Import the project's docs into a fresh store; retrieve every question."""
+def adapted_embedder(project: Project, steps: int) -> Any:
+    """The encoder as ``journeybot kb import`` leaves it for these docs: the bundled
+    model tuned on the rows its sections make of themselves (``learning.docs``)."""
+    from knowledge.docs import read_docs
+    from knowledge.docs.pseudo import pseudo_queries
+    from knowledge.embedder import CachedEmbedder, load_embedder
+    from knowledge.entries import LIVE, Entry
+    from learning.docs import DocsAdaptConfig, tune_to_docs
+    from learning.models import TunedEmbedder
+
+    if steps <= 0:
+        return load_embedder()
+    parsed, _ = read_docs(project.root / "docs", root=project.root, base_url="https://docs.example.org/")
+    entries = [Entry(id=d.id or "", space=d.space, version=1, status=LIVE, questions=d.questions,
+                     answer=d.answer, section=d.section) for d in parsed.drafts]
+    started = time.perf_counter()
+    weights = tune_to_docs(pseudo_queries(entries), None, DocsAdaptConfig(steps=steps))
+    print(f"{project.name}: adapted to {len(entries)} sections in {time.perf_counter() - started:.1f} s",
+          file=sys.stderr)
+    return CachedEmbedder(TunedEmbedder(weights, 1))
+
+
+async def collect(project: Project, steps: int = 0) -> list[Asked]:
+    """Import the project's docs into a fresh store (with the model adapted to them
+    by ``steps`` training steps, as at import); retrieve every question."""
     from bot.flows.deciding import options_of
     from bot.text import is_social
     from knowledge.base import KnowledgeBase
     from knowledge.docs import read_docs
-    from knowledge.embedder import load_embedder
     from knowledge.importer import import_drafts
     from storage.database import Database
 
     db = Database(":memory:")
     await db.open()
     try:
-        kb = KnowledgeBase(db, load_embedder())
+        kb = KnowledgeBase(db, await asyncio.to_thread(adapted_embedder, project, steps))
         await kb.open()
         parsed, _ = read_docs(project.root / "docs", root=project.root, base_url="https://docs.example.org/")
         await import_drafts(kb, parsed.drafts, author="import", at=AT)
@@ -114,22 +138,24 @@ def _save(asked: list[Asked], path: Path) -> None:
 
 
 def _load(path: Path) -> list[Asked]:
+    known = {f.name for f in fields(Option)}
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        options = [Option(**{**o, "conflicts_with": tuple(o["conflicts_with"])}) for o in row["options"]]
+        options = [Option(**{k: v for k, v in o.items() if k in known} | {"conflicts_with": tuple(o["conflicts_with"])})
+                   for o in row["options"]]
         out.append(Asked(row["project"], row["question"], tuple(row["labels"]), row["social"], options))
     return out
 
 
-def gather(found: list[Project], cache: Path, fresh: bool) -> dict[str, list[Asked]]:
+def gather(found: list[Project], cache: Path, fresh: bool, steps: int = 0) -> dict[str, list[Asked]]:
     cache.mkdir(parents=True, exist_ok=True)
     out: dict[str, list[Asked]] = {}
     for project in found:
         path = cache / f"{project.name}.jsonl"
         if fresh or not path.exists():
             print(f"retrieving {project.name} …", file=sys.stderr)
-            _save(asyncio.run(collect(project)), path)
+            _save(asyncio.run(collect(project, steps)), path)
         out[project.name] = _load(path)
     return out
 
@@ -197,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-dev", action="store_true", help="fit on docs-dev too (it is otherwise the check)")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / "bench" / "results" / "docs-fit")
     parser.add_argument("--fresh", action="store_true", help="re-import and re-retrieve every project")
+    parser.add_argument("--adapt-steps", type=int, default=0,
+                        help="retrieve with the model adapted to each project's docs (the import's "
+                             "learning.docs_steps; 0: the bundled model)")
     parser.add_argument("--analyse", action="store_true", help="where the right section stands, and stop")
     parser.add_argument("--max-wrong", type=float, default=0.015,
                         help="wrong answers allowed on the training projects, share of all their questions")
     parser.add_argument("--out", type=Path, help="write the per-project figures and the weights as JSON")
     args = parser.parse_args(argv)
-    data = gather(projects(args.sets), args.cache, args.fresh)
+    data = gather(projects(args.sets), args.cache, args.fresh, args.adapt_steps)
     if args.analyse:
         analyse(data)
         return 0

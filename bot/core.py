@@ -171,9 +171,10 @@ class Core:
                                batch_max=settings.embed_batch_max)
             await kb.open()
             learner = make_learner(settings, db, kb)
+            bundled = None  # the sensitive examples' model when an adapted one answers
             if await learner.open() and embedder is None:
                 assert model_task is not None
-                await model_task
+                bundled = await model_task
                 model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))
             if model_task is not None:
                 kb.embedder = embedder = await model_task
@@ -183,8 +184,8 @@ class Core:
             await db.close()
             raise
         assert embedder is not None
-        detector = make_detector(settings, embedder)
-        await prepare_with_stored_vectors(db, embedder, detector)
+        detector = make_detector(settings, bundled or embedder)
+        await prepare_with_stored_vectors(db, bundled or embedder, detector)
         core = cls(settings=settings, db=db, kb=kb, sensitive=detector, learner=learner)
         core.generator = await _maybe_generator(settings)
         return core
@@ -503,11 +504,14 @@ def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:
 
 
 def make_detector(settings: Settings, embedder: CachedEmbedder) -> SensitiveDetector:
-    """The sensitive-case detector from the configured examples and threshold."""
+    """The sensitive-case detector from the configured examples and threshold, on
+    ``embedder`` (the bundled model's: the threshold was measured with it; a
+    model adapted later keeps it, ``bot.learn.adopt``)."""
     extra: dict[str, Any] = {}
     if settings.sensitive_examples:
         extra["examples"] = {k: tuple(v) for k, v in settings.sensitive_examples.items()}
-    return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold, **extra)
+    return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold,
+                             model=embedder.name, **extra)
 
 
 async def _maybe_generator(settings: Settings) -> Generator | None:

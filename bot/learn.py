@@ -92,13 +92,12 @@ async def _in_background(core: Core, learner: Learner, event: Event) -> None:
 
 
 async def adopt(core: Core, embedder: CachedEmbedder) -> None:
-    """Called with the store already swapped: the process follows."""
-    from bot.core import make_detector
-
-    detector = make_detector(core.settings, embedder)
-    await asyncio.to_thread(detector.prepare)
+    """Called with the store already swapped: the process follows. The sensitive
+    detector stays on the model it has (its threshold is a cosine measured with
+    the bundled model; ``bot.trust.sensitive``): it embeds a question itself
+    when the answering model is another."""
     await reembed_waiting_cases(core, embedder)
-    core.services = replace(core.services, embedder=embedder, sensitive=detector)
+    core.services = replace(core.services, embedder=embedder)
     core.kb.embedder = embedder
     await core.kb.reload()
     logger.info("now answering with %s", embedder.name)

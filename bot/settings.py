@@ -66,7 +66,7 @@ class PolicySettings(BaseModel):
     owner_sla_minutes: float = 60.0
     max_clarifications: int = 1
     docs_answer_estimate: float = Field(
-        0.903, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
+        0.8988, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
                                            "right (bot/estimate.py) is at least this (fitted with the weights "
                                            "on eleven projects' docs, leave-one-project-out: bench/docs_fit.py)")
     decide_by: Literal["calibrated", "thresholds"] = Field(
@@ -98,6 +98,8 @@ class LearningSettings(BaseModel):
     batch: int = Field(16, ge=2, le=256, description="entries per training step (an anchor, a positive "
                                                       "and a hard negative each)")
     learning_rate: float = Field(5e-5, gt=0)
+    docs_steps: int = Field(200, ge=0, le=2000, description="training steps when docs are imported: the model "
+                                                             "learns the docs' own words (0: never)")
     threads: int = Field(1, ge=1, le=2, description="torch threads for training")
     held_out_share: int = Field(5, ge=2, description="one taught pair in this many is held out")
     answer_floor: float = Field(0.9, gt=0, le=1, description="never answer below this probability")

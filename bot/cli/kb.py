@@ -27,13 +27,15 @@ from bot.cli.common import (
 
 async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: bool,
                            docs: dict[str, Any] | None = None, author: str = "import",
-                           progress: Any = None) -> Any:
+                           progress: Any = None, adapt: bool = False) -> Any:
     """Import a knowledge file as a stream (any size, bounded memory), or
     Markdown/MDX docs (a page or a folder; ``docs`` holds the docs options
     ``base_url``, ``root``, ``site``), with progress on a terminal and, off
     one, a line every few seconds: the code behind ``journeybot kb import`` and
     the web console's upload (``progress`` hears each ``FileProgress`` of a
-    knowledge file instead of the terminal)."""
+    knowledge file instead of the terminal). With ``adapt``, docs that changed
+    then teach the model their own words (minutes on a large folder: only
+    where nothing waits to be answered, as in ``kb import``)."""
     from datetime import UTC, datetime
 
     from bot.cli.progress import ImportProgress
@@ -46,6 +48,8 @@ async def import_knowledge(core: Any, path: Path, *, space: str | None, quiet: b
     with ImportProgress(path.name, quiet=quiet or progress is not None) as shown:
         if docs_folder:
             report = await _import_docs(core, path, space=space, docs=docs or {}, progress=shown, author=author)
+            if adapt and (report.created or report.versioned or report.retired):
+                await _adapt_to_docs(core, shown)
         else:
             report = await import_file(
                 core.kb, path, space=space, author=author, at=datetime.now(UTC), progress=progress or shown,
@@ -80,6 +84,24 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
         replaces=source.covers)
     report.problems[:0] = list(parsed.problems)
     return report
+
+
+async def _adapt_to_docs(core: Any, progress: Any) -> None:
+    """Docs that changed teach the model their own words (``learning.docs``)."""
+    from datetime import UTC, datetime
+
+    from learning.docs import DocsAdaptConfig, adapt_to_docs
+
+    learning = core.settings.learning
+    if core.learner is None or not learning.adapt or not learning.docs_steps:
+        return
+    progress.step("adapting the model to the docs", 0, 1)
+    config = DocsAdaptConfig(steps=learning.docs_steps, threads=learning.threads)
+    adapted = await adapt_to_docs(core.learner, datetime.now(UTC), core.adopt, config)
+    progress.step("adapting the model to the docs", 1, 1)
+    if adapted is not None:
+        logging.getLogger("journeybot.kb").info(
+            "model v%d adapted to %d docs sections in %.1f s", adapted.version, adapted.sections, adapted.seconds)
 
 
 @kb_app.command("import")
@@ -122,7 +144,7 @@ def kb_import(
         return
     docs = {"base_url": base_url, "root": root, "site": site}
     report = with_core(settings, lambda core: import_knowledge(core, file, space=space, quiet=False,
-                                                               docs=docs))
+                                                               docs=docs, adapt=True))
     retired = f"{len(report.retired)} retired, " if report.retired else ""
     typer.echo(f"{file}: {len(report.created)} new, {len(report.versioned)} new versions, "
                f"{len(report.unchanged)} unchanged, {retired}{len(report.problems)} skipped")

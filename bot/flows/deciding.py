@@ -3,6 +3,7 @@ a clarifying question or a hand-over, with its evidence recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -54,9 +55,15 @@ def _age_days(entry: Entry, now: datetime) -> float | None:
     return None if entry.updated_at is None else (now - entry.updated_at).total_seconds() / 86400
 
 
-def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -> Signals:
+async def signals_for(handling: Handling, text: str, vector: np.ndarray, case: Case) -> Signals:
     detector = handling.services.sensitive
-    sensitive = detector.classify(text, vector) if detector is not None else None
+    model = handling.services.embedder.name
+    if detector is None:
+        sensitive = None
+    elif detector.model in (None, model):
+        sensitive = detector.classify(text, vector, model=model)
+    else:  # an adapted model answers: the detector embeds the question with its own, off the loop
+        sensitive = await asyncio.to_thread(detector.classify, text, vector, model=model)
     return Signals(
         human_requested=asks_for_person(text),
         sensitive=sensitive.category if sensitive else None,
@@ -109,7 +116,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     not offered again as if it were new.
     """
     hits, options = await retrieve(handling, vector, text)
-    signals = signals or signals_for(handling, text, vector, case)
+    signals = signals or await signals_for(handling, text, vector, case)
     options, answer_at, features = await learned.calibrate(handling, text, hits, options)
     decision = decide(options, signals, handling.services.policy, answer_at=answer_at)
     detail = None  # "reopened" alone would tell staff the asker said the answer failed

@@ -178,3 +178,20 @@ def test_prepare_without_embed_is_a_no_op() -> None:
     assert plain.classify("my account was hacked") == Sensitivity(
         category="account_access", score=1.0, matched="account was hacked"
     )
+
+
+def test_a_vector_from_another_model_is_never_compared_with_the_examples() -> None:
+    """The threshold is a cosine measured with the detector's own model: a question's
+    vector from an adapted model (whose cosines run higher) is not used; the
+    detector embeds the question itself."""
+    near, far = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+
+    def own(texts: Sequence[str]) -> np.ndarray:  # the bundled model: the question is far from the example
+        return np.stack([near if t == "a leaked key" else far for t in texts])
+
+    detector = SensitiveDetector(examples={"security_report": ("a leaked key",)}, counter_examples=(),
+                                 embed=own, model="bundled")
+    question = "the worker keeps dying since the update"
+    assert detector.classify(question, near, model="bundled+v1") is None  # the adapted model's vector: ignored
+    assert detector.classify(question, near) is not None  # a vector of unnamed model: the caller's word
+    assert detector.classify(question, near, model="bundled") is not None  # its own model's vector: used
