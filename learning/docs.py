@@ -10,7 +10,7 @@ section's heading path, its heading, its passages whole and without their
 first sentence all stand for that section). The result is a model version
 like any the loop promotes: its weights beside the store, every form
 re-embedded off the answering path, then swapped in at once
-(``Learner._swap``), recorded with ``{"kind": "docs", …}`` and its seconds.
+(``Learner.install``), recorded with ``{"kind": "docs", …}`` and its seconds.
 
 Bounded: a fixed number of steps over texts cut to their first tokens, so
 the cost grows with the number of sections only through the one pass of the
@@ -27,15 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
 import torch
 
 from knowledge.docs.pseudo import pseudo_queries
 from knowledge.embedder import model_path
 from learning.adapt import confusions_of
 from learning.loop import Adopt, Learner
-from learning.models import Weights, embedder_for
-from learning.store import ModelRecord
+from learning.models import Weights
 from learning.tuning import TopLayers, TrainConfig, train
 
 logger = logging.getLogger(__name__)
@@ -85,18 +83,10 @@ async def adapt_to_docs(learner: Learner, now: datetime, adopt: Adopt,
         return None
     current = learner.files.load(learner.version)
     weights = await asyncio.to_thread(tune_to_docs, rows, current, config)
-    version = await learner.store.next_version()
-    path = await asyncio.to_thread(learner.files.save, version, weights)
-    forms = await learner.store.all_forms()
-    embedder = await asyncio.to_thread(embedder_for, learner.files, version, threads=config.threads)
-    vectors = await asyncio.to_thread(embedder.encode, [f[3] for f in forms]) if forms else np.zeros((0, 384))
-    async with learner.store.transaction():
-        await learner.store.stage_vectors(version, [f[0] for f in forms], vectors)
-    seconds = time.perf_counter() - started
     body = {"kind": "docs", "sections": sections, "rows": len(rows), "steps": config.steps,
-            "seconds": round(seconds, 1)}
-    record = ModelRecord(version, learner.version, "staged", now.isoformat(), body)
-    await learner._swap(version, record, path, adopt, now)
+            "seconds": round(time.perf_counter() - started, 1)}
+    version = await learner.install(weights, body, adopt, now)
+    seconds = time.perf_counter() - started
     logger.info("model v%d adapted to %d docs sections (%d rows) in %.1f s", version, sections, len(rows),
                 seconds)
     return DocsAdapted(version, sections, len(rows), seconds)

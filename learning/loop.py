@@ -34,7 +34,7 @@ from knowledge.retrieval import Hit
 from learning.adapt import AdaptConfig, Calibrated, Trainer, Trial, calibrate
 from learning.calibration import Calibrator, candidate_features, lexical_overlap
 from learning.heldout import NOT_NEAR
-from learning.models import ModelFiles, embedder_for, model_name
+from learning.models import ModelFiles, Weights, embedder_for, model_name
 from learning.store import LearningRepository, ModelRecord
 from learning.tuning import TopLayers
 
@@ -258,6 +258,23 @@ class Learner:
         vectors = np.stack([trial.vectors[t] for t in texts])
         async with self.store.transaction():
             await self.store.stage_vectors(version, [r[0] for r in rows], vectors)
+
+    async def install(self, weights: Weights, body: dict[str, Any], adopt: Adopt, now: datetime) -> int:
+        """Make ``weights``, trained elsewhere (``learning.docs``), the next version and
+        answer with it: saved, every form embedded off the answering path and staged,
+        then swapped in at once, as a promotion is. Returns the new version."""
+        version = await self.store.next_version()
+        path = await asyncio.to_thread(self.files.save, version, weights)
+        embedder = await asyncio.to_thread(embedder_for, self.files, version, threads=self.config.embed_threads)
+        rows = await self.store.all_forms()
+        if rows:
+            vectors = await asyncio.to_thread(embedder.encode, [r[3] for r in rows])
+            async with self.store.transaction():
+                await self.store.stage_vectors(version, [r[0] for r in rows], vectors)
+        record = ModelRecord(version, self.version, "staged", now.isoformat(), body)
+        await self._swap(version, record, path, adopt, now)
+        await self._refresh_calibrators(now)
+        return version
 
     async def _swap(self, version: int, record: ModelRecord, path: Any, adopt: Adopt, now: datetime) -> None:
         embedder = await asyncio.to_thread(embedder_for, self.files, version, threads=self.config.embed_threads)
