@@ -97,7 +97,13 @@ async def _adapt_to_docs(core: Any, progress: Any) -> None:
         return
     progress.step("adapting the model to the docs", 0, 1)
     config = DocsAdaptConfig(steps=learning.docs_steps, threads=learning.threads)
-    adapted = await adapt_to_docs(core.learner, datetime.now(UTC), core.adopt, config)
+    try:
+        adapted = await adapt_to_docs(core.learner, datetime.now(UTC), core.adopt, config)
+    except Exception as exc:  # the docs are in; the model it had keeps answering
+        logging.getLogger("journeybot.kb").warning("adapting the model to the docs failed: %s", exc, exc_info=True)
+        typer.echo(f"the docs are imported, but adapting the model to them failed ({exc}); the bot answers "
+                   "with the model it had. `journeybot kb import` again tries once more.", err=True)
+        return
     progress.step("adapting the model to the docs", 1, 1)
     if adapted is not None:
         logging.getLogger("journeybot.kb").info(

@@ -128,3 +128,24 @@ def test_a_docs_folder_imports_its_sections_and_a_removed_page_stops_answering(
     code, out = kb("import", str(docs), "--base-url", "https://tidepool.example.org/", "--db", db)
     assert code == 0, out
     assert f"0 new, 0 new versions, {first - 3} unchanged, 3 retired, 0 skipped" in out
+
+
+def test_when_adapting_the_model_fails_the_docs_are_in_and_the_old_model_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+
+    async def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("learning.docs.adapt_to_docs", no_room)
+    docs = tmp_path / "docs"
+    shutil.copytree(Path(__file__).parent.parent / "knowledge" / "docs" / "site" / "docs", docs)
+    db = str(tmp_path / "kb.db")
+    result = CliRunner().invoke(app, ["kb", "import", str(docs), "--base-url", "https://tidepool.example.org/",
+                                      "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "adapting the model to them failed ([Errno 28] No space left on device)" in result.output
+    assert " new, 0 new versions" in result.output  # the import itself is reported as done
+    assert "adapting the model to the docs failed" in caplog.text
+    code, out = kb("show", "docs:docs/troubleshooting.md#why-does-the-tray-icon-stay-grey", "--db", db)
+    assert code == 0 and "https://tidepool.example.org/troubleshooting/#why-does-the-tray-icon-stay-grey" in out
