@@ -272,12 +272,15 @@ class Learner:
             async with self.store.transaction():
                 await self.store.stage_vectors(version, [r[0] for r in rows], vectors)
         record = ModelRecord(version, self.version, "staged", now.isoformat(), body)
-        await self._swap(version, record, path, adopt, now)
+        await self._swap(version, record, path, adopt, now, embedder)
         await self._refresh_calibrators(now)
         return version
 
-    async def _swap(self, version: int, record: ModelRecord, path: Any, adopt: Adopt, now: datetime) -> None:
-        embedder = await asyncio.to_thread(embedder_for, self.files, version, threads=self.config.embed_threads)
+    async def _swap(self, version: int, record: ModelRecord, path: Any, adopt: Adopt, now: datetime,
+                    embedder: CachedEmbedder | None = None) -> None:
+        if embedder is None:  # ``install`` has it loaded already
+            embedder = await asyncio.to_thread(embedder_for, self.files, version,
+                                               threads=self.config.embed_threads)
         async with self.store.transaction():
             staged = await self.store.staged_ids(version)
             late = [r for r in await self.store.all_forms() if r[0] not in staged]
