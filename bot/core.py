@@ -169,10 +169,11 @@ class Core:
             kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
                                support_k=settings.policy.support_k, batch_window=settings.embed_batch_ms / 1000,
                                batch_max=settings.embed_batch_max)
-            await kb.open()
             learner = make_learner(settings, db, kb)
+            version = await learner.open()  # first: it may re-embed every form (a lost weights file)
+            await kb.open()
             bundled = None  # the sensitive examples' model when an adapted one answers
-            if await learner.open() and embedder is None:
+            if version and embedder is None:
                 assert model_task is not None
                 bundled = await model_task
                 model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))

@@ -99,16 +99,50 @@ class Learner:
         return model_name(self.version)
 
     async def open(self) -> int:
-        """Which version answers; staged vectors of an unfinished swap are dropped."""
+        """Which version answers; staged vectors of an unfinished swap are dropped.
+
+        A current version whose weights file is gone (a restored backup without the
+        models folder, a folder cleaned by hand) cannot embed questions the way its
+        stored vectors were embedded. The newest version it descends from that still
+        has weights (else the bundled model) takes over, every form re-embedded with it,
+        and the lost version is marked ``lost``; nothing answers from mixed vectors.
+        """
         self.version = await self.store.current_model()
-        if not self.files.exists(self.version):
-            logger.error("model version %d has no weights file; answering with the bundled model", self.version)
-            self.version = 0
         async with self.store.transaction():
             dropped = await self.store.drop_staged()
         if dropped:
             logger.warning("dropped the staged vectors of %d unfinished model swap(s)", dropped)
+        if not self.files.exists(self.version):
+            lost, fallback = self.version, await self._ancestor_with_weights(self.version)
+            logger.error("model version %d has no weights file; re-embedding every form with %s",
+                         lost, model_name(fallback))
+            await self._reembed_all(fallback, retire=(lost, "lost"))
+            self.kb.indexes.forget_snapshots()  # they hold the lost model's vectors
         return self.version
+
+    async def _ancestor_with_weights(self, version: int) -> int:
+        seen = {version}
+        while version and not self.files.exists(version):
+            record = await self.store.model(version)
+            version = record.parent if record is not None else 0
+            if version in seen:  # a corrupt history must not loop
+                return 0
+            seen.add(version)
+        return version
+
+    async def _reembed_all(self, to: int, retire: tuple[int, str] | None) -> CachedEmbedder:
+        """Every form re-embedded with version ``to``, swapped in at once (``retire``: the
+        version that stops answering and the status it gets)."""
+        embedder = await asyncio.to_thread(embedder_for, self.files, to, threads=self.config.embed_threads)
+        rows = await self.store.all_forms()
+        vectors = await asyncio.to_thread(embedder.encode, [r[3] for r in rows])
+        async with self.store.transaction():
+            await self.store.stage_vectors(to, [r[0] for r in rows], vectors)
+            await self.store.swap_in(to)
+            if retire is not None and retire[0]:
+                await self.store.set_status(*retire)
+        self.version = to
+        return embedder
 
     def embedder(self, threads: int | None = None) -> CachedEmbedder:
         return embedder_for(self.files, self.version, threads=threads)
@@ -305,15 +339,7 @@ class Learner:
         if not self.files.exists(to):
             raise ValueError(f"model version {to} has no weights file any more")
         previous = self.version
-        embedder = await asyncio.to_thread(embedder_for, self.files, to, threads=self.config.embed_threads)
-        rows = await self.store.all_forms()
-        vectors = await asyncio.to_thread(embedder.encode, [r[3] for r in rows])
-        async with self.store.transaction():
-            await self.store.stage_vectors(to, [r[0] for r in rows], vectors)
-            await self.store.swap_in(to)
-            if previous:
-                await self.store.set_status(previous, "rolled_back")
-        self.version = to
+        embedder = await self._reembed_all(to, retire=(previous, "rolled_back"))
         await adopt(embedder)
         await self._refresh_calibrators(now)
         return previous

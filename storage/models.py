@@ -34,7 +34,7 @@ class ModelRecord:
 
     version: int
     parent: int
-    status: str  # promoted | rejected | rolled_back | staged
+    status: str  # promoted | rejected | rolled_back | lost (its weights file vanished) | staged
     at: str
     body: dict[str, Any]
 

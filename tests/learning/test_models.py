@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -163,3 +164,39 @@ def test_training_pulls_an_entrys_questions_together() -> None:
     again = train(model, states, labels, None, TrainConfig(steps=8, batch=4, lr=1e-4, seed=1))
     assert separation(tuned) > separation(None) + 0.02
     assert all(torch.equal(tuned[k], again[k]) for k in tuned)  # same pairs, same seed: same weights
+
+
+def twice_nudged() -> dict[str, torch.Tensor]:
+    weights = nudged_weights()
+    name = "encoder.layer.5.output.dense.bias"
+    weights[name] = weights[name] * 2
+    return weights
+
+
+@pytest.mark.parametrize(("missing", "answers_with"), [((2,), 1), ((1, 2), 0)])
+async def test_a_lost_weights_file_hands_over_to_the_version_before_it_with_every_form_re_embedded(
+        learning_core: Core, monkeypatch: pytest.MonkeyPatch, embedder: CachedEmbedder,
+        missing: tuple[int, ...], answers_with: int) -> None:
+    monkeypatch.setattr(Trainer, "trial", lambda self, *a, **k: judged(promote=True))
+    await learning_core.learner.adapt(NOW, learning_core.adopt)
+    second = replace(judged(promote=True), weights=twice_nudged())
+    monkeypatch.setattr(Trainer, "trial", lambda self, *a, **k: second)
+    assert (await learning_core.learner.adapt(NOW, learning_core.adopt)).version == 2
+    kept = learning_core.learner.files.load(1)
+    await learning_core.close()
+    for version in missing:  # a backup restored without its models folder, or a folder cleaned by hand
+        learning_core.learner.files.path(version).unlink()
+    reopened = await Core.open(learning_core.settings)
+    try:
+        assert reopened.learner.version == answers_with
+        assert await LearningRows(reopened.db).current_model() == answers_with
+        # every stored vector is the surviving model's, and questions are embedded with it too
+        texts, vectors = await form_vectors(reopened)
+        expected = TunedEmbedder(kept, 1).encode(texts) if answers_with == 1 else embedder.encode(texts)
+        assert np.allclose(vectors, expected, atol=1e-5)
+        assert reopened.embedder.name == ("all-MiniLM-L6-v2+v1" if answers_with else "all-MiniLM-L6-v2")
+        assert (2, "lost") in [(m.version, m.status) for m in await LearningRows(reopened.db).models()]
+        said = await Chat(reopened).ask("How do I rotate my API key?")
+        assert said.reply.kind == "answer" and said.reply.sources == ("api-key-rotate",)
+    finally:
+        await reopened.close()
