@@ -12,10 +12,14 @@ platform before sending it again.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from bot.events import Address
+
+logger = logging.getLogger(__name__)
 
 ReplyKind = Literal["answer", "clarify", "handoff", "relay", "notice"]
 RouteReason = Literal[
@@ -196,3 +200,28 @@ ACTION_TYPES: dict[type[Action], str] = {
     Private: "private",
 }
 
+
+Send = Callable[[Any], Awaitable[str | None]]
+
+
+class Renderer(Protocol):
+    """A platform's rendering of each action it posts (the adapters' outbound)."""
+
+    async def reply(self, action: Reply, /) -> str | None: ...
+    async def route(self, action: Route, /) -> str | None: ...
+    async def card_update(self, action: CardUpdate, /) -> str | None: ...
+    async def private(self, action: Private, /) -> str | None: ...
+
+
+def sender_for(renderer: Renderer, action: Action, platform: str) -> Send | None:
+    """The renderer's method that posts ``action``; None when there is nothing to post
+    (a ``Learned`` action: the card update says it) or the platform has no rendering for
+    it (logged)."""
+    if isinstance(action, Learned):
+        return None
+    senders: dict[type[Action], Send] = {Reply: renderer.reply, Route: renderer.route,
+                                         CardUpdate: renderer.card_update, Private: renderer.private}
+    sender = senders.get(type(action))
+    if sender is None:
+        logger.warning("no %s rendering for %s: skipped", platform, type(action).__name__)
+    return sender

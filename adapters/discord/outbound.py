@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -26,7 +25,7 @@ from adapters.discord import render
 from adapters.discord.directory import Directory
 from adapters.discord.interactions import Interactions
 from adapters.discord.views import card_view, feedback_view
-from bot.actions import Action, CardUpdate, Learned, Private, Reply, Route
+from bot.actions import Action, CardUpdate, Private, Reply, Route, sender_for
 from bot.events import Address
 from bot.ports import NotReady
 
@@ -64,13 +63,8 @@ class Performer:
 
     async def perform(self, action: Action) -> str | None:
         """One action, by its type; returns the Discord id of what was posted."""
-        handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
-            Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
-        if isinstance(action, Learned):
-            return None  # nothing to post: the card update says it
-        handler = handlers.get(type(action))
+        handler = sender_for(self, action, "Discord")
         if handler is None:
-            logger.warning("no Discord rendering for %s: skipped", type(action).__name__)
             return None
         try:
             return await handler(action)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -32,7 +32,7 @@ from adapters.slack.errors import NOT_VISIBLE, PERMANENT, error_of
 from adapters.slack.interactions import Interactions
 from adapters.slack.render import Block, card_blocks, reply_blocks, sections
 from adapters.slack.text import fallback
-from bot.actions import Action, Card, CardUpdate, Learned, Private, Reply, Route
+from bot.actions import Action, Card, CardUpdate, Private, Reply, Route, sender_for
 from bot.events import Address
 
 logger = logging.getLogger(__name__)
@@ -78,13 +78,8 @@ class Performer:
 
     async def perform(self, action: Action) -> str | None:
         """One action, by its type; returns the composite id of what was posted."""
-        handlers: dict[type[Action], Callable[[Any], Awaitable[str | None]]] = {
-            Reply: self.reply, Route: self.route, CardUpdate: self.card_update, Private: self.private}
-        if isinstance(action, Learned):
-            return None  # nothing to post: the card update says it
-        handler = handlers.get(type(action))
+        handler = sender_for(self, action, "Slack")
         if handler is None:
-            logger.warning("no Slack rendering for %s: skipped", type(action).__name__)
             return None
         try:
             return await handler(action)
