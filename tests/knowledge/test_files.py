@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -162,15 +161,21 @@ def test_a_large_yaml_file_streams_too(tmp_path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for n in range(6_000):
             out.write(f'- id: y{n}\n  questions: ["How do I do thing {n}?"]\n  answer: "Step {n}."\n')
-    tracemalloc.start()
-    try:
-        ids = [d.id for d in iter_file(path)]  # type: ignore[union-attr]
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert len(ids) == 6_000 and ids[-1] == "y5999"
+    # Measured in a process of its own: in the suite's, other tests' threads allocate too.
+    probe = textwrap.dedent(f"""
+        import tracemalloc
+        from pathlib import Path
+        from knowledge.files import iter_file
+        tracemalloc.start()
+        ids = [d.id for d in iter_file(Path({str(path)!r}))]
+        print(len(ids), ids[-1], tracemalloc.get_traced_memory()[1])
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    count, last, peak = done.stdout.split()
+    assert int(count) == 6_000 and last == "y5999"
     # yaml.safe_load of the same file peaks above 10 MB; one item at a time stays small.
-    assert peak < 3_000_000, f"peak {peak / 1e6:.1f} MB"
+    assert int(peak) < 3_000_000, f"peak {int(peak) / 1e6:.1f} MB"
 
 
 def test_json_lists_stream_and_name_the_line_of_a_bad_entry() -> None:
