@@ -68,6 +68,7 @@ class Case:
     candidates: tuple[Candidate, ...] = ()
     owner_name: str | None = None  # the display name of a person who owns it
     route_detail: str | None = None  # why it went to staff, when more precise than its reason
+    clearable: str | None = None  # the sensitive category it only resembles (a public staff answer clears it)
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
              at: datetime) -> Case:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.estimate import DEFAULT_WEIGHTS, Features, Weights, estimate, features_of, leader
@@ -44,6 +44,7 @@ class Option:
     age_days: float | None = None
     probability: float | None = None  # calibrated chance it is the right entry (learning.calibration)
     held_back: str | None = None  # why the entry may not answer on its own (its answers stopped working)
+    cleared: tuple[str, ...] = ()  # sensitive categories staff answered with this entry in public
     together: tuple[float, float] = (0.0, 0.0)  # (top entry only) chance the right one is in the first 2 / 3
     centroid: float | None = None  # cosine to the mean of all the entry's question forms
     form_score: float | None = None  # best cosine to a question form (a docs section: its heading path)
@@ -63,6 +64,7 @@ class Signals:
 
     human_requested: bool = False
     sensitive: str | None = None
+    sensitive_clearable: bool = False  # only resembles a category an entry may be cleared for (no cue)
     wants_commitment: bool = False
     clarifications: int = 0
     options_refused: bool = False
@@ -127,6 +129,8 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     the operator's target wrong rate), options carrying probabilities and
     ``decide_by: calibrated``, the calibrated decision decides instead.
     """
+    if signals.sensitive and not signals.human_requested:
+        return decide_sensitive(options, signals, t, weights, answer_at)
     if (answer_at is not None and t.decide_by == "calibrated" and options
             and all(o.probability is not None for o in options)):
         return decide_calibrated(options, signals, t, answer_at)
@@ -135,9 +139,6 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     margin = score - options[1].score if len(options) > 1 else score
     if signals.human_requested:
         return route("human_requested", "the asker asked for a person", score, margin)
-    if signals.sensitive:
-        return route("sensitive", f"sensitive ({signals.sensitive}): a person should handle it",
-                     score, margin)
     docs = [o for o in options if o.kind == DOCS]
     # Entries only the lexical side found take no part in the question-form rules.
     answers = [o for o in options if o.kind != DOCS and not (o.dense_rank is None and o.lexical_rank)]
@@ -151,6 +152,26 @@ def decide(options: Sequence[Option], signals: Signals, t: PolicySettings,
     if from_docs.kind == "answer" or from_forms is None or from_forms.kind != "clarify":
         return from_docs
     return from_forms
+
+
+def decide_sensitive(options: Sequence[Option], signals: Signals, t: PolicySettings,
+                     weights: Weights = DEFAULT_WEIGHTS, answer_at: float | None = None) -> Decision:
+    """A person handles a sensitive question, unless it only *resembles* a category
+    (no cue) and the entry the policy would answer with has been cleared for that
+    category: staff answered such a question with it in public. Never a "did you
+    mean" on a sensitive question: it answers from a cleared entry or routes."""
+    top = options[0] if options else None
+    score = top.score if top else 0.0
+    margin = score - options[1].score if len(options) > 1 else score
+    category = signals.sensitive
+    if signals.sensitive_clearable and any(category in o.cleared for o in options):
+        inner = decide(options, replace(signals, sensitive=None, sensitive_clearable=False), t, weights,
+                       answer_at)
+        chosen = next((o for o in options if o.entry == inner.entry), None)
+        if inner.kind == "answer" and chosen is not None and category in chosen.cleared:
+            return replace(inner, why=f"{inner.why}; it resembles {category}, but staff answered such "
+                                      f"a question with {chosen.entry} in public")
+    return route("sensitive", f"sensitive ({category}): a person should handle it", score, margin)
 
 
 def _form_estimate(decision: Decision, t: PolicySettings) -> float:
@@ -309,4 +330,4 @@ def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySett
 
 
 __all__ = ["Decision", "Option", "Signals", "decide", "decide_calibrated", "decide_docs", "decide_forms",
-           "plausible", "route"]
+           "decide_sensitive", "plausible", "route"]

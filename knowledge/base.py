@@ -282,6 +282,15 @@ class KnowledgeBase:
             await self._add_forms(updated, [question], vectors, author=author, case=case, at=at)
         return updated
 
+    async def add_tag(self, entry: Entry, tag: str) -> Entry:
+        """A tag more on ``entry``: no new version, its answer and questions unchanged."""
+        if tag in entry.tags:
+            return entry
+        updated = replace(entry, tags=(*entry.tags, tag))
+        async with self.db.transaction():
+            await self.store.save(updated, snapshot=False)
+        return updated
+
     async def revise(
         self,
         entry: Entry,

@@ -22,6 +22,7 @@ LogKind = Literal[
     "wrong_answer",     # an answer was marked Not solved or corrected by staff
     "promise_blocked",  # a reply was held back: it would promise what no policy entry says
     "held_back",        # an entry whose answers stopped working did not answer on its own
+    "cleared",          # staff answered in public a question that only resembled a sensitive one
     "repeat",           # the same person asked the same again
     "restated",         # the asker had to say again what they had said
     "human_requested",  # the asker asked for a person

@@ -20,6 +20,7 @@ from bot.handling import Handling
 from bot.policy import Decision, Option, Signals, decide
 from bot.text import asks_for_person, is_social
 from bot.trust.promises import asks_for_commitment, find_commitments
+from bot.trust.sensitive import cleared_for
 from knowledge.entries import DOCS, Entry
 from knowledge.retrieval import Hit
 
@@ -46,7 +47,7 @@ def options_of(hits: Sequence[Hit], partners: Mapping[str, frozenset[str]], now:
                lexical_rank=h.lexical_rank, lexical_score=h.lexical_score, coverage=h.coverage,
                fused=h.fused, age_days=_age_days(h.entry, now), form_score=h.form_score,
                passage_score=h.passage_score, heading_coverage=h.heading_coverage,
-               known=h.known)
+               known=h.known, cleared=cleared_for(h.entry.tags))
         for h in hits
     ]
 
@@ -67,6 +68,7 @@ async def signals_for(handling: Handling, text: str, vector: np.ndarray, case: C
     return Signals(
         human_requested=asks_for_person(text),
         sensitive=sensitive.category if sensitive else None,
+        sensitive_clearable=bool(sensitive and sensitive.clearable),
         wants_commitment=bool(asks_for_commitment(text)),
         clarifications=case.clarifications,
         social=is_social(text),
@@ -129,7 +131,8 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     await learned.observe(handling, case, decision, hits, features)
     by_id = {h.entry.id: h for h in hits}
     candidates = candidates_of(hits)
-    case = replace(case, candidates=candidates)
+    held = decision.reason == "sensitive" and signals.sensitive_clearable
+    case = replace(case, candidates=candidates, clearable=signals.sensitive if held else None)
     if decision.kind == "answer" and decision.entry is not None:
         return await answer_with(handling, case, by_id[decision.entry].entry,
                                  confidence=decision.confidence, candidates=candidates)

@@ -16,6 +16,7 @@ from bot.flows.deciding import answer_with, record_decision, retrieve
 from bot.handling import Handling
 from bot.policy import Signals, decide
 from bot.social import NO_TEACH_PREFIX, StaffReply, read_staff_reply
+from bot.trust.sensitive import CLEARED_TAG
 from knowledge.entries import Entry
 from learning.teach import Lesson, learn
 
@@ -91,6 +92,7 @@ async def answer_case(handling: Handling, case: Case, message: Message, *, relay
         if case.route_reason in ("stale", "conflict") and case.candidates:
             correcting = await services.kb.get(case.candidates[0].entry)
         lesson = await learn_from(handling, case, message, correcting=correcting)
+        lesson = await _clear_for_sensitive(handling, case, lesson)
     else:
         logger.info("staff %s answered case %s without teaching it (%s)", staff, case.key, reply.why_not)
     case = await casework.staff_answered(handling, case, lesson, staff=staff, name=name, text=reply.text,
@@ -112,6 +114,22 @@ async def learn_from(handling: Handling, case: Case, message: Message, *,
                        question_vector=await question_vector(handling, case), answer=message.text,
                        staff=message.user, case=case.key, at=handling.now, correcting=correcting,
                        private=case.private, staff_name=message.user_name)
+
+
+async def _clear_for_sensitive(handling: Handling, case: Case, lesson: Lesson) -> Lesson:
+    """Staff answered in public a question the bot held back only because it
+    resembled a sensitive category: the entry may answer such questions now."""
+    entry = lesson.entry
+    if case.route_reason != "sensitive" or not case.clearable or case.private or entry.status != "live":
+        return lesson
+    tag = CLEARED_TAG + case.clearable
+    if tag in entry.tags:
+        return lesson
+    entry = await handling.services.kb.add_tag(entry, tag)
+    logger.info("staff answered case %s in public: %s may answer questions that resemble %s",
+                case.key, entry.id, case.clearable)
+    await handling.log("cleared", {"entry": entry.id, "category": case.clearable}, case=case.key)
+    return replace(lesson, entry=entry)
 
 
 async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on: Case) -> None:

@@ -41,9 +41,20 @@ logger = logging.getLogger(__name__)
 Embed = Callable[[Sequence[str]], np.ndarray]
 """Batch embedding: texts in, one L2-normalised float32 row per text out."""
 
-__all__ = ["DEFAULT_COUNTER_EXAMPLES", "DEFAULT_EXAMPLES", "SensitiveDetector", "Sensitivity"]
+__all__ = ["CLEARABLE", "CLEARED_TAG", "DEFAULT_COUNTER_EXAMPLES", "DEFAULT_EXAMPLES", "SensitiveDetector",
+           "Sensitivity", "cleared_for"]
 
 DEFAULT_THRESHOLD = 0.45
+
+
+CLEARABLE = frozenset({"account_access", "billing_dispute", "personal_data"})
+"""Categories whose look-alikes staff may clear an entry for (``Sensitivity.clearable``).
+Never security reports or harassment: a person acts on every one of those."""
+
+CLEARED_TAG = "sensitive-ok:"
+"""An entry tagged ``sensitive-ok:<category>`` may answer questions that only
+*resemble* that category's examples: staff answered such a question with it in
+public (``bot.flows.staff``), or the operator tagged it in the knowledge file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,18 @@ class Sensitivity:
     category: str
     score: float
     matched: str
+
+    @property
+    def clearable(self) -> bool:
+        """Only a resemblance to the examples (no cue) of a category staff may
+        clear: a question like "how do I report a lost card?" resembles a billing
+        dispute, and once staff answered it in public, an entry can answer it."""
+        return self.score < 1.0 and self.category in CLEARABLE
+
+
+def cleared_for(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The categories an entry's tags clear it for."""
+    return tuple(t[len(CLEARED_TAG):] for t in tags if t.startswith(CLEARED_TAG))
 
 
 class SensitiveDetector:

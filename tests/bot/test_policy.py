@@ -79,6 +79,30 @@ def test_sensitive_routes_even_when_sure() -> None:
     assert decision.reason == "sensitive"
 
 
+def test_a_look_alike_of_a_sensitive_question_is_answered_only_from_an_entry_cleared_for_it() -> None:
+    looks = Signals(sensitive="billing_dispute", sensitive_clearable=True)
+    clear = [opt("a", 0.99, cleared=("billing_dispute",)), opt("b", 0.3)]
+    decision = decide(clear, looks, T)
+    assert decision.kind == "answer" and decision.entry == "a" and "resembles billing_dispute" in decision.why
+    # cleared for another category, or not cleared at all: a person
+    assert decide([opt("a", 0.99, cleared=("personal_data",))], looks, T).reason == "sensitive"
+    assert decide([opt("a", 0.99), opt("b", 0.3)], looks, T).reason == "sensitive"
+    # a cue (not clearable) or a request for a person: a person, whatever was cleared
+    assert decide(clear, Signals(sensitive="billing_dispute"), T).reason == "sensitive"
+    assert decide(clear, replace(looks, human_requested=True), T).reason == "human_requested"
+
+
+def test_a_sensitive_look_alike_is_never_asked_did_you_mean() -> None:
+    looks = Signals(sensitive="billing_dispute", sensitive_clearable=True)
+    high = T.answer_threshold + 0.05
+    close = [opt("a", high, cleared=("billing_dispute",)), opt("b", high - 0.01, cleared=("billing_dispute",))]
+    assert decide(close, Signals(), T).kind == "clarify"
+    assert decide(close, looks, T).reason == "sensitive"
+    # the policy would answer with an entry that is not the cleared one: a person
+    other = [opt("a", 0.99), opt("b", 0.3, cleared=("billing_dispute",))]
+    assert decide(other, looks, T).reason == "sensitive"
+
+
 def test_stale_best_entry_routes() -> None:
     assert decide([opt("a", 0.95, stale=True)], Signals(), T).reason == "stale"
 
