@@ -69,6 +69,7 @@ class Case:
     owner_name: str | None = None  # the display name of a person who owns it
     route_detail: str | None = None  # why it went to staff, when more precise than its reason
     clearable: str | None = None  # the sensitive category it only resembles (a public staff answer clears it)
+    held_entry: str | None = None  # the entry whose answer was held back for a promise no policy backs
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
              at: datetime) -> Case:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 LIVE, RETIRED, PENDING = "live", "retired", "pending"
 DOCS, TAUGHT, CURATED = "docs", "taught", "curated"
+PROMISE_OK = "promise-ok"  # an entry whose commitments staff vouched for (``Entry.vouched``)
 QUESTION, PASSAGE = "question", "passage"  # the kinds of searchable forms
 
 
@@ -51,6 +52,13 @@ class Entry:
     @property
     def is_policy(self) -> bool:
         return "policy" in self.tags
+
+    @property
+    def vouched(self) -> bool:
+        """Staff said this answer's commitments (a date, a price…) themselves, in
+        public, when the bot had held it back for them (``bot.flows.staff``), or
+        the operator tagged it ``promise-ok``: the bot may repeat them word for word."""
+        return PROMISE_OK in self.tags
 
     @property
     def taught(self) -> bool:

@@ -10,7 +10,7 @@ from bot.cases import Case
 from bot.events import Address, Command
 from bot.flows import review
 from bot.flows.deciding import answer_with
-from bot.flows.staff import case_of_card, question_vector
+from bot.flows.staff import case_of_card, clearances, question_vector
 from bot.flows.wording import generate_recap
 from bot.handling import Handling
 from learning.teach import Lesson
@@ -129,8 +129,9 @@ async def on_send_suggested(handling: Handling, command: Command) -> None:
     vector = await question_vector(handling, case)
     updated = await handling.services.kb.add_question(entry, case.question, author=command.user,
                                                        at=handling.now, case=case.key, vector=vector)
-    await casework.record_lesson(handling, case, Lesson(updated, "form", None), command.user)
-    case = await answer_with(handling, case, updated, confidence=1.0, by=command.user)
+    lesson = await clearances(handling, case, Lesson(updated, "form", None), updated.answer)
+    await casework.record_lesson(handling, case, lesson, command.user)
+    case = await answer_with(handling, case, lesson.entry, confidence=1.0, by=command.user)
     name = command.user_name or command.user
     await handling.update_card(case, f"{name} sent the suggested answer {entry.id}.")
     await handling.save(case)

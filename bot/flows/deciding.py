@@ -170,13 +170,15 @@ async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidenc
     # changelog or an API example are not the bot's promises).
     quoting_docs = entry.kind == DOCS and (generated is None or not generated.used)
     commitments = find_commitments(said) if by is None and not quoting_docs else ()
-    if commitments and not any(e.is_policy for e in cited):
+    word_for_word = generated is None or not generated.used  # the entry's own words, as staff vouched them
+    if commitments and not any(e.is_policy for e in cited) and not (word_for_word and entry.vouched):
         kinds = sorted({c.kind for c in commitments} | set(refused))
         logger.info("held back an answer from %s for case %s: it would promise %s",
                     entry.id, case.key, ", ".join(kinds))
         await handling.log("promise_blocked", {"entry": entry.id, "kinds": kinds,
                                                "generated": bool(refused)}, case=case.key)
-        return await casework.route(handling, case, "promise", candidates=candidates)
+        return await casework.route(handling, replace(case, held_entry=entry.id), "promise",
+                                    candidates=candidates)
     if refused:  # the model's promise was refused; the extractive answer promises nothing
         await handling.log("promise_blocked", {"entry": entry.id, "kinds": list(refused),
                                                "generated": True}, case=case.key)

@@ -16,8 +16,9 @@ from bot.flows.deciding import answer_with, record_decision, retrieve
 from bot.handling import Handling
 from bot.policy import Signals, decide
 from bot.social import NO_TEACH_PREFIX, StaffReply, read_staff_reply
+from bot.trust.promises import find_commitments
 from bot.trust.sensitive import CLEARED_TAG
-from knowledge.entries import Entry
+from knowledge.entries import PROMISE_OK, Entry
 from learning.teach import Lesson, learn
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ async def answer_case(handling: Handling, case: Case, message: Message, *, relay
         if case.route_reason in ("stale", "conflict") and case.candidates:
             correcting = await services.kb.get(case.candidates[0].entry)
         lesson = await learn_from(handling, case, message, correcting=correcting)
-        lesson = await _clear_for_sensitive(handling, case, lesson)
+        lesson = await clearances(handling, case, lesson, reply.text)
     else:
         logger.info("staff %s answered case %s without teaching it (%s)", staff, case.key, reply.why_not)
     case = await casework.staff_answered(handling, case, lesson, staff=staff, name=name, text=reply.text,
@@ -116,20 +117,32 @@ async def learn_from(handling: Handling, case: Case, message: Message, *,
                        private=case.private, staff_name=message.user_name)
 
 
-async def _clear_for_sensitive(handling: Handling, case: Case, lesson: Lesson) -> Lesson:
-    """Staff answered in public a question the bot held back only because it
-    resembled a sensitive category: the entry may answer such questions now."""
+async def clearances(handling: Handling, case: Case, lesson: Lesson, text: str) -> Lesson:
+    """What staff vouched for by answering in public a question the bot held back:
+    a question that only resembled a sensitive category (the entry may answer
+    such questions now), or an entry's own promise, which staff said themselves
+    (the bot may repeat it word for word)."""
     entry = lesson.entry
-    if case.route_reason != "sensitive" or not case.clearable or case.private or entry.status != "live":
+    if case.private or entry.status != "live":
         return lesson
-    tag = CLEARED_TAG + case.clearable
-    if tag in entry.tags:
+    tag = why = None
+    if case.route_reason == "sensitive" and case.clearable:
+        tag, why = CLEARED_TAG + case.clearable, f"questions that resemble {case.clearable}"
+    elif case.route_reason == "promise" and case.held_entry == entry.id and _says_the_same(entry.answer, text):
+        tag, why = PROMISE_OK, "with its promise word for word"
+    if tag is None or tag in entry.tags:
         return lesson
     entry = await handling.services.kb.add_tag(entry, tag)
-    logger.info("staff answered case %s in public: %s may answer questions that resemble %s",
-                case.key, entry.id, case.clearable)
-    await handling.log("cleared", {"entry": entry.id, "category": case.clearable}, case=case.key)
+    logger.info("staff answered case %s in public: %s may answer %s", case.key, entry.id, why)
+    await handling.log("cleared", {"entry": entry.id, "tag": tag}, case=case.key)
     return replace(lesson, entry=entry)
+
+
+def _says_the_same(answer: str, text: str) -> bool:
+    """Every commitment ``answer`` makes is in what staff wrote, phrase for phrase."""
+    said = " ".join(text.lower().split())
+    made = find_commitments(answer)
+    return bool(made) and all(" ".join(c.text.lower().split()) in said for c in made)
 
 
 async def answer_waiting_cases(handling: Handling, lesson: Lesson, *, taught_on: Case) -> None:

@@ -343,6 +343,28 @@ async def test_the_bot_never_promises_what_no_policy_entry_says(chat: Chat) -> N
     sent = await chat.command("send_suggested", user="alice", roles=("staff",), about="card:m1")
     assert sent.reply.kind == "relay" and "free month" in sent.reply.text, "staff may say it"
 
+    # Staff said it word for word in public: the bot may repeat it, and only it.
+    again = await chat.ask("is offline mode coming to the android app?", id="m2", user="u2")
+    assert again.reply.kind == "answer" and "free month" in again.reply.text
+
+
+async def test_an_entrys_promise_staff_did_not_repeat_stays_held_back(chat: Chat) -> None:
+    from datetime import timedelta
+
+    from knowledge.entries import Draft
+
+    held = await chat.core.kb.create(
+        Draft(("When will the Android app get offline mode?",),
+              "We will ship offline mode for Android by March 31, and you'll get a free month for waiting."),
+        author="op", origin="import", at=chat.now - timedelta(days=1))
+    await chat.ask("when will the android app get offline mode?", id="m1")
+    await chat.staff("Offline mode for Android is planned; we'll post in #announcements when it ships.",
+                     card="card:m1")
+    entry = await chat.core.kb.get(held.id)
+    assert entry is not None and not entry.vouched
+    again = await chat.ask("is offline mode coming to the android app?", id="m2", user="u2")
+    assert "free month" not in " ".join(r.text for r in again.replies)
+
 
 async def test_a_card_shows_the_answer_send_suggested_would_send(chat: Chat) -> None:
     said = await chat.ask("which languages can code cells run?", id="m1")  # routed: the entry is stale

@@ -30,7 +30,7 @@ async def test_staff_answering_a_look_alike_in_public_lets_the_bot_answer_the_ne
     entry = await core.kb.get(taught.learned.entry)
     assert entry is not None and "sensitive-ok:billing_dispute" in entry.tags
     cleared = await core.db.fetchall("SELECT body FROM log WHERE kind = 'cleared'")
-    assert [json.loads(r["body"]) for r in cleared] == [{"entry": entry.id, "category": "billing_dispute"}]
+    assert [json.loads(r["body"]) for r in cleared] == [{"entry": entry.id, "tag": "sensitive-ok:billing_dispute"}]
 
     again = await chat.ask(DECLINED_AGAIN, id="m2", user="bob")
     assert not again.routed
