@@ -3,10 +3,7 @@ the encoder to a docs folder without any labels.
 
 Each documentation section gives a few texts that all stand for it: its
 heading path and its own heading (what a member names), and each of its first
-passages, whole and without their first sentence (what a member describes). Link targets and bare addresses are
-left out (a link keeps its words): they name where the docs are served, not
-what they say, so the rows, and the model adapted on them, are the same
-whatever ``--base-url`` the docs are imported with.
+passages, whole and without their first sentence (what a member describes).
 Two texts of one section make a positive pair; a section the encoder confuses
 it with (usually a sibling on the same page) gives the hard negative. The rows
 depend only on the sections' text and come in a fixed order, so the same docs
@@ -25,15 +22,6 @@ PASSAGES = 6  # a section's first passages used (its main point comes first)
 MIN_CHARS = 20  # shorter texts name nothing
 _SENTENCE = re.compile(r"(?<=[.!?:])\s+")
 _SPACE = re.compile(r"\s+")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # [words](target "title")
-_AUTOLINK = re.compile(r"<(?:https?|mailto):[^>\s]*>")
-_ADDRESS = re.compile(r"\bhttps?://[^\s)\]>]*[^\s)\]>.,;:!?]")
-
-
-def without_links(text: str) -> str:
-    """``text`` with each Markdown link or image reduced to its words and every
-    address dropped."""
-    return _ADDRESS.sub("", _AUTOLINK.sub("", _LINK.sub(r"\1", text)))
 
 
 def section_texts(heading_path: str, answer: str) -> list[str]:
@@ -43,7 +31,7 @@ def section_texts(heading_path: str, answer: str) -> list[str]:
     if last != heading_path:
         own.append(last)
     for passage in split(answer)[:PASSAGES]:
-        body = _SPACE.sub(" ", without_links(passage)).strip()
+        body = _SPACE.sub(" ", passage).strip()
         if len(body) < MIN_CHARS:
             continue
         own.append(body)
@@ -63,4 +51,4 @@ def pseudo_queries(entries: Iterable[Entry]) -> list[tuple[str, str]]:
     return rows
 
 
-__all__ = ["pseudo_queries", "section_texts", "without_links"]
+__all__ = ["pseudo_queries", "section_texts"]
