@@ -30,7 +30,8 @@ TERMS = [f.name for f in fields(Weights) if f.name != "bias"]
 L2 = 1.0  # on the coefficients (not the bias), in log-likelihood units
 # The hand-set weights the fit starts from (the estimate shipped before any fit).
 PRIOR = Weights(bias=-2.0, agree=3.0, dense=9.0, lead=4.0, coverage=2.0, lexical_lead=0.8, forms_agree=0.5,
-                page_lead=0.0, page_agree=0.0, heading_coverage=0.0, known=0.0, passage=0.0, words=0.0)
+                page_lead=0.0, page_agree=0.0, heading_coverage=0.0, known=0.0, passage=0.0, words=0.0,
+                heading_lead=0.0, heading_dense_lead=0.0)
 PRIOR_L2 = 5.0  # pull towards a hand-set weight
 NEW_L2 = 0.5  # pull towards 0 for a term the hand-set weights did not use
 LOWEST, HIGHEST = 0.55, 0.99  # the threshold PolicySettings accepts is strictly between 0.5 and 1

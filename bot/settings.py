@@ -66,7 +66,7 @@ class PolicySettings(BaseModel):
     owner_sla_minutes: float = 60.0
     max_clarifications: int = 1
     docs_answer_estimate: float = Field(
-        0.8988, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
+        0.8512, gt=0.5, lt=1.0, description="answer from a docs section when the estimated chance of being "
                                            "right (bot/estimate.py) is at least this (fitted with the weights "
                                            "on eleven projects' docs, leave-one-project-out: bench/docs_fit.py)")
     decide_by: Literal["calibrated", "thresholds"] = Field(

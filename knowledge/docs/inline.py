@@ -10,8 +10,9 @@ from collections.abc import Callable
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 ATTR_LIST = re.compile(r"\s*\{\s*(?:[:#.]|[\w-]+=)[^{}\n]*\}")
 EXPLICIT_ID = re.compile(r"\{\s*:?\s*#([\w:.-]+)[^{}\n]*\}")
-IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
-LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+LINK_TITLE = r"(?:\"[^\"]*\"|'[^']*'|\([^()]*\))"  # a title may hold the other quote
+IMAGE = re.compile(rf"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+{LINK_TITLE})?\s*\)")
+LINK = re.compile(rf"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+{LINK_TITLE})?\s*\)")
 REF_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\]]*)\]")
 REF_DEF = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*[\"')])?\s*$")
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)

@@ -155,3 +155,34 @@ def test_a_heading_naming_the_question_and_words_the_docs_use_raise_the_estimate
     assert estimate(replace(base, heading_coverage=0.8)) > estimate(base)
     assert estimate(replace(base, known=0.5)) < estimate(base)  # half its words the docs never use
     assert estimate(replace(base, page_lead=0.2)) > estimate(base)
+
+
+def test_how_far_its_heading_names_the_question_beyond_other_sections_headings_is_a_feature() -> None:
+    # "how do i upgrade a tool installed with uv": "Upgrading tools" names it, "Tool versions" half.
+    here = "docs/tools.md#Tools"
+    upgrading = replace(doc("upgrading", 0.62, dense=1, lexical=1, section=f"{here} > Upgrading tools"),
+                        heading_coverage=0.8, form_score=0.60)
+    # its own subsection names the question better still, and does not count against it
+    pipx = replace(doc("pipx", 0.61, dense=2, lexical=2, section=f"{here} > Upgrading tools > From pipx"),
+                   heading_coverage=0.9, form_score=0.70)
+    versions = replace(doc("versions", 0.58, dense=3, lexical=3, section=f"{here} > Tool versions"),
+                       heading_coverage=0.3, form_score=0.52)
+    found = features_of(upgrading, [upgrading, pipx, versions])
+    assert abs(found.heading_lead - 0.5) < 1e-6 and abs(found.heading_dense_lead - 0.08) < 1e-6
+    assert found.logged()["heading_lead"] == 0.5
+    named_too = replace(versions, heading_coverage=0.8, form_score=0.65)
+    level = features_of(upgrading, [upgrading, pipx, named_too])
+    assert level.heading_lead == 0.0 and level.heading_dense_lead < 0
+    assert estimate(found) > estimate(level)
+    # a heading path not near at all (no cosine to it came back) leads nothing
+    unseen = replace(upgrading, form_score=None)
+    assert features_of(unseen, [unseen, versions]).heading_dense_lead == -0.52
+
+
+def test_a_heading_that_names_the_question_more_than_any_other_raises_the_estimate() -> None:
+    base = Features(kind="docs", dense=0.6, lead=0.08, agree=True, dense_rank=1, lexical_rank=1,
+                    lexical_lead=1.5, coverage=0.5, forms_agree=False, heading_coverage=0.5, words=10)
+    assert estimate(replace(base, heading_lead=0.5)) > estimate(base) > estimate(replace(base, heading_lead=-0.5))
+    assert estimate(replace(base, heading_dense_lead=0.1)) > estimate(base)
+    # a lead by meaning beyond LEAD_CAP says nothing more
+    assert estimate(replace(base, heading_dense_lead=0.9)) == estimate(replace(base, heading_dense_lead=0.25))

@@ -142,3 +142,14 @@ def test_page_links_are_built_as_each_site_builds_them() -> None:
     assert docusaurus.page_url("a/b.md", {"slug": "/custom"}) == "https://jellyfin.org/docs/custom"
     github = Site("github", "https://github.com/o/r/blob/main/docs/")
     assert github.section_url("setup.md", "x") == "https://github.com/o/r/blob/main/docs/setup.md#x"
+
+
+def test_a_link_whose_title_holds_the_other_quote_is_still_a_link() -> None:
+    text = ('# [Codec Tables](https://en.wikipedia.org/wiki/List_of_codecs "Wikipedia\'s list of codecs")\n\n'
+            "## S\n\nSee [setup](setup.md 'the \"quick\" way') and ![shot](img/a.png (a screenshot)).\n")
+    found = sections(text)
+    assert found[-1].path == ("Codec Tables", "S")
+    body = found[-1].text
+    assert "[setup](https://docs.example.org/setup/)" in body
+    assert "![shot](https://docs.example.org/img/a.png)" in body
+    assert "quick" not in body and "screenshot" not in body
