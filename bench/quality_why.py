@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""Why each wrong answer and each "did you mean" of a quality run happened.
+
+Joins the real bot's per-row outcomes (``bench/quality.py --save-rows``) with
+the decision it logged for that row (``--keep-stores DIR``: each dataset and
+seed keeps its store as ``DIR/<dataset>-<seed>.db``). Per dataset and seed:
+
+* every wrong answer: the row's label, whether it had an entry at that moment,
+  the answering entry and the three best candidates (score / second form /
+  centroid), and the rule's reason;
+* the "did you mean" questions asked, by kind (one option to confirm, several
+  options) and outcome (the right entry among the options or not), and of the
+  failed ones how many had no entry for their label at that moment (no option
+  could have been right).
+
+    python bench/quality.py --datasets stackfaq --seeds 0 --save-rows --keep-stores /tmp/q --out /tmp/q/r.json
+    python bench/quality_why.py /tmp/q/r.json /tmp/q
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def decisions(store: Path) -> dict[str, dict[str, Any]]:
+    """The first decision logged for each event id (a row's question is ``q<i>``)."""
+    out: dict[str, dict[str, Any]] = {}
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as conn:
+        for event, body in conn.execute("SELECT event_id, body FROM log WHERE kind = 'decision' ORDER BY seq"):
+            out.setdefault(str(event), json.loads(body))
+    return out
+
+
+def _num(x: object) -> str:
+    return "-" if x is None else f"{float(str(x)):.2f}"
+
+
+def candidates(decision: dict[str, Any], n: int = 3) -> str:
+    return " ".join(f"{c['entry']}:{_num(c.get('score'))}/{_num(c.get('second'))}/{_num(c.get('centroid'))}"
+                    for c in decision.get("candidates", [])[:n])
+
+
+def explain(rows: list[dict[str, Any]], decided: dict[str, dict[str, Any]]) -> tuple[list[str], Counter[str]]:
+    """Lines for the wrong answers, and the "did you mean" tally."""
+    lines: list[str] = []
+    asked: Counter[str] = Counter()
+    for row in rows:
+        decision = decided.get(f"q{row['i']}")
+        if decision is None:
+            continue
+        had_entry = bool(row["in_scope"] and (row["known_at_start"] or row["taught_before"]))
+        if row["outcome"] == "wrong":
+            lines.append(f"  wrong  row {row['i']:>5} label {row['label']} ({'in scope' if row['in_scope'] else 'oos'}, "
+                         f"{'had an entry' if had_entry else 'no entry'}) answered {row['entry']} "
+                         f"[{decision.get('decision')}] {candidates(decision)}  {decision.get('why', '')}")
+        if decision.get("decision") == "clarify":
+            kind = "one option" if len(decision.get("options", [])) == 1 else "several options"
+            ok = row["outcome"] == "clarified_correct"
+            asked[f"{kind}: {'right one offered' if ok else 'not offered'}"] += 1
+            if not ok and not had_entry:
+                asked[f"{kind}: not offered, no entry for the label yet"] += 1
+    return lines, asked
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("result", help="bench/quality.py JSON written with --save-rows")
+    ap.add_argument("stores", help="the --keep-stores directory of that run")
+    args = ap.parse_args()
+    result = json.loads(Path(args.result).read_text(encoding="utf-8"))
+    for name, data in result["datasets"].items():
+        for seed, run in data["seeds"].items():
+            store = Path(args.stores) / f"{name}-{seed}.db"
+            if "rows" not in run or not store.exists():
+                print(f"{name} seed {seed}: no rows or no store ({store})")
+                continue
+            lines, asked = explain(run["rows"], decisions(store))
+            n = len(run["rows"])
+            print(f"{name} seed {seed}: {n} rows, {len(lines)} wrong, "
+                  f"{sum(v for k, v in asked.items() if 'yet' not in k)} asked")
+            print("\n".join(lines))
+            for key in sorted(asked):
+                print(f"  asked  {key}: {asked[key]}")
+
+
+if __name__ == "__main__":
+    main()
