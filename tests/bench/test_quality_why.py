@@ -64,3 +64,23 @@ def test_keeping_stores_is_for_the_default_bot_only() -> None:
     with pytest.raises(SystemExit) as refused:
         q.main(["--keep-stores", "/tmp/x", "--cmd", "python bench/baseline_bot.py"])
     assert refused.value.code == 2
+
+
+def test_a_logged_decision_is_replayed_under_other_settings() -> None:
+    from bench.quality_why import replayed
+    from bot.settings import PolicySettings
+
+    sure_but_stray = {"decision": "answer", "entry": "a", "options": [], "why": "sure",
+                      "candidates": [{"entry": "a", "score": 0.95, "second": 0.3, "centroid": 0.40},
+                                     {"entry": "b", "score": 0.50, "second": None, "centroid": 0.45}]}
+    off = PolicySettings(sure_centroid_floor=0.0)
+    on = PolicySettings(sure_centroid_floor=0.45)
+    meant = {**row(0, "a", "correct", entry="a"), "clarify_rounds": 0}
+    stray = {**row(1, "oos", "wrong", entry="a", in_scope=False), "clarify_rounds": 0}
+    assert replayed(meant, sure_but_stray, off, {}) == ("correct", False)  # the same decision: as logged
+    assert replayed(meant, sure_but_stray, on, {}) == ("clarified_correct", True)  # confirmed, then picked
+    assert replayed(stray, sure_but_stray, on, {}) == ("abstained", True)  # "no": handed over
+    # a learned entry answers for the label staff taught it under
+    taught = {**row(2, "c", "correct", entry="k1"), "clarify_rounds": 0}
+    as_k1 = {**sure_but_stray, "entry": "k1", "candidates": [{**sure_but_stray["candidates"][0], "entry": "k1"}]}
+    assert replayed(taught, as_k1, on, {"k1": "c"}) == ("clarified_correct", True)
