@@ -209,7 +209,7 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
             return route("stale", f"the best entry {top.entry} is past its review date", score, margin)
         if close.intersection(top.conflicts_with):
             return route("conflict", f"{top.entry} conflicts with a close entry", score, margin)
-        doubt = doubted(top, t) if not sure else far_for_sure(top, t)
+        doubt = far_for_sure(top, t) if sure else doubted(top, t)
         if doubt is None:
             return Decision("answer", entry=top.entry, confidence=score, margin=margin,
                             why="sure" if sure else why_leading(options, t))
