@@ -77,6 +77,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import threading
 import time
@@ -284,7 +285,15 @@ def _job(name: str, seed: int, args: argparse.Namespace, env: dict[str, str], lo
             log(f"{name} seed {seed}: {done}/{total} rows ({rate:.1f} rows/s)")
 
     log(f"{name} seed {seed}: {ds.size} rows, {len(ds.entries)} entries, starting the bot")
-    run = run_stream(ds, args.cmd, timeout=args.timeout, startup_timeout=args.startup_timeout,
+    cmd = args.cmd
+    if args.keep_stores:  # the default bot keeps its store, so quality_why.py can read each decision
+        store = Path(args.keep_stores) / f"{name}-{seed}.db"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        for old in store.parent.glob(store.name + "*"):
+            if old.is_file():
+                old.unlink()
+        cmd = f"python -m bot replay - --kb {{kb}} --db {shlex.quote(str(store))}"
+    run = run_stream(ds, cmd, timeout=args.timeout, startup_timeout=args.startup_timeout,
                      warmup=not args.no_warmup, env=env, progress=progress)
     out = {"figures": figures(run), "protocol": run.protocol}
     if args.save_rows:
@@ -308,8 +317,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--startup-timeout", type=float, default=600.0, help="seconds for the first event")
     ap.add_argument("--no-warmup", action="store_true", help="do not send the warm-up tick")
     ap.add_argument("--save-rows", action="store_true", help="also write every row's outcome to the JSON")
+    ap.add_argument("--keep-stores", default=None, metavar="DIR",
+                    help="the default bot keeps its store as DIR/<dataset>-<seed>.db (read by bench/quality_why.py)")
     ap.add_argument("--data-dir", default=str(DATA_DIR))
     args = ap.parse_args(argv)
+    if args.keep_stores and args.cmd:
+        ap.error("--keep-stores keeps the default bot's store; it cannot be combined with --cmd")
 
     from rich.console import Console
 

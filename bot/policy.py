@@ -230,7 +230,7 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
             return route("stale", f"the best entry {top.entry} is past its review date", score, margin)
         if close.intersection(top.conflicts_with):
             return route("conflict", f"{top.entry} conflicts with a close entry", score, margin)
-        doubt = None if sure else doubted(top, t)
+        doubt = far_for_sure(top, t) if sure else doubted(top, t)
         if doubt is None:
             return Decision("answer", entry=top.entry, confidence=score, margin=margin,
                             why="sure" if sure else why_leading(options, t))
@@ -261,6 +261,16 @@ def doubted(top: Option, t: PolicySettings) -> str | None:
     agreed = top.second is not None and top.second >= top.score - t.agree_gap
     if not agreed and top.score < t.lone_floor:
         return f"only one of its forms is close ({top.score:.2f} < {t.lone_floor:.2f})"
+    return None
+
+
+def far_for_sure(top: Option, t: PolicySettings) -> str | None:
+    """Why a "sure" leader (one form nearly the question) may still not be what
+    was asked: the question is far from the way people ask the entry as a whole,
+    so the form it matches is a stray one (``sure_centroid_floor``; 0: never)."""
+    if top.centroid is not None and top.centroid < t.sure_centroid_floor:
+        return (f"only one of its forms is close; the question is far from the way people ask it "
+                f"({top.centroid:.2f} < {t.sure_centroid_floor:.2f})")
     return None
 
 

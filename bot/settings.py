@@ -28,7 +28,8 @@ class PolicySettings(BaseModel):
     than any other entry's, its best form leading by ``form_margin``; or when it
     scores ``sure_threshold`` with ``sure_margin``. An entry that leads so but
     whose centroid is below ``centroid_floor`` (or whose one close form is below
-    ``lone_floor``) is offered alone, "did you mean", instead of answered. With ``centroid_lead`` 0 the older form rule decides: a
+    ``lone_floor``) is offered alone, "did you mean", instead of answered; so is a sure one whose
+    centroid is below ``sure_centroid_floor``. With ``centroid_lead`` 0 the older form rule decides: a
     lead of ``answer_margin`` with a second form agreeing (within
     ``agree_gap``), or ``lone_threshold`` on one form. Otherwise close entries are
     offered as options, or the question goes to staff. ``bench/quality.py``
@@ -51,6 +52,9 @@ class PolicySettings(BaseModel):
     lone_floor: float = Field(0.0, ge=0, description="… and when no second form agrees, only when its one "
                                                    "close form scores at least this (0: no such floor); "
                                                    "below, the asker is asked to confirm it")
+    sure_centroid_floor: float = Field(0.45, ge=0, description="a sure answer (below) is confirmed instead when "
+                                                            "the question is less close than this to the entry's "
+                                                            "centroid: its one near form is a stray (0: never)")
     sure_threshold: float = Field(0.90, description="answer at this score …")
     sure_margin: float = Field(0.05, description="… with at least this lead")
     clarify_floor: float = Field(0.55, description="offer options when the best entry scores at least this")

@@ -104,6 +104,7 @@ def _weighed(considered: Hit | Candidate, now: datetime) -> dict[str, Any]:
     return {"entry": considered.entry.id, "version": considered.entry.version,
             "score": round(considered.score, 4),
             "second": None if considered.second is None else round(considered.second, 4),
+            "centroid": None if considered.centroid is None else round(considered.centroid, 4),
             "support": considered.support, "stale": considered.entry.is_stale(now),
             "kind": considered.kind, "dense_rank": considered.dense_rank,
             "lexical_rank": considered.lexical_rank, "coverage": round(considered.coverage, 4)}

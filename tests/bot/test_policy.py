@@ -165,8 +165,10 @@ def test_a_leader_far_from_the_way_people_ask_it_is_offered_alone_to_confirm() -
     assert decide(near, Signals(), T).kind == "answer"
     # asked once already: no second question, it goes to staff
     assert decide(far, Signals(clarifications=1), T).kind == "route"
-    # a sure answer needs no confirming
-    sure = [opt("a", T.sure_threshold + 0.02, centroid=0.3), opt("b", 0.3, centroid=0.1)]
+    # a sure answer needs less from the entry as a whole: between the two floors it is answered
+    assert T.sure_centroid_floor < T.centroid_floor
+    between = (T.sure_centroid_floor + T.centroid_floor) / 2
+    sure = [opt("a", T.sure_threshold + 0.02, centroid=between), opt("b", 0.3, centroid=0.1)]
     assert decide(sure, Signals(), T).kind == "answer"
 
 
@@ -186,3 +188,24 @@ def test_a_doubted_leader_with_close_rivals_offers_them_all() -> None:
                opt("c", 0.2, centroid=0.1)]
     decision = decide(doubted, Signals(), T)
     assert decision.kind == "clarify" and decision.options == ("a", "b")
+
+
+def test_a_sure_match_to_one_stray_form_is_confirmed_not_answered() -> None:
+    """One form is nearly the question (a "sure" score), but the question is far
+    from the way people ask that entry as a whole: the form is a stray one (a
+    mislabelled example, an odd taught question), and a question about something
+    the knowledge does not cover can match it word for word. The asker is asked
+    to confirm that one entry; a sure match near the entry as a whole is answered."""
+    t = T  # the default floor
+    below, above = T.sure_centroid_floor - 0.05, T.sure_centroid_floor + 0.02
+    stray = [opt("a", T.sure_threshold + 0.01, second=0.33, centroid=below), opt("b", 0.56, centroid=0.30)]
+    decision = decide(stray, Signals(), t)
+    assert decision.kind == "clarify" and decision.options == ("a",) and "far from the way people ask" in decision.why
+    near = [opt("a", T.sure_threshold + 0.01, second=0.33, centroid=above), opt("b", 0.56, centroid=0.30)]
+    assert decide(near, Signals(), t).kind == "answer"
+    # no centroid known (an index without them): sure stays sure
+    assert decide([replace(o, centroid=None) for o in stray], Signals(), t).kind == "answer"
+    # asked once already: it goes to staff, it is not answered
+    assert decide(stray, Signals(clarifications=1), t).kind == "route"
+    # 0 turns the floor off
+    assert decide(stray, Signals(), T.model_copy(update={"sure_centroid_floor": 0.0})).kind == "answer"
