@@ -156,7 +156,9 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
         outcomes.append((outcome, decision.kind == "clarify", row.in_scope))
         if outcome == "correct":
             direct_q[min(3, i // quarter)] += 1
-        if outcome == "clarified":
+        if outcome == "clarified" and args.pick_forms:
+            taught = True  # the pick becomes a question form of the picked entry (as a staff answer)
+        elif outcome == "clarified":
             st.picks.append(Form(row.text, row.label, True))
             st.lessons += 1
         if taught:
@@ -217,6 +219,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="train from the base model every time")
     ap.add_argument("--always", action="store_true", help="promote every candidate")
     ap.add_argument("--first", type=int, default=0, help="the first adaptation after this many lessons")
+    ap.add_argument("--pick-forms", action="store_true", help="a pick after \"did you mean\" becomes a form too")
     ap.add_argument("--judge-picks", action="store_true", help="held-out picks judge candidates too")
     ap.add_argument("--policy", action="append", default=[], help="a policy setting, KEY=VALUE")
     ap.add_argument("--label", default="")
