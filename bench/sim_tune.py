@@ -24,7 +24,8 @@ curekart seed 0 (13.8 → 15.2 direct, wrong 0.91 → 1.31, out of scope 98.7 �
 geometry term (``--keep 20``) did not give the out-of-scope side back; training from the base
 each time (``--fresh``) lost CLINC150's direct answers; the supervised contrastive loss
 (``--loss supcon --forms 4``) asked far more on HWU64 (32 % of questions); a higher learning
-rate (1.5e-4) was noisier. The default stays 20 steps.
+rate (1.5e-4) was noisier. The default stays 20 steps. Round 4's second pass (``--steps-per-pair``,
+``--every``/``--first``, ``--judge-picks``, ``--pick-forms``): see ``bench/README.md``.
 """
 
 from __future__ import annotations
