@@ -16,6 +16,7 @@ from learning.adapt import AdaptConfig, Trainer, held_lessons
 from learning.heldout import HeldOut, is_held_out
 from learning.rule import FormRule, evaluate_rule
 from learning.tuning import TopLayers, TrainConfig
+from learning.tuning import train as tuning_train
 from storage.models import LearningRows, Pair
 from tests.learning.conftest import core_with_learner
 from tests.learning.test_heldout import store, unit
@@ -35,17 +36,19 @@ async def test_the_first_adaptation_falls_due_sooner_and_the_next_ones_as_before
                                    learning={"every_lessons": 50, "first_lessons": 3, "min_lessons": 1})
     plain = await core_with_learner(embedder, str(tmp_path / "p.db"),
                                     learning={"every_lessons": 50, "min_lessons": 1})
+    learner, plain_learner = core.learner, plain.learner
+    assert learner is not None and plain_learner is not None
     try:
         for c in (core, plain):
             await teach(LearningRows(c.db), 3, NOW)
-        assert await core.learner.due(NOW + timedelta(hours=1))
-        assert not await plain.learner.due(NOW + timedelta(hours=1))
+        assert await learner.due(NOW + timedelta(hours=1))
+        assert not await plain_learner.due(NOW + timedelta(hours=1))
         rows = LearningRows(core.db)
         await rows.set_last_adaptation((NOW + timedelta(hours=1)).isoformat())
         await teach(rows, 3, NOW + timedelta(hours=2))
-        assert not await core.learner.due(NOW + timedelta(hours=3))  # after the first, every 50 again
+        assert not await learner.due(NOW + timedelta(hours=3))  # after the first, every 50 again
         await teach(rows, 47, NOW + timedelta(hours=4))
-        assert await core.learner.due(NOW + timedelta(hours=5))
+        assert await learner.due(NOW + timedelta(hours=5))
     finally:
         await core.close()
         await plain.close()
@@ -71,7 +74,7 @@ def taught_pairs(n: int) -> list[Pair]:
 def test_a_trial_trains_as_many_steps_as_the_config_gives_its_pairs(
         trainer: Trainer, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
-    real = adapt_module.train
+    real = tuning_train
 
     def spy(model: TopLayers, states: list[torch.Tensor], labels: list[str], start: dict[str, torch.Tensor] | None,
             config: TrainConfig, confusions: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
@@ -109,3 +112,16 @@ def test_only_held_out_picks_and_solved_questions_judge_and_only_when_asked_to()
     held = [t for t in texts if is_held_out(t)]
     assert held and chosen == [t for t in held for _ in ("pick", "solved")] and set(entries) == {"e"}
     assert held_lessons(pairs, AdaptConfig()) == ([], [])
+
+
+def test_a_trial_asks_its_held_out_picks_only_when_told_to(trainer: Trainer) -> None:
+    pairs = taught_pairs(6)  # imported forms: none held out
+    picks = [t for t in (f"which one for {e} number {k}" for k in range(40) for e in ("a", "b")) if is_held_out(t)]
+    pairs += [Pair(t, "a" if " a " in t else "b", "help", "pick") for t in picks]
+    forms = [(p.text, p.entry) for p in pairs if p.form_id is not None]
+    vectors = trainer.encode([t for t, _ in forms], None)
+    quick = {"steps": 1, "batch": 2, "min_pairs": 2, "rule": FormRule()}
+    plain = trainer.trial(pairs, forms, vectors, None, AdaptConfig(**quick))  # type: ignore[arg-type]
+    assert not plain.promote and plain.why == "no held-out pairs yet to judge a candidate by"
+    judged = trainer.trial(pairs, forms, vectors, None, AdaptConfig(**quick, judge_picks=True))  # type: ignore[arg-type]
+    assert picks and judged.held_out == len(picks) == judged.current.questions == judged.candidate.questions
