@@ -24,7 +24,8 @@ curekart seed 0 (13.8 → 15.2 direct, wrong 0.91 → 1.31, out of scope 98.7 �
 geometry term (``--keep 20``) did not give the out-of-scope side back; training from the base
 each time (``--fresh``) lost CLINC150's direct answers; the supervised contrastive loss
 (``--loss supcon --forms 4``) asked far more on HWU64 (32 % of questions); a higher learning
-rate (1.5e-4) was noisier. The default stays 20 steps.
+rate (1.5e-4) was noisier. The default stays 20 steps. Round 4's second pass (``--steps-per-pair``,
+``--every``/``--first``, ``--judge-picks``, ``--pick-forms``): see ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class State:
     weights: dict | None = None
     version: int = 0
     lessons: int = 0
+    adapted: bool = False
 
 
 def options_of(scores: np.ndarray, labels: list[str], vectors: np.ndarray, q: np.ndarray) -> list[Option]:
@@ -77,6 +79,14 @@ def options_of(scores: np.ndarray, labels: list[str], vectors: np.ndarray, q: np
         out.append(Option(entry=r.entry, score=r.score, support=r.support, second=r.second,
                           centroid=float(cent @ q)))
     return out
+
+
+def form_rule(policy: PolicySettings) -> FormRule:
+    """The rule a candidate is judged by, from the policy the stream decides with (as ``bot.learn``)."""
+    return FormRule(answer_threshold=policy.answer_threshold, centroid_lead=policy.centroid_lead,
+                    form_margin=policy.form_margin, centroid_floor=policy.centroid_floor,
+                    sure_threshold=policy.sure_threshold, sure_margin=policy.sure_margin,
+                    lone_floor=policy.lone_floor, agree_gap=policy.agree_gap)
 
 
 def train_config(args: argparse.Namespace, seed: int, pairs: int) -> TrainConfig:
@@ -98,9 +108,15 @@ def adapt(st: State, enc: Encoder, args: argparse.Namespace, seed: int) -> tuple
     cand = train(enc.model, [enc.states[f.text] for f in rows], [f.label for f in rows], start, cfg, confusions)
     cand_vecs = enc.encode([f.text for f in st.forms], cand)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    rule = FormRule()
-    before = evaluate_rule(labels, st.vectors, held, rule)
-    after = evaluate_rule(labels, cand_vecs, held, rule)
+    rule = form_rule(args.policy)
+    asked = None
+    if args.judge_picks:
+        picked = [f for f in st.picks if is_held_out(f.text)]
+        texts = [f.text for f in picked]
+        asked = ([f.label for f in picked], enc.encode(texts, st.weights) if texts else np.zeros((0, 384)))
+        asked_new = ([f.label for f in picked], enc.encode(texts, cand) if texts else np.zeros((0, 384)))
+    before = evaluate_rule(labels, st.vectors, held, rule, asked)
+    after = evaluate_rule(labels, cand_vecs, held, rule, asked_new if asked is not None else None)
     ok = better(after, before) or args.always
     info = {"rows": len(rows), "steps": cfg.steps, "seconds": round(seconds, 1), "cpu": round(cpu, 1), "before": before.as_dict(),
             "after": after.as_dict(), "promoted": ok}
@@ -125,7 +141,7 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
     enc.prepare([f.text for f in st.forms] + [r.text for r in stream])
     st.vectors = enc.encode([f.text for f in st.forms], None)
     stream_vecs = enc.encode([r.text for r in stream], None)
-    policy = PolicySettings()
+    policy = args.policy
     outcomes: list[tuple[str, bool, bool]] = []
     quarter = max(1, len(stream) // 4)
     direct_q = [0, 0, 0, 0]
@@ -141,14 +157,17 @@ def run(name: str, seed: int, args: argparse.Namespace, enc: Encoder) -> dict:
         outcomes.append((outcome, decision.kind == "clarify", row.in_scope))
         if outcome == "correct":
             direct_q[min(3, i // quarter)] += 1
-        if outcome == "clarified":
+        if outcome == "clarified" and args.pick_forms:
+            taught = True  # the pick becomes a question form of the picked entry (as a staff answer)
+        elif outcome == "clarified":
             st.picks.append(Form(row.text, row.label, True))
             st.lessons += 1
         if taught:
             st.forms.append(Form(row.text, row.label, True))
             st.vectors = np.vstack([st.vectors, q[None, :]])
             st.lessons += 1
-        if args.every and st.lessons >= args.every:
+        if args.every and st.lessons >= (args.every if st.adapted or not args.first else args.first):
+            st.adapted = True
             st.lessons = 0
             ok, info = adapt(st, enc, args, seed + i)
             info["i"] = i
@@ -200,9 +219,14 @@ def main() -> None:
     ap.add_argument("--no-hard", action="store_true")
     ap.add_argument("--fresh", action="store_true", help="train from the base model every time")
     ap.add_argument("--always", action="store_true", help="promote every candidate")
+    ap.add_argument("--first", type=int, default=0, help="the first adaptation after this many lessons")
+    ap.add_argument("--pick-forms", action="store_true", help="a pick after \"did you mean\" becomes a form too")
+    ap.add_argument("--judge-picks", action="store_true", help="held-out picks judge candidates too")
+    ap.add_argument("--policy", action="append", default=[], help="a policy setting, KEY=VALUE")
     ap.add_argument("--label", default="")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    args.policy = PolicySettings(**dict(kv.split("=", 1) for kv in args.policy))
     torch.set_num_threads(1)
     from knowledge.embedder import model_path
 

@@ -96,11 +96,18 @@ class LearningSettings(BaseModel):
     adapt: bool = Field(True, description="adapt the encoder to what the community taught")
     every_lessons: int = Field(200, ge=1, description="adapt after this many new taught pairs")
     every_hours: float | None = Field(None, gt=0, description="… or this long after the last adaptation")
+    first_lessons: int | None = Field(None, ge=1, description="the first adaptation after this many taught "
+                                                              "pairs (none: every_lessons)")
     min_lessons: int = Field(20, ge=1, description="never adapt on fewer new pairs than this")
     background: bool = Field(True, description="run off the answering path (replay: false)")
     steps: int = Field(20, ge=1, le=1000, description="training steps per adaptation")
     batch: int = Field(16, ge=2, le=256, description="entries per training step (an anchor, a positive "
                                                       "and a hard negative each)")
+    steps_per_pair: float = Field(0.0, ge=0, le=1, description="> 0: training steps grow with the pairs "
+                                                               "trained on (this × pairs, at least steps)")
+    max_steps: int = Field(60, ge=1, le=1000, description="… up to this many")
+    judge_picks: bool = Field(False, description="held-out \"did you mean\" picks and Solved questions judge "
+                                                 "a candidate model too, beside the held-out taught forms")
     learning_rate: float = Field(5e-5, gt=0)
     docs_steps: int = Field(200, ge=0, le=2000, description="training steps when docs are imported: the model "
                                                              "learns the docs' own words (0: never)")

@@ -43,6 +43,16 @@ class AdaptConfig:
     threads: int = 1
     seed: int = 0
     rule: FormRule | None = None  # the default decision's thresholds: candidates are judged by them
+    steps_per_pair: float = 0.0  # > 0: steps grow with the pairs trained on (at least ``steps``) …
+    max_steps: int = 60  # … up to this many
+    judge_picks: bool = False  # held-out picks and Solved questions judge candidates too (asked, not forms)
+
+    def steps_for(self, pairs: int) -> int:
+        """Training steps for ``pairs`` training pairs: ``steps``, or about the same share of each
+        pair per adaptation as the store grows (``steps_per_pair``), never over ``max_steps``."""
+        if self.steps_per_pair <= 0:
+            return self.steps
+        return max(self.steps, min(self.max_steps, round(self.steps_per_pair * pairs)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,30 +192,48 @@ class Trainer:
                          time.perf_counter() - started, "too few taught pairs to learn from")
         confusions = confusions_of(labels, current_vectors) if config.hard_negatives else {}
         weights = train(self.model, self.states([p.text for p in train_rows]), [p.entry for p in train_rows],
-                        current, TrainConfig(steps=config.steps, batch=config.batch, lr=config.lr,
+                        current, TrainConfig(steps=config.steps_for(len(train_rows)), batch=config.batch, lr=config.lr,
                                              hard_negatives=config.hard_negatives, seed=config.seed),
                         confusions)
         candidate_vectors = self.encode(texts, weights)
         encoded = dict(zip(texts, candidate_vectors, strict=True))
-        if not held.any():
+        asked = held_lessons(pairs, config) if config.rule is not None else ([], [])
+        if not held.any() and not asked[0]:
             return Trial(len(train_rows), 0, empty, empty, False, weights, time.perf_counter() - started,
                          "no held-out pairs yet to judge a candidate by", confusions, encoded)
-        before, after = judge(texts, labels, current_vectors, candidate_vectors, held, config)
+        before, after = judge(texts, labels, current_vectors, candidate_vectors, held, config,
+                              (asked[1], self.encode(asked[0], current), self.encode(asked[0], weights))
+                              if asked[0] else None)
         promote = better(after, before)
         why = ("answers more held-out questions at no higher wrong rate" if promote else
                "does not answer more held-out questions at no higher wrong rate")
-        return Trial(len(train_rows), int(held.sum()), before, after, promote, weights,
+        return Trial(len(train_rows), int(held.sum()) + len(asked[0]), before, after, promote, weights,
                      time.perf_counter() - started, why, confusions, encoded)
 
 
+def held_lessons(pairs: Sequence[Pair], config: AdaptConfig) -> tuple[list[str], list[str]]:
+    """(texts, entries) of the held-out lessons that are not forms: the askers' picks after
+    "did you mean" and their Solved questions (``judge_picks``). Unlike taught forms, which
+    are the questions the decision could not answer, these are questions it came close
+    to or answered, so they judge a candidate on more than the current model's failures."""
+    if not config.judge_picks:
+        return [], []
+    chosen = [p for p in pairs if p.form_id is None and p.kind in ("pick", "solved")
+              and is_held_out(p.text, config.held_out_share)]
+    return [p.text for p in chosen], [p.entry for p in chosen]
+
+
 def judge(texts: Sequence[str], labels: Sequence[str], current: np.ndarray, candidate: np.ndarray,
-          held: np.ndarray, config: AdaptConfig) -> tuple[HeldOut, HeldOut]:
+          held: np.ndarray, config: AdaptConfig,
+          asked: tuple[Sequence[str], np.ndarray, np.ndarray] | None = None) -> tuple[HeldOut, HeldOut]:
     """Both models' held-out figures at the operating point of the decision in use:
     the rule's thresholds when the space decides by them, else the calibrated estimate
-    (each model calibrated on its own vectors)."""
+    (each model calibrated on its own vectors). ``asked``: held-out questions that are not
+    forms (their entries, then their vectors under the current and the candidate model),
+    asked too when the rule decides."""
     if config.rule is not None:
-        return (evaluate_rule(labels, current, held, config.rule),
-                evaluate_rule(labels, candidate, held, config.rule))
+        return (evaluate_rule(labels, current, held, config.rule, None if asked is None else (asked[0], asked[1])),
+                evaluate_rule(labels, candidate, held, config.rule, None if asked is None else (asked[0], asked[2])))
     old = calibrate(texts, labels, current, config, usable=~held)
     new = calibrate(texts, labels, candidate, config, usable=~held)
     return (evaluate(texts, labels, current, held, old.model, old.answer_at),

@@ -49,6 +49,7 @@ class LoopConfig:
 
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     every_lessons: int = 200
+    first_lessons: int | None = None  # the first adaptation after this many (default: ``every_lessons``)
     every_hours: float | None = None
     min_lessons: int = 20
     recalibrate_every: int = 100
@@ -240,7 +241,10 @@ class Learner:
         lessons = await self.store.lessons_since(since)
         if lessons < self.config.min_lessons:
             return False
-        if lessons >= self.config.every_lessons:
+        every = self.config.every_lessons
+        if last is None and self.config.first_lessons is not None:
+            every = self.config.first_lessons
+        if lessons >= every:
             return True
         if self.config.every_hours and last is not None:
             return now - datetime.fromisoformat(last) >= timedelta(hours=self.config.every_hours)

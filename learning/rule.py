@@ -74,24 +74,34 @@ def _ask(scores: np.ndarray, labels: Sequence[str], centres: dict[str, np.ndarra
     return ranked[0][0] if rule.answers(ranked) else None
 
 
-def evaluate_rule(labels: Sequence[str], vectors: np.ndarray, held: np.ndarray, rule: FormRule) -> HeldOut:
-    """Ask every held-out form against the rest (its entry kept, then removed)."""
+def evaluate_rule(labels: Sequence[str], vectors: np.ndarray, held: np.ndarray, rule: FormRule,
+                  asked: tuple[Sequence[str], np.ndarray] | None = None) -> HeldOut:
+    """Ask every held-out form against the rest (its entry kept, then removed).
+
+    ``asked``: more held-out questions that are not forms of the store (their
+    entries, their vectors), such as the askers' picks after "did you mean",
+    asked the same way against the forms that are not held out.
+    """
     idx = np.flatnonzero(held)
-    if len(idx) == 0:
+    extra = 0 if asked is None else len(asked[0])
+    if len(idx) == 0 and extra == 0:
         return HeldOut(0, 0, 0, 0)
     centres = _centroids(vectors, labels, ~held)
+    questions = [(labels[i], vectors[i]) for i in idx.tolist()]
+    if asked is not None:
+        questions += list(zip(asked[0], asked[1], strict=True))
     labels_arr = np.asarray(labels)
     right = wrong = unknown = 0
-    for i in idx.tolist():
-        scores = vectors @ vectors[i]
+    for label, vector in questions:
+        scores = vectors @ vector
         scores[held] = -2.0
-        answered = _ask(scores, labels, centres, vectors[i], rule)
-        right += answered == labels[i]
-        wrong += answered is not None and answered != labels[i]
-        scores[labels_arr == labels[i]] = -2.0
-        unknown += _ask(scores, labels, {k: v for k, v in centres.items() if k != labels[i]},
-                        vectors[i], rule) is not None
-    return HeldOut(len(idx), right, wrong, unknown)
+        answered = _ask(scores, labels, centres, vector, rule)
+        right += answered == label
+        wrong += answered is not None and answered != label
+        scores[labels_arr == label] = -2.0
+        unknown += _ask(scores, labels, {k: v for k, v in centres.items() if k != label},
+                        vector, rule) is not None
+    return HeldOut(len(questions), right, wrong, unknown)
 
 
 __all__ = ["FormRule", "evaluate_rule"]
