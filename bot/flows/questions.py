@@ -13,9 +13,12 @@ from bot.actions import Candidate
 from bot.cases import Case
 from bot.events import Address, Feedback, Message
 from bot.flows.deciding import answer_with, decide_and_act, record_decision
+from bot.flows.staff import question_vector
 from bot.handling import Handling
 from bot.policy import Decision
 from bot.text import asks_for_person, is_only_thanks, picked_option, says_not_solved, says_solved
+from knowledge.entries import Entry
+from learning.teach import question_part
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +183,30 @@ async def on_pick(handling: Handling, case: Case, text: str) -> Case:
         return await casework.route(handling, replace(case, options=()), "low_confidence")
     score = next((c.score for c in case.candidates if c.entry == entry.id), 0.0)
     await learned.settled(handling, case, right=entry.id, lesson="pick", text=case.question)
+    entry = await _asked_like(handling, case, entry)
     picked = Decision("answer", entry=entry.id, confidence=score, why="picked by the asker")
     await record_decision(handling, case, picked, [Candidate(entry.id, score, entry.title, entry.version)],
                           option=pick)
     return await answer_with(handling, replace(case, options=()), entry, confidence=score,
                              candidates=case.candidates)
+
+
+async def _asked_like(handling: Handling, case: Case, entry: Entry) -> Entry:
+    """With ``policy.pick_teaches``: the asker said which of several close entries
+    they meant, so their question becomes another way to ask it (redacted like
+    every form), and the next one like it is nearer it than the entries it was
+    offered beside. Not from a private thread, nor from confirming one doubted
+    entry (that question is far from the entry as a whole)."""
+    if not handling.services.policy.pick_teaches or case.private or len(case.options) < 2:
+        return entry
+    asked = question_part(case.question)
+    vector = (await question_vector(handling, case) if asked == case.question
+              else (await handling.services.embedder.embed([asked]))[0])
+    updated = await handling.services.kb.add_question(entry, asked, author=case.user,
+                                                       at=handling.now, case=case.key, vector=vector)
+    if updated is not entry:
+        logger.info("the asker of case %s picked %s: learned a new way to ask it", case.key, entry.id)
+    return updated
 
 
 async def add_to_waiting_case(handling: Handling, case: Case) -> Case:

@@ -185,10 +185,48 @@ async def test_clarify_offers_close_entries_and_a_pick_answers(chat: Chat) -> No
 
         picked = await chat.say("2", thread="m1")
         assert picked.reply.kind == "answer" and picked.reply.sources == (reply.options[1],)
+        meant = await chat.core.kb.get(reply.options[1])
+        assert meant is not None and "webhooks" not in meant.questions, "a pick teaches only when told to"
 
         await chat.ask("webhooks again", id="m2", user="u2")
         refused = await chat.say("none", thread="m2", user="u2")
         assert refused.route.reason == "low_confidence"
+    finally:
+        deciding.decide = real
+
+
+async def test_with_pick_teaches_the_askers_pick_becomes_a_way_to_ask_it(chat: Chat) -> None:
+    from dataclasses import replace
+
+    from bot.flows import deciding
+    from bot.policy import Decision
+
+    core = chat.core
+    core.services = replace(core.services, policy=core.services.policy.model_copy(update={"pick_teaches": True}))
+    real = deciding.decide
+
+    def clarify_always(options, signals, t, answer_at=None):  # type: ignore[no-untyped-def]
+        if signals.clarifications:
+            return real(options, signals, t, answer_at)
+        return Decision("clarify", options=tuple(o.entry for o in options[:2]), confidence=options[0].score)
+
+    deciding.decide = clarify_always
+    try:
+        offered = (await chat.ask("webhooks", id="m1")).reply.options
+        await chat.say("2", thread="m1")
+        meant, other = [await chat.core.kb.get(e) for e in (offered[1], offered[0])]
+        assert meant is not None and "webhooks" in meant.questions
+        assert other is not None and "webhooks" not in other.questions
+
+        offered = (await chat.ask("webhooks again", id="m2", user="u2")).reply.options
+        await chat.say("none", thread="m2", user="u2")
+        for entry_id in offered:
+            entry = await chat.core.kb.get(entry_id)
+            assert entry is not None and "webhooks again" not in entry.questions
+
+        await chat.ask("webhook retries", id="m3", user="u3", channel="dm:u3")
+        await chat.say("1", thread="m3", user="u3", channel="dm:u3")
+        assert not any("webhook retries" in e.questions for e in await chat.core.kb.store.entries(space="default"))
     finally:
         deciding.decide = real
 
