@@ -192,12 +192,12 @@ async def on_pick(handling: Handling, case: Case, text: str) -> Case:
 
 
 async def _asked_like(handling: Handling, case: Case, entry: Entry) -> Entry:
-    """With ``policy.pick_teaches``: the asker said which of several close entries
-    they meant, so their question becomes another way to ask it (redacted like
-    every form), and the next one like it is nearer it than the entries it was
-    offered beside. Not from a private thread, nor from confirming one doubted
-    entry (that question is far from the entry as a whole)."""
-    if not handling.services.policy.pick_teaches or case.private or len(case.options) < 2:
+    """With ``policy.pick_teaches``: the asker picked an entry the bot had ranked
+    below another, so their question becomes another way to ask it (redacted like
+    every form), and the next one like it is nearer it than the entry the bot put
+    first. Not from a private thread, nor when the asker confirms the bot's first
+    option (their question then only pulls more questions towards a leader)."""
+    if not handling.services.policy.pick_teaches or case.private or entry.id == case.options[0]:
         return entry
     asked = question_part(case.question)
     vector = (await question_vector(handling, case) if asked == case.question
