@@ -79,9 +79,9 @@ class PolicySettings(BaseModel):
                                   "estimated probability of being right meets the target wrong rate")
     target_wrong_rate: float = Field(0.01, gt=0, lt=0.5,
                                      description="share of the bot's own answers allowed to be wrong")
-    pick_teaches: bool = Field(False, description="an asker's pick among several \"did you mean\" options "
-                                                  "adds their question as a way to ask the entry they picked "
-                                                  "(more direct answers, a few more wrong: bench/README.md)")
+    pick_teaches: bool = Field(True, description="when the asker picks a \"did you mean\" option the bot "
+                                                 "had ranked below another, their question becomes a way to "
+                                                 "ask the entry they picked (bench/README.md)")
     clarify_at: float = Field(0.85, gt=0, le=1,
                               description="offer the first two (or three) entries when together they are "
                                           "this likely to hold the right one")

@@ -202,7 +202,7 @@ async def _asked_like(handling: Handling, case: Case, entry: Entry) -> Entry:
     asked = question_part(case.question)
     vector = (await question_vector(handling, case) if asked == case.question
               else (await handling.services.embedder.embed([asked]))[0])
-    updated = await handling.services.kb.add_question(entry, asked, author=case.user,
+    updated = await handling.services.kb.add_question(entry, asked, author=None,  # no member id in knowledge
                                                        at=handling.now, case=case.key, vector=vector)
     if updated is not entry:
         logger.info("the asker of case %s picked %s: learned a new way to ask it", case.key, entry.id)

@@ -4,6 +4,11 @@ the bot relays and learns, the next person is answered at once."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
 
 from bot.events import Message
 from tests.chat import Chat
@@ -164,11 +169,11 @@ async def test_staff_cards_carry_the_journey(chat: Chat) -> None:
     assert "signing out and in" in summary
 
 
-async def test_clarify_offers_close_entries_and_a_pick_answers(chat: Chat) -> None:
+def clarifying_always() -> Callable[..., Any]:
+    """Make the policy clarify whatever it finds, to test the conversation itself."""
     from bot.flows import deciding
     from bot.policy import Decision
 
-    # Make the policy clarify whatever it finds, to test the conversation itself.
     real = deciding.decide
 
     def clarify_always(options, signals, t, answer_at=None):  # type: ignore[no-untyped-def]
@@ -176,59 +181,50 @@ async def test_clarify_offers_close_entries_and_a_pick_answers(chat: Chat) -> No
             return real(options, signals, t, answer_at)
         return Decision("clarify", options=tuple(o.entry for o in options[:2]), confidence=options[0].score)
 
-    deciding.decide = clarify_always
-    try:
-        said = await chat.ask("webhooks", id="m1")
-        reply = said.reply
-        assert reply.kind == "clarify" and len(reply.options) == 2
-        assert "1." in reply.text and "2." in reply.text and states_owner_and_next_step(reply.text)
-
-        picked = await chat.say("2", thread="m1")
-        assert picked.reply.kind == "answer" and picked.reply.sources == (reply.options[1],)
-        meant = await chat.core.kb.get(reply.options[1])
-        assert meant is not None and "webhooks" not in meant.questions, "a pick teaches only when told to"
-
-        await chat.ask("webhooks again", id="m2", user="u2")
-        refused = await chat.say("none", thread="m2", user="u2")
-        assert refused.route.reason == "low_confidence"
-    finally:
-        deciding.decide = real
+    return clarify_always
 
 
-async def test_with_pick_teaches_the_askers_pick_becomes_a_way_to_ask_it(chat: Chat) -> None:
-    from dataclasses import replace
+async def test_clarify_offers_close_entries_and_a_pick_answers(
+        chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.flows.deciding.decide", clarifying_always())
+    said = await chat.ask("webhooks", id="m1")
+    reply = said.reply
+    assert reply.kind == "clarify" and len(reply.options) == 2
+    assert "1." in reply.text and "2." in reply.text and states_owner_and_next_step(reply.text)
 
-    from bot.flows import deciding
-    from bot.policy import Decision
+    picked = await chat.say("2", thread="m1")
+    assert picked.reply.kind == "answer" and picked.reply.sources == (reply.options[1],)
+    # the asker corrected the bot's ranking: their words are another way to ask what they picked
+    meant, other = [await chat.core.kb.get(e) for e in (reply.options[1], reply.options[0])]
+    assert meant is not None and "webhooks" in meant.questions
+    assert other is not None and "webhooks" not in other.questions
 
+    offered = (await chat.ask("webhooks again", id="m2", user="u2")).reply.options
+    refused = await chat.say("none", thread="m2", user="u2")
+    assert refused.route.reason == "low_confidence"
+    for entry_id in offered:
+        entry = await chat.core.kb.get(entry_id)
+        assert entry is not None and "webhooks again" not in entry.questions
+
+
+async def test_a_pick_teaches_only_a_public_correction_of_the_ranking(
+        chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.flows.deciding.decide", clarifying_always())
+
+    async def taught(question: str) -> bool:
+        return any(question in e.questions for e in await chat.core.kb.store.entries(space="default"))
+
+    await chat.ask("webhook delivery logs", id="m1")
+    await chat.say("1", thread="m1")  # the bot's first option: nothing to correct
+    assert not await taught("webhook delivery logs")
+    await chat.ask("webhook retries", id="m2", user="u3", channel="dm:u3")
+    await chat.say("2", thread="m2", user="u3", channel="dm:u3")  # a private thread teaches nothing public
+    assert not await taught("webhook retries")
     core = chat.core
-    core.services = replace(core.services, policy=core.services.policy.model_copy(update={"pick_teaches": True}))
-    real = deciding.decide
-
-    def clarify_always(options, signals, t, answer_at=None):  # type: ignore[no-untyped-def]
-        if signals.clarifications:
-            return real(options, signals, t, answer_at)
-        return Decision("clarify", options=tuple(o.entry for o in options[:2]), confidence=options[0].score)
-
-    deciding.decide = clarify_always
-    try:
-        offered = (await chat.ask("webhooks", id="m1")).reply.options
-        await chat.say("2", thread="m1")
-        meant, other = [await chat.core.kb.get(e) for e in (offered[1], offered[0])]
-        assert meant is not None and "webhooks" in meant.questions
-        assert other is not None and "webhooks" not in other.questions
-
-        offered = (await chat.ask("webhooks again", id="m2", user="u2")).reply.options
-        await chat.say("none", thread="m2", user="u2")
-        for entry_id in offered:
-            entry = await chat.core.kb.get(entry_id)
-            assert entry is not None and "webhooks again" not in entry.questions
-
-        await chat.ask("webhook retries", id="m3", user="u3", channel="dm:u3")
-        await chat.say("1", thread="m3", user="u3", channel="dm:u3")
-        assert not any("webhook retries" in e.questions for e in await chat.core.kb.store.entries(space="default"))
-    finally:
-        deciding.decide = real
+    core.services = replace(core.services, policy=core.services.policy.model_copy(update={"pick_teaches": False}))
+    await chat.ask("webhook signing secret", id="m3", user="u4")
+    await chat.say("2", thread="m3", user="u4")
+    assert not await taught("webhook signing secret")
 
 
 async def test_a_stale_entry_is_not_served_and_staff_refresh_it(chat: Chat) -> None:
