@@ -49,6 +49,16 @@ def question_part(text: str) -> str:
     return " ".join(asked) if asked else text.strip()
 
 
+async def asked_form(kb: KnowledgeBase, question: str,
+                     vector: np.ndarray | None) -> tuple[str, np.ndarray | None]:
+    """The question part of what the asker wrote, and its vector (``vector`` when
+    nothing was cut, else embedded again): what becomes a question form."""
+    asked = question_part(question)
+    if asked == question:
+        return question, vector
+    return asked, (await kb.embedder.embed([asked]))[0]
+
+
 async def learn(
     kb: KnowledgeBase,
     *,
@@ -69,9 +79,7 @@ async def learn(
     what they taught (``provenance["answered_by"]``, as for past threads), so
     an answer cites a person, not a user id.
     """
-    asked = question_part(question)
-    if asked != question:
-        question, question_vector = asked, (await kb.embedder.embed([asked]))[0]
+    question, question_vector = await asked_form(kb, question, question_vector)
     if correcting is not None and correcting.status != "retired":
         entry = await kb.revise(correcting, author=staff, origin="correction", at=at, case=case,
                                 answer=answer, provenance=_answered_by(correcting.provenance, staff_name))

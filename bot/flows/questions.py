@@ -18,7 +18,7 @@ from bot.handling import Handling
 from bot.policy import Decision
 from bot.text import asks_for_person, is_only_thanks, picked_option, says_not_solved, says_solved
 from knowledge.entries import Entry
-from learning.teach import question_part
+from learning.teach import asked_form
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +199,7 @@ async def _asked_like(handling: Handling, case: Case, entry: Entry) -> Entry:
     option (their question then only pulls more questions towards a leader)."""
     if not handling.services.policy.pick_teaches or case.private or entry.id == case.options[0]:
         return entry
-    asked = question_part(case.question)
-    vector = (await question_vector(handling, case) if asked == case.question
-              else (await handling.services.embedder.embed([asked]))[0])
+    asked, vector = await asked_form(handling.services.kb, case.question, await question_vector(handling, case))
     updated = await handling.services.kb.add_question(entry, asked, author=None,  # no member id in knowledge
                                                        at=handling.now, case=case.key, vector=vector)
     if updated is not entry:
