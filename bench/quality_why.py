@@ -77,9 +77,11 @@ def explain(rows: list[dict[str, Any]], decided: dict[str, dict[str, Any]]) -> t
 def _options(decision: dict[str, Any]) -> list[Any]:
     from bot.policy import Option
 
+    probs = decision.get("probabilities") or []
     return [Option(entry=c["entry"], score=c["score"], support=c.get("support", 1), second=c.get("second"),
-                   centroid=c.get("centroid"), stale=bool(c.get("stale", False)))
-            for c in decision.get("candidates", []) if c.get("kind", "curated") != "docs"]
+                   centroid=c.get("centroid"), stale=bool(c.get("stale", False)),
+                   probability=probs[k] if k < len(probs) else None)
+            for k, c in enumerate(decision.get("candidates", [])) if c.get("kind", "curated") != "docs"]
 
 
 def replayed(row: dict[str, Any], decision: dict[str, Any] | None, t: Any, label_of: dict[str, str]

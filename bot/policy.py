@@ -213,7 +213,40 @@ def decide_docs(options: Sequence[Option], t: PolicySettings, weights: Weights =
 
 
 def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
-    """Question/answer entries: the best one by its question forms' scores."""
+    """Question/answer entries: the best one by its question forms' scores, or, where
+    those rules doubt it, by the calibrated estimate that it is right (``likely``)."""
+    ruled = by_forms(options, signals, t)
+    if ruled.kind == "answer" or ruled.reason in ("stale", "conflict"):
+        return ruled
+    return likely(options, ruled, t) or ruled
+
+
+def likely(options: Sequence[Option], ruled: Decision, t: PolicySettings) -> Decision | None:
+    """An answer the cosine rules doubted, when the calibrated estimate that the best
+    entry is right reaches ``likely_at`` and the question is near the way people ask
+    that entry as a whole (its centroid at ``likely_centroid``, ``likely_lead`` ahead of
+    every other entry's). The estimate learns from this space's own outcomes (staff
+    answers, picks, Solved); the centroid guard keeps a question about something the
+    knowledge does not cover, which the estimate alone can rate high, with a person.
+    ``None``: the rules' decision stands."""
+    top = options[0] if options else None
+    if (top is None or t.likely_at >= 1 or top.probability is None or top.probability < t.likely_at
+            or top.held_back or top.stale or top.centroid is None or top.centroid < t.likely_centroid):
+        return None
+    lead = centroid_lead(options)
+    if lead is None or lead < t.likely_lead:
+        return None
+    close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
+    if close.intersection(top.conflicts_with):
+        return None
+    return Decision("answer", entry=top.entry, confidence=top.score, margin=ruled.margin,
+                    why=f"likely right: estimate {top.probability:.3f} ≥ {t.likely_at:.2f}, the question "
+                        f"{top.centroid:.2f} from the way people ask it, {lead:.2f} ahead of any other "
+                        f"entry's (the cosine rules alone: {ruled.why})")
+
+
+def by_forms(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
+    """The cosine rules over question forms: answer, clarify or route."""
     top = options[0] if options else None
     score = top.score if top else 0.0
     margin = score - options[1].score if len(options) > 1 else score
@@ -339,5 +372,5 @@ def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySett
     return route("low_confidence", f"not likely enough to be right ({p:.3f} < {answer_at:.3f})", p, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "decide", "decide_calibrated", "decide_docs", "decide_forms",
-           "decide_sensitive", "plausible", "route"]
+__all__ = ["Decision", "Option", "Signals", "by_forms", "decide", "decide_calibrated", "decide_docs",
+           "decide_forms", "decide_sensitive", "likely", "plausible", "route"]

@@ -82,6 +82,13 @@ class PolicySettings(BaseModel):
     pick_teaches: bool = Field(True, description="when the asker picks a \"did you mean\" option the bot "
                                                  "had ranked below another, their question becomes a way to "
                                                  "ask the entry they picked (bench/README.md)")
+    likely_at: float = Field(0.97, gt=0, le=1, description="answer what the cosine rules doubt when the "
+                                                         "calibrated estimate that the best entry is right is "
+                                                         "at least this (1: never) …")
+    likely_centroid: float = Field(0.65, ge=0, description="… and the question is this close to the entry's "
+                                                          "centroid …")
+    likely_lead: float = Field(0.08, ge=0, description="… with the centroid this far ahead of every other "
+                                                      "entry's")
     clarify_at: float = Field(0.85, gt=0, le=1,
                               description="offer the first two (or three) entries when together they are "
                                           "this likely to hold the right one")

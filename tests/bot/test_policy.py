@@ -209,3 +209,49 @@ def test_a_sure_match_to_one_stray_form_is_confirmed_not_answered() -> None:
     assert decide(stray, Signals(clarifications=1), t).kind == "route"
     # 0 turns the floor off
     assert decide(stray, Signals(), T.model_copy(update={"sure_centroid_floor": 0.0})).kind == "answer"
+
+
+def test_what_the_cosine_rules_doubt_is_answered_when_this_space_has_learned_it_is_likely_right() -> None:
+    """A best form just under the answer threshold: the cosine rules hand it over.
+    When the estimate learned from this space's outcomes puts it at ``likely_at``
+    and the question is near the way people ask that entry as a whole, it is
+    answered, and the evidence says why and what the rules alone would have done."""
+    score = T.answer_threshold - 0.02
+    near = T.likely_centroid + 0.05
+    doubted = [opt("a", score, centroid=near), opt("b", score - 0.2, centroid=near - T.likely_lead - 0.01)]
+    assert decide(doubted, Signals(), T).kind == "route"  # no estimate yet: the rules decide
+    likely = [replace(doubted[0], probability=T.likely_at + 0.01), replace(doubted[1], probability=0.01)]
+    decision = decide(likely, Signals(), T)
+    assert decision.kind == "answer" and decision.entry == "a"
+    assert decision.why.startswith("likely right") and "the cosine rules alone" in decision.why
+    assert decide(likely, Signals(), T.model_copy(update={"likely_at": 1.0})).kind == "route"  # 1: never
+
+
+def test_a_likely_entry_is_not_answered_far_from_the_way_people_ask_it_or_without_a_lead() -> None:
+    """The estimate can rate a question about something the knowledge does not
+    cover high; the entry's centroid keeps that one with a person."""
+    p = T.likely_at + 0.02
+    score = T.answer_threshold - 0.02
+    far = [opt("a", score, centroid=T.likely_centroid - 0.01, probability=p),
+           opt("b", score - 0.2, centroid=0.3, probability=0.0)]
+    assert decide(far, Signals(), T).kind != "answer"
+    no_lead = [opt("a", score, centroid=0.80, probability=p),
+               opt("b", score - 0.2, centroid=0.80 - T.likely_lead / 2, probability=0.0)]
+    assert decide(no_lead, Signals(), T).kind != "answer"
+    unlikely = [opt("a", score, centroid=0.80, probability=T.likely_at - 0.01),
+                opt("b", score - 0.2, centroid=0.40, probability=0.0)]
+    assert decide(unlikely, Signals(), T).kind != "answer"
+
+
+def test_a_likely_entry_held_back_stale_or_in_conflict_still_goes_to_staff() -> None:
+    p = T.likely_at + 0.02
+    score = T.answer_threshold - 0.02
+    base = [opt("a", score, centroid=0.80, probability=p), opt("b", score - 0.1, centroid=0.50, probability=0.0)]
+    assert decide(base, Signals(), T).kind == "answer"
+    for held_or_stale in ({"held_back": "a is held back: 3 of its 5 answers met Not solved"}, {"stale": True}):
+        assert decide([replace(base[0], **held_or_stale), base[1]], Signals(), T).kind != "answer"  # type: ignore[arg-type]
+    conflict = [replace(base[0], conflicts_with=("b",)), base[1]]
+    assert decide(conflict, Signals(), T).kind != "answer"
+    # a person asked for, or a sensitive question, is never answered on the estimate
+    assert decide(base, Signals(human_requested=True), T).kind == "route"
+    assert decide(base, Signals(sensitive="account_access"), T).kind == "route"
