@@ -86,7 +86,8 @@ def form_rule(policy: PolicySettings) -> FormRule:
     return FormRule(answer_threshold=policy.answer_threshold, centroid_lead=policy.centroid_lead,
                     form_margin=policy.form_margin, centroid_floor=policy.centroid_floor,
                     sure_threshold=policy.sure_threshold, sure_margin=policy.sure_margin,
-                    lone_floor=policy.lone_floor, agree_gap=policy.agree_gap)
+                    lone_floor=policy.lone_floor, agree_gap=policy.agree_gap,
+                    sure_centroid_floor=policy.sure_centroid_floor)
 
 
 def train_config(args: argparse.Namespace, seed: int, pairs: int) -> TrainConfig:

@@ -54,7 +54,8 @@ def form_rule(settings: Settings) -> FormRule | None:
     return FormRule(answer_threshold=policy.answer_threshold, centroid_lead=policy.centroid_lead,
                     form_margin=policy.form_margin, centroid_floor=policy.centroid_floor,
                     sure_threshold=policy.sure_threshold, sure_margin=policy.sure_margin,
-                    lone_floor=policy.lone_floor, agree_gap=policy.agree_gap)
+                    lone_floor=policy.lone_floor, agree_gap=policy.agree_gap,
+                    sure_centroid_floor=policy.sure_centroid_floor)
 
 
 def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:

@@ -37,6 +37,7 @@ class FormRule:
     sure_margin: float = 0.05
     lone_floor: float = 0.0
     agree_gap: float = 0.15
+    sure_centroid_floor: float = 0.45
 
     def answers(self, ranked: Sequence[tuple[str, float, float, float | None]]) -> bool:
         """(entry, best form score, centroid cosine, second form score) of the candidates, best first."""
@@ -45,7 +46,7 @@ class FormRule:
         _, score, centre, second = ranked[0]
         margin = score - ranked[1][1] if len(ranked) > 1 else score
         if score >= self.sure_threshold and margin >= self.sure_margin:
-            return True
+            return centre >= self.sure_centroid_floor  # below: one stray form; the asker confirms it
         lead = centre - max((c for _, _, c, _ in ranked[1:]), default=0.0)
         lone = second is None or second < score - self.agree_gap
         return (score >= self.answer_threshold and lead >= self.centroid_lead and margin >= self.form_margin

@@ -79,7 +79,7 @@ def test_the_held_out_rule_answers_exactly_when_the_policy_would() -> None:
         for n, score in enumerate(scores):
             second = None if rng.random() < 0.3 else float(score - rng.uniform(0.0, 0.3))
             options.append(Option(entry=f"e{n}", score=float(score), second=second,
-                                  centroid=float(score - rng.uniform(0.0, 0.35))))
+                                  centroid=float(score - rng.uniform(0.0, 0.6))))
         ranked = [(o.entry, o.score, o.centroid or 0.0, o.second) for o in options]
         policy_answers = decide_forms(options, Signals(), settings.policy).kind == "answer"
         assert rule.answers(ranked) == policy_answers, options
