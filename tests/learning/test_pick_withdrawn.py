@@ -10,8 +10,9 @@ does not train on it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ async def wrong_answers(core: Core) -> list[dict[str, object]]:
 async def test_a_picked_answer_that_did_not_work_unteaches_the_pick(
         chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
     core = chat.core
-    first, picked = await picked_second(chat, monkeypatch, id="m1", user="u1")
+    _, picked = await picked_second(chat, monkeypatch, id="m1", user="u1")
     assert QUESTION in await asked_forms(core, picked)  # learned: another way to ask what was picked
     assert (QUESTION, picked) in await pairs(core, "pick")
     assert (QUESTION, picked) in await pairs(core, "staff")  # the form itself is a taught pair too
@@ -85,7 +86,6 @@ async def test_a_picked_answer_that_did_not_work_unteaches_the_pick(
     assert all(h.score < 0.99 for h in hits if h.entry.id == picked)
     nxt = (await chat.ask(QUESTION, id="m2", user="u2")).reply
     assert not (nxt.kind == "answer" and nxt.sources == (picked,))
-    assert first != picked
 
 
 async def test_a_picked_answer_that_worked_keeps_what_it_taught(
@@ -128,3 +128,29 @@ async def test_a_form_staff_taught_the_same_entry_stays(
     assert QUESTION not in forms and staff_form in forms
     assert [record.get("withdrawn") for record in await wrong_answers(core)] == [
         {"forms": [QUESTION], "lessons": ["pick"]}]
+
+
+def offering_the_leader_second() -> Callable[..., Any]:
+    """A "did you mean" whose second option is the entry the bot ranks first."""
+    from bot.policy import Decision
+
+    def clarify(options, signals, t, answer_at=None):  # type: ignore[no-untyped-def]
+        return Decision("clarify", options=(options[1].entry, options[0].entry), confidence=options[0].score)
+
+    return clarify
+
+
+async def test_a_form_another_askers_pick_taught_stays(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    core = chat.core
+    _, picked = await picked_second(chat, monkeypatch, id="m1", user="u1")
+    await chat.press("m1", "solved")
+    chat.later(hours=80)
+    with monkeypatch.context() as patched:  # the next asker picks the same entry, second again
+        patched.setattr("bot.flows.deciding.decide", offering_the_leader_second())
+        offered = (await chat.ask(QUESTION, id="m2", user="u2")).reply
+        assert offered.options[1] == picked
+        await chat.say("2", thread="m2", user="u2")  # their words were a form already: nothing new
+    await chat.press("m2", "not_solved", user="u2")
+    assert QUESTION in await asked_forms(core, picked)  # m1 taught it, and m1's answer worked
+    assert (await pairs(core, "pick")) == [(QUESTION, picked)]  # m1's pick; m2's is withdrawn
+    assert [r.get("withdrawn") for r in await wrong_answers(core)] == [{"forms": [], "lessons": ["pick"]}]
