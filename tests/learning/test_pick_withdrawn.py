@@ -154,3 +154,32 @@ async def test_a_form_another_askers_pick_taught_stays(chat: Chat, monkeypatch: 
     assert QUESTION in await asked_forms(core, picked)  # m1 taught it, and m1's answer worked
     assert (await pairs(core, "pick")) == [(QUESTION, picked)]  # m1's pick; m2's is withdrawn
     assert [r.get("withdrawn") for r in await wrong_answers(core)] == [{"forms": [], "lessons": ["pick"]}]
+
+
+async def test_staff_correcting_the_picked_answer_keeps_the_pick(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff gave the picked entry a better answer: the asker had the right entry after all."""
+    core = chat.core
+    _, picked = await picked_second(chat, monkeypatch, id="m1", user="u1")
+    said = await chat.say("Correction: set the endpoint under Settings → Integrations → Webhooks.",
+                          thread="m1", user="bob", roles=("staff",))
+    assert said.learned.entry == picked and said.learned.version == 2
+    assert QUESTION in await asked_forms(core, picked)
+    assert (QUESTION, picked) in await pairs(core, "pick")
+    [record] = await wrong_answers(core)
+    assert record["how"] == "corrected" and "withdrawn" not in record
+
+
+async def test_staff_correcting_a_retired_pick_to_another_entry_withdraws_the_pick(
+        chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    core = chat.core
+    _, picked = await picked_second(chat, monkeypatch, id="m1", user="u1")
+    entry = await core.kb.get(picked)
+    assert entry is not None
+    await core.kb.retire(entry, by="alice", at=chat.now)
+    said = await chat.say("Correction: webhooks are now called Automations, under Settings → Automations.",
+                          thread="m1", user="bob", roles=("staff",))
+    assert said.learned.entry != picked
+    [record] = await wrong_answers(core)
+    assert record["how"] == "corrected" and record["withdrawn"] == {"forms": [], "lessons": ["pick"]}
+    rows = await core.db.fetchall("SELECT kind, withdrawn FROM lessons WHERE case_key = 'm1'")
+    assert [(r["kind"], r["withdrawn"] is not None) for r in rows] == [("pick", True)]
