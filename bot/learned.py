@@ -82,10 +82,9 @@ async def withdrawn(handling: Handling, case: Case, entry_id: str) -> dict[str, 
     stops answering, and the case's lessons about the entry (its pick, a Solved
     before the Not solved) stop being training pairs. What was withdrawn, for the
     log record that says why (empty when the case taught nothing)."""
-    entry = await handling.services.kb.get(entry_id)
-    forms: list[str] = []
-    if entry is not None:
-        entry, forms = await handling.services.kb.withdraw_question(entry, case=case.key, at=handling.now)
+    kb = handling.services.kb
+    entry = await kb.get(entry_id)
+    _, forms = (entry, []) if entry is None else await kb.withdraw_question(entry, case=case.key, at=handling.now)
     learner = handling.services.learner
     lessons = [] if learner is None else await learner.store.withdraw_lessons(
         space=handling.space, case=case.key, entry=entry_id, at=handling.now)

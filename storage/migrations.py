@@ -228,5 +228,6 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE lessons ADD COLUMN case_key TEXT;
     ALTER TABLE lessons ADD COLUMN withdrawn TEXT;
+    CREATE INDEX lessons_case ON lessons (space, case_key);
     """,
 ]
