@@ -146,9 +146,13 @@ async def linked_answered(handling: Handling, case: Case, lesson: Lesson | None,
 
 
 async def correct(handling: Handling, case: Case, lesson: Lesson, *, staff: str, text: str) -> Case:
-    """Staff corrected the bot's answer in the thread: a wrong answer, a new version."""
+    """Staff corrected the bot's answer in the thread: a wrong answer, a new version
+    (of another entry, when the answered one was retired: then what the asker taught
+    the answered one is withdrawn)."""
+    withdrawn = ({} if not case.entry or lesson.entry.id == case.entry
+                 else await learned.withdrawn(handling, case, case.entry))
     await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
-                                        "how": "corrected", "by": staff}, case=case.key)
+                                        "how": "corrected", "by": staff, **withdrawn}, case=case.key)
     await learned.settled(handling, case, wrong=case.entry)
     await record_lesson(handling, case, lesson, staff)
     case = replace(case, answered_by=staff, owner=staff, owner_name=name_of(handling, staff),
@@ -335,8 +339,9 @@ async def not_solved(handling: Handling, case: Case, *, why: str) -> Case:
     bot's, and hand over with what was tried."""
     case = await reopen(handling, case, why=why, entry=case.entry, answered_by=case.answered_by)
     if case.entry and case.answered_by is None:
+        withdrawn = await learned.withdrawn(handling, case, case.entry)  # what the asker taught with it
         await handling.log("wrong_answer", {"entry": case.entry, "version": case.entry_version,
-                                            "how": "not_solved"}, case=case.key)
+                                            "how": "not_solved", **withdrawn}, case=case.key)
         await learned.settled(handling, case, wrong=case.entry)
     journey = await handling.journey(case.user)
     handling.keep_journey(journey.update_case(case.key, outcome=f"{case.entry or 'answer'} did not solve it"))

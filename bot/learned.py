@@ -72,7 +72,27 @@ async def settled(handling: Handling, case: Case, *, right: str | None = None, w
         await learner.store.count_answer(handling.space, wrong, failed=True)
     if lesson is not None and right is not None and text and not case.private:  # private words teach no one
         await learner.store.add_lesson(space=handling.space, entry=right, text=text, kind=lesson,
-                                       at=handling.now)
+                                       at=handling.now, case=case.key)
+
+
+async def withdrawn(handling: Handling, case: Case, entry_id: str) -> dict[str, Any]:
+    """The bot's answer from ``entry_id`` on ``case`` failed (Not solved, a staff
+    correction to another entry): what the asker taught with it no longer stands.
+    The question form their pick added to the entry (``KnowledgeBase.withdraw_question``)
+    stops answering, and the case's lessons about the entry (its pick, a Solved
+    before the Not solved) stop being training pairs. What was withdrawn, for the
+    log record that says why (empty when the case taught nothing)."""
+    kb = handling.services.kb
+    entry = await kb.get(entry_id)
+    _, forms = (entry, []) if entry is None else await kb.withdraw_question(entry, case=case.key, at=handling.now)
+    learner = handling.services.learner
+    lessons = [] if learner is None else await learner.store.withdraw_lessons(
+        space=handling.space, case=case.key, entry=entry_id, at=handling.now)
+    if not forms and not lessons:
+        return {}
+    logger.info("case %s: %s's answer failed; withdrew %d form(s) and the %s lesson(s) the case taught it",
+                case.key, entry_id, len(forms), "/".join(lessons) or "no")
+    return {"withdrawn": {"forms": forms, "lessons": lessons}}
 
 
 async def answered(handling: Handling, entry: str) -> None:

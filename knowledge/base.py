@@ -282,6 +282,26 @@ class KnowledgeBase:
             await self._add_forms(updated, [question], vectors, author=author, case=case, at=at)
         return updated
 
+    async def withdraw_question(self, entry: Entry, *, case: str, at: datetime) -> tuple[Entry, list[str]]:
+        """The counterpart of ``add_question`` for what an asker taught: the question
+        forms ``case`` added to ``entry`` with no author (an asker's pick) stop
+        answering, with no new version. A form staff taught (it has an author), an
+        imported one (no case) or one another case taught stays. The entry and the
+        texts withdrawn (none when the form was the entry's before the case)."""
+        async with self.db.transaction():
+            forms = [(fid, text) for fid, text, author in await self.store.case_forms(entry.id, case)
+                     if author is None and text in entry.questions]
+            if not forms:
+                return entry, []
+            gone = [text for _, text in forms]
+            updated = replace(entry, questions=tuple(q for q in entry.questions if q not in gone), updated_at=at)
+            await self.store.save(updated, snapshot=False)
+            if entry.status == LIVE:
+                await self._remove_forms(entry.space, [fid for fid, _ in forms])
+            else:  # never in the index
+                await self.store.kill_forms([fid for fid, _ in forms], entry.space)
+        return updated, gone
+
     async def add_tag(self, entry: Entry, tag: str) -> Entry:
         """A tag more on ``entry``: no new version, its answer and questions unchanged."""
         if tag in entry.tags:

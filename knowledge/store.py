@@ -201,6 +201,10 @@ class EntryStore:
         """(id, text) of an entry's live forms; ``kind`` keeps only questions or passages."""
         return await self.rows.live_forms(entry_id, kind)
 
+    async def case_forms(self, entry_id: str, case: str) -> list[tuple[int, str, str | None]]:
+        """(id, text, author) of an entry's live question forms that ``case`` taught."""
+        return await self.rows.case_forms(entry_id, case)
+
     async def form_vectors(self, form_ids: Sequence[int]) -> np.ndarray:
         return await self.rows.form_vectors(form_ids)
 

@@ -222,6 +222,13 @@ class EntryRows:
         rows = await self.db.fetchall(sql + " ORDER BY id", params)
         return [(int(row["id"]), row["text"]) for row in rows]
 
+    async def case_forms(self, entry_id: str, case: str) -> list[tuple[int, str, str | None]]:
+        """(id, text, author) of an entry's live question forms that ``case`` taught."""
+        rows = await self.db.fetchall(
+            "SELECT id, text, author FROM forms WHERE entry_id = ? AND source_case = ? AND live = 1 "
+            "AND kind = 'question' ORDER BY id", (entry_id, case))
+        return [(int(row["id"]), row["text"], row["author"]) for row in rows]
+
     async def form_vectors(self, form_ids: Sequence[int]) -> np.ndarray:
         """The vectors of ``form_ids``, in that order."""
         if not form_ids:

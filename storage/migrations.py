@@ -223,4 +223,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN worker TEXT;
     ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
     """,
+    # 9: a lesson remembers the case that taught it, and when it was withdrawn (the answer it
+    # taught met Not solved): a withdrawn lesson is kept but no longer a training pair.
+    """
+    ALTER TABLE lessons ADD COLUMN case_key TEXT;
+    ALTER TABLE lessons ADD COLUMN withdrawn TEXT;
+    CREATE INDEX lessons_case ON lessons (space, case_key);
+    """,
 ]

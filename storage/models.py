@@ -148,19 +148,34 @@ class LearningRows:
                       "import" if r["source_case"] is None else "staff", int(r["id"])) for r in rows]
         rows = await self.db.fetchall(
             "SELECT l.space, l.entry_id, l.text, l.kind FROM lessons l JOIN entries e ON e.id = l.entry_id "
-            "WHERE e.status = 'live' ORDER BY l.id")
+            "WHERE e.status = 'live' AND l.withdrawn IS NULL ORDER BY l.id")
         pairs += [Pair(r["text"], r["entry_id"], r["space"], r["kind"]) for r in rows]
         return pairs
 
-    async def add_lesson(self, *, space: str, entry: str, text: str, kind: str, at: datetime) -> None:
-        await self.db.execute("INSERT INTO lessons (space, entry_id, text, kind, at) VALUES (?,?,?,?,?)",
-                              (space, entry, text, kind, at.isoformat()))
+    async def add_lesson(self, *, space: str, entry: str, text: str, kind: str, at: datetime,
+                         case: str | None = None) -> None:
+        await self.db.execute(
+            "INSERT INTO lessons (space, entry_id, text, kind, at, case_key) VALUES (?,?,?,?,?,?)",
+            (space, entry, text, kind, at.isoformat(), case))
+
+    async def withdraw_lessons(self, *, space: str, case: str, entry: str, at: datetime) -> list[str]:
+        """The lessons ``case`` taught about ``entry`` stop being training pairs (the
+        answer they stood for failed); the rows are kept, marked. Their kinds, by id."""
+        rows = await self.db.fetchall(
+            "SELECT id, kind FROM lessons WHERE space = ? AND case_key = ? AND entry_id = ? "
+            "AND withdrawn IS NULL ORDER BY id", (space, case, entry))
+        if rows:
+            await self.db.execute(
+                f"UPDATE lessons SET withdrawn = ? WHERE id IN ({marks(rows)})",
+                (at.isoformat(), *(int(r["id"]) for r in rows)))
+        return [str(r["kind"]) for r in rows]
 
     async def lessons_since(self, at: str) -> int:
         """Question forms and lessons taught after ``at`` (the last adaptation)."""
         forms = await self.db.fetchone(
             "SELECT count(*) AS n FROM forms WHERE source_case IS NOT NULL AND at > ?", (at,))
-        lessons = await self.db.fetchone("SELECT count(*) AS n FROM lessons WHERE at > ?", (at,))
+        lessons = await self.db.fetchone(
+            "SELECT count(*) AS n FROM lessons WHERE at > ? AND withdrawn IS NULL", (at,))
         return (int(forms["n"]) if forms else 0) + (int(lessons["n"]) if lessons else 0)
 
     async def last_adaptation(self) -> str | None:

@@ -72,7 +72,8 @@ TABLES: tuple[Table, ...] = (
     Table("calibrators", ("space", "model"), ("space", "model", "body", "at"), "upsert"),
     Table("observations", ("space", "case_key"), ("space", "case_key", "model", "at", "candidates", "decision",
                                                  "outcome", "wrong"), "upsert"),
-    Table("lessons", ("id",), ("id", "space", "entry_id", "text", "kind", "at"), "upsert"),
+    Table("lessons", ("id",), ("id", "space", "entry_id", "text", "kind", "at", "case_key", "withdrawn"),
+          "upsert"),
     Table("entry_record", ("entry_id",), ("entry_id", "space", "answers", "failed"), "upsert"),
 )
 IDENTITIES = (("forms", "id"), ("form_changes", "seq"), ("outbox", "seq"), ("lessons", "id"))

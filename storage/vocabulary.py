@@ -19,7 +19,8 @@ LogKind = Literal[
     "learn",            # a staff answer became knowledge (new entry, new form or new version)
     "knowledge",        # an entry was created, revised or retired
     "conflict",         # two entries were flagged as disagreeing, or the flag was settled
-    "wrong_answer",     # an answer was marked Not solved or corrected by staff
+    "wrong_answer",     # an answer was marked Not solved or corrected by staff (and what an asker
+                        # taught with it that was withdrawn: ``withdrawn`` forms and lessons)
     "promise_blocked",  # a reply was held back: it would promise what no policy entry says
     "held_back",        # an entry whose answers stopped working did not answer on its own
     "cleared",          # staff answered in public a question that only resembled a sensitive one

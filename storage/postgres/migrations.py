@@ -228,4 +228,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN worker TEXT;
     ALTER TABLE outbox ADD COLUMN lease_until BIGINT;
     """,
+    # 9: a lesson remembers the case that taught it, and when it was withdrawn.
+    """
+    ALTER TABLE lessons ADD COLUMN case_key TEXT;
+    ALTER TABLE lessons ADD COLUMN withdrawn TEXT;
+    CREATE INDEX lessons_case ON lessons (space, case_key);
+    """,
 ]

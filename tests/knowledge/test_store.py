@@ -379,3 +379,31 @@ async def test_a_hit_knows_how_near_the_question_is_to_its_entry_as_a_whole(kb: 
     assert await centroid_of(kb, entry.id, question) == pytest.approx(widened, abs=1e-5)  # undone with the forms
     await kb.revise(entry, author="c", origin="staff", at=AT, questions=["How do I rotate my API key?"])
     assert await centroid_of(kb, entry.id, question) == pytest.approx(only, abs=1e-5)
+
+
+async def test_only_the_form_an_askers_case_taught_is_withdrawn(kb: KnowledgeBase) -> None:
+    entry = await kb.create(Draft(("How do I export data?",), "Use Export."), author=None, origin="import", at=AT)
+    before = await kb.add_question(entry, "How do I export data?", author=None, at=AT, case="c0")
+    assert before is entry  # already a form: the pick on c0 taught nothing
+    entry = await kb.add_question(entry, "get my notes out", author=None, at=AT, case="c1")  # c1's pick
+    entry = await kb.add_question(entry, "backup download", author=None, at=AT, case="c2")  # c2's pick
+    entry = await kb.add_question(entry, "save everything as files", author="alice", at=AT, case="c1")
+    assert await kb.withdraw_question(entry, case="c0", at=AT) == (entry, [])
+
+    withdrawn, gone = await kb.withdraw_question(entry, case="c1", at=AT)
+    assert gone == ["get my notes out"] and withdrawn.version == entry.version == 1
+    assert withdrawn.questions == ("How do I export data?", "backup download", "save everything as files")
+    assert (await kb.get(entry.id)) == withdrawn
+    assert [t for _, t in await kb.store.live_forms(entry.id)] == list(withdrawn.questions)
+    assert (await top(kb, "get my notes out"))[1] < 0.99  # no longer searchable by it
+    assert (await top(kb, "backup download"))[1] > 0.99  # another case's form stays
+    assert await kb.withdraw_question(withdrawn, case="c1", at=AT) == (withdrawn, [])  # twice: nothing more
+
+    async def crash_mid_event() -> None:
+        async with kb.db.transaction():
+            await kb.withdraw_question(withdrawn, case="c2", at=AT)
+            raise RuntimeError("crash mid-event")
+
+    with pytest.raises(RuntimeError):
+        await crash_mid_event()
+    assert (await kb.get(entry.id)) == withdrawn and (await top(kb, "backup download"))[1] > 0.99

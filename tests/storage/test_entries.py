@@ -74,6 +74,22 @@ async def test_forms_keep_their_vectors_and_only_answerable_ones_are_loaded(db: 
     assert await rows.live_forms("k1") == [(ids[1], "Why?")]
 
 
+async def test_the_forms_a_case_taught_are_found_by_their_case(db: Sql) -> None:
+    rows = EntryRows(db)
+    async with db.transaction():
+        await rows.save(entry("k1"), answer_key="a", snapshot=False)
+        asked, = await rows.add_forms("k1", "s", ["How?"], vectors([1, 0]), author=None, case="c1", at=AT)
+        staff, = await rows.add_forms("k1", "s", ["Why?"], vectors([0, 1]), author="ann", case="c1", at=AT)
+        await rows.add_forms("k1", "s", ["When?"], vectors([1, 1]), author=None, case="c2", at=AT)
+        await rows.add_forms("k1", "s", ["Where?"], vectors([1, 1]), author=None, case=None, at=AT)
+        await rows.add_forms("k1", "s", ["How? A passage"], vectors([1, 1]), author=None, case="c1", at=AT,
+                             kind="passage")
+    assert await rows.case_forms("k1", "c1") == [(asked, "How?", None), (staff, "Why?", "ann")]
+    await rows.kill_forms([asked], "s")
+    assert await rows.case_forms("k1", "c1") == [(staff, "Why?", "ann")]  # live ones only
+    assert await rows.case_forms("k2", "c1") == []
+
+
 async def test_the_full_text_index_ranks_live_forms_by_bm25_in_their_space(db: Sql) -> None:
     rows = EntryRows(db)
     async with db.transaction():

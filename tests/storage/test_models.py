@@ -74,6 +74,25 @@ async def test_what_was_taught_is_read_back_with_where_it_came_from(db: Sql) -> 
     assert await rows.last_adaptation() == at(3).isoformat()
 
 
+async def test_a_cases_lessons_are_withdrawn_and_kept_out_of_the_pairs(db: Sql) -> None:
+    await two_entries(db)
+    rows = LearningRows(db)
+    await rows.add_lesson(space="s", entry="k1", text="export please", kind="pick", at=at(3), case="c1")
+    await rows.add_lesson(space="s", entry="k1", text="export please", kind="solved", at=at(4), case="c1")
+    await rows.add_lesson(space="s", entry="k1", text="export please", kind="pick", at=at(4), case="c2")
+    await rows.add_lesson(space="s", entry="k2", text="my bill", kind="pick", at=at(4), case="c1")
+    assert await rows.withdraw_lessons(space="s", case="c1", entry="k1", at=at(5)) == ["pick", "solved"]
+    assert await rows.withdraw_lessons(space="s", case="c1", entry="k1", at=at(6)) == []  # once
+    assert await rows.withdraw_lessons(space="t", case="c2", entry="k1", at=at(6)) == []  # another space
+    lessons = [(p.text, p.entry, p.kind) for p in await rows.teaching_pairs() if p.kind != "import"]
+    assert lessons == [("Where is my bill?", "k2", "staff"), ("export please", "k1", "pick"),
+                       ("my bill", "k2", "pick")]  # c2's pick, and c1's lesson about another entry
+    assert await rows.lessons_since(at(3).isoformat()) == 2
+    kept = await db.fetchall("SELECT case_key, withdrawn FROM lessons ORDER BY id")
+    assert [(r["case_key"], r["withdrawn"]) for r in kept] == [
+        ("c1", at(5).isoformat()), ("c1", at(5).isoformat()), ("c2", None), ("c1", None)]
+
+
 async def test_a_decision_is_observed_then_settled_and_counted(db: Sql) -> None:
     rows = LearningRows(db)
     candidates = [{"entry": "k1", "features": [0.7, 0.2]}, {"entry": "k2", "features": [0.5, 0.0]}]
