@@ -113,8 +113,10 @@ class LearningSettings(BaseModel):
     steps: int = Field(20, ge=1, le=1000, description="training steps per adaptation")
     batch: int = Field(16, ge=2, le=256, description="entries per training step (an anchor, a positive "
                                                       "and a hard negative each)")
-    steps_per_pair: float = Field(0.0, ge=0, le=1, description="> 0: training steps grow with the pairs "
-                                                               "trained on (this × pairs, at least steps)")
+    steps_per_pair: float = Field(0.04, ge=0, le=1, description="training steps grow with the pairs trained "
+                                                                "on (this × pairs, at least steps; 0: always "
+                                                                "steps): a small store trains as little as "
+                                                                "ever, a large one up to max_steps")
     max_steps: int = Field(60, ge=1, le=1000, description="… up to this many")
     judge_picks: bool = Field(False, description="held-out \"did you mean\" picks and Solved questions judge "
                                                  "a candidate model too, beside the held-out taught forms")

@@ -61,6 +61,16 @@ def test_steps_grow_with_the_pairs_trained_on_and_stop_at_the_cap() -> None:
     assert [grows.steps_for(n) for n in (100, 500, 1000, 1500, 100_000)] == [20, 20, 40, 60, 60]
 
 
+def test_the_bot_grows_its_steps_with_the_pairs_by_default() -> None:
+    from bot.learn import loop_config
+    from bot.settings import Settings
+
+    adapt = loop_config(Settings()).adapt
+    assert [adapt.steps_for(n) for n in (300, 1000, 5000)] == [20, 40, 60]
+    fixed = loop_config(Settings(learning={"steps_per_pair": 0})).adapt  # type: ignore[arg-type]
+    assert fixed.steps_for(5000) == 20
+
+
 @pytest.fixture(scope="module")
 def trainer() -> Trainer:
     torch.set_num_threads(1)
