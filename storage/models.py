@@ -1,6 +1,7 @@
-"""The learning loop's tables (migration 5 on both stores): model versions,
-staged vectors, calibrators, observed outcomes, lessons and each entry's
-record of answers.
+"""The learning loop's tables (migration 5 on both stores; migration 9 gave a
+lesson its case and the time it was withdrawn): model versions, staged
+vectors, calibrators, observed outcomes, lessons and each entry's record of
+answers.
 
 ``storage.contract.ModelRepository`` and ``LessonRepository`` are the
 contract the learning loop types against; ``LearningRows`` implements both
