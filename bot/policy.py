@@ -216,9 +216,7 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
     """Question/answer entries: the best one by its question forms' scores, or, where
     those rules doubt it, by the calibrated estimate that it is right (``likely``)."""
     ruled = by_forms(options, signals, t)
-    if ruled.kind == "answer" or ruled.reason in ("stale", "conflict"):
-        return ruled
-    return likely(options, ruled, t) or ruled
+    return ruled if ruled.kind == "answer" else likely(options, ruled, t) or ruled
 
 
 def likely(options: Sequence[Option], ruled: Decision, t: PolicySettings) -> Decision | None:
