@@ -17,11 +17,13 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 DATASETS = ("clinc150", "sofmattress", "curekart", "stackfaq")
-# Not streamed by default: a check on a domain nobody tuned on (bench/hwu64.py builds its file).
-EXTRA_DATASETS = ("hwu64",)
+# Not streamed by default: checks on domains nobody tuned on (bench/hwu64.py, bench/banking77.py build their files).
+EXTRA_DATASETS = ("hwu64", "banking77")
 HWU64_FILE = Path(os.environ.get("BENCH_HWU64", REPO_ROOT / "bench" / "results" / "hwu64.csv"))
+BANKING77_FILE = Path(os.environ.get("BENCH_BANKING77", REPO_ROOT / "bench" / "results" / "banking77.csv"))
 TITLES = {
     "hwu64": "HWU64 (out-of-scope proxy)",
+    "banking77": "BANKING77",
     "clinc150": "CLINC150",
     "sofmattress": "HINT3 sofmattress",
     "curekart": "HINT3 curekart",
@@ -168,10 +170,12 @@ def build_dataset(name: str, seed: int, data_dir: Path = DATA_DIR) -> Dataset:
         return build_labelled(name, seed, train, test, scope)
     if name == "stackfaq":
         return build_stackfaq(seed, _read_jsonl(str(data_dir / "stackfaq.jsonl")))
-    if name == "hwu64":
-        if not HWU64_FILE.exists():
-            raise ValueError(f"no {HWU64_FILE}: build it with bench/hwu64.py --repo PATH (or set BENCH_HWU64)")
-        rows = _read_csv(str(HWU64_FILE))
+    if name in EXTRA_DATASETS:
+        file, builder, variable = ((HWU64_FILE, "hwu64", "BENCH_HWU64") if name == "hwu64"
+                                   else (BANKING77_FILE, "banking77", "BENCH_BANKING77"))
+        if not file.exists():
+            raise ValueError(f"no {file}: build it with bench/{builder}.py --repo PATH (or set {variable})")
+        rows = _read_csv(str(file))
         train = [(r["text"], r["intent"]) for r in rows if r["split"] == "train"]
         test = [(r["text"], r["intent"]) for r in rows if r["split"] == "test"]
         return build_labelled(name, seed, train, test, {r["intent"] for r in rows} - {"oos"})
