@@ -24,12 +24,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from bot.actions import Action, CardUpdate, Private, Route
+from bot.asking import AskingBudget, asked_lately
 from bot.cases import CaseStore
 from bot.compose import Composer
 from bot.events import Edit, Event, Message
@@ -117,7 +119,9 @@ class Core:
         self.services = Services(
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
-            embedder=kb.embedder, sensitive=sensitive, generator=generator, learner=learner)
+            embedder=kb.embedder, sensitive=sensitive, generator=generator, learner=learner,
+            asking=AskingBudget(settings.policy.ask_budget, settings.policy.ask_window,
+                                recent=partial(asked_lately, self.log)))
         self._generator = generator
         self._out = OutOnCalls()
         self._adapting: asyncio.Task[None] | None = None

@@ -216,7 +216,9 @@ def decide_forms(options: Sequence[Option], signals: Signals, t: PolicySettings)
     """Question/answer entries: the best one by its question forms' scores, or, where
     those rules doubt it, by the calibrated estimate that it is right (``likely``)."""
     ruled = by_forms(options, signals, t)
-    return ruled if ruled.kind == "answer" else likely(options, ruled, t) or ruled
+    if ruled.kind == "answer":
+        return ruled
+    return likely(options, ruled, t) or confirm(options, signals, ruled, t) or ruled
 
 
 def likely(options: Sequence[Option], ruled: Decision, t: PolicySettings) -> Decision | None:
@@ -241,6 +243,27 @@ def likely(options: Sequence[Option], ruled: Decision, t: PolicySettings) -> Dec
                     why=f"likely right: estimate {top.probability:.3f} ≥ {t.likely_at:.2f}, the question "
                         f"{top.centroid:.2f} from the way people ask it, {lead:.2f} ahead of any other "
                         f"entry's (the cosine rules alone: {ruled.why})")
+
+
+def confirm(options: Sequence[Option], signals: Signals, ruled: Decision, t: PolicySettings) -> Decision | None:
+    """"Did you mean X?" for a question the cosine rules would hand over, when the
+    calibrated estimate that the best entry is right reaches ``confirm_at`` and the
+    question is ``confirm_centroid`` from the way people ask that entry, nearer it than
+    any other entry's: asking costs the asker one reply, a hand-over costs them a wait.
+    ``None``: the rules' decision stands."""
+    top = options[0] if options else None
+    if (ruled.kind != "route" or ruled.reason != "low_confidence" or top is None or t.confirm_at >= 1
+            or top.probability is None or top.probability < t.confirm_at or top.held_back or top.stale
+            or top.centroid is None or top.centroid < t.confirm_centroid
+            or signals.clarifications >= t.max_clarifications or signals.options_refused):
+        return None
+    lead = centroid_lead(options)
+    close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
+    if lead is None or lead < 0 or close.intersection(top.conflicts_with):
+        return None
+    return Decision("clarify", options=(top.entry,), confidence=top.score, margin=ruled.margin,
+                    why=f"{top.entry} is likely ({top.probability:.2f}) but not sure enough to answer: "
+                        f"asking to confirm it (the cosine rules alone: {ruled.why})")
 
 
 def by_forms(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
@@ -370,5 +393,5 @@ def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySett
     return route("low_confidence", f"not likely enough to be right ({p:.3f} < {answer_at:.3f})", p, margin)
 
 
-__all__ = ["Decision", "Option", "Signals", "by_forms", "decide", "decide_calibrated", "decide_docs",
+__all__ = ["Decision", "Option", "Signals", "by_forms", "confirm", "decide", "decide_calibrated", "decide_docs",
            "decide_forms", "decide_sensitive", "likely", "plausible", "route"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.asking import AskingBudget
 from bot.cases import CaseStore
 from bot.compose import Composer
 from bot.events import ChannelKind, Event, Message
@@ -79,3 +80,4 @@ class Services:
     sensitive: SensitiveDetector | None = None
     generator: Writer | None = None  # the LLM, or its stand-in while a flow runs (bot.slowcalls)
     learner: Learner | None = None  # the learning loop: model versions, calibration, outcomes
+    asking: AskingBudget | None = None  # how often "did you mean" may be asked (None: always)

@@ -217,6 +217,13 @@ class EventLog:
         where, params = _where(space=space, kinds=(kind,))
         return [r async for r in self._pages(where, params)]
 
+    async def latest(self, kind: LogKind, space: str, limit: int) -> list[StoredRecord]:
+        """The newest ``limit`` records of ``kind`` in ``space``, oldest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM log WHERE kind = ? AND space = ? ORDER BY seq DESC LIMIT ?",
+            (kind, space, limit))
+        return [StoredRecord.of(row) for row in reversed(rows)]
+
     async def events(self, space: str, event_ids: Sequence[str]) -> list[StoredRecord]:
         """The ``event`` records of these platform event ids."""
         found: list[StoredRecord] = []

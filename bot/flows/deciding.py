@@ -122,13 +122,15 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     signals = signals or await signals_for(handling, text, vector, case)
     options, answer_at, features = await learned.calibrate(handling, text, hits, options)
     decision = decide(options, signals, handling.services.policy, answer_at=answer_at)
+    decision, asking = await within_budget(handling, decision, options)
     detail = None  # "reopened" alone would tell staff the asker said the answer failed
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
                             why=f"the asker already had {avoid} and is still asking")
         detail = (f"the asker asked the same again in a new thread after the answer from {avoid} ({linked})"
                   if linked else f"the asker wrote again after the answer from {avoid}, still the closest entry")
-    await record_decision(handling, case, decision, hits, **learned.evidence(options, answer_at, handling))
+    await record_decision(handling, case, decision, hits, **learned.evidence(options, answer_at, handling),
+                          **asking)
     await learned.observe(handling, case, decision, hits, features)
     by_id = {h.entry.id: h for h in hits}
     candidates = candidates_of(hits)
@@ -145,6 +147,24 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     if options and options[0].held_back and decision.why == options[0].held_back:
         await handling.update_card(case, decision.why)
     return case
+
+
+async def within_budget(handling: Handling, decision: Decision,
+                        options: Sequence[Option]) -> tuple[Decision, dict[str, Any]]:
+    """The decision once the asking budget has weighed it (``bot.asking``): a "did you
+    mean" that did not make the cut goes to staff instead; and the budget's evidence."""
+    budget = handling.services.asking
+    if budget is None:
+        return decision, {}
+    verdict = await budget.weigh(handling.space, decision, options)
+    if verdict is None:
+        return decision, {"asking": {"likelihood": None, "asked": False}}
+    if not verdict.ask:
+        logger.info("not asking \"did you mean\" in %s: %s", handling.space, verdict.why(budget.budget))
+        decision = Decision("route", reason="low_confidence", confidence=decision.confidence,
+                            margin=decision.margin,
+                            why=f"{decision.why}; not asked, {verdict.why(budget.budget)}")
+    return decision, {"asking": verdict.evidence()}
 
 
 async def answer_with(handling: Handling, case: Case, entry: Entry, *, confidence: float,

@@ -224,7 +224,7 @@ def test_what_the_cosine_rules_doubt_is_answered_when_this_space_has_learned_it_
     decision = decide(likely, Signals(), T)
     assert decision.kind == "answer" and decision.entry == "a"
     assert decision.why.startswith("likely right") and "the cosine rules alone" in decision.why
-    assert decide(likely, Signals(), T.model_copy(update={"likely_at": 1.0})).kind == "route"  # 1: never
+    assert decide(likely, Signals(), T.model_copy(update={"likely_at": 1.0, "confirm_at": 1.0})).kind == "route"
 
 
 def test_a_likely_entry_is_not_answered_far_from_the_way_people_ask_it_or_without_a_lead() -> None:
@@ -255,3 +255,29 @@ def test_a_likely_entry_held_back_stale_or_in_conflict_still_goes_to_staff() -> 
     # a person asked for, or a sensitive question, is never answered on the estimate
     assert decide(base, Signals(human_requested=True), T).kind == "route"
     assert decide(base, Signals(sensitive="account_access"), T).kind == "route"
+
+
+def test_a_likely_entry_the_rules_would_hand_over_is_offered_to_confirm() -> None:
+    """Below the answering rules and below ``likely_at``, but the estimate learned
+    from this space puts the best entry at ``confirm_at`` and the question is near
+    the way people ask it: "did you mean X?" costs the asker one reply, where a
+    hand-over costs them a wait. Without that estimate, far from the entry, nearer
+    another entry's centroid, held back, stale, or asked once already: staff."""
+    score = T.answer_threshold - 0.05
+    base = [opt("a", score, centroid=T.confirm_centroid + 0.02, probability=T.confirm_at + 0.01),
+            opt("b", score - T.clarify_band - 0.05, centroid=T.confirm_centroid - 0.1, probability=0.01)]
+    decision = decide(base, Signals(), T)
+    assert decision.kind == "clarify" and decision.options == ("a",)
+    assert "asking to confirm" in decision.why and "the cosine rules alone" in decision.why
+
+    unsure = [replace(base[0], probability=T.confirm_at - 0.01), base[1]]
+    far = [replace(base[0], centroid=T.confirm_centroid - 0.01), base[1]]
+    nearer_other = [base[0], replace(base[1], centroid=T.confirm_centroid + 0.05)]
+    no_estimate = [replace(o, probability=None) for o in base]
+    for handed_over in (unsure, far, nearer_other, no_estimate):
+        assert decide(handed_over, Signals(), T).kind == "route"
+    for held_or_stale in ({"held_back": "a is held back: 3 of its 5 answers met Not solved"}, {"stale": True}):
+        assert decide([replace(base[0], **held_or_stale), base[1]], Signals(), T).kind == "route"  # type: ignore[arg-type]
+    assert decide(base, Signals(clarifications=1), T).kind == "route"
+    assert decide(base, Signals(options_refused=True), T).kind == "route"
+    assert decide(base, Signals(), T.model_copy(update={"confirm_at": 1.0})).kind == "route"  # 1: never

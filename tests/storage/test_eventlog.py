@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -80,6 +81,12 @@ async def test_records_are_read_by_period_space_case_and_kind(db: Sql) -> None:
     assert await log.seq_before(4) == 3 and await log.count() == 4
     head = (await log.head())[1]
     assert head is not None and await log.hashes_starting(head[:10]) == [head]
+    async with db.transaction():
+        for n in range(5):
+            await log.append("decision", at=at(4 + n), space="a", case=f"c{n + 2}", body={"n": n})
+    newest = await log.latest("decision", "a", 3)  # the newest three of the kind and space, oldest first
+    assert [json.loads(r.body)["n"] for r in newest] == [2, 3, 4]
+    assert [r.seq for r in await log.latest("decision", "b", 10)] == [3]
 
 
 async def test_reading_pages_through_a_long_log(db: Sql, monkeypatch: pytest.MonkeyPatch) -> None:

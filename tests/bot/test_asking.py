@@ -1,0 +1,100 @@
+"""How often the bot asks "did you mean": at most the budget's share of recent
+questions, the likeliest first; a community with few close calls asks them all;
+a restart remembers what was asked."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+from bot.asking import FEWEST, AskingBudget
+from bot.policy import Decision, Option
+from knowledge.embedder import CachedEmbedder
+from tests.chat import Chat, make_core
+from tests.conftest import DEMO_KB
+
+
+def did_you_mean(likelihood: float) -> tuple[Decision, list[Option]]:
+    """A proposed "did you mean" between two options that together are ``likelihood`` likely."""
+    options = [Option("a", 0.7, probability=likelihood * 0.6), Option("b", 0.65, probability=likelihood * 0.4)]
+    return Decision("clarify", options=("a", "b"), confidence=0.7), options
+
+
+ANSWERED = Decision("answer", entry="a", confidence=0.9), [Option("a", 0.9)]
+
+
+async def test_a_community_with_few_close_calls_asks_every_one() -> None:
+    budget = AskingBudget(0.15, window=300)
+    asked = []
+    for n in range(200):
+        decision, options = did_you_mean(0.2 + n / 1000) if n % 10 == 0 else ANSWERED
+        verdict = await budget.weigh("default", decision, options)
+        if verdict is not None:
+            asked.append(verdict.ask)
+    assert len(asked) == 20 and all(asked)  # 10 % of questions: all under the budget
+
+
+async def test_where_most_questions_are_close_calls_it_asks_the_likeliest_within_the_budget() -> None:
+    budget = AskingBudget(0.15, window=300)
+    rng = random.Random(7)
+    verdicts = []
+    for _ in range(900):  # every question a close call
+        verdict = await budget.weigh("default", *did_you_mean(rng.random()))
+        assert verdict is not None
+        verdicts.append(verdict)
+    settled = verdicts[300:]  # once the window is full
+    asked = [v for v in settled if v.ask]
+    assert len(asked) <= math.ceil(0.15 * 600) + 1
+    assert len(asked) >= 0.10 * 600  # the budget is spent, not hoarded
+    assert min(v.likelihood for v in asked) > 0.5  # only the likeliest …
+    not_asked = [v for v in settled if not v.ask]
+    assert sum(v.likelihood for v in asked) / len(asked) > sum(v.likelihood for v in not_asked) / len(not_asked) + 0.3
+    assert all(v.bar is None or v.likelihood < v.bar for v in not_asked)  # … and each refusal says why
+    # a space has its own budget; 1 means no budget
+    assert (await budget.weigh("other", *did_you_mean(0.01))).ask  # type: ignore[union-attr]
+    always = AskingBudget(1.0, window=300)
+    assert all([(await always.weigh("default", *did_you_mean(0.01))).ask for _ in range(50)])  # type: ignore[union-attr]
+
+
+async def test_a_new_space_may_ask_its_first_few_questions() -> None:
+    budget = AskingBudget(0.15, window=300)
+    first = [await budget.weigh("default", *did_you_mean(0.9)) for _ in range(5)]
+    allowed = math.ceil(0.15 * FEWEST)
+    assert [v.ask for v in first if v] == [True] * allowed + [False] * (5 - allowed)
+
+
+async def test_over_the_budget_a_did_you_mean_goes_to_staff_and_a_restart_remembers(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    """Every question leads an entry that is confirmed, never answered (a centroid
+    floor no question reaches): at a budget of 15 %, the first three are asked, the
+    rest reach staff with a card; after a restart the count goes on."""
+    db = str(tmp_path / "asking.db")
+    policy = {"centroid_floor": 0.999, "sure_threshold": 1.5, "ask_budget": 0.15}
+    core = await make_core(embedder, kb=DEMO_KB, db=db, policy=policy)
+    kinds: list[str] = []
+    try:
+        chat = Chat(core)
+        for n in range(FEWEST - 1):
+            said = await chat.ask("how do I rotate my API key?", id=f"m{n}", user=f"u{n}")
+            kinds.append("route" if said.routed else said.reply.kind)
+            if said.routed:
+                assert said.route.reason == "low_confidence"
+        asking = [json.loads(r.body)["asking"] for r in await core.log.of_kind("decision", "default")]
+    finally:
+        await core.close()
+    allowed = math.ceil(0.15 * FEWEST)
+    assert kinds == ["clarify"] * allowed + ["route"] * (FEWEST - 1 - allowed)
+    assert [a["asked"] for a in asking] == [k == "clarify" for k in kinds]
+    assert all(a["likelihood"] is not None for a in asking)  # each was a proposal, weighed
+
+    again = await make_core(embedder, kb=DEMO_KB, db=db, policy=policy)
+    try:
+        said = await Chat(again).ask("how do I rotate my API key?", id="m100", user="u100")
+        assert said.routed  # the three asks of the last 19 questions are remembered: no room yet
+        body = json.loads((await again.log.of_kind("decision", "default"))[-1].body)
+        assert body["asking"] == {"likelihood": asking[0]["likelihood"], "asked": False, "bar": None}
+        assert "not asked" in body["why"] and "already asked" in body["why"]
+    finally:
+        await again.close()
