@@ -73,13 +73,15 @@ async def edit_question(handling: Handling, case: Case, text: str) -> Case:
 # -- the bot's own moves -----------------------------------------------------------
 
 
-async def clarify(handling: Handling, case: Case, entries: Sequence[Entry], *, confidence: float) -> Case:
-    """Ask which of a few close entries the asker means."""
+async def clarify(handling: Handling, case: Case, entries: Sequence[Entry], *, confidence: float,
+                  confirming: bool = False) -> Case:
+    """Ask which of a few close entries the asker means (``confirming``: one entry
+    the bot found likely but would otherwise have handed over)."""
     words = handling.services.composer.clarify(entries)
     options = tuple(e.id for e in entries)
     handling.reply(case, words, kind="clarify", options=options, confidence=confidence,
                    model=handling.services.embedder.name)
-    case = replace(case, status="open", owner=BOT, options=options,
+    case = replace(case, status="open", owner=BOT, options=options, confirming=confirming,
                    clarifications=case.clarifications + 1, next_step=words.next_step or "")
     case = case.said("bot", handling.services.community.bot_name, words.text, handling.now)
     await handling.transition(case, "clarified", options=list(case.options))

@@ -250,6 +250,7 @@ def confirm(options: Sequence[Option], signals: Signals, ruled: Decision, t: Pol
     calibrated estimate that the best entry is right reaches ``confirm_at`` and the
     question is ``confirm_centroid`` from the way people ask that entry, nearer it than
     any other entry's: asking costs the asker one reply, a hand-over costs them a wait.
+    Its reason is "likely": a "yes" teaches the question as staff answering it would.
     ``None``: the rules' decision stands."""
     top = options[0] if options else None
     if (ruled.kind != "route" or ruled.reason != "low_confidence" or top is None or t.confirm_at >= 1
@@ -261,7 +262,7 @@ def confirm(options: Sequence[Option], signals: Signals, ruled: Decision, t: Pol
     close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
     if lead is None or lead < 0 or close.intersection(top.conflicts_with):
         return None
-    return Decision("clarify", options=(top.entry,), confidence=top.score, margin=ruled.margin,
+    return Decision("clarify", reason="likely", options=(top.entry,), confidence=top.score, margin=ruled.margin,
                     why=f"{top.entry} is likely ({top.probability:.2f}) but not sure enough to answer: "
                         f"asking to confirm it (the cosine rules alone: {ruled.why})")
 

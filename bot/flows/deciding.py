@@ -141,7 +141,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
                                  confidence=decision.confidence, candidates=candidates)
     if decision.kind == "clarify":
         return await casework.clarify(handling, case, [by_id[e].entry for e in decision.options],
-                                      confidence=decision.confidence)
+                                      confidence=decision.confidence, confirming=decision.reason == "likely")
     case = await casework.route(handling, case, decision.reason or "low_confidence",
                                 candidates=candidates, linked=linked, detail=detail)
     if options and options[0].held_back and decision.why == options[0].held_back:

@@ -195,9 +195,13 @@ async def _asked_like(handling: Handling, case: Case, entry: Entry) -> Entry:
     """With ``policy.pick_teaches``: the asker picked an entry the bot had ranked
     below another, so their question becomes another way to ask it (redacted like
     every form), and the next one like it is nearer it than the entry the bot put
-    first. Not from a private thread, nor when the asker confirms the bot's first
-    option (their question then only pulls more questions towards a leader)."""
-    if not handling.services.policy.pick_teaches or case.private or entry.id == case.options[0]:
+    first; or confirmed an entry the bot would otherwise have handed to staff
+    (``case.confirming``), so it learns what staff answering would have taught.
+    Not from a private thread, nor when the asker confirms the bot's first option
+    of several or a leader it doubted (their question then only pulls more
+    questions towards a leader)."""
+    first = entry.id == case.options[0] and not case.confirming
+    if not handling.services.policy.pick_teaches or case.private or first:
         return entry
     asked, vector = await asked_form(handling.services.kb, case.question, await question_vector(handling, case))
     updated = await handling.services.kb.add_question(entry, asked, author=None,  # no member id in knowledge

@@ -267,7 +267,7 @@ def test_a_likely_entry_the_rules_would_hand_over_is_offered_to_confirm() -> Non
     base = [opt("a", score, centroid=T.confirm_centroid + 0.02, probability=T.confirm_at + 0.01),
             opt("b", score - T.clarify_band - 0.05, centroid=T.confirm_centroid - 0.1, probability=0.01)]
     decision = decide(base, Signals(), T)
-    assert decision.kind == "clarify" and decision.options == ("a",)
+    assert decision.kind == "clarify" and decision.options == ("a",) and decision.reason == "likely"
     assert "asking to confirm" in decision.why and "the cosine rules alone" in decision.why
 
     unsure = [replace(base[0], probability=T.confirm_at - 0.01), base[1]]
