@@ -2,23 +2,24 @@
 
 Every "did you mean" costs the asker a reply, and asked too often it stops
 being help. The policy proposes a question when options are close; the budget
-decides whether this one is worth asking. Over the last ``window`` questions
-of a space it keeps each proposal's *likelihood* (the chance that the right
-entry is among the options offered: the calibrated estimates summed, or the
-best score without a learner) and whether it was asked. A proposal is asked
+decides whether this one is worth asking. Over the last ``window`` cases of a
+space it keeps each proposal's *likelihood* (the chance that the right entry
+is among the options offered) and whether it was asked. A proposal is asked
 when both hold:
 
-* it is among the likeliest ``budget`` share of the window's questions (a
+* it is among the likeliest ``budget`` share of the window's cases (a
   proposal that would not have made the cut in the recent past does not now);
-* fewer than ``budget`` of the window's questions were asked (counting at
-  least ``FEWEST`` questions, so a new space may ask its first few).
+* fewer than ``budget`` of the window's cases were asked (counting at least
+  ``FEWEST`` cases, so a new space may ask its first few).
 
 So a community whose close calls are few asks them all, and one where most
 questions have look-alikes (many fine-grained topics) asks about the likeliest
 and hands the rest to staff, whose answers then teach the bot the difference.
 
-The window lives in memory per space. On first use it is filled from the
-decisions the log kept (``Recent``), so a restart neither forgets how much was
+A case counts once, however often it is decided (more words from the asker, a
+flow run again after a slow call); once asked, it stays counted as asked. The
+window lives in memory per space. On first use it is filled from the decisions
+the log kept (``asked_lately``), so a restart neither forgets how much was
 asked nor starts from nothing. Several workers each keep their own window.
 """
 
@@ -26,50 +27,53 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.policy import Decision, Option
-from storage.eventlog import EventLog
+from storage.contract import LogRepository
 
 # A share of very few questions says little: the budget counts at least this many.
 FEWEST = 20
 
-# The decisions a space's log kept, newest last: (likelihood or None, asked).
-Recent = Callable[[str, int], Awaitable[list[tuple[float | None, bool]]]]
+Noted = tuple[str, float | None, bool]  # (case, likelihood of its proposal or None, asked)
+# The decisions a space's log kept, oldest first.
+Recent = Callable[[str, int], Awaitable[list[Noted]]]
 
 
 def likelihood(decision: Decision, options: Sequence[Option]) -> float:
-    """How likely a "did you mean" is to hold the right entry: the offered options'
-    calibrated estimates summed, or (without them) the best offered score."""
+    """How likely a "did you mean" is to hold the right entry: at least one of the
+    offered options right, their calibrated estimates taken as independent; without
+    estimates, the best offered score."""
     offered = [o for o in options if o.entry in decision.options]
     if offered and all(o.probability is not None for o in offered):
-        return round(sum(o.probability or 0.0 for o in offered), 4)
+        return round(1.0 - math.prod(1.0 - (o.probability or 0.0) for o in offered), 4)
     return round(max((o.score for o in offered), default=decision.confidence), 4)
 
 
 @dataclass
 class Window:
-    """One space's recent questions: what each proposal was worth, and what was asked."""
+    """One space's recent cases: what each proposal was worth, and whether it was asked."""
 
     size: int
-    proposals: deque[float | None] = field(default_factory=deque)
-    asked: deque[bool] = field(default_factory=deque)
+    cases: OrderedDict[str, tuple[float | None, bool]] = field(default_factory=OrderedDict)
 
-    def note(self, proposal: float | None, asked: bool) -> None:
-        self.proposals.append(proposal)
-        self.asked.append(asked)
-        while len(self.proposals) > self.size:
-            self.proposals.popleft()
-            self.asked.popleft()
+    def note(self, case: str, proposal: float | None, asked: bool) -> None:
+        earlier = self.cases.get(case)
+        if earlier is not None and earlier[1]:
+            return  # asked once: it stays counted as asked
+        self.cases[case] = (proposal, asked)  # a case decided again keeps its place
+        while len(self.cases) > self.size:
+            self.cases.popitem(last=False)
 
-    def bar(self, budget: float) -> float | None:
-        """The likelihood a proposal needs now (None: no room left to ask at all)."""
-        allowed = math.ceil(budget * max(len(self.proposals) + 1, FEWEST) - 1e-9)
-        if sum(self.asked) >= allowed:
+    def bar(self, budget: float, case: str) -> float | None:
+        """The likelihood a proposal for ``case`` needs now (None: the budget is spent)."""
+        others = [v for key, v in self.cases.items() if key != case]
+        allowed = math.ceil(budget * max(len(others) + 1, FEWEST) - 1e-9)
+        if sum(asked for _, asked in others) >= allowed:
             return None
-        ranked = sorted((p for p in self.proposals if p is not None), reverse=True)
+        ranked = sorted((p for p, _ in others if p is not None), reverse=True)
         return ranked[allowed - 1] if len(ranked) >= allowed else 0.0
 
 
@@ -90,14 +94,16 @@ class Verdict:
                 f"(these options {self.likelihood:.2f}, the bar {self.bar:.2f})")
 
 
-async def asked_lately(log: EventLog, space: str, limit: int) -> list[tuple[float | None, bool]]:
-    """What the log kept of the space's last ``limit`` questions' "did you mean" proposals."""
-    out: list[tuple[float | None, bool]] = []
-    for record in await log.latest("decision", space, limit):
+async def asked_lately(log: LogRepository, space: str, limit: int) -> list[Noted]:
+    """What the log kept of the space's recent cases' "did you mean" proposals, oldest
+    first (decisions without the budget's word, such as an asker's pick, are passed over)."""
+    out: list[Noted] = []
+    for record in await log.latest("decision", space, 3 * limit):
         asking = json.loads(record.body).get("asking")
-        if isinstance(asking, dict):
+        if isinstance(asking, dict) and record.case:
             worth = asking.get("likelihood")
-            out.append((float(worth) if isinstance(worth, int | float) else None, asking.get("asked") is True))
+            out.append((record.case, float(worth) if isinstance(worth, int | float) else None,
+                        asking.get("asked") is True))
     return out
 
 
@@ -114,22 +120,23 @@ class AskingBudget:
         found = self._windows.get(space)
         if found is None:
             found = Window(self.size)
-            for proposal, asked in (await self.recent(space, self.size) if self.recent else []):
-                found.note(proposal, asked)
+            for case, proposal, asked in (await self.recent(space, self.size) if self.recent else []):
+                found.note(case, proposal, asked)
             self._windows.setdefault(space, found)
         return self._windows[space]
 
-    async def weigh(self, space: str, decision: Decision, options: Sequence[Option]) -> Verdict | None:
-        """The budget's word on ``decision`` (None: not a "did you mean"), noted in the window."""
+    async def weigh(self, space: str, case: str, decision: Decision,
+                    options: Sequence[Option]) -> Verdict | None:
+        """The budget's word on ``case``'s ``decision`` (None: not a "did you mean"), noted."""
         window = await self._window(space)
         if decision.kind != "clarify":
-            window.note(None, False)
+            window.note(case, None, False)
             return None
         worth = likelihood(decision, options)
-        bar = window.bar(self.budget) if self.budget < 1 else 0.0
+        bar = window.bar(self.budget, case) if self.budget < 1 else 0.0
         verdict = Verdict(ask=bar is not None and worth >= bar, likelihood=worth, bar=bar)
-        window.note(worth, verdict.ask)
+        window.note(case, worth, verdict.ask)
         return verdict
 
 
-__all__ = ["AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "likelihood"]
+__all__ = ["FEWEST", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "likelihood"]

@@ -70,7 +70,7 @@ class Case:
     route_detail: str | None = None  # why it went to staff, when more precise than its reason
     clearable: str | None = None  # the sensitive category it only resembles (a public staff answer clears it)
     held_entry: str | None = None  # the entry whose answer was held back for a promise no policy backs
-    confirming: bool = False  # its one option is one staff would otherwise have been asked about
+    confirming: str | None = None  # the question whose one option staff would otherwise have been asked about
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,
              at: datetime) -> Case:

@@ -81,7 +81,8 @@ async def clarify(handling: Handling, case: Case, entries: Sequence[Entry], *, c
     options = tuple(e.id for e in entries)
     handling.reply(case, words, kind="clarify", options=options, confidence=confidence,
                    model=handling.services.embedder.name)
-    case = replace(case, status="open", owner=BOT, options=options, confirming=confirming,
+    case = replace(case, status="open", owner=BOT, options=options,
+                   confirming=case.question if confirming else None,
                    clarifications=case.clarifications + 1, next_step=words.next_step or "")
     case = case.said("bot", handling.services.community.bot_name, words.text, handling.now)
     await handling.transition(case, "clarified", options=list(case.options))

@@ -254,7 +254,7 @@ def confirm(options: Sequence[Option], signals: Signals, ruled: Decision, t: Pol
     ``None``: the rules' decision stands."""
     top = options[0] if options else None
     if (ruled.kind != "route" or ruled.reason != "low_confidence" or top is None or t.confirm_at >= 1
-            or top.probability is None or top.probability < t.confirm_at or top.held_back or top.stale
+            or not plausible(top.score, t) or top.score < t.option_floor or top.probability is None or top.probability < t.confirm_at or top.held_back or top.stale
             or top.centroid is None or top.centroid < t.confirm_centroid
             or signals.clarifications >= t.max_clarifications or signals.options_refused):
         return None

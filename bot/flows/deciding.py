@@ -122,7 +122,7 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     signals = signals or await signals_for(handling, text, vector, case)
     options, answer_at, features = await learned.calibrate(handling, text, hits, options)
     decision = decide(options, signals, handling.services.policy, answer_at=answer_at)
-    decision, asking = await within_budget(handling, decision, options)
+    decision, asking = await within_budget(handling, case, decision, options)
     detail = None  # "reopened" alone would tell staff the asker said the answer failed
     if avoid and decision.kind == "answer" and decision.entry == avoid:
         decision = Decision("route", reason="reopened", confidence=decision.confidence,
@@ -149,14 +149,14 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     return case
 
 
-async def within_budget(handling: Handling, decision: Decision,
+async def within_budget(handling: Handling, case: Case, decision: Decision,
                         options: Sequence[Option]) -> tuple[Decision, dict[str, Any]]:
     """The decision once the asking budget has weighed it (``bot.asking``): a "did you
     mean" that did not make the cut goes to staff instead; and the budget's evidence."""
     budget = handling.services.asking
     if budget is None:
         return decision, {}
-    verdict = await budget.weigh(handling.space, decision, options)
+    verdict = await budget.weigh(handling.space, case.key, decision, options)
     if verdict is None:
         return decision, {"asking": {"likelihood": None, "asked": False}}
     if not verdict.ask:

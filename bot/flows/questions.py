@@ -200,7 +200,7 @@ async def _asked_like(handling: Handling, case: Case, entry: Entry) -> Entry:
     Not from a private thread, nor when the asker confirms the bot's first option
     of several or a leader it doubted (their question then only pulls more
     questions towards a leader)."""
-    first = entry.id == case.options[0] and not case.confirming
+    first = entry.id == case.options[0] and case.confirming != case.question  # (not if it was edited since)
     if not handling.services.policy.pick_teaches or case.private or first:
         return entry
     asked, vector = await asked_form(handling.services.kb, case.question, await question_vector(handling, case))

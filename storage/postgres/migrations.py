@@ -234,4 +234,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE lessons ADD COLUMN withdrawn TEXT;
     CREATE INDEX lessons_case ON lessons (space, case_key);
     """,
+    # 10: the newest decisions of a space, read at start-up by the asking budget (bot/asking.py).
+    """
+    CREATE INDEX log_kind ON log (space, kind, seq);
+    """,
 ]

@@ -7,18 +7,20 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 
-from bot.asking import FEWEST, AskingBudget
+from bot.asking import FEWEST, AskingBudget, likelihood
 from bot.policy import Decision, Option
 from knowledge.embedder import CachedEmbedder
 from tests.chat import Chat, make_core
 from tests.conftest import DEMO_KB
 
 
-def did_you_mean(likelihood: float) -> tuple[Decision, list[Option]]:
-    """A proposed "did you mean" between two options that together are ``likelihood`` likely."""
-    options = [Option("a", 0.7, probability=likelihood * 0.6), Option("b", 0.65, probability=likelihood * 0.4)]
+def did_you_mean(chance: float) -> tuple[Decision, list[Option]]:
+    """A proposed "did you mean" between two options: the first is ``chance`` likely, the second a tenth."""
+    options = [Option("a", 0.7, probability=chance), Option("b", 0.65, probability=0.1),
+               Option("c", 0.5, probability=0.9)]  # not offered: it does not count
     return Decision("clarify", options=("a", "b"), confidence=0.7), options
 
 
@@ -27,10 +29,11 @@ ANSWERED = Decision("answer", entry="a", confidence=0.9), [Option("a", 0.9)]
 
 async def test_a_community_with_few_close_calls_asks_every_one() -> None:
     budget = AskingBudget(0.15, window=300)
+    rng = random.Random(3)
     asked = []
     for n in range(200):
-        decision, options = did_you_mean(0.2 + n / 1000) if n % 10 == 0 else ANSWERED
-        verdict = await budget.weigh("default", decision, options)
+        decision, options = did_you_mean(rng.random()) if n % 10 == 0 else ANSWERED
+        verdict = await budget.weigh("default", f"c{n}", decision, options)
         if verdict is not None:
             asked.append(verdict.ask)
     assert len(asked) == 20 and all(asked)  # 10 % of questions: all under the budget
@@ -40,8 +43,8 @@ async def test_where_most_questions_are_close_calls_it_asks_the_likeliest_within
     budget = AskingBudget(0.15, window=300)
     rng = random.Random(7)
     verdicts = []
-    for _ in range(900):  # every question a close call
-        verdict = await budget.weigh("default", *did_you_mean(rng.random()))
+    for n in range(900):  # every question a close call
+        verdict = await budget.weigh("default", f"c{n}", *did_you_mean(rng.random()))
         assert verdict is not None
         verdicts.append(verdict)
     settled = verdicts[300:]  # once the window is full
@@ -53,14 +56,36 @@ async def test_where_most_questions_are_close_calls_it_asks_the_likeliest_within
     assert sum(v.likelihood for v in asked) / len(asked) > sum(v.likelihood for v in not_asked) / len(not_asked) + 0.3
     assert all(v.bar is None or v.likelihood < v.bar for v in not_asked)  # … and each refusal says why
     # a space has its own budget; 1 means no budget
-    assert (await budget.weigh("other", *did_you_mean(0.01))).ask  # type: ignore[union-attr]
+    assert (await budget.weigh("other", "c1", *did_you_mean(0.01))).ask  # type: ignore[union-attr]
     always = AskingBudget(1.0, window=300)
-    assert all([(await always.weigh("default", *did_you_mean(0.01))).ask for _ in range(50)])  # type: ignore[union-attr]
+    assert all([(await always.weigh("default", f"c{n}", *did_you_mean(0.01))).ask  # type: ignore[union-attr]
+                for n in range(50)])
+
+
+def test_the_chance_that_one_of_the_options_is_right() -> None:
+    decision, options = did_you_mean(0.5)
+    assert likelihood(decision, options) == 1 - 0.5 * 0.9  # either may be right, neither counted twice
+    unestimated = [replace(o, probability=None) for o in options]
+    assert likelihood(decision, unestimated) == 0.7  # no learner: the best offered score
+
+
+async def test_a_case_decided_again_counts_once_and_stays_asked() -> None:
+    """More words from the asker, or a flow run again after a slow call, decide the
+    same case again: it is one question, and once asked it stays asked."""
+    budget = AskingBudget(0.15, window=300)
+    for n in range(40):
+        await budget.weigh("default", f"c{n}", *ANSWERED)
+    again = [await budget.weigh("default", "c1", *did_you_mean(0.9)) for _ in range(5)]
+    assert all(v is not None and v.ask for v in again)
+    window = budget._windows["default"]
+    assert len(window.cases) == 40 and window.cases["c1"] == (again[0].likelihood, True)  # type: ignore[union-attr]
+    await budget.weigh("default", "c1", *ANSWERED)  # then answered or handed over: it was still asked
+    assert window.cases["c1"][1] is True
 
 
 async def test_a_new_space_may_ask_its_first_few_questions() -> None:
     budget = AskingBudget(0.15, window=300)
-    first = [await budget.weigh("default", *did_you_mean(0.9)) for _ in range(5)]
+    first = [await budget.weigh("default", f"c{n}", *did_you_mean(0.9)) for n in range(5)]
     allowed = math.ceil(0.15 * FEWEST)
     assert [v.ask for v in first if v] == [True] * allowed + [False] * (5 - allowed)
 

@@ -75,5 +75,14 @@ async def test_a_yes_to_what_staff_would_have_answered_teaches_it_and_a_doubted_
         assert entry is not None and question in entry.questions
         case = await core.cases.get("default", "m2")
         assert case is not None and not case.options  # answered: nothing left to confirm
+
+        # the asker edits their question before saying yes: what was confirmed is not what is asked
+        with monkeypatch.context() as patched:
+            patched.setattr("bot.flows.deciding.decide", confirming("likely"))
+            [option] = (await chat.ask("my refund never came", id="m3", user="u3")).reply.options
+            await chat.edit("m3", "my refund never came, and my card was charged twice", user="u3")
+            assert (await chat.say("yes", thread="m3", user="u3")).reply.kind == "answer"
+        entry = await core.kb.get(option)
+        assert entry is not None and not any("refund never came" in q for q in entry.questions)
     finally:
         await core.close()

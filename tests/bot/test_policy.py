@@ -281,3 +281,10 @@ def test_a_likely_entry_the_rules_would_hand_over_is_offered_to_confirm() -> Non
     assert decide(base, Signals(clarifications=1), T).kind == "route"
     assert decide(base, Signals(options_refused=True), T).kind == "route"
     assert decide(base, Signals(), T.model_copy(update={"confirm_at": 1.0})).kind == "route"  # 1: never
+    # nothing is offered below the floors of every "did you mean", however likely
+    faint = [replace(base[0], score=T.clarify_floor - 0.01, second=None), base[1]]
+    assert decide(faint, Signals(), T).kind == "route"
+    # a hand-over for another reason than doubt stands: a conflict with a close entry
+    close = replace(base[1], score=score - 0.02, probability=0.01)
+    conflict = decide([replace(base[0], conflicts_with=("b",)), close], Signals(), T)
+    assert conflict.kind != "clarify" or conflict.options != ("a",)

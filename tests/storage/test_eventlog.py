@@ -84,6 +84,7 @@ async def test_records_are_read_by_period_space_case_and_kind(db: Sql) -> None:
     async with db.transaction():
         for n in range(5):
             await log.append("decision", at=at(4 + n), space="a", case=f"c{n + 2}", body={"n": n})
+            await log.append("action", at=at(4 + n), space="a", case=f"c{n + 2}", body={"n": -n})
     newest = await log.latest("decision", "a", 3)  # the newest three of the kind and space, oldest first
     assert [json.loads(r.body)["n"] for r in newest] == [2, 3, 4]
     assert [r.seq for r in await log.latest("decision", "b", 10)] == [3]
