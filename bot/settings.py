@@ -56,7 +56,9 @@ class PolicySettings(BaseModel):
                                                             "the question is less close than this to the entry's "
                                                             "centroid: its one near form is a stray (0: never)")
     sure_threshold: float = Field(0.90, description="answer at this score …")
-    sure_margin: float = Field(0.05, description="… with at least this lead")
+    sure_margin: float = Field(0.10, description="… with at least this lead over the best different "
+                                                "entry (two entries' forms both nearly the question are "
+                                                "a close call, not a sure one)")
     clarify_floor: float = Field(0.55, description="offer options when the best entry scores at least this")
     option_floor: float = Field(0.50, description="and every option offered scores at least this")
     clarify_band: float = Field(0.14, description="options are entries within this of the best one")

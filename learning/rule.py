@@ -34,7 +34,7 @@ class FormRule:
     form_margin: float = 0.05
     centroid_floor: float = 0.50
     sure_threshold: float = 0.90
-    sure_margin: float = 0.05
+    sure_margin: float = 0.10
     lone_floor: float = 0.0
     agree_gap: float = 0.15
     sure_centroid_floor: float = 0.45

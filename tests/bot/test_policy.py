@@ -32,6 +32,16 @@ def test_one_lone_close_form_needs_a_higher_score() -> None:
     assert decide([opt("a", T.lone_threshold + 0.01, second=None), opt("b", 0.2)], Signals(), T).kind == "answer"
 
 
+def test_two_entries_both_nearly_the_question_are_a_close_call_not_a_sure_one() -> None:
+    """Fine-grained topics ("card not working" and "virtual card not working") each
+    have a form nearly the question: a lead of a few hundredths is not sure."""
+    twins = [opt("a", 0.94, centroid=0.85), opt("b", 0.87, centroid=0.84)]
+    decision = decide(twins, Signals(), T)
+    assert decision.kind == "clarify" and decision.options[:2] == ("a", "b")
+    clear = [opt("a", 0.94, centroid=0.85), opt("b", 0.94 - T.sure_margin - 0.01, centroid=0.84)]
+    assert decide(clear, Signals(), T).kind == "answer"
+
+
 def test_a_narrow_lead_is_not_enough_even_when_high() -> None:
     narrow = [opt("a", 0.85), opt("b", 0.85 - T.clarify_band + 0.02)]
     assert decide(narrow, Signals(), T).kind == "clarify"
@@ -108,7 +118,7 @@ def test_stale_best_entry_routes() -> None:
 
 
 def test_a_conflicting_close_pair_routes() -> None:
-    options = [opt("a", 0.95, conflicts_with=("b",)), opt("b", 0.95 - T.clarify_band / 2)]
+    options = [opt("a", 0.95, conflicts_with=("b",)), opt("b", 0.95 - T.sure_margin - 0.01)]  # close, though sure
     assert decide(options, Signals(), T).reason == "conflict"
     far = [opt("a", 0.95, conflicts_with=("b",)), opt("b", 0.95 - T.clarify_band - 0.2)]
     assert decide(far, Signals(), T).kind == "answer"
