@@ -30,6 +30,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.policy import Decision, Option
 from storage.contract import LogRepository
@@ -107,6 +108,19 @@ async def asked_lately(log: LogRepository, space: str, limit: int) -> list[Noted
     return out
 
 
+async def asked_share(log: LogRepository, *, since: datetime | None = None, until: datetime | None = None,
+                      space: str | None = None) -> tuple[int, int]:
+    """(questions asked "did you mean", questions the budget weighed) in a period, from the
+    decisions' evidence; a case decided more than once counts once."""
+    asked: dict[tuple[str, str], bool] = {}
+    async for record in log.records(since=since, until=until, space=space, kinds=("decision",)):
+        asking = record.body.get("asking")
+        if isinstance(asking, dict) and record.case:
+            key = (record.space, record.case)
+            asked[key] = asked.get(key, False) or asking.get("asked") is True
+    return sum(asked.values()), len(asked)
+
+
 class AskingBudget:
     """Per space: may this proposed "did you mean" be asked? (``budget`` 1: always.)"""
 
@@ -139,4 +153,4 @@ class AskingBudget:
         return verdict
 
 
-__all__ = ["FEWEST", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "likelihood"]
+__all__ = ["FEWEST", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "asked_share", "likelihood"]

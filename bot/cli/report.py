@@ -30,24 +30,32 @@ def report(
     start, end = period(since, until)
 
     async def go(database: Any) -> Any:
+        from bot.asking import asked_share
+        from storage.eventlog import EventLog
         from storage.models import LearningRows
 
         card = await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
-        return card, await LearningRows(database).measured(space)
+        shared = await asked_share(EventLog(database), since=start, until=end, space=space)
+        return card, await LearningRows(database).measured(space), shared
 
-    card, (answers, shown_wrong) = open_store(settings, go)
+    card, (answers, shown_wrong), (asked, weighed) = open_store(settings, go)
     target = settings.policy.target_wrong_rate
     measured = None if answers == 0 else shown_wrong / answers
+    budget = settings.policy.ask_budget
+    share = None if weighed == 0 else asked / weighed
     if as_json:
         body = card.as_json()
         body["wrong_rate_target"] = {"target": target, "measured": measured, "answers": answers,
                                      "shown_wrong": shown_wrong}
+        body["ask_budget"] = {"budget": budget, "measured": share, "asked": asked, "questions": weighed}
         typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         render_table(card)
         typer.echo(f"wrong rate of the bot's own answers: target {target:.1%}, measured "
                    f"{'n/a' if measured is None else f'{measured:.1%}'} ({shown_wrong} of {answers} answers "
                    f"met by Not solved, a reopen or a staff correction)")
+        typer.echo(f"\"did you mean\" asked: budget {budget:.0%} of questions, measured "
+                   f"{'n/a' if share is None else f'{share:.1%}'} ({asked} of {weighed} questions)")
 
 
 async def print_scorecard(core: Any, console: Any = None) -> None:

@@ -4,13 +4,17 @@ a restart remembers what was asked."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
 from dataclasses import replace
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from bot.asking import FEWEST, AskingBudget, likelihood
+from bot.cli import app
 from bot.policy import Decision, Option
 from knowledge.embedder import CachedEmbedder
 from tests.chat import Chat, make_core
@@ -111,6 +115,11 @@ async def test_over_the_budget_a_did_you_mean_goes_to_staff_and_a_restart_rememb
         await core.close()
     allowed = math.ceil(0.15 * FEWEST)
     assert kinds == ["clarify"] * allowed + ["route"] * (FEWEST - 1 - allowed)
+    # the operator sees the budget beside what was asked (the command runs its own event loop)
+    report = await asyncio.to_thread(CliRunner().invoke, app, ["report", "--db", db])
+    assert report.exit_code == 0, report.output
+    assert f'"did you mean" asked: budget 15% of questions, measured {allowed / (FEWEST - 1):.1%} ' \
+           f"({allowed} of {FEWEST - 1} questions)" in report.output
     assert [a["asked"] for a in asking] == [k == "clarify" for k in kinds]
     assert all(a["likelihood"] is not None for a in asking)  # each was a proposal, weighed
 
