@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.policy import Decision, Option
 from storage.contract import LogRepository
@@ -100,11 +101,9 @@ async def asked_lately(log: LogRepository, space: str, limit: int) -> list[Noted
     first (decisions without the budget's word, such as an asker's pick, are passed over)."""
     out: list[Noted] = []
     for record in await log.latest("decision", space, 3 * limit):
-        asking = json.loads(record.body).get("asking")
-        if isinstance(asking, dict) and record.case:
-            worth = asking.get("likelihood")
-            out.append((record.case, float(worth) if isinstance(worth, int | float) else None,
-                        asking.get("asked") is True))
+        weighed = _weighed(json.loads(record.body))
+        if weighed is not None and record.case:
+            out.append((record.case, *weighed))
     return out
 
 
@@ -114,11 +113,21 @@ async def asked_share(log: LogRepository, *, since: datetime | None = None, unti
     decisions' evidence; a case decided more than once counts once."""
     asked: dict[tuple[str, str], bool] = {}
     async for record in log.records(since=since, until=until, space=space, kinds=("decision",)):
-        asking = record.body.get("asking")
-        if isinstance(asking, dict) and record.case:
+        weighed = _weighed(record.body)
+        if weighed is not None and record.case:
             key = (record.space, record.case)
-            asked[key] = asked.get(key, False) or asking.get("asked") is True
+            asked[key] = asked.get(key, False) or weighed[1]
     return sum(asked.values()), len(asked)
+
+
+def _weighed(body: dict[str, Any]) -> tuple[float | None, bool] | None:
+    """What a logged decision says the budget weighed: (likelihood or None, asked);
+    None for a decision the budget did not weigh (an asker's pick, a staff fan-out)."""
+    asking = body.get("asking")
+    if not isinstance(asking, dict):
+        return None
+    worth = asking.get("likelihood")
+    return (float(worth) if isinstance(worth, int | float) else None), asking.get("asked") is True
 
 
 class AskingBudget:

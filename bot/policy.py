@@ -229,19 +229,13 @@ def likely(options: Sequence[Option], ruled: Decision, t: PolicySettings) -> Dec
     answers, picks, Solved); the centroid guard keeps a question about something the
     knowledge does not cover, which the estimate alone can rate high, with a person.
     ``None``: the rules' decision stands."""
-    top = options[0] if options else None
-    if (top is None or t.likely_at >= 1 or top.probability is None or top.probability < t.likely_at
-            or top.held_back or top.stale or top.centroid is None or top.centroid < t.likely_centroid):
+    found = likely_leader(options, t, at=t.likely_at, centroid=t.likely_centroid, lead=t.likely_lead)
+    if found is None:
         return None
-    lead = centroid_lead(options)
-    if lead is None or lead < t.likely_lead:
-        return None
-    close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
-    if close.intersection(top.conflicts_with):
-        return None
+    top, lead = found
     return Decision("answer", entry=top.entry, confidence=top.score, margin=ruled.margin,
-                    why=f"likely right: estimate {top.probability:.3f} ≥ {t.likely_at:.2f}, the question "
-                        f"{top.centroid:.2f} from the way people ask it, {lead:.2f} ahead of any other "
+                    why=f"likely right: estimate {top.probability or 0.0:.3f} ≥ {t.likely_at:.2f}, the question "
+                        f"{top.centroid or 0.0:.2f} from the way people ask it, {lead:.2f} ahead of any other "
                         f"entry's (the cosine rules alone: {ruled.why})")
 
 
@@ -250,21 +244,36 @@ def confirm(options: Sequence[Option], signals: Signals, ruled: Decision, t: Pol
     calibrated estimate that the best entry is right reaches ``confirm_at`` and the
     question is ``confirm_centroid`` from the way people ask that entry, nearer it than
     any other entry's: asking costs the asker one reply, a hand-over costs them a wait.
-    Its reason is "likely": a "yes" teaches the question as staff answering it would.
-    ``None``: the rules' decision stands."""
-    top = options[0] if options else None
-    if (ruled.kind != "route" or ruled.reason != "low_confidence" or top is None or t.confirm_at >= 1
-            or not plausible(top.score, t) or top.score < t.option_floor or top.probability is None or top.probability < t.confirm_at or top.held_back or top.stale
-            or top.centroid is None or top.centroid < t.confirm_centroid
+    Never below the floors of every "did you mean". Its reason is "likely": a "yes"
+    teaches the question as staff answering it would. ``None``: the rules' decision stands."""
+    if (ruled.kind != "route" or ruled.reason != "low_confidence" or not options
+            or not plausible(options[0].score, t) or options[0].score < t.option_floor
             or signals.clarifications >= t.max_clarifications or signals.options_refused):
         return None
-    lead = centroid_lead(options)
-    close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
-    if lead is None or lead < 0 or close.intersection(top.conflicts_with):
+    found = likely_leader(options, t, at=t.confirm_at, centroid=t.confirm_centroid, lead=0.0)
+    if found is None:
         return None
+    top = found[0]
     return Decision("clarify", reason="likely", options=(top.entry,), confidence=top.score, margin=ruled.margin,
-                    why=f"{top.entry} is likely ({top.probability:.2f}) but not sure enough to answer: "
+                    why=f"{top.entry} is likely ({top.probability or 0.0:.2f}) but not sure enough to answer: "
                         f"asking to confirm it (the cosine rules alone: {ruled.why})")
+
+
+def likely_leader(options: Sequence[Option], t: PolicySettings, *, at: float, centroid: float,
+                  lead: float) -> tuple[Option, float] | None:
+    """The best entry and its centroid's lead, when the calibrated estimate that it is
+    right reaches ``at`` (1: never), the question is ``centroid`` from the way people ask
+    it and its centroid leads every other entry's by ``lead``; never a held-back, stale
+    or conflicting entry (``likely`` answers it, ``confirm`` asks about it)."""
+    top = options[0] if options else None
+    if (top is None or at >= 1 or top.probability is None or top.probability < at
+            or top.held_back or top.stale or top.centroid is None or top.centroid < centroid):
+        return None
+    ahead = centroid_lead(options)
+    close = {o.entry for o in options[1:] if top.score - o.score <= t.clarify_band}
+    if ahead is None or ahead < lead or close.intersection(top.conflicts_with):
+        return None
+    return top, ahead
 
 
 def by_forms(options: Sequence[Option], signals: Signals, t: PolicySettings) -> Decision:
@@ -395,4 +404,4 @@ def decide_calibrated(options: Sequence[Option], signals: Signals, t: PolicySett
 
 
 __all__ = ["Decision", "Option", "Signals", "by_forms", "confirm", "decide", "decide_calibrated", "decide_docs",
-           "decide_forms", "decide_sensitive", "likely", "plausible", "route"]
+           "decide_forms", "decide_sensitive", "likely", "likely_leader", "plausible", "route"]
