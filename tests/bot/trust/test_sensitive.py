@@ -121,6 +121,38 @@ def test_cues_work_without_a_model(text: str, category: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "find me a hotel with good reviews in phoenix",
+        "can you find me the install guide for v2?",
+        "I'm afraid my luggage has gone missing",
+        "I'm scared that all my board data will be lost, how can I back it up?",
+        "How do I completely erase my mails from gmail?",
+    ],
+)
+def test_words_a_cue_shares_with_an_ordinary_request_are_no_cue(text: str) -> None:
+    """"Find me", "I'm afraid" and "erase my" are everyday requests and politeness;
+    only a threat, fear of someone, or a request about one's data is a cue."""
+    assert SensitiveDetector().classify(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("he wrote that he will find me and hurt me", "harassment"),
+        ("he says he's going to find me", "harassment"),
+        ("I'm scared to come back to the server because of one member", "harassment"),
+        ("I'm afraid of him, he keeps posting about me", "harassment"),
+        ("I feel unsafe here", "harassment"),
+        ("please erase all my personal data", "personal_data"),
+    ],
+)
+def test_threats_and_data_requests_are_still_cues(text: str, category: str) -> None:
+    found = SensitiveDetector().classify(text)
+    assert found is not None and (found.category, found.score) == (category, 1.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "how do I reset my password?",
         "How do I enable two-factor authentication?",
         "Where can I download my invoices?",
