@@ -7,8 +7,9 @@ space it keeps each proposal's *likelihood* (the chance that the right entry
 is among the options offered) and whether it was asked. A proposal is asked
 when both hold:
 
-* it is among the likeliest ``budget`` share of the window's cases (a
-  proposal that would not have made the cut in the recent past does not now);
+* it is among the likeliest ``REACH`` × ``budget`` share of the window's
+  cases (a proposal that would not have made the cut in the recent past does
+  not now);
 * fewer than ``budget`` of the window's cases were asked (counting at least
   ``FEWEST`` cases, so a new space may ask its first few).
 
@@ -38,6 +39,10 @@ from storage.contract import LogRepository
 
 # A share of very few questions says little: the budget counts at least this many.
 FEWEST = 20
+# The bar ranks this much more than the budget allows: the cap on what was asked
+# holds the rate, and the bar keeps the least likely out. With both at the budget,
+# each refuses some the other would pass, and the budget goes a tenth unspent.
+REACH = 1.25
 
 Noted = tuple[str, float | None, bool]  # (case, likelihood of its proposal or None, asked)
 # The decisions a space's log kept, oldest first.
@@ -76,7 +81,8 @@ class Window:
         if sum(asked for _, asked in others) >= allowed:
             return None
         ranked = sorted((p for p, _ in others if p is not None), reverse=True)
-        return ranked[allowed - 1] if len(ranked) >= allowed else 0.0
+        reach = math.ceil(REACH * allowed - 1e-9)
+        return ranked[reach - 1] if len(ranked) >= reach else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +98,7 @@ class Verdict:
     def why(self, budget: float) -> str:
         if self.bar is None:
             return f"{budget:.0%} of recent questions were already asked \"did you mean\""
-        return (f"\"did you mean\" is kept for the likeliest {budget:.0%} of questions "
+        return (f"\"did you mean\" is kept for the likeliest close calls, at most {budget:.0%} of questions "
                 f"(these options {self.likelihood:.2f}, the bar {self.bar:.2f})")
 
 
@@ -162,4 +168,4 @@ class AskingBudget:
         return verdict
 
 
-__all__ = ["FEWEST", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "asked_share", "likelihood"]
+__all__ = ["FEWEST", "REACH", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "asked_share", "likelihood"]

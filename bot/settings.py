@@ -91,11 +91,11 @@ class PolicySettings(BaseModel):
                                                           "centroid …")
     likely_lead: float = Field(0.08, ge=0, description="… with the centroid this far ahead of every other "
                                                       "entry's")
-    confirm_at: float = Field(0.8, gt=0, le=1, description="a question the cosine rules would hand over is "
+    confirm_at: float = Field(0.6, gt=0, le=1, description="a question the cosine rules would hand over is "
                                                         "asked \"did you mean\" about the best entry when the "
                                                         "calibrated estimate that it is right is at least this "
                                                         "(1: never) …")
-    confirm_centroid: float = Field(0.6, ge=0, description="… and the question is this close to that entry's "
+    confirm_centroid: float = Field(0.55, ge=0, description="… and the question is this close to that entry's "
                                                           "centroid, nearer it than to any other entry's")
     ask_budget: float = Field(0.15, gt=0, le=1, description="at most this share of questions is asked \"did you "
                                                            "mean\": when more would be, the likeliest options are "

@@ -66,6 +66,18 @@ async def test_where_most_questions_are_close_calls_it_asks_the_likeliest_within
                 for n in range(50)])
 
 
+async def test_the_budget_is_spent_on_close_calls_not_left_unused() -> None:
+    """The bar ranks a little more than the budget allows and the cap holds the rate:
+    with both at the budget, each refuses some the other passes and a tenth goes unspent."""
+    spent = []
+    for seed in (7, 8, 9):
+        budget = AskingBudget(0.15, window=300)
+        rng = random.Random(seed)
+        verdicts = [await budget.weigh("default", f"c{n}", *did_you_mean(rng.random())) for n in range(900)]
+        spent.append(sum(v.ask for v in verdicts[300:] if v is not None) / 600)
+    assert 0.14 <= sum(spent) / len(spent) <= 0.15 + 1 / 600
+
+
 def test_the_chance_that_one_of_the_options_is_right() -> None:
     decision, options = did_you_mean(0.5)
     assert likelihood(decision, options) == 1 - 0.5 * 0.9  # either may be right, neither counted twice
