@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,8 +26,6 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-
-import numpy as np
 
 from bot.actions import Action, CardUpdate, Private, Route
 from bot.asking import AskingBudget, asked_lately
@@ -42,6 +39,7 @@ from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
 from bot.slowcalls import Behind, NeedsCall, OutOnCalls, SlowCalls
+from bot.startup import make_detector, make_learner, maybe_generator, prepare_with_stored_vectors
 from bot.storeless import storable, storeless_words
 from bot.text import clean
 from bot.trust.redact import redact
@@ -54,7 +52,6 @@ from storage import StoreUnavailable, database_for, is_postgres
 from storage.eventlog import EventLog
 from storage.locks import CaseLocks
 from storage.mailroom import EventStatus, Inbox, Lease, Outbox
-from storage.meta import Meta
 from storage.sql import Sql, StoreHealth
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
@@ -192,7 +189,7 @@ class Core:
         detector = make_detector(settings, bundled or embedder)
         await prepare_with_stored_vectors(db, bundled or embedder, detector)
         core = cls(settings=settings, db=db, kb=kb, sensitive=detector, learner=learner)
-        core.generator = await _maybe_generator(settings)
+        core.generator = await maybe_generator(settings)
         return core
 
     async def close(self) -> None:
@@ -482,62 +479,3 @@ class Core:
         from bot.learn import adopt
 
         await adopt(self, embedder)
-
-
-async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,
-                                      detector: SensitiveDetector) -> None:
-    """Embed the detector's examples once per store and model, not at every start."""
-    meta = Meta(db)
-    key = f"example-vectors:{embedder.name}"
-    value = await meta.get(key)
-    if value is not None:
-        stored = json.loads(value)
-        vectors = np.frombuffer(bytes.fromhex(stored["vectors"]), dtype=np.float32)
-        embedder.remember(stored["texts"], vectors.reshape(len(stored["texts"]), embedder.dim))
-    before = len(embedder.cached()[0])
-    await asyncio.to_thread(detector.prepare)
-    texts, vectors = embedder.cached()
-    if len(texts) != before or value is None:
-        await meta.put(key, json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()}))
-
-
-def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:
-    """The learning loop over this store (model versions, calibration, adaptation)."""
-    from bot.learn import make_learner as make
-
-    return make(settings, db, kb)
-
-
-def make_detector(settings: Settings, embedder: CachedEmbedder) -> SensitiveDetector:
-    """The sensitive-case detector from the configured examples and threshold, on
-    ``embedder`` (the bundled model's: the threshold was measured with it; a
-    model adapted later keeps it, ``bot.learn.adopt``)."""
-    extra: dict[str, Any] = {}
-    if settings.sensitive_examples:
-        extra["examples"] = {k: tuple(v) for k, v in settings.sensitive_examples.items()}
-    return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold,
-                             model=embedder.name, **extra)
-
-
-async def _maybe_generator(settings: Settings) -> Generator | None:
-    """The optional grounded generator, when an endpoint is configured.
-
-    Generation is never required: if it cannot be set up the bot says why
-    once and answers extractively.
-    """
-    if not settings.llm.model:
-        return None
-    try:  # imported here, not at the top: openai takes seconds to import
-        from bot.generate import Generator, GeneratorUnavailable
-    except ImportError:
-        logger.warning("an LLM model is configured but grounded generation is not available")
-        return None
-    try:
-        generator = Generator.from_settings(settings)
-    except GeneratorUnavailable as exc:
-        logger.error("grounded generation is off, answers stay extractive: %s", exc)
-        return None
-    logger.info("grounded generation on: model %s at %s", generator.model, generator.endpoint)
-    return generator
-
-
