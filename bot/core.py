@@ -22,15 +22,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.actions import Action, CardUpdate, Private, Route
+from bot.actions import Action
 from bot.asking import AskingBudget, asked_lately
 from bot.cases import CaseStore
 from bot.compose import Composer
+from bot.delivery import Delivery
 from bot.events import Edit, Event, Message
 from bot.flows import route_event
 from bot.flows.questions import fallback
@@ -44,7 +44,7 @@ from bot.storeless import storable, storeless_words
 from bot.text import clean
 from bot.trust.redact import redact
 from bot.trust.sensitive import SensitiveDetector
-from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
+from bot.wire import event_from_json, event_to_json
 from bot.workers import ACTION_LEASE_MS, EVENT_LEASE_MS, Waits, must_it_wait, touches, worker_name
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
@@ -113,6 +113,7 @@ class Core:
         self.worker = worker or worker_name(db.location if db.dialect == "postgresql" else "")
         self.event_lease = Lease(self.worker, EVENT_LEASE_MS)
         self.action_lease = Lease(self.worker, ACTION_LEASE_MS)
+        self.delivery = Delivery(db=db, outbox=self.outbox, cases=self.cases, log=self.log, lease=self.action_lease)
         self.services = Services(
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
@@ -387,7 +388,7 @@ class Core:
                                    inbox=self.inbox, outbox=self.outbox)
                 await flow(handling)
                 await handling.flush()
-                actions = await self._store_actions(handling.actions, event.at)
+                actions = await self.delivery.store(handling.actions, event.at)
                 await self.inbox.mark(event.space, event.id, status)
         except Waits as waits:
             logger.info("event %s in %s waits for %s; handled later", event.id, event.space, waits)
@@ -396,16 +397,6 @@ class Core:
             needs.keys, needs.everything = frozenset(keys), everything
             raise
         return actions
-
-    async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
-        stored: list[Action] = []
-        for action in actions:
-            body = action_to_json(action)
-            seq, key = await self.outbox.put(event_id=action.event, space=action.space, body=body, case=action.case)
-            await self.log.append("action", at=at, space=action.space,
-                                  case=action.case, event_id=action.event, body={**body, "seq": seq})
-            stored.append(replace(action, seq=seq, key=key))
-        return stored
 
     def storeless(self, event: Event, *, failed: bool = False) -> list[Action]:
         """What the bot can still say about ``event`` when the store cannot take it
@@ -416,37 +407,20 @@ class Core:
     # -- delivery --------------------------------------------------------------
 
     async def attempting(self, action: Action) -> None:
-        """``action`` is about to be sent: noted durably, so that after a crash it is
-        looked for on the platform before it is sent again."""
-        await self.outbox.attempt(action.seq)
+        """``action`` is about to be sent: noted durably (``Delivery.attempting``)."""
+        await self.delivery.attempting(action)
 
     async def performed(self, action: Action, ref: str | None = None) -> None:
         """The adapter did ``action``; ``ref`` is what it posted, if anything."""
-        at = datetime.now(UTC)
-        async with self.db.transaction():
-            await self.outbox.performed(action.seq, at=at, ref=ref)
-            already_linked = isinstance(action, Route | CardUpdate) and ref == action.card
-            if ref and action.case and not already_linked and isinstance(action, Route | CardUpdate | Private):
-                what = "dm" if isinstance(action, Private) else "card"
-                await self.cases.link(action.space, ref, action.case, what)
-                if isinstance(action, Route):
-                    case = await self.cases.get(action.space, action.case)
-                    if case is not None:
-                        await self.cases.save(replace(case, card_ref=ref))
+        await self.delivery.performed(action, ref)
 
     async def pending(self) -> list[Action]:
-        """Actions stored but not yet performed (after a crash or an outage), oldest
-        first; ``resend`` on those attempted before."""
-        return [replace(action_from_json(queued.body), seq=queued.seq, key=queued.key,
-                        resend=queued.attempts > 0)
-                for queued in await self.outbox.pending()]
+        """Actions stored but not yet performed, oldest first (``Delivery.pending``)."""
+        return await self.delivery.pending()
 
     async def to_send(self) -> list[Action]:
-        """Pending actions this worker may send now, claimed for it (a case's in order;
-        none another worker holds); ``resend`` on those attempted before."""
-        return [replace(action_from_json(queued.body), seq=queued.seq, key=queued.key,
-                        resend=queued.attempts > 0)
-                for queued in await self.outbox.claim(self.action_lease)]
+        """Pending actions this worker may send now, claimed for it (``Delivery.to_send``)."""
+        return await self.delivery.to_send()
 
     async def waiting(self) -> list[Accepted]:
         """The oldest events stored but not handled yet that this worker may take (its own,
