@@ -21,30 +21,29 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from bot.actions import Action
 from bot.asking import AskingBudget, asked_lately
 from bot.cases import CaseStore
 from bot.compose import Composer
 from bot.delivery import Delivery
-from bot.events import Edit, Event, Message
+from bot.events import Event, Message
 from bot.flows import route_event
 from bot.flows.questions import fallback
 from bot.handling import Handling
+from bot.intake import Accepted, concerns_bot, prepare, stored_unhandled
 from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
 from bot.slowcalls import Behind, NeedsCall, OutOnCalls, SlowCalls
 from bot.startup import make_detector, make_learner, maybe_generator, prepare_with_stored_vectors
 from bot.storeless import storable, storeless_words
-from bot.text import clean
-from bot.trust.redact import redact
 from bot.trust.sensitive import SensitiveDetector
-from bot.wire import event_from_json, event_to_json
+from bot.wire import event_to_json
 from bot.workers import ACTION_LEASE_MS, EVENT_LEASE_MS, Waits, must_it_wait, touches, worker_name
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import CachedEmbedder, load_embedder
@@ -60,21 +59,7 @@ if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a conf
 
 logger = logging.getLogger(__name__)
 
-# What ``accept`` found: new and stored, stored before (a redelivery), or not for the bot.
-Acceptance = Literal["stored", "seen", "ignored"]
-# What ``_prepare`` noted about a message, stored with the event.
-NOTES = ("truncated", "original_length", "redactions", "secrets")
 IN_HAND_KEPT = 10_000  # events counted as in hand at most (one never processed here is not kept forever)
-
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """An event as the core took it in: cleaned, redacted, and whether it was stored."""
-
-    event: Event
-    notes: dict[str, Any]
-    verdict: Acceptance
 
 
 class NotHandled(Exception):
@@ -231,8 +216,9 @@ class Core:
         it durably. Quick (no retrieval, not behind other events' handling), so the
         platform can be acknowledged as soon as it returns. Raises
         ``StoreUnavailable`` when the store cannot take the event now."""
-        event, notes = self._prepare(event)
-        if not await self._concerns_us(event):
+        event, notes = prepare(event, limit=self.settings.max_message_chars)
+        if not await concerns_bot(event, community=self.services.community, cases=self.cases,
+                                  inbox=self.inbox):
             logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
             return Accepted(event, notes, "ignored")
         if not await self._store_event(event, notes):
@@ -292,20 +278,6 @@ class Core:
                     event.id, needs.call.use, calls.calls + 1)
         await calls.make(needs.call)
 
-    def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
-        """Make every text storable, clean the message and redact personal data
-        before anything stores it."""
-        event = storable(event)
-        notes: dict[str, Any] = {}
-        if isinstance(event, Message | Edit):
-            cleaned = clean(event.text, limit=self.settings.max_message_chars)
-            red = redact(cleaned.text)
-            notes = {"truncated": cleaned.truncated, "original_length": cleaned.original_length,
-                     "redactions": len(red.spans),
-                     "secrets": sorted({s.kind for s in red.secrets})}
-            event = replace(event, text=red.text)
-        return event, notes
-
     def _prefetch(self, event: Event) -> None:
         """A new question will be embedded: start now, while the event is stored and
         waits its turn (the vector depends on the text alone)."""
@@ -324,21 +296,6 @@ class Core:
             if self.learner is not None:
                 await self.learner.follow(self.adopt)
         self._data_version = version
-
-    async def _concerns_us(self, event: Event) -> bool:
-        """Only messages the bot acts on are stored: help and staff channels,
-        direct messages and mentions, and threads of known cases (or of a question
-        stored and still waiting its turn). Chatter in other channels the bot can
-        read never enters its store."""
-        if not isinstance(event, Message) or event.direct:
-            return True
-        if self.services.community.channel_kind(event) != "other":
-            return True
-        if event.thread is None:
-            return False
-        return (await self.cases.get(event.space, event.thread) is not None
-                or await self.cases.by_ref(event.space, event.thread) is not None
-                or await self.inbox.known(event.space, event.thread))
 
     async def _store_event(self, event: Event, notes: dict[str, Any]) -> bool:
         """Store the event before anything acts on it; ``False`` if it was
@@ -426,18 +383,7 @@ class Core:
         """The oldest events stored but not handled yet that this worker may take (its own,
         and those of a worker whose lease ran out: it stopped, or the store failed, before
         their turn), ready for ``process``."""
-        accepted: list[Accepted] = []
-        for item in await self.inbox.unhandled(worker=self.worker):
-            try:
-                event = event_from_json(item.body)
-            except ValueError:
-                logger.exception("stored event %s cannot be read back; marked failed", item.id)
-                await self.inbox.mark(item.space, item.id, "failed")
-                continue
-            event = replace(event, platform=item.body.get("platform", event.platform))
-            notes = {k: item.body[k] for k in NOTES if k in item.body}
-            accepted.append(Accepted(event, notes, "stored"))
-        return accepted
+        return await stored_unhandled(self.inbox, self.worker)
 
     # -- the learning loop --------------------------------------------------------
 
