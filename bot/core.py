@@ -9,7 +9,9 @@ the resulting actions in the outbox, claimed so it happens once, and, should
 the flow fail, a fallback that still tells the asker who has their question.
 A slow call the flow needs (the LLM) is made outside the lock and the
 transaction (``bot.slowcalls``); the leases and lock keys several workers on
-one store need are in ``bot.workers``.
+one store need are in ``bot.workers``. How an event is prepared and read back
+is in ``bot.intake``, the outbox's side in ``bot.delivery``, and what ``open``
+builds from settings in ``bot.startup``.
 When the store itself fails, the event waits (stored, or held by the runtime)
 and ``storeless`` says what the bot can still tell the person.
 """
@@ -23,7 +25,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.actions import Action
@@ -40,14 +41,14 @@ from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
 from bot.slowcalls import Behind, NeedsCall, OutOnCalls, SlowCalls
-from bot.startup import make_detector, make_learner, maybe_generator, prepare_with_stored_vectors
+from bot.startup import maybe_generator, open_parts
 from bot.storeless import storable, storeless_words
 from bot.trust.sensitive import SensitiveDetector
 from bot.wire import event_to_json
 from bot.workers import ACTION_LEASE_MS, EVENT_LEASE_MS, Waits, must_it_wait, touches, worker_name
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import CachedEmbedder, load_embedder
-from storage import StoreUnavailable, database_for, is_postgres
+from knowledge.embedder import CachedEmbedder
+from storage import StoreUnavailable
 from storage.eventlog import EventLog
 from storage.locks import CaseLocks
 from storage.mailroom import EventStatus, Inbox, Lease, Outbox
@@ -142,39 +143,10 @@ class Core:
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
-        """Open the store and load the index while the model loads in a thread:
-        start-up costs the slower of the two, not their sum."""
-        model_task = None
-        if embedder is None:
-            model_task = asyncio.create_task(asyncio.to_thread(
-                load_embedder, settings.embedder, threads=settings.embed_threads))
-        db = database_for(settings.db)
-        try:
-            await db.open()
-            local = settings.db != ":memory:" and not is_postgres(settings.db)
-            snapshots = Path(settings.db + ".index") if local else None
-            kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
-                               support_k=settings.policy.support_k, batch_window=settings.embed_batch_ms / 1000,
-                               batch_max=settings.embed_batch_max)
-            learner = make_learner(settings, db, kb)
-            version = await learner.open()  # first: it may re-embed every form (a lost weights file)
-            await kb.open()
-            bundled = None  # the sensitive examples' model when an adapted one answers
-            if version and embedder is None:
-                assert model_task is not None
-                bundled = await model_task
-                model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))
-            if model_task is not None:
-                kb.embedder = embedder = await model_task
-        except BaseException:
-            if model_task is not None and not model_task.done():
-                model_task.cancel()
-            await db.close()
-            raise
-        assert embedder is not None
-        detector = make_detector(settings, bundled or embedder)
-        await prepare_with_stored_vectors(db, bundled or embedder, detector)
-        core = cls(settings=settings, db=db, kb=kb, sensitive=detector, learner=learner)
+        """The core over the store and model ``settings`` name (``bot.startup.open_parts``:
+        the model loads while the store opens), with the generator if one is configured."""
+        parts = await open_parts(settings, embedder=embedder)
+        core = cls(settings=settings, db=parts.db, kb=parts.kb, sensitive=parts.detector, learner=parts.learner)
         core.generator = await maybe_generator(settings)
         return core
 

@@ -1,7 +1,8 @@
-"""What ``Core.open`` builds from settings besides the core itself: the learning
-loop, the sensitive-case detector (its examples' vectors kept in the store, so
-a start embeds them once per store and model) and the optional grounded
-generator. Apart from ``bot.core`` so the pipeline reads on its own.
+"""What ``Core.open`` builds from settings besides the core itself: the store
+and the knowledge base (opened while the model loads in a thread), the
+learning loop, the sensitive-case detector (its examples' vectors kept in the
+store, so a start embeds them once per store and model) and the optional
+grounded generator. Apart from ``bot.core`` so the pipeline reads on its own.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +19,8 @@ import numpy as np
 from bot.settings import Settings
 from bot.trust.sensitive import SensitiveDetector
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import CachedEmbedder
+from knowledge.embedder import CachedEmbedder, load_embedder
+from storage import database_for, is_postgres
 from storage.meta import Meta
 from storage.sql import Sql
 
@@ -25,6 +29,53 @@ if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a conf
     from learning.loop import Learner
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What a core is built over: its store, its knowledge base (with the model
+    that answers), the sensitive-case detector and the learning loop."""
+
+    db: Sql
+    kb: KnowledgeBase
+    detector: SensitiveDetector
+    learner: Learner
+
+
+async def open_parts(settings: Settings, *, embedder: CachedEmbedder | None = None) -> Opened:
+    """Open the store and load the index while the model loads in a thread:
+    start-up costs the slower of the two, not their sum."""
+    model_task = None
+    if embedder is None:
+        model_task = asyncio.create_task(asyncio.to_thread(
+            load_embedder, settings.embedder, threads=settings.embed_threads))
+    db = database_for(settings.db)
+    try:
+        await db.open()
+        local = settings.db != ":memory:" and not is_postgres(settings.db)
+        snapshots = Path(settings.db + ".index") if local else None
+        kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
+                           support_k=settings.policy.support_k, batch_window=settings.embed_batch_ms / 1000,
+                           batch_max=settings.embed_batch_max)
+        learner = make_learner(settings, db, kb)
+        version = await learner.open()  # first: it may re-embed every form (a lost weights file)
+        await kb.open()
+        bundled = None  # the sensitive examples' model when an adapted one answers
+        if version and embedder is None:
+            assert model_task is not None
+            bundled = await model_task
+            model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))
+        if model_task is not None:
+            kb.embedder = embedder = await model_task
+    except BaseException:
+        if model_task is not None and not model_task.done():
+            model_task.cancel()
+        await db.close()
+        raise
+    assert embedder is not None
+    detector = make_detector(settings, bundled or embedder)
+    await prepare_with_stored_vectors(db, bundled or embedder, detector)
+    return Opened(db=db, kb=kb, detector=detector, learner=learner)
 
 
 async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,
