@@ -4,7 +4,8 @@ A new entry, a new question form, a new version or a retirement changes the
 index in place inside the writing transaction, so it is searchable by the very
 next event (and by the rest of the same event, which is how one staff answer
 can answer every other open case that asked the same thing). Should the
-transaction roll back, the index change is undone with it.
+transaction roll back, the index change is undone with it (an entry's forms
+and the index are kept in step by ``knowledge.forms``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 from knowledge.batching import MAX_BATCH, WINDOW
 from knowledge.docs.passages import passage_texts
 from knowledge.embedder import DIM, CachedEmbedder
-from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
+from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
+from knowledge.forms import add_forms, add_passages, remove_forms, replace_forms, replace_passages
 from knowledge.indexes import Near, SpaceIndexes
 from knowledge.integrity import content_hash
 from knowledge.prefetch import SEARCH_K, Prefetcher
@@ -257,8 +259,8 @@ class KnowledgeBase:
             await self.store.save(entry, snapshot=True)
             if vectors is None and known is not None and all(q in known for q in entry.questions):
                 vectors = np.stack([known[q] for q in entry.questions])
-            await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)
-            await self._add_passages(entry, passage_texts(entry), known, author=author, at=at)
+            await add_forms(self, entry, list(entry.questions), vectors, author=author, case=case, at=at)
+            await add_passages(self, entry, passage_texts(entry), known, author=author, at=at)
             await self._log_change(entry, "created", at)
         return entry
 
@@ -279,7 +281,7 @@ class KnowledgeBase:
             updated = replace(entry, questions=(*entry.questions, question), updated_at=at)
             await self.store.save(updated, snapshot=False)
             vectors = None if vector is None else np.asarray(vector).reshape(1, -1)
-            await self._add_forms(updated, [question], vectors, author=author, case=case, at=at)
+            await add_forms(self, updated, [question], vectors, author=author, case=case, at=at)
         return updated
 
     async def withdraw_question(self, entry: Entry, *, case: str, at: datetime) -> tuple[Entry, list[str]]:
@@ -297,7 +299,7 @@ class KnowledgeBase:
             updated = replace(entry, questions=tuple(q for q in entry.questions if q not in gone), updated_at=at)
             await self.store.save(updated, snapshot=False)
             if entry.status == LIVE:
-                await self._remove_forms(entry.space, [fid for fid, _ in forms])
+                await remove_forms(self, entry.space, [fid for fid, _ in forms])
             else:  # never in the index
                 await self.store.kill_forms([fid for fid, _ in forms], entry.space)
         return updated, gone
@@ -354,9 +356,9 @@ class KnowledgeBase:
             )
             await self.store.save(updated, snapshot=True)
             if questions is not None or entry.status != updated.status:
-                await self._replace_forms(entry, updated, author=author, case=case, at=at)
+                await replace_forms(self, entry, updated, author=author, case=case, at=at)
             if (passage_texts(entry) != passage_texts(updated) or entry.status != updated.status):
-                await self._replace_passages(entry, updated, known, author=author, at=at)
+                await replace_passages(self, entry, updated, known, author=author, at=at)
             await self.store.settle_conflicts(entry.id, at)
             await self._log_change(updated, "revised", at)
         return updated
@@ -370,7 +372,7 @@ class KnowledgeBase:
             await self.store.save(retired, snapshot=True)
             forms = [fid for fid, _ in await self.store.live_forms(entry.id)]
             if entry.status == LIVE:
-                await self._remove_forms(entry.space, forms)
+                await remove_forms(self, entry.space, forms)
             else:  # a pending entry (a rejected past thread) was never in the index
                 await self.store.kill_forms(forms, entry.space)
             await self.store.settle_conflicts(entry.id, at)
@@ -383,89 +385,6 @@ class KnowledgeBase:
             return entry
         return await self.revise(entry, author=by, origin=entry.origin, at=at, status=LIVE,
                                  case=entry.source_case)
-
-    async def _add_forms(
-        self,
-        entry: Entry,
-        texts: list[str],
-        vectors: np.ndarray | None,
-        *,
-        author: str | None,
-        case: str | None,
-        at: datetime,
-        kind: str = QUESTION,
-    ) -> None:
-        if not texts:
-            return
-        if vectors is None:
-            vectors = await self.embedder.embed(texts)
-        form_ids = await self.store.add_forms(entry, texts, vectors, author=author, case=case, at=at,
-                                              kind=kind)
-        if entry.status != LIVE:
-            return  # stored, but answers no one until approved
-        self.db.on_rollback(self.indexes.add(entry.space, form_ids, entry.id, vectors,
-                                             passages=kind == PASSAGE))
-
-    async def _add_passages(self, entry: Entry, texts: Sequence[str],
-                            known: Mapping[str, np.ndarray] | None, *, author: str | None,
-                            at: datetime) -> None:
-        texts = list(dict.fromkeys(texts))
-        if not texts:
-            return
-        vectors = None
-        if known is not None and all(t in known for t in texts):
-            vectors = np.stack([known[t] for t in texts])
-        await self._add_forms(entry, texts, vectors, author=author, case=None, at=at, kind=PASSAGE)
-
-    async def _replace_passages(self, old: Entry, new: Entry, known: Mapping[str, np.ndarray] | None,
-                                *, author: str | None, at: datetime) -> None:
-        """A section's text changed: passages that stayed the same keep their
-        vectors; only the new ones are embedded."""
-        current = await self.store.live_forms(old.id, PASSAGE)
-        wanted = list(dict.fromkeys(passage_texts(new))) if new.status == LIVE else []
-        keep = set(wanted)
-        await self._remove_forms(old.space, [fid for fid, text in current if text not in keep])
-        kept = [(fid, text) for fid, text in current if text in keep]
-        if old.status != LIVE and kept:  # coming back: re-index the passages it kept
-            vectors = await self.store.form_vectors([fid for fid, _ in kept])
-            self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors,
-                                                 passages=True))
-            await self.store.note_forms([f for f, _ in kept], new.space, "add")
-        have = {text for _, text in kept}
-        await self._add_passages(new, [t for t in wanted if t not in have], known, author=author, at=at)
-
-    async def _remove_forms(self, space: str, form_ids: list[int]) -> None:
-        if not form_ids:
-            return
-        vectors = await self.store.form_vectors(form_ids)
-        await self.store.kill_forms(form_ids, space)
-        self.db.on_rollback(self.indexes.remove(space, form_ids, vectors))
-
-    async def _replace_forms(
-        self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
-    ) -> None:
-        current = await self.store.live_forms(old.id, QUESTION)
-        keep = set(new.questions)
-        if new.status != LIVE and old.status == LIVE:
-            await self._remove_forms(old.space, [fid for fid, _ in current])
-            return
-        if new.status != LIVE:  # never searched (pending): the stored forms follow its questions
-            await self.store.kill_forms([fid for fid, text in current if text not in keep], old.space)
-            have = {text for _, text in current if text in keep}
-            await self._add_forms(new, [q for q in new.questions if q not in have], None,
-                                  author=author, case=case, at=at)
-            return
-        gone = [fid for fid, text in current if text not in keep]
-        await self._remove_forms(old.space, gone)
-        have = {text for fid, text in current if text in keep}
-        if old.status != LIVE:  # coming back: re-index the forms it kept
-            kept = [(fid, text) for fid, text in current if text in keep]
-            if kept:
-                vectors = await self.store.form_vectors([fid for fid, _ in kept])
-                self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors))
-                await self.store.note_forms([f for f, _ in kept], new.space, "add")
-        await self._add_forms(new, [q for q in new.questions if q not in have], None,
-                              author=author, case=case, at=at)
 
     async def _log_change(self, entry: Entry, what: str, at: datetime) -> None:
         """Knowledge changes go into the event log too: the scorecard reads them."""
