@@ -23,6 +23,7 @@ from knowledge.batching import MAX_BATCH, WINDOW
 from knowledge.docs.passages import passage_texts
 from knowledge.embedder import DIM, CachedEmbedder
 from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
+from knowledge.follow import Follower
 from knowledge.forms import add_forms, add_passages, remove_forms, replace_forms, replace_passages
 from knowledge.indexes import Near, SpaceIndexes
 from knowledge.integrity import content_hash
@@ -65,9 +66,7 @@ class KnowledgeBase:
         self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, window=batch_window,
                                      max_batch=batch_max)
         self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
-        self._unsubscribe: Callable[[], None] | None = None
-        self._following: asyncio.Task[None] | None = None
-        self._follow_again = False
+        self.follower = Follower(self.catch_up)
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -88,7 +87,7 @@ class KnowledgeBase:
         await self.indexes.load()
         if await self.store.index_old_forms():
             logger.info("question forms stored before the full-text index now searchable by their words")
-        self._unsubscribe = self.db.subscribe(self._store_changed)
+        self.follower.start(self.db)
 
     async def reload(self) -> None:
         """Every stored vector changed (a new model was swapped in): rebuild the
@@ -102,35 +101,13 @@ class KnowledgeBase:
 
     async def close(self) -> None:
         """Stop following; save changed HNSW snapshots, so the next start is fast."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._following is not None:
-            await asyncio.gather(self._following, return_exceptions=True)
-            self._following = None
+        await self.follower.stop()
         await self.indexes.save()
 
     async def catch_up(self) -> None:
         """Another process wrote to the store: follow its knowledge changes."""
         self.store.forget_cached()
         await self.indexes.catch_up()
-
-    def _store_changed(self, kind: str) -> None:
-        """Another process changed knowledge (or we may have missed it while
-        reconnecting): catch up from the change feed now, not at the next event."""
-        if kind not in ("knowledge", "reconnected"):
-            return
-        self._follow_again = True
-        if self._following is None or self._following.done():
-            self._following = asyncio.create_task(self._follow(), name="journeybot-kb-follow")
-
-    async def _follow(self) -> None:
-        while self._follow_again:
-            self._follow_again = False
-            try:
-                await self.catch_up()
-            except Exception:  # the next change (or event) tries again
-                logger.exception("following another process's knowledge change failed")
 
     def index_of(self, space: str) -> VectorIndex:
         return self.indexes.index_of(space)
