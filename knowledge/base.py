@@ -10,7 +10,6 @@ and the index are kept in step by ``knowledge.forms``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -63,9 +62,8 @@ class KnowledgeBase:
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._index_options = {"dim": dim, "hnsw_min": hnsw_min, "snapshot_dir": snapshot_dir}
-        self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, window=batch_window,
+        self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, store=self.store, window=batch_window,
                                      max_batch=batch_max)
-        self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
         self.follower = Follower(self.catch_up)
 
     @property
@@ -127,9 +125,7 @@ class KnowledgeBase:
         its words up in the store meanwhile. ``embed([text])`` and
         ``search(space, vector, text=text)`` then pick the results up."""
         self.prefetcher.start(space, text)
-        if self.indexes.has_docs(space) and (space, text) not in self._lexical:
-            self._lexical[(space, text)] = (self.indexes.version, asyncio.create_task(
-                lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
+        self.prefetcher.start_words(space, text)
 
     def batch_while(self, busy: Callable[[], bool]) -> None:
         """New questions wait the batching window for company only while ``busy()``
@@ -138,20 +134,11 @@ class KnowledgeBase:
 
     def forget_prefetch(self, space: str, text: str) -> None:
         self.prefetcher.forget(space, text)
-        found = self._lexical.pop((space, text), None)
-        if found is not None and not found[1].done():
-            found[1].cancel()
 
     async def _words(self, space: str, text: str) -> Lexical:
-        found = self._lexical.pop((space, text), None)
+        found = await self.prefetcher.take_words(space, text)
         if found is not None:
-            version, task = found
-            try:
-                result = await task
-            except (asyncio.CancelledError, Exception):  # looked up again below, where a failure shows
-                result = None
-            if result is not None and version == self.indexes.version:
-                return result
+            return found
         return await lexical_search(self.store, space, text, total=self.indexes.size())
 
     async def _nearest(self, space: str, vector: np.ndarray, k: int, text: str | None) -> list[Near]:
