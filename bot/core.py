@@ -9,7 +9,9 @@ the resulting actions in the outbox, claimed so it happens once, and, should
 the flow fail, a fallback that still tells the asker who has their question.
 A slow call the flow needs (the LLM) is made outside the lock and the
 transaction (``bot.slowcalls``); the leases and lock keys several workers on
-one store need are in ``bot.workers``.
+one store need are in ``bot.workers``. How an event is prepared and read back
+is in ``bot.intake``, the outbox's side in ``bot.delivery``, and what ``open``
+builds from settings in ``bot.startup``.
 When the store itself fails, the event waits (stored, or held by the runtime)
 and ``storeless`` says what the bot can still tell the person.
 """
@@ -18,43 +20,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from bot.actions import Action, CardUpdate, Private, Route
+from bot.actions import Action
 from bot.asking import AskingBudget, asked_lately
 from bot.cases import CaseStore
 from bot.compose import Composer
-from bot.events import Edit, Event, Message
+from bot.delivery import Delivery
+from bot.events import Event, Message
 from bot.flows import route_event
 from bot.flows.questions import fallback
 from bot.handling import Handling
+from bot.intake import Accepted, concerns_bot, prepare, stored_unhandled
 from bot.journeys import JourneyStore
 from bot.services import Community, Services
 from bot.settings import Settings
 from bot.slowcalls import Behind, NeedsCall, OutOnCalls, SlowCalls
+from bot.startup import maybe_generator, open_parts
 from bot.storeless import storable, storeless_words
-from bot.text import clean
-from bot.trust.redact import redact
 from bot.trust.sensitive import SensitiveDetector
-from bot.wire import action_from_json, action_to_json, event_from_json, event_to_json
+from bot.wire import event_to_json
 from bot.workers import ACTION_LEASE_MS, EVENT_LEASE_MS, Waits, must_it_wait, touches, worker_name
 from knowledge.base import KnowledgeBase
-from knowledge.embedder import CachedEmbedder, load_embedder
-from storage import StoreUnavailable, database_for, is_postgres
+from knowledge.embedder import CachedEmbedder
+from storage import StoreUnavailable
 from storage.eventlog import EventLog
 from storage.locks import CaseLocks
 from storage.mailroom import EventStatus, Inbox, Lease, Outbox
-from storage.meta import Meta
 from storage.sql import Sql, StoreHealth
 
 if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a configured LLM loads it
@@ -63,21 +60,7 @@ if TYPE_CHECKING:  # not a cycle: openai takes seconds to import, so only a conf
 
 logger = logging.getLogger(__name__)
 
-# What ``accept`` found: new and stored, stored before (a redelivery), or not for the bot.
-Acceptance = Literal["stored", "seen", "ignored"]
-# What ``_prepare`` noted about a message, stored with the event.
-NOTES = ("truncated", "original_length", "redactions", "secrets")
 IN_HAND_KEPT = 10_000  # events counted as in hand at most (one never processed here is not kept forever)
-
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """An event as the core took it in: cleaned, redacted, and whether it was stored."""
-
-    event: Event
-    notes: dict[str, Any]
-    verdict: Acceptance
 
 
 class NotHandled(Exception):
@@ -116,6 +99,7 @@ class Core:
         self.worker = worker or worker_name(db.location if db.dialect == "postgresql" else "")
         self.event_lease = Lease(self.worker, EVENT_LEASE_MS)
         self.action_lease = Lease(self.worker, ACTION_LEASE_MS)
+        self.delivery = Delivery(db=db, outbox=self.outbox, cases=self.cases, log=self.log, lease=self.action_lease)
         self.services = Services(
             community=Community.of(settings), cases=self.cases, journeys=self.journeys, log=self.log,
             kb=kb, composer=composer or Composer(team=settings.staff_team_name), policy=settings.policy,
@@ -159,40 +143,11 @@ class Core:
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: CachedEmbedder | None = None) -> Core:
-        """Open the store and load the index while the model loads in a thread:
-        start-up costs the slower of the two, not their sum."""
-        model_task = None
-        if embedder is None:
-            model_task = asyncio.create_task(asyncio.to_thread(
-                load_embedder, settings.embedder, threads=settings.embed_threads))
-        db = database_for(settings.db)
-        try:
-            await db.open()
-            local = settings.db != ":memory:" and not is_postgres(settings.db)
-            snapshots = Path(settings.db + ".index") if local else None
-            kb = KnowledgeBase(db, embedder, hnsw_min=settings.index_hnsw_min, snapshot_dir=snapshots,
-                               support_k=settings.policy.support_k, batch_window=settings.embed_batch_ms / 1000,
-                               batch_max=settings.embed_batch_max)
-            learner = make_learner(settings, db, kb)
-            version = await learner.open()  # first: it may re-embed every form (a lost weights file)
-            await kb.open()
-            bundled = None  # the sensitive examples' model when an adapted one answers
-            if version and embedder is None:
-                assert model_task is not None
-                bundled = await model_task
-                model_task = asyncio.create_task(asyncio.to_thread(learner.embedder, settings.embed_threads))
-            if model_task is not None:
-                kb.embedder = embedder = await model_task
-        except BaseException:
-            if model_task is not None and not model_task.done():
-                model_task.cancel()
-            await db.close()
-            raise
-        assert embedder is not None
-        detector = make_detector(settings, bundled or embedder)
-        await prepare_with_stored_vectors(db, bundled or embedder, detector)
-        core = cls(settings=settings, db=db, kb=kb, sensitive=detector, learner=learner)
-        core.generator = await _maybe_generator(settings)
+        """The core over the store and model ``settings`` name (``bot.startup.open_parts``:
+        the model loads while the store opens), with the generator if one is configured."""
+        parts = await open_parts(settings, embedder=embedder)
+        core = cls(settings=settings, db=parts.db, kb=parts.kb, sensitive=parts.detector, learner=parts.learner)
+        core.generator = await maybe_generator(settings)
         return core
 
     async def close(self) -> None:
@@ -233,8 +188,9 @@ class Core:
         it durably. Quick (no retrieval, not behind other events' handling), so the
         platform can be acknowledged as soon as it returns. Raises
         ``StoreUnavailable`` when the store cannot take the event now."""
-        event, notes = self._prepare(event)
-        if not await self._concerns_us(event):
+        event, notes = prepare(event, limit=self.settings.max_message_chars)
+        if not await concerns_bot(event, community=self.services.community, cases=self.cases,
+                                  inbox=self.inbox):
             logger.debug("message %s in %s is not for the bot: not stored", event.id, event.space)
             return Accepted(event, notes, "ignored")
         if not await self._store_event(event, notes):
@@ -294,20 +250,6 @@ class Core:
                     event.id, needs.call.use, calls.calls + 1)
         await calls.make(needs.call)
 
-    def _prepare(self, event: Event) -> tuple[Event, dict[str, Any]]:
-        """Make every text storable, clean the message and redact personal data
-        before anything stores it."""
-        event = storable(event)
-        notes: dict[str, Any] = {}
-        if isinstance(event, Message | Edit):
-            cleaned = clean(event.text, limit=self.settings.max_message_chars)
-            red = redact(cleaned.text)
-            notes = {"truncated": cleaned.truncated, "original_length": cleaned.original_length,
-                     "redactions": len(red.spans),
-                     "secrets": sorted({s.kind for s in red.secrets})}
-            event = replace(event, text=red.text)
-        return event, notes
-
     def _prefetch(self, event: Event) -> None:
         """A new question will be embedded: start now, while the event is stored and
         waits its turn (the vector depends on the text alone)."""
@@ -326,21 +268,6 @@ class Core:
             if self.learner is not None:
                 await self.learner.follow(self.adopt)
         self._data_version = version
-
-    async def _concerns_us(self, event: Event) -> bool:
-        """Only messages the bot acts on are stored: help and staff channels,
-        direct messages and mentions, and threads of known cases (or of a question
-        stored and still waiting its turn). Chatter in other channels the bot can
-        read never enters its store."""
-        if not isinstance(event, Message) or event.direct:
-            return True
-        if self.services.community.channel_kind(event) != "other":
-            return True
-        if event.thread is None:
-            return False
-        return (await self.cases.get(event.space, event.thread) is not None
-                or await self.cases.by_ref(event.space, event.thread) is not None
-                or await self.inbox.known(event.space, event.thread))
 
     async def _store_event(self, event: Event, notes: dict[str, Any]) -> bool:
         """Store the event before anything acts on it; ``False`` if it was
@@ -390,7 +317,7 @@ class Core:
                                    inbox=self.inbox, outbox=self.outbox)
                 await flow(handling)
                 await handling.flush()
-                actions = await self._store_actions(handling.actions, event.at)
+                actions = await self.delivery.store(handling.actions, event.at)
                 await self.inbox.mark(event.space, event.id, status)
         except Waits as waits:
             logger.info("event %s in %s waits for %s; handled later", event.id, event.space, waits)
@@ -399,16 +326,6 @@ class Core:
             needs.keys, needs.everything = frozenset(keys), everything
             raise
         return actions
-
-    async def _store_actions(self, actions: list[Action], at: datetime) -> list[Action]:
-        stored: list[Action] = []
-        for action in actions:
-            body = action_to_json(action)
-            seq, key = await self.outbox.put(event_id=action.event, space=action.space, body=body, case=action.case)
-            await self.log.append("action", at=at, space=action.space,
-                                  case=action.case, event_id=action.event, body={**body, "seq": seq})
-            stored.append(replace(action, seq=seq, key=key))
-        return stored
 
     def storeless(self, event: Event, *, failed: bool = False) -> list[Action]:
         """What the bot can still say about ``event`` when the store cannot take it
@@ -419,54 +336,26 @@ class Core:
     # -- delivery --------------------------------------------------------------
 
     async def attempting(self, action: Action) -> None:
-        """``action`` is about to be sent: noted durably, so that after a crash it is
-        looked for on the platform before it is sent again."""
-        await self.outbox.attempt(action.seq)
+        """``action`` is about to be sent: noted durably (``Delivery.attempting``)."""
+        await self.delivery.attempting(action)
 
     async def performed(self, action: Action, ref: str | None = None) -> None:
         """The adapter did ``action``; ``ref`` is what it posted, if anything."""
-        at = datetime.now(UTC)
-        async with self.db.transaction():
-            await self.outbox.performed(action.seq, at=at, ref=ref)
-            already_linked = isinstance(action, Route | CardUpdate) and ref == action.card
-            if ref and action.case and not already_linked and isinstance(action, Route | CardUpdate | Private):
-                what = "dm" if isinstance(action, Private) else "card"
-                await self.cases.link(action.space, ref, action.case, what)
-                if isinstance(action, Route):
-                    case = await self.cases.get(action.space, action.case)
-                    if case is not None:
-                        await self.cases.save(replace(case, card_ref=ref))
+        await self.delivery.performed(action, ref)
 
     async def pending(self) -> list[Action]:
-        """Actions stored but not yet performed (after a crash or an outage), oldest
-        first; ``resend`` on those attempted before."""
-        return [replace(action_from_json(queued.body), seq=queued.seq, key=queued.key,
-                        resend=queued.attempts > 0)
-                for queued in await self.outbox.pending()]
+        """Actions stored but not yet performed, oldest first (``Delivery.pending``)."""
+        return await self.delivery.pending()
 
     async def to_send(self) -> list[Action]:
-        """Pending actions this worker may send now, claimed for it (a case's in order;
-        none another worker holds); ``resend`` on those attempted before."""
-        return [replace(action_from_json(queued.body), seq=queued.seq, key=queued.key,
-                        resend=queued.attempts > 0)
-                for queued in await self.outbox.claim(self.action_lease)]
+        """Pending actions this worker may send now, claimed for it (``Delivery.to_send``)."""
+        return await self.delivery.to_send()
 
     async def waiting(self) -> list[Accepted]:
         """The oldest events stored but not handled yet that this worker may take (its own,
         and those of a worker whose lease ran out: it stopped, or the store failed, before
         their turn), ready for ``process``."""
-        accepted: list[Accepted] = []
-        for item in await self.inbox.unhandled(worker=self.worker):
-            try:
-                event = event_from_json(item.body)
-            except ValueError:
-                logger.exception("stored event %s cannot be read back; marked failed", item.id)
-                await self.inbox.mark(item.space, item.id, "failed")
-                continue
-            event = replace(event, platform=item.body.get("platform", event.platform))
-            notes = {k: item.body[k] for k in NOTES if k in item.body}
-            accepted.append(Accepted(event, notes, "stored"))
-        return accepted
+        return await stored_unhandled(self.inbox, self.worker)
 
     # -- the learning loop --------------------------------------------------------
 
@@ -482,62 +371,3 @@ class Core:
         from bot.learn import adopt
 
         await adopt(self, embedder)
-
-
-async def prepare_with_stored_vectors(db: Sql, embedder: CachedEmbedder,
-                                      detector: SensitiveDetector) -> None:
-    """Embed the detector's examples once per store and model, not at every start."""
-    meta = Meta(db)
-    key = f"example-vectors:{embedder.name}"
-    value = await meta.get(key)
-    if value is not None:
-        stored = json.loads(value)
-        vectors = np.frombuffer(bytes.fromhex(stored["vectors"]), dtype=np.float32)
-        embedder.remember(stored["texts"], vectors.reshape(len(stored["texts"]), embedder.dim))
-    before = len(embedder.cached()[0])
-    await asyncio.to_thread(detector.prepare)
-    texts, vectors = embedder.cached()
-    if len(texts) != before or value is None:
-        await meta.put(key, json.dumps({"texts": texts, "vectors": vectors.astype(np.float32).tobytes().hex()}))
-
-
-def make_learner(settings: Settings, db: Sql, kb: KnowledgeBase) -> Learner:
-    """The learning loop over this store (model versions, calibration, adaptation)."""
-    from bot.learn import make_learner as make
-
-    return make(settings, db, kb)
-
-
-def make_detector(settings: Settings, embedder: CachedEmbedder) -> SensitiveDetector:
-    """The sensitive-case detector from the configured examples and threshold, on
-    ``embedder`` (the bundled model's: the threshold was measured with it; a
-    model adapted later keeps it, ``bot.learn.adopt``)."""
-    extra: dict[str, Any] = {}
-    if settings.sensitive_examples:
-        extra["examples"] = {k: tuple(v) for k, v in settings.sensitive_examples.items()}
-    return SensitiveDetector(embed=embedder.encode, threshold=settings.sensitive_threshold,
-                             model=embedder.name, **extra)
-
-
-async def _maybe_generator(settings: Settings) -> Generator | None:
-    """The optional grounded generator, when an endpoint is configured.
-
-    Generation is never required: if it cannot be set up the bot says why
-    once and answers extractively.
-    """
-    if not settings.llm.model:
-        return None
-    try:  # imported here, not at the top: openai takes seconds to import
-        from bot.generate import Generator, GeneratorUnavailable
-    except ImportError:
-        logger.warning("an LLM model is configured but grounded generation is not available")
-        return None
-    try:
-        generator = Generator.from_settings(settings)
-    except GeneratorUnavailable as exc:
-        logger.error("grounded generation is off, answers stay extractive: %s", exc)
-        return None
-    logger.info("grounded generation on: model %s at %s", generator.model, generator.endpoint)
-    return generator
-
-

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.actions import Action
-from bot.core import Accepted, Core, NotHandled
+from bot.core import Core, NotHandled
 from bot.events import Event, Tick
+from bot.intake import Accepted
 from bot.outbound import Outbound
 from bot.ports import AcceptHook, Adapter, Health, Verdict
 from storage.sql import StoreUnavailable

@@ -4,12 +4,12 @@ A new entry, a new question form, a new version or a retirement changes the
 index in place inside the writing transaction, so it is searchable by the very
 next event (and by the rest of the same event, which is how one staff answer
 can answer every other open case that asked the same thing). Should the
-transaction roll back, the index change is undone with it.
+transaction roll back, the index change is undone with it (an entry's forms
+and the index are kept in step by ``knowledge.forms``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -21,7 +21,9 @@ import numpy as np
 from knowledge.batching import MAX_BATCH, WINDOW
 from knowledge.docs.passages import passage_texts
 from knowledge.embedder import DIM, CachedEmbedder
-from knowledge.entries import LIVE, PASSAGE, PENDING, QUESTION, RETIRED, Draft, Entry, same_answer
+from knowledge.entries import LIVE, PENDING, RETIRED, Draft, Entry, same_answer
+from knowledge.follow import Follower
+from knowledge.forms import add_forms, add_passages, remove_forms, replace_forms, replace_passages
 from knowledge.indexes import Near, SpaceIndexes
 from knowledge.integrity import content_hash
 from knowledge.prefetch import SEARCH_K, Prefetcher
@@ -60,12 +62,9 @@ class KnowledgeBase:
         self.support_k = support_k
         self.indexes = SpaceIndexes(self.store, dim=dim, hnsw_min=hnsw_min, snapshot_dir=snapshot_dir)
         self._index_options = {"dim": dim, "hnsw_min": hnsw_min, "snapshot_dir": snapshot_dir}
-        self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, window=batch_window,
+        self.prefetcher = Prefetcher(self.indexes, lambda: self.embedder, store=self.store, window=batch_window,
                                      max_batch=batch_max)
-        self._lexical: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
-        self._unsubscribe: Callable[[], None] | None = None
-        self._following: asyncio.Task[None] | None = None
-        self._follow_again = False
+        self.follower = Follower(self.catch_up)
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -86,7 +85,7 @@ class KnowledgeBase:
         await self.indexes.load()
         if await self.store.index_old_forms():
             logger.info("question forms stored before the full-text index now searchable by their words")
-        self._unsubscribe = self.db.subscribe(self._store_changed)
+        self.follower.start(self.db)
 
     async def reload(self) -> None:
         """Every stored vector changed (a new model was swapped in): rebuild the
@@ -100,35 +99,13 @@ class KnowledgeBase:
 
     async def close(self) -> None:
         """Stop following; save changed HNSW snapshots, so the next start is fast."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._following is not None:
-            await asyncio.gather(self._following, return_exceptions=True)
-            self._following = None
+        await self.follower.stop()
         await self.indexes.save()
 
     async def catch_up(self) -> None:
         """Another process wrote to the store: follow its knowledge changes."""
         self.store.forget_cached()
         await self.indexes.catch_up()
-
-    def _store_changed(self, kind: str) -> None:
-        """Another process changed knowledge (or we may have missed it while
-        reconnecting): catch up from the change feed now, not at the next event."""
-        if kind not in ("knowledge", "reconnected"):
-            return
-        self._follow_again = True
-        if self._following is None or self._following.done():
-            self._following = asyncio.create_task(self._follow(), name="journeybot-kb-follow")
-
-    async def _follow(self) -> None:
-        while self._follow_again:
-            self._follow_again = False
-            try:
-                await self.catch_up()
-            except Exception:  # the next change (or event) tries again
-                logger.exception("following another process's knowledge change failed")
 
     def index_of(self, space: str) -> VectorIndex:
         return self.indexes.index_of(space)
@@ -148,9 +125,7 @@ class KnowledgeBase:
         its words up in the store meanwhile. ``embed([text])`` and
         ``search(space, vector, text=text)`` then pick the results up."""
         self.prefetcher.start(space, text)
-        if self.indexes.has_docs(space) and (space, text) not in self._lexical:
-            self._lexical[(space, text)] = (self.indexes.version, asyncio.create_task(
-                lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
+        self.prefetcher.start_words(space, text)
 
     def batch_while(self, busy: Callable[[], bool]) -> None:
         """New questions wait the batching window for company only while ``busy()``
@@ -159,20 +134,11 @@ class KnowledgeBase:
 
     def forget_prefetch(self, space: str, text: str) -> None:
         self.prefetcher.forget(space, text)
-        found = self._lexical.pop((space, text), None)
-        if found is not None and not found[1].done():
-            found[1].cancel()
 
     async def _words(self, space: str, text: str) -> Lexical:
-        found = self._lexical.pop((space, text), None)
+        found = await self.prefetcher.take_words(space, text)
         if found is not None:
-            version, task = found
-            try:
-                result = await task
-            except (asyncio.CancelledError, Exception):  # looked up again below, where a failure shows
-                result = None
-            if result is not None and version == self.indexes.version:
-                return result
+            return found
         return await lexical_search(self.store, space, text, total=self.indexes.size())
 
     async def _nearest(self, space: str, vector: np.ndarray, k: int, text: str | None) -> list[Near]:
@@ -257,8 +223,8 @@ class KnowledgeBase:
             await self.store.save(entry, snapshot=True)
             if vectors is None and known is not None and all(q in known for q in entry.questions):
                 vectors = np.stack([known[q] for q in entry.questions])
-            await self._add_forms(entry, list(entry.questions), vectors, author=author, case=case, at=at)
-            await self._add_passages(entry, passage_texts(entry), known, author=author, at=at)
+            await add_forms(self, entry, list(entry.questions), vectors, author=author, case=case, at=at)
+            await add_passages(self, entry, passage_texts(entry), known, author=author, at=at)
             await self._log_change(entry, "created", at)
         return entry
 
@@ -279,7 +245,7 @@ class KnowledgeBase:
             updated = replace(entry, questions=(*entry.questions, question), updated_at=at)
             await self.store.save(updated, snapshot=False)
             vectors = None if vector is None else np.asarray(vector).reshape(1, -1)
-            await self._add_forms(updated, [question], vectors, author=author, case=case, at=at)
+            await add_forms(self, updated, [question], vectors, author=author, case=case, at=at)
         return updated
 
     async def withdraw_question(self, entry: Entry, *, case: str, at: datetime) -> tuple[Entry, list[str]]:
@@ -297,7 +263,7 @@ class KnowledgeBase:
             updated = replace(entry, questions=tuple(q for q in entry.questions if q not in gone), updated_at=at)
             await self.store.save(updated, snapshot=False)
             if entry.status == LIVE:
-                await self._remove_forms(entry.space, [fid for fid, _ in forms])
+                await remove_forms(self, entry.space, [fid for fid, _ in forms])
             else:  # never in the index
                 await self.store.kill_forms([fid for fid, _ in forms], entry.space)
         return updated, gone
@@ -354,9 +320,9 @@ class KnowledgeBase:
             )
             await self.store.save(updated, snapshot=True)
             if questions is not None or entry.status != updated.status:
-                await self._replace_forms(entry, updated, author=author, case=case, at=at)
+                await replace_forms(self, entry, updated, author=author, case=case, at=at)
             if (passage_texts(entry) != passage_texts(updated) or entry.status != updated.status):
-                await self._replace_passages(entry, updated, known, author=author, at=at)
+                await replace_passages(self, entry, updated, known, author=author, at=at)
             await self.store.settle_conflicts(entry.id, at)
             await self._log_change(updated, "revised", at)
         return updated
@@ -370,7 +336,7 @@ class KnowledgeBase:
             await self.store.save(retired, snapshot=True)
             forms = [fid for fid, _ in await self.store.live_forms(entry.id)]
             if entry.status == LIVE:
-                await self._remove_forms(entry.space, forms)
+                await remove_forms(self, entry.space, forms)
             else:  # a pending entry (a rejected past thread) was never in the index
                 await self.store.kill_forms(forms, entry.space)
             await self.store.settle_conflicts(entry.id, at)
@@ -383,89 +349,6 @@ class KnowledgeBase:
             return entry
         return await self.revise(entry, author=by, origin=entry.origin, at=at, status=LIVE,
                                  case=entry.source_case)
-
-    async def _add_forms(
-        self,
-        entry: Entry,
-        texts: list[str],
-        vectors: np.ndarray | None,
-        *,
-        author: str | None,
-        case: str | None,
-        at: datetime,
-        kind: str = QUESTION,
-    ) -> None:
-        if not texts:
-            return
-        if vectors is None:
-            vectors = await self.embedder.embed(texts)
-        form_ids = await self.store.add_forms(entry, texts, vectors, author=author, case=case, at=at,
-                                              kind=kind)
-        if entry.status != LIVE:
-            return  # stored, but answers no one until approved
-        self.db.on_rollback(self.indexes.add(entry.space, form_ids, entry.id, vectors,
-                                             passages=kind == PASSAGE))
-
-    async def _add_passages(self, entry: Entry, texts: Sequence[str],
-                            known: Mapping[str, np.ndarray] | None, *, author: str | None,
-                            at: datetime) -> None:
-        texts = list(dict.fromkeys(texts))
-        if not texts:
-            return
-        vectors = None
-        if known is not None and all(t in known for t in texts):
-            vectors = np.stack([known[t] for t in texts])
-        await self._add_forms(entry, texts, vectors, author=author, case=None, at=at, kind=PASSAGE)
-
-    async def _replace_passages(self, old: Entry, new: Entry, known: Mapping[str, np.ndarray] | None,
-                                *, author: str | None, at: datetime) -> None:
-        """A section's text changed: passages that stayed the same keep their
-        vectors; only the new ones are embedded."""
-        current = await self.store.live_forms(old.id, PASSAGE)
-        wanted = list(dict.fromkeys(passage_texts(new))) if new.status == LIVE else []
-        keep = set(wanted)
-        await self._remove_forms(old.space, [fid for fid, text in current if text not in keep])
-        kept = [(fid, text) for fid, text in current if text in keep]
-        if old.status != LIVE and kept:  # coming back: re-index the passages it kept
-            vectors = await self.store.form_vectors([fid for fid, _ in kept])
-            self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors,
-                                                 passages=True))
-            await self.store.note_forms([f for f, _ in kept], new.space, "add")
-        have = {text for _, text in kept}
-        await self._add_passages(new, [t for t in wanted if t not in have], known, author=author, at=at)
-
-    async def _remove_forms(self, space: str, form_ids: list[int]) -> None:
-        if not form_ids:
-            return
-        vectors = await self.store.form_vectors(form_ids)
-        await self.store.kill_forms(form_ids, space)
-        self.db.on_rollback(self.indexes.remove(space, form_ids, vectors))
-
-    async def _replace_forms(
-        self, old: Entry, new: Entry, *, author: str | None, case: str | None, at: datetime
-    ) -> None:
-        current = await self.store.live_forms(old.id, QUESTION)
-        keep = set(new.questions)
-        if new.status != LIVE and old.status == LIVE:
-            await self._remove_forms(old.space, [fid for fid, _ in current])
-            return
-        if new.status != LIVE:  # never searched (pending): the stored forms follow its questions
-            await self.store.kill_forms([fid for fid, text in current if text not in keep], old.space)
-            have = {text for _, text in current if text in keep}
-            await self._add_forms(new, [q for q in new.questions if q not in have], None,
-                                  author=author, case=case, at=at)
-            return
-        gone = [fid for fid, text in current if text not in keep]
-        await self._remove_forms(old.space, gone)
-        have = {text for fid, text in current if text in keep}
-        if old.status != LIVE:  # coming back: re-index the forms it kept
-            kept = [(fid, text) for fid, text in current if text in keep]
-            if kept:
-                vectors = await self.store.form_vectors([fid for fid, _ in kept])
-                self.db.on_rollback(self.indexes.add(new.space, [f for f, _ in kept], new.id, vectors))
-                await self.store.note_forms([f for f, _ in kept], new.space, "add")
-        await self._add_forms(new, [q for q in new.questions if q not in have], None,
-                              author=author, case=case, at=at)
 
     async def _log_change(self, entry: Entry, what: str, at: datetime) -> None:
         """Knowledge changes go into the event log too: the scorecard reads them."""

@@ -2,9 +2,11 @@
 
 A question is embedded (and its space searched) while its event is stored
 and waits its turn in the core, in one forward pass with every other question
-arriving at the same moment (``knowledge.batching``). The flow that handles
-it later picks both up: the vector through the embedder (``expect``), the
-search through ``take``, used only if the index has not changed since.
+arriving at the same moment (``knowledge.batching``); in a space that holds
+docs, its words are looked up in the full-text index meanwhile. The flow that
+handles it later picks all up: the vector through the embedder (``expect``),
+the search through ``take``, the words through ``take_words``, each used only
+if the index has not changed since.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 from knowledge.batching import MicroBatcher, encode_unique
 from knowledge.embedder import CachedEmbedder
 from knowledge.indexes import Near, SpaceIndexes
+from knowledge.retrieval import Lexical, lexical_search
+from knowledge.store import EntryStore
 
 SEARCH_K = 48  # question forms fetched per query before grouping by entry
 KEPT = 4096  # prefetches nobody picked up (an event cancelled) are dropped beyond this
@@ -25,13 +29,16 @@ Prefetched = tuple[np.ndarray, int, list[Near]]  # vector, index version, neares
 
 
 class Prefetcher:
-    """Embeds and searches new questions ahead of their handling, in batches."""
+    """Embeds and searches new questions ahead of their handling, in batches, and
+    looks their words up in a space that holds docs."""
 
     def __init__(self, indexes: SpaceIndexes, embedder: Callable[[], CachedEmbedder], *,
-                 window: float, max_batch: int) -> None:
+                 store: EntryStore, window: float, max_batch: int) -> None:
         self.indexes = indexes
+        self.store = store
         self._embedder = embedder
         self._waiting: dict[tuple[str, str], asyncio.Task[Prefetched]] = {}
+        self._words: dict[tuple[str, str], tuple[int, asyncio.Task[Lexical]]] = {}
         self.asked: MicroBatcher[tuple[str, str], Prefetched] = MicroBatcher(
             self._embed_and_search, window=window, max_batch=max_batch, name="journeybot-embed-search")
 
@@ -50,12 +57,35 @@ class Prefetcher:
 
         self._embedder().expect(text, asyncio.ensure_future(vector_only()))
 
+    def start_words(self, space: str, text: str) -> None:
+        """In a space that holds docs, look the question's words up in the store
+        while its event waits (``lexical_search``)."""
+        if self.indexes.has_docs(space) and (space, text) not in self._words:
+            self._words[(space, text)] = (self.indexes.version, asyncio.create_task(
+                lexical_search(self.store, space, text, total=self.indexes.size()), name="journeybot-lexical"))
+
     def forget(self, space: str, text: str) -> None:
         self._waiting.pop((space, text), None)
+        found = self._words.pop((space, text), None)
+        if found is not None and not found[1].done():
+            found[1].cancel()
 
     def take(self, space: str, text: str) -> asyncio.Task[Prefetched] | None:
         """The question's prefetch, if one was started (and is not taken yet)."""
         return self._waiting.pop((space, text), None)
+
+    async def take_words(self, space: str, text: str) -> Lexical | None:
+        """The question's words as looked up ahead, if that was started, succeeded
+        and the index has not changed since; ``None`` otherwise."""
+        found = self._words.pop((space, text), None)
+        if found is None:
+            return None
+        version, task = found
+        try:
+            result = await task
+        except (asyncio.CancelledError, Exception):  # the caller looks up again, where a failure shows
+            return None
+        return result if version == self.indexes.version else None
 
     def _embed_and_search(self, asked: list[tuple[str, str]]) -> list[Prefetched]:
         """One forward pass for every question of the batch, one search per space

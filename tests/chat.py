@@ -25,7 +25,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 async def make_core(embedder: CachedEmbedder, *, kb: Path | None = None, db: str = ":memory:",
                     worker: str | None = None, **settings: Any) -> Core:
-    from bot.core import make_detector
+    from bot.startup import make_detector
     from knowledge.files import read_file
     from knowledge.importer import import_drafts
 

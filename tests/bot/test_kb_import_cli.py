@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def _bundled_model_once(monkeypatch: pytest.MonkeyPatch, embedder: CachedEmbedder) -> None:
     """The command opens the core as usual, with the session's model."""
-    monkeypatch.setattr("bot.core.load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("bot.startup.load_embedder", lambda *a, **k: embedder)
 
 
 def kb(*args: str) -> tuple[int, str]:

@@ -22,7 +22,7 @@ GUESTS = "slack-C0GENERAL1-1714644000000100"
 
 @pytest.fixture(autouse=True)
 def _bundled_model_once(monkeypatch: pytest.MonkeyPatch, embedder: CachedEmbedder) -> None:
-    monkeypatch.setattr("bot.core.load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("bot.startup.load_embedder", lambda *a, **k: embedder)
 
 
 def jb(*args: str) -> tuple[int, str]:
