@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.policy import Option
+    from bot.decision import Option
 
 
 @dataclass(frozen=True, slots=True)
