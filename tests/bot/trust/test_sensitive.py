@@ -109,6 +109,13 @@ def test_the_shipped_threshold_meets_its_own_bounds(corpus: Corpus, embed: Embed
         ("Please delete my data, GDPR right to erasure", "personal_data"),
         ("I found an XSS in the staff view", "security_report"),
         ("a member keeps harassing me in DMs", "harassment"),
+        # the cues that share words with everyday requests, in the sense they are cues in
+        ("he wrote that he will find me and hurt me", "harassment"),
+        ("he says he's going to find me", "harassment"),
+        ("I'm scared to come back to the server because of one member", "harassment"),
+        ("I'm afraid of him, he keeps posting about me", "harassment"),
+        ("I feel unsafe here", "harassment"),
+        ("please erase all my personal data", "personal_data"),
     ],
 )
 def test_cues_work_without_a_model(text: str, category: str) -> None:
@@ -132,22 +139,6 @@ def test_words_a_cue_shares_with_an_ordinary_request_are_no_cue(text: str) -> No
     """"Find me", "I'm afraid" and "erase my" are everyday requests and politeness;
     only a threat, fear of someone, or a request about one's data is a cue."""
     assert SensitiveDetector().classify(text) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        ("he wrote that he will find me and hurt me", "harassment"),
-        ("he says he's going to find me", "harassment"),
-        ("I'm scared to come back to the server because of one member", "harassment"),
-        ("I'm afraid of him, he keeps posting about me", "harassment"),
-        ("I feel unsafe here", "harassment"),
-        ("please erase all my personal data", "personal_data"),
-    ],
-)
-def test_threats_and_data_requests_are_still_cues(text: str, category: str) -> None:
-    found = SensitiveDetector().classify(text)
-    assert found is not None and (found.category, found.score) == (category, 1.0)
 
 
 @pytest.mark.parametrize(
