@@ -140,6 +140,7 @@ class SensitiveDetector:
         return self._nearest(np.asarray(vector, dtype=np.float32).reshape(-1))
 
     def _cue(self, text: str) -> Sensitivity | None:
+        text = text.replace("\u2019", "'")  # phones type "he’ll"; the cues are written "he'll"
         best: tuple[int, str, str] | None = None
         for category in self._examples:
             pattern = CUES.get(category)

@@ -154,7 +154,8 @@ _CUE_SOURCES: dict[str, tuple[str, ...]] = {
     "personal_data": (
         r"\bdelete (?:all )?(?:of )?my (?:personal )?(?:data|information|info)\b",
         r"\bright to (?:be forgotten|erasure|access)\b|\b(?:data subject|subject) access request\b",
-        r"\bdsar\b|\berase (?:all )?(?:of )?my (?:personal |private )?(?:data|information|info|account|profile|details)\b",
+        r"\bdsar\b|\berase (?:all )?(?:of )?my (?:personal |private |user |entire )?(?:data|information|info|account|profile|details"
+        r"|records|email address|phone number)\b",
         r"\bmy (?:home )?(?:address|phone number|real name|email address|personal (?:data|info\w*))"
         r"\b[^.!?]{0,30}\b(?:visible|shown|exposed|public|leaked|posted|displayed)\b",
         r"\b(?:remove|take down) my (?:personal )?(?:data|information|info|address|phone number)\b",
@@ -189,16 +190,22 @@ _CUE_SOURCES: dict[str, tuple[str, ...]] = {
         r"\b(?:won't|will not|doesn't|does not) (?:leave me alone|stop (?:messaging|dming|contacting) me)\b",
         r"\b(?:abusive|threatening|creepy|hateful|sexual) (?:messages|dms|comments|remarks)\b",
         r"\bimpersonat\w* me\b|\bposted my (?:home )?(?:address|phone number|photos?|pictures?)\b",
-        # "I'm afraid" alone is politeness ("I'm afraid my luggage is lost"): fear of someone, for oneself,
-        # or of coming back is the cue
-        r"\b(?:feel|feeling|felt|am|i'm|im) unsafe\b|\bafraid for my (?:life|safety)\b",
-        r"\b(?:feel|feeling|felt|am|i'm|im) (?:scared|afraid|frightened) (?:of (?:him|her|them)\b|of (?:this|that|one|a|"
-        r"another|some) (?:\w+ )?(?:member|user|person|guy|moderator|mod|admin)s?\b|to (?:come back|go back|return|"
-        r"post|log ?in|open)\b)",
+        # "I'm afraid" alone is politeness ("I'm afraid my luggage is lost", "afraid to open the file"):
+        # feeling unsafe, fear of someone or for oneself, or of coming back is the cue
+        r"\b(?:feel|feeling|felt|am|i'm|im) (?:\w+ )?unsafe\b|\b(?:feel|feeling|felt) (?:\w+ )?(?:scared|afraid"
+        r"|frightened|terrified|threatened)\b",
+        r"\b(?:afraid|scared|frightened|terrified|fear) for my (?:life|safety|family|kids|children)\b",
+        r"\b(?:am|i'm|im) (?:\w+ )?(?:scared|afraid|frightened|terrified) (?:of (?:him|her|them|my ex\w*)\b|of what "
+        r"(?:he|she|they)\b|of (?:this|that|one|a|another|some) (?:\w+ )?(?:member|user|person|guy|moderator|mod"
+        r"|admin)s?\b|to (?:come|go) back\b)|\bcome after me\b",
         r"\bblocked (?:him|her|them)\b|\bmock(?:s|ed|ing)? me\b|\binsult\w*\b|\bracist\b|\bslurs?\b",
-        # "find me" is a threat after a will or a threat ("he'll find me"), a request before what to find
         r"\b(?:hurt|kill|attack) me\b|\bknows? where i live\b",
-        r"\b(?:will|'ll|gonna|going to|threaten\w* to|(?:is|are|was|were) (?:coming|trying) to) find me\b",
+        # "find me" is a threat after a will or an intent ("he'd find me anywhere"), a request when
+        # what to find follows ("can you find me the docs", "it will find me all open tasks")
+        r"(?:\b(?:will|would|can|could|gonna|going to|coming to|come to|tr(?:y|ies|ied|ying) to|wants? to"
+        r"|threaten\w* to)|'ll|'d) find me\b(?!\s+(?:a|an|the|some|any|all|one|more|this|that|these|those|my|your"
+        r"|our|their|how|what|where|which|who|\d+)\b)|\bfind me\b(?=\s*(?:$|[.!?]|and (?:hurt|kill|beat|make)"
+        r"|anywhere|wherever|eventually|one day|someday))",
         r"\bkeeps? (?:messaging|dming|contacting|following|tagging) me\b",
     ),
 }

@@ -112,10 +112,17 @@ def test_the_shipped_threshold_meets_its_own_bounds(corpus: Corpus, embed: Embed
         # the cues that share words with everyday requests, in the sense they are cues in
         ("he wrote that he will find me and hurt me", "harassment"),
         ("he says he's going to find me", "harassment"),
+        ("he said he would find me", "harassment"),
+        ("he's coming to find me", "harassment"),
+        ("he can find me anywhere", "harassment"),
         ("I'm scared to come back to the server because of one member", "harassment"),
         ("I'm afraid of him, he keeps posting about me", "harassment"),
+        ("I'm scared of what he might do", "harassment"),
+        ("I'm scared for my safety", "harassment"),
+        ("I feel scared in this server", "harassment"),
         ("I feel unsafe here", "harassment"),
         ("please erase all my personal data", "personal_data"),
+        ("erase my email address from your list", "personal_data"),
     ],
 )
 def test_cues_work_without_a_model(text: str, category: str) -> None:
@@ -123,6 +130,12 @@ def test_cues_work_without_a_model(text: str, category: str) -> None:
     assert found is not None
     assert (found.category, found.score) == (category, 1.0)
     assert found.matched.lower() in text.lower()
+
+
+def test_a_curly_apostrophe_reads_as_a_straight_one() -> None:
+    """Phones type "he\u2019d"; the cues are written "he'd"."""
+    found = SensitiveDetector().classify("he\u2019d find me at school")
+    assert found is not None and found.category == "harassment"
 
 
 @pytest.mark.parametrize(
@@ -133,6 +146,9 @@ def test_cues_work_without_a_model(text: str, category: str) -> None:
         "I'm afraid my luggage has gone missing",
         "I'm scared that all my board data will be lost, how can I back it up?",
         "How do I completely erase my mails from gmail?",
+        "is there a search that will find me all open tasks?",
+        "I'm afraid to return the item without a receipt",
+        "I'm scared to log in because I might lose my progress",
     ],
 )
 def test_words_a_cue_shares_with_an_ordinary_request_are_no_cue(text: str) -> None:
