@@ -168,4 +168,5 @@ class AskingBudget:
         return verdict
 
 
-__all__ = ["FEWEST", "REACH", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "asked_share", "likelihood"]
+__all__ = ["FEWEST", "REACH", "AskingBudget", "Recent", "Verdict", "Window", "asked_lately", "asked_share",
+           "likelihood"]

@@ -154,8 +154,8 @@ _CUE_SOURCES: dict[str, tuple[str, ...]] = {
     "personal_data": (
         r"\bdelete (?:all )?(?:of )?my (?:personal )?(?:data|information|info)\b",
         r"\bright to (?:be forgotten|erasure|access)\b|\b(?:data subject|subject) access request\b",
-        r"\bdsar\b|\berase (?:all )?(?:of )?my (?:personal |private |user |entire )?(?:data|information|info|account|profile|details"
-        r"|records|email address|phone number)\b",
+        r"\bdsar\b|\berase (?:all )?(?:of )?my (?:personal |private |user |entire )?(?:data|information|info"
+        r"|account|profile|details|records|email address|phone number)\b",
         r"\bmy (?:home )?(?:address|phone number|real name|email address|personal (?:data|info\w*))"
         r"\b[^.!?]{0,30}\b(?:visible|shown|exposed|public|leaked|posted|displayed)\b",
         r"\b(?:remove|take down) my (?:personal )?(?:data|information|info|address|phone number)\b",
