@@ -337,6 +337,18 @@ async def reopen(handling: Handling, case: Case, *, why: str, **details: Any) ->
     return replace(case, status="reopened", resolution=None)
 
 
+async def came_back(handling: Handling, case: Case, *, why: str, **details: Any) -> Case:
+    """The asker came back with the same problem after an answer, in its thread or
+    a new one: a reopen, and when the answer was the bot's, one of its entry's
+    answers that did not last (the entry's survival and the calibration count it;
+    unlike Not solved, what the case taught stays, and no wrong answer is logged)."""
+    failed = case.status in ("answered", "resolved") and case.entry and case.answered_by is None
+    case = await reopen(handling, case, why=why, **details)
+    if failed and case.entry:
+        await learned.settled(handling, case, wrong=case.entry)
+    return case
+
+
 async def not_solved(handling: Handling, case: Case, *, why: str) -> Case:
     """The answer did not solve it: reopen, count a wrong answer if it was the
     bot's, and hand over with what was tried."""

@@ -113,7 +113,7 @@ async def continue_earlier(handling: Handling, case: Case, earlier: Case, vector
         return await casework.wait_with(handling, case, earlier)
     if earlier.status in ("answered", "resolved", "reopened") and earlier.entry:
         # The earlier case is on record as reopened; its stored state is left as it was.
-        await casework.reopen(handling, earlier, why="asked the same again", by=case.key)
+        await casework.came_back(handling, earlier, why="asked the same again", by=case.key)
         return await decide_and_act(handling, case, case.question, vector, avoid=earlier.entry,
                                     linked=earlier.key)
     return await decide_and_act(handling, case, case.question, vector, linked=earlier.key)
@@ -129,7 +129,7 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
     if not text.strip():
         await handling.save(case)
         return
-    await note_restatement(handling, case, text)
+    restated = await note_restatement(handling, case, text)
     if case.options:
         case = await on_pick(handling, case, text)
     elif case.status in ("answered", "reopened") and says_solved(text):
@@ -138,7 +138,8 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
         await handling.log("human_requested", {"how": "asked"}, case=case.key)
         case = (await add_to_waiting_case(handling, case) if case.status == "routed"
                 else await casework.route(handling, case, "human_requested"))
-    elif case.status == "answered" and says_not_solved(text):
+    elif case.status in ("answered", "resolved") and says_not_solved(text):
+        # as the Not solved button: saying so after the case was resolved counts the same
         case = await casework.not_solved(handling, case, why="the asker said it did not work")
     elif case.status == "routed":
         case = await add_to_waiting_case(handling, case)
@@ -146,7 +147,11 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
         if is_only_thanks(text) or says_solved(text):
             await handling.save(case)
             return
-        case = await casework.reopen(handling, case, why="the asker came back to a solved thread")
+        if restated:  # the same problem again: the answer did not last
+            case = await casework.came_back(handling, case, why="the asker came back to a solved thread "
+                                                                "with the same problem")
+        else:
+            case = await casework.reopen(handling, case, why="the asker came back to a solved thread")
         vector = await embed(handling, text)
         case = await decide_and_act(handling, case, text, vector, avoid=case.entry)
     else:
@@ -157,15 +162,17 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
     await handling.save(case)
 
 
-async def note_restatement(handling: Handling, case: Case, text: str) -> None:
+async def note_restatement(handling: Handling, case: Case, text: str) -> bool:
     """Did the asker have to say again what they already said? (Experience.)"""
     earlier = case.asker_words()[:-1][-3:]
     if len(text) < 15 or not earlier or picked_option(text, 9) is not None:
-        return
+        return False
     vectors = await handling.services.embedder.embed([text, *earlier])
     closest = float((vectors[1:] @ vectors[0]).max())
-    if closest >= handling.services.policy.repeat_threshold:
-        await handling.log("restated", {"similarity": round(closest, 4)}, case=case.key)
+    if closest < handling.services.policy.repeat_threshold:
+        return False
+    await handling.log("restated", {"similarity": round(closest, 4)}, case=case.key)
+    return True
 
 
 async def on_pick(handling: Handling, case: Case, text: str) -> Case:

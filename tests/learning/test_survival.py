@@ -53,3 +53,56 @@ async def test_an_entry_whose_answers_work_keeps_answering(embedder: CachedEmbed
         assert sum(1 for p in pairs if p.kind == "solved") == 3
     finally:
         await core.close()
+
+
+async def test_saying_it_did_not_work_after_the_thread_was_resolved_is_a_not_solved(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"))
+    try:
+        chat = Chat(core)
+        said = await chat.ask("How do I rotate my API key?", id="m1")
+        assert said.reply.sources == ("api-key-rotate",)
+        await chat.say("thanks, that worked!", thread="m1")
+        chat.later(hours=5)
+        back = await chat.say("it still doesn't work, the old key keeps being accepted", thread="m1")
+        assert back.route.reason == "reopened", "as the Not solved button: to staff, with what was tried"
+        assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 1)}
+        rows = await core.db.fetchall("SELECT body FROM log WHERE kind = 'wrong_answer'")
+        assert [json.loads(r["body"])["how"] for r in rows] == ["not_solved"]
+    finally:
+        await core.close()
+
+
+async def test_coming_back_with_the_same_problem_counts_against_the_entry_and_a_new_question_does_not(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"))
+    try:
+        chat = Chat(core)
+        for user, thread in (("u1", "m1"), ("u2", "m2")):
+            said = await chat.ask("How do I rotate my API key?", id=thread, user=user)
+            assert said.reply.sources == ("api-key-rotate",)
+            await chat.say("thanks, that worked!", thread=thread, user=user)
+        chat.later(hours=5)
+        await chat.say("How do I rotate my API key? I need to do it again", thread="m1", user="u1")
+        await chat.say("and how do I enable two-factor authentication?", thread="m2", user="u2")
+        # one of its two answers did not last; the new question in the other thread says nothing about it
+        assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (2, 1)}
+        rows = await core.db.fetchall("SELECT body FROM log WHERE kind = 'wrong_answer'")
+        assert rows == [], "not marked Not solved: the scorecard's wrong answers stay what the asker said"
+    finally:
+        await core.close()
+
+
+async def test_asking_the_same_again_in_a_new_thread_counts_against_the_entry_that_answered(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"))
+    try:
+        chat = Chat(core)
+        first = await chat.ask("How do I rotate my API key?", id="m1")
+        assert first.reply.sources == ("api-key-rotate",)
+        chat.later(hours=1)
+        again = await chat.ask("how do I rotate my API key?", id="m2")
+        assert again.route.reason == "reopened"
+        assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 1)}
+    finally:
+        await core.close()
