@@ -14,6 +14,7 @@ from typing import Any
 from bot.cases import Case
 from bot.handling import Handling
 from bot.policy import Decision, Option
+from knowledge.entries import Entry
 from knowledge.retrieval import Hit
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def calibrate(handling: Handling, text: str | None, hits: list[Hit],
     calibrated = await learner.calibrated(handling.space)
     features = hit_features(text or "", hits, handling.now)
     probs = calibrated.model.probs(features)
-    held = await learner.held_back([h.entry.id for h in hits[:3]])
+    held = await learner.held_back({h.entry.id: h.entry.version for h in hits[:3]})
     out = [replace(o, probability=p, held_back=held.get(o.entry)) for o, p in zip(options, probs, strict=True)]
     if out:
         out[0] = replace(out[0], together=calibrated.together(features[0]))
@@ -69,7 +70,8 @@ async def settled(handling: Handling, case: Case, *, right: str | None = None, w
         return
     await learner.settle(space=handling.space, case=case.key, at=handling.now, right=right, wrong=wrong)
     if wrong is not None:
-        await learner.store.count_answer(handling.space, wrong, failed=True)
+        version = case.entry_version if case.entry == wrong and case.entry_version is not None else 0
+        await learner.store.count_answer(handling.space, wrong, version, failed=True)
     if lesson is not None and right is not None and text and not case.private:  # private words teach no one
         await learner.store.add_lesson(space=handling.space, entry=right, text=text, kind=lesson,
                                        at=handling.now, case=case.key)
@@ -95,8 +97,21 @@ async def withdrawn(handling: Handling, case: Case, entry_id: str) -> dict[str, 
     return {"withdrawn": {"forms": forms, "lessons": lessons}}
 
 
-async def answered(handling: Handling, entry: str) -> None:
-    """The bot answered from ``entry`` (its survival counts from here)."""
+async def held_back_entry(handling: Handling, case: Case) -> Entry | None:
+    """The entry the bot would have answered ``case`` with but held back (its answers
+    stopped working), as it is now: staff answering the card give it a new version,
+    as for a stale entry, and a new version's record starts afresh."""
+    learner = handling.services.learner
+    if learner is None or not case.candidates:
+        return None
+    entry = await handling.services.kb.get(case.candidates[0].entry)
+    if entry is None or not await learner.held_back({entry.id: entry.version}):
+        return None
+    return entry
+
+
+async def answered(handling: Handling, entry: str, version: int) -> None:
+    """The bot answered from ``entry`` at ``version`` (its survival counts from here)."""
     learner = handling.services.learner
     if learner is not None:
-        await learner.store.count_answer(handling.space, entry)
+        await learner.store.count_answer(handling.space, entry, version)

@@ -360,12 +360,13 @@ class Learner:
 
     # -- survival ---------------------------------------------------------------------
 
-    async def held_back(self, entries: list[str]) -> dict[str, str]:
-        """Entries whose answers stopped working: why each is held back."""
+    async def held_back(self, entries: dict[str, int]) -> dict[str, str]:
+        """Entries (id → current version) whose current answer stopped working: why each is
+        held back. A version with no record yet (staff changed the answer) starts afresh."""
         out: dict[str, str] = {}
         minimum, threshold = self.config.survival_min_answers, self.config.survival_threshold
-        for entry, (answers, failed) in (await self.store.records(entries)).items():
-            if answers >= minimum and (answers - failed) / answers < threshold:
+        for entry, (version, answers, failed) in (await self.store.version_records(list(entries))).items():
+            if version == entries[entry] and answers >= minimum and (answers - failed) / answers < threshold:
                 out[entry] = (f"{entry} is held back: {failed} of its {answers} answers were met by "
                               f"Not solved, a reopen or a staff correction")
         return out

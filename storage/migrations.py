@@ -234,4 +234,14 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX log_kind ON log (space, kind, seq);
     """,
+    # 11: an entry's record also counts its current version's answers apart: survival judges the
+    # answer the entry gives now, so a new version (staff changed the answer) starts afresh.
+    # The lifetime counts stay (the measured wrong rate). Existing records become the current version's.
+    """
+    ALTER TABLE entry_record ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE entry_record ADD COLUMN version_answers INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE entry_record ADD COLUMN version_failed INTEGER NOT NULL DEFAULT 0;
+    UPDATE entry_record SET version = coalesce((SELECT e.version FROM entries e WHERE e.id = entry_record.entry_id), 0),
+        version_answers = answers, version_failed = failed;
+    """,
 ]

@@ -29,6 +29,13 @@ CURRENT_KEY = "model.current"
 LAST_ADAPTATION_KEY = "model.last_adaptation"
 
 
+# An entry's version record on an upsert: a newer version's count replaces it, the same
+# version's adds to it, an older version's leaves it.
+_BY_VERSION = ("CASE WHEN excluded.version > entry_record.version THEN excluded.version_{n} "
+               "WHEN excluded.version = entry_record.version THEN entry_record.version_{n} + excluded.version_{n} "
+               "ELSE entry_record.version_{n} END")
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRecord:
     """One model version: its parent, status and held-out / training figures."""
@@ -230,14 +237,23 @@ class LearningRows:
 
     # -- survival ---------------------------------------------------------------------
 
-    async def count_answer(self, space: str, entry: str, *, failed: bool = False) -> None:
+    async def count_answer(self, space: str, entry: str, version: int, *, failed: bool = False) -> None:
+        """One answer of ``entry`` at ``version`` given (or, ``failed``, shown wrong): counted in
+        the entry's lifetime and in its version's record. A newer version's count starts that
+        record afresh; an older version's (an outcome that came in after the answer changed)
+        counts in the lifetime only."""
         await self.db.execute(
-            "INSERT INTO entry_record (entry_id, space, answers, failed) VALUES (?,?,?,?) "
-            "ON CONFLICT (entry_id) DO UPDATE SET answers = entry_record.answers + excluded.answers, "
-            "failed = entry_record.failed + excluded.failed",
-            (entry, space, 0 if failed else 1, 1 if failed else 0))
+            "INSERT INTO entry_record (entry_id, space, answers, failed, version, version_answers, version_failed) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT (entry_id) DO UPDATE SET "
+            "answers = entry_record.answers + excluded.answers, failed = entry_record.failed + excluded.failed, "
+            f"version_answers = {_BY_VERSION.format(n='answers')}, "
+            f"version_failed = {_BY_VERSION.format(n='failed')}, "
+            "version = CASE WHEN excluded.version > entry_record.version THEN excluded.version "
+            "ELSE entry_record.version END",
+            (entry, space, 0 if failed else 1, 1 if failed else 0, version, 0 if failed else 1, 1 if failed else 0))
 
     async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Per entry, over its lifetime: (answers, answers shown wrong)."""
         if not entries:
             return {}
         rows = await self.db.fetchall(
@@ -245,8 +261,27 @@ class LearningRows:
             tuple(entries))
         return {r["entry_id"]: (int(r["answers"]), int(r["failed"])) for r in rows}
 
+    async def version_records(self, entries: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        """Per entry: (the version its record counts, that version's answers, those shown wrong)."""
+        if not entries:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT entry_id, version, version_answers, version_failed FROM entry_record "
+            f"WHERE entry_id IN ({marks(entries)})", tuple(entries))
+        return {r["entry_id"]: (int(r["version"]), int(r["version_answers"]), int(r["version_failed"]))
+                for r in rows}
+
     async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
+        """(entry, space, answers, shown wrong) over each entry's lifetime."""
         sql = "SELECT entry_id, space, answers, failed FROM entry_record"
         rows = await self.db.fetchall(sql + (" WHERE space = ?" if space else "") + " ORDER BY entry_id",
+                                      (space,) if space else ())
+        return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    async def current_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
+        """(entry, space, answers, shown wrong) of each entry's current version, where its record has any."""
+        sql = ("SELECT r.entry_id, r.space, r.version_answers, r.version_failed FROM entry_record r "
+               "JOIN entries e ON e.id = r.entry_id AND e.version = r.version")
+        rows = await self.db.fetchall(sql + (" WHERE r.space = ?" if space else "") + " ORDER BY r.entry_id",
                                       (space,) if space else ())
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]

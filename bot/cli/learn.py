@@ -39,7 +39,7 @@ def status(db: DbOption = None, config: ConfigOption = None,
         store = LearningRows(database)
         current = await store.current_model()
         answers, failed = await store.measured()
-        records = await store.all_records()
+        records = await store.current_records()  # survival judges each entry's current answer
         return {
             "current": {"version": current, "name": model_name(current)},
             "history": [{"version": m.version, "parent": m.parent, "status": m.status, "at": m.at, **m.body}

@@ -106,3 +106,30 @@ async def test_asking_the_same_again_in_a_new_thread_counts_against_the_entry_th
         assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 1)}
     finally:
         await core.close()
+
+
+async def test_staff_answering_a_held_back_entrys_card_gives_it_a_new_version_that_answers_again(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
+                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
+    try:
+        chat = Chat(core)
+        for user in ("u1", "u2"):
+            said = await chat.ask("How do I rotate my API key?", user=user)
+            await chat.press(said.reply.case or "", "not_solved", user=user)
+            chat.later(hours=80)
+        held = await chat.ask("How do I rotate my API key?", user="u3", id="m9")
+        assert held.routed and held.route.reason == "low_confidence"
+
+        fixed = "Settings → API → Rotate key, then update the key in every integration within 24 hours."
+        taught = await chat.staff(fixed, card="card:m9")
+        assert (taught.learned.entry, taught.learned.version) == ("api-key-rotate", 2), "a new version, not a new entry"
+        chat.later(hours=80)
+        again = await chat.ask("How do I rotate my API key?", user="u4")
+        assert again.reply.kind == "answer" and again.reply.sources == ("api-key-rotate",)
+        assert fixed in again.reply.text
+        rows = LearningRows(core.db)
+        assert await rows.version_records(["api-key-rotate"]) == {"api-key-rotate": (2, 1, 0)}
+        assert await rows.records(["api-key-rotate"]) == {"api-key-rotate": (3, 2)}
+    finally:
+        await core.close()

@@ -3,6 +3,8 @@ their vectors, calibrators, observed outcomes, lessons and each entry's record."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,12 +115,28 @@ async def test_a_decision_is_observed_then_settled_and_counted(db: Sql) -> None:
 async def test_each_entry_keeps_its_record_of_answers(db: Sql) -> None:
     rows = LearningRows(db)
     for failed in (False, False, True):
-        await rows.count_answer("s", "k1", failed=failed)
-    await rows.count_answer("t", "k9")
+        await rows.count_answer("s", "k1", 1, failed=failed)
+    await rows.count_answer("t", "k9", 1)
     assert await rows.records(["k1", "k2"]) == {"k1": (2, 1)}
     assert await rows.all_records() == [("k1", "s", 2, 1), ("k9", "t", 1, 0)]
     assert await rows.measured() == (3, 1) and await rows.measured("t") == (1, 0)
     assert await rows.records([]) == {}
+
+
+async def test_an_entrys_current_version_keeps_a_record_of_its_own(db: Sql) -> None:
+    await two_entries(db)
+    rows = LearningRows(db)
+    for failed in (False, True, True):
+        await rows.count_answer("s", "k1", 1, failed=failed)
+    assert await rows.version_records(["k1"]) == {"k1": (1, 1, 2)}
+    await EntryRows(db).save(entry("k1", version=2, answer="Use Export > CSV."), answer_key="c", snapshot=False)
+    await rows.count_answer("s", "k1", 2)  # the new answer starts afresh
+    await rows.count_answer("s", "k1", 1, failed=True)  # an outcome of the old answer, come in late
+    assert await rows.version_records(["k1", "k2"]) == {"k1": (2, 1, 0)}
+    assert await rows.records(["k1"]) == {"k1": (2, 3)}, "the lifetime counts every answer and failure"
+    await rows.count_answer("s", "k2", 1, failed=True)
+    await EntryRows(db).save(entry("k2", version=2, origin="staff"), answer_key="d", snapshot=False)
+    assert await rows.current_records() == [("k1", "s", 1, 0)], "k2's record is of a version it no longer has"
 
 
 async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
@@ -131,10 +149,34 @@ async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
         await rows.save_calibrator("s", 1, {}, AT)
         await rows.observe(space="s", case="c1", model=1, at=AT, candidates=[], decision="route")
         await rows.add_lesson(space="s", entry="k1", text="x", kind="solved", at=AT)
-        await rows.count_answer("s", "k1")
+        await rows.count_answer("s", "k1", 1)
 
     with pytest.raises(Failed):
         await failing(db, work)
     assert (await rows.models(), await rows.staged_ids(1), await rows.calibrator("s", 1),
             await rows.outcomes("s", 1), await rows.records(["k1"]), await rows.lessons_since("")) == (
         [], set(), None, [], {}, 1)  # the staff form only: the lesson went with the transaction
+
+
+async def test_records_kept_before_versions_were_counted_become_the_current_versions(tmp_path: Path) -> None:
+    """A store from before migration 11: each record is taken as its entry's current version's."""
+    import sqlite3
+
+    from storage import database_for
+    from storage.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, script in enumerate(MIGRATIONS[:10], start=1):
+            old.executescript(script)
+            old.execute("INSERT INTO schema_version VALUES (?)", (version,))
+        old.execute("INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags, origin, "
+                    "created_at, updated_at) VALUES ('k1', 's', 3, 'live', '[]', 'a', 'a', '[]', 'import', 'x', 'x')")
+        old.execute("INSERT INTO entry_record VALUES ('k1', 's', 5, 3), ('gone', 's', 2, 0)")
+    async with database_for(str(path)) as db:
+        rows = LearningRows(db)
+        assert await rows.version_records(["k1", "gone"]) == {"k1": (3, 5, 3), "gone": (0, 2, 0)}
+        assert await rows.current_records() == [("k1", "s", 5, 3)]
+        await rows.count_answer("s", "k1", 3, failed=True)
+        assert await rows.version_records(["k1"]) == {"k1": (3, 5, 4)}
