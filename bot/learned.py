@@ -14,7 +14,6 @@ from typing import Any
 from bot.cases import Case
 from bot.handling import Handling
 from bot.policy import Decision, Option
-from knowledge.entries import Entry
 from knowledge.retrieval import Hit
 
 logger = logging.getLogger(__name__)
@@ -95,19 +94,6 @@ async def withdrawn(handling: Handling, case: Case, entry_id: str) -> dict[str, 
     logger.info("case %s: %s's answer failed; withdrew %d form(s) and the %s lesson(s) the case taught it",
                 case.key, entry_id, len(forms), "/".join(lessons) or "no")
     return {"withdrawn": {"forms": forms, "lessons": lessons}}
-
-
-async def held_back_entry(handling: Handling, case: Case) -> Entry | None:
-    """The entry the bot would have answered ``case`` with but held back (its answers
-    stopped working), as it is now: staff answering the card give it a new version,
-    as for a stale entry, and a new version's record starts afresh."""
-    learner = handling.services.learner
-    if learner is None or not case.candidates:
-        return None
-    entry = await handling.services.kb.get(case.candidates[0].entry)
-    if entry is None or not await learner.held_back({entry.id: entry.version}):
-        return None
-    return entry
 
 
 async def answered(handling: Handling, entry: str, version: int) -> None:

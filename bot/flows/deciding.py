@@ -142,9 +142,11 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     if decision.kind == "clarify":
         return await casework.clarify(handling, case, [by_id[e].entry for e in decision.options],
                                       confidence=decision.confidence, confirming=decision.reason == "likely")
-    case = await casework.route(handling, case, decision.reason or "low_confidence",
-                                candidates=candidates, linked=linked, detail=detail)
-    if options and options[0].held_back and decision.why == options[0].held_back:
+    held_back = bool(options and options[0].held_back and decision.why == options[0].held_back)
+    case = await casework.route(handling, replace(case, held_entry=options[0].entry if held_back else None),
+                                decision.reason or "low_confidence", candidates=candidates, linked=linked,
+                                detail=detail)
+    if held_back:
         await handling.update_card(case, decision.why)
     return case
 

@@ -92,8 +92,8 @@ async def answer_case(handling: Handling, case: Case, message: Message, *, relay
         correcting = None
         if case.route_reason in ("stale", "conflict") and case.candidates:
             correcting = await services.kb.get(case.candidates[0].entry)
-        elif case.route_reason == "low_confidence":
-            correcting = await learned.held_back_entry(handling, case)
+        elif case.route_reason == "low_confidence" and case.held_entry:  # held back: its answers failed
+            correcting = await services.kb.get(case.held_entry)
         lesson = await learn_from(handling, case, message, correcting=correcting)
         lesson = await clearances(handling, case, lesson, reply.text)
     else:

@@ -133,3 +133,25 @@ async def test_staff_answering_a_held_back_entrys_card_gives_it_a_new_version_th
         assert await rows.records(["api-key-rotate"]) == {"api-key-rotate": (3, 2)}
     finally:
         await core.close()
+
+
+async def test_a_card_routed_for_another_reason_does_not_revise_a_held_back_entry_near_it(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
+                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
+    try:
+        chat = Chat(core)
+        for user in ("u1", "u2"):
+            said = await chat.ask("How do I rotate my API key?", user=user)
+            await chat.press(said.reply.case or "", "not_solved", user=user)
+            chat.later(hours=80)
+        vague = await chat.ask("can I share my API key with a colleague?", user="u3", id="m9")
+        assert vague.routed and not any("held back" in u.text for u in vague.card_updates)
+        case = await core.cases.get("default", "m9")
+        assert case is not None and case.candidates and case.candidates[0].entry == "api-key-rotate"
+        taught = await chat.staff("No: each person makes their own key under Settings → API.", card="card:m9")
+        assert taught.learned.entry != "api-key-rotate", "a new entry; the held-back one keeps its answer"
+        entry = await core.kb.get("api-key-rotate")
+        assert entry is not None and entry.version == 1
+    finally:
+        await core.close()
