@@ -3,8 +3,8 @@
 Three outcomes, chosen so one answer never becomes two entries:
 
 - the staff member corrects an entry (in a thread after the bot used it, or
-  on a card routed because that entry was stale or in conflict): a new
-  **version** of that entry;
+  on a card routed because that entry was stale, in conflict or held back): a new
+  **version** of that entry (from a private thread, pending approval);
 - the answer is the same as an existing entry's answer: the question becomes
   a new **form** of that entry (it was asked in words the entry lacked);
 - otherwise a **new** entry: the asker's question and the staff answer.
@@ -81,12 +81,16 @@ async def learn(
     """
     question, question_vector = await asked_form(kb, question, question_vector)
     if correcting is not None and correcting.status != "retired":
+        # From a private thread the new version waits for approval, as a new entry would:
+        # the old one stops answering meanwhile (staff just said it was wrong or out of date).
         entry = await kb.revise(correcting, author=staff, origin="correction", at=at, case=case,
-                                answer=answer, provenance=_answered_by(correcting.provenance, staff_name))
+                                answer=answer, provenance=_answered_by(correcting.provenance, staff_name),
+                                status=PENDING if private else None)
         if question and question not in entry.questions and not private:
             entry = await kb.add_question(entry, question, author=staff, at=at, case=case,
                                           vector=question_vector)
-        logger.info("staff %s corrected %s (now version %d)", staff, entry.id, entry.version)
+        logger.info("staff %s corrected %s (now version %d%s)", staff, entry.id, entry.version,
+                    ", pending approval: private thread" if private else "")
         return Lesson(entry, "version", correcting.id)
 
     if question_vector is not None:

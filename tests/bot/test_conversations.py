@@ -430,3 +430,20 @@ async def test_a_linked_case_is_answered_like_its_first_when_staff_answer(chat: 
     assert [t.text for t in linked.turns if t.who == "staff"] == [answer]
     journey = await chat.core.journeys.get("default", "u7")
     assert {t.case for t in journey.told} == {"m1", "m2"}
+
+
+async def test_a_private_answer_to_a_stale_entrys_card_waits_for_approval_before_anyone_sees_it(chat: Chat) -> None:
+    said = await chat.ask("which languages can code cells run?", id="m1")
+    assert said.route.reason == "stale"
+    await chat.command("private", user="mod1", roles=("moderator",), thread="m1")
+    fixed = await chat.staff("For your account: code cells run Python 3.13 (ticket 4411).", card="card:m1")
+    assert fixed.learned.entry == "embed-code" and fixed.learned.version == 2
+    entry = await chat.core.kb.get("embed-code")
+    assert entry is not None and entry.status == "pending"
+
+    again = await chat.ask("what languages do code cells run", user="u2")
+    assert again.reply.kind == "handoff" and "4411" not in again.reply.text
+
+    await chat.command("approve", user="alice", roles=("staff",), args="embed-code", channel="staff")
+    later = await chat.ask("which languages can code cells run", user="u3")
+    assert later.reply.kind == "answer" and "Python 3.13" in later.reply.text
