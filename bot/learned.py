@@ -14,6 +14,7 @@ from typing import Any
 from bot.cases import Case
 from bot.handling import Handling
 from bot.policy import Decision, Option
+from knowledge.entries import Entry, answer_key
 from knowledge.retrieval import Hit
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def calibrate(handling: Handling, text: str | None, hits: list[Hit],
     calibrated = await learner.calibrated(handling.space)
     features = hit_features(text or "", hits, handling.now)
     probs = calibrated.model.probs(features)
-    held = await learner.held_back({h.entry.id: h.entry.version for h in hits[:3]})
+    held = await learner.held_back({h.entry.id: answer_key(h.entry.answer) for h in hits[:3]})
     out = [replace(o, probability=p, held_back=held.get(o.entry)) for o, p in zip(options, probs, strict=True)]
     if out:
         out[0] = replace(out[0], together=calibrated.together(features[0]))
@@ -67,10 +68,12 @@ async def settled(handling: Handling, case: Case, *, right: str | None = None, w
     learner = handling.services.learner
     if learner is None:
         return
+    # one failure per case: a reopen and then Not solved (or a correction) are the same answer failing
+    counted = wrong is not None and await learner.store.shown_wrong(handling.space, case.key) == wrong
     await learner.settle(space=handling.space, case=case.key, at=handling.now, right=right, wrong=wrong)
-    if wrong is not None:
-        version = case.entry_version if case.entry == wrong and case.entry_version is not None else 0
-        await learner.store.count_answer(handling.space, wrong, version, failed=True)
+    if wrong is not None and not counted:
+        await learner.store.count_answer(handling.space, wrong, await _answer_given(handling, case, wrong),
+                                         failed=True)
     if lesson is not None and right is not None and text and not case.private:  # private words teach no one
         await learner.store.add_lesson(space=handling.space, entry=right, text=text, kind=lesson,
                                        at=handling.now, case=case.key)
@@ -96,8 +99,19 @@ async def withdrawn(handling: Handling, case: Case, entry_id: str) -> dict[str, 
     return {"withdrawn": {"forms": forms, "lessons": lessons}}
 
 
-async def answered(handling: Handling, entry: str, version: int) -> None:
-    """The bot answered from ``entry`` at ``version`` (its survival counts from here)."""
+async def _answer_given(handling: Handling, case: Case, entry_id: str) -> str:
+    """The key of the answer ``case`` got from ``entry_id`` (the version it was answered with)."""
+    kb = handling.services.kb
+    entry = await kb.get(entry_id)
+    version = case.entry_version if case.entry == entry_id else None
+    if entry is not None and version in (None, entry.version):
+        return answer_key(entry.answer)
+    then = await kb.store.version(entry_id, version) if version is not None else None
+    return answer_key(str(then.get("answer", ""))) if then else ""
+
+
+async def answered(handling: Handling, entry: Entry) -> None:
+    """The bot answered from ``entry`` (its survival counts from here, by the answer it gave)."""
     learner = handling.services.learner
     if learner is not None:
-        await learner.store.count_answer(handling.space, entry, version)
+        await learner.store.count_answer(handling.space, entry.id, answer_key(entry.answer))

@@ -234,14 +234,16 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX log_kind ON log (space, kind, seq);
     """,
-    # 11: an entry's record also counts its current version's answers apart: survival judges the
-    # answer the entry gives now, so a new version (staff changed the answer) starts afresh.
-    # The lifetime counts stay (the measured wrong rate). Existing records become the current version's.
+    # 11: an entry's record also counts the answers of the answer it gives now apart (by its
+    # answer key): survival judges that answer, so an entry whose answer staff changed starts
+    # afresh, and one renewed or given new questions does not. The lifetime counts stay (the
+    # measured wrong rate). An existing record becomes its entry's current answer's (the cautious
+    # reading: an entry held back before stays held back until its answer changes).
     """
-    ALTER TABLE entry_record ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE entry_record ADD COLUMN version_answers INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE entry_record ADD COLUMN version_failed INTEGER NOT NULL DEFAULT 0;
-    UPDATE entry_record SET version = coalesce((SELECT e.version FROM entries e WHERE e.id = entry_record.entry_id), 0),
-        version_answers = answers, version_failed = failed;
+    ALTER TABLE entry_record ADD COLUMN answer_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE entry_record ADD COLUMN answers_now INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE entry_record ADD COLUMN failed_now INTEGER NOT NULL DEFAULT 0;
+    UPDATE entry_record SET answer_key = coalesce((SELECT e.answer_key FROM entries e WHERE e.id = entry_record.entry_id), ''),
+        answers_now = answers, failed_now = failed;
     """,
 ]

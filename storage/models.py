@@ -29,11 +29,11 @@ CURRENT_KEY = "model.current"
 LAST_ADAPTATION_KEY = "model.last_adaptation"
 
 
-# An entry's version record on an upsert: a newer version's count replaces it, the same
-# version's adds to it, an older version's leaves it.
-_BY_VERSION = ("CASE WHEN excluded.version > entry_record.version THEN excluded.version_{n} "
-               "WHEN excluded.version = entry_record.version THEN entry_record.version_{n} + excluded.version_{n} "
-               "ELSE entry_record.version_{n} END")
+# An entry's record of its current answer, on an upsert: an answer given with another answer
+# (its key) starts it afresh; a failure of another answer (an outcome come in after the entry
+# changed) leaves it; the same answer's add to it.
+_NOW = ("CASE WHEN excluded.answer_key = entry_record.answer_key THEN entry_record.{n}_now + excluded.{n}_now "
+        "WHEN excluded.answers_now > 0 THEN excluded.{n}_now ELSE entry_record.{n}_now END")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +219,15 @@ class LearningRows:
         if right is not None:
             await self.db.execute("UPDATE observations SET outcome = ? WHERE space = ? AND case_key = ?",
                                   (right, space, case))
-        if wrong is not None:
-            await self.db.execute("UPDATE observations SET wrong = ? WHERE space = ? AND case_key = ?",
-                                  (wrong, space, case))
+        if wrong is not None:  # an answer once confirmed (Solved) and shown wrong since is not a right one
+            await self.db.execute("UPDATE observations SET wrong = ?, outcome = CASE WHEN outcome = ? THEN NULL "
+                                  "ELSE outcome END WHERE space = ? AND case_key = ?", (wrong, wrong, space, case))
+
+    async def shown_wrong(self, space: str, case: str) -> str | None:
+        """The entry ``case``'s decision was already shown wrong with, if any."""
+        row = await self.db.fetchone("SELECT wrong FROM observations WHERE space = ? AND case_key = ?",
+                                     (space, case))
+        return None if row is None else row["wrong"]
 
     async def outcomes(self, space: str, model: int) -> list[Outcome]:
         rows = await self.db.fetchall(
@@ -237,20 +243,19 @@ class LearningRows:
 
     # -- survival ---------------------------------------------------------------------
 
-    async def count_answer(self, space: str, entry: str, version: int, *, failed: bool = False) -> None:
-        """One answer of ``entry`` at ``version`` given (or, ``failed``, shown wrong): counted in
-        the entry's lifetime and in its version's record. A newer version's count starts that
-        record afresh; an older version's (an outcome that came in after the answer changed)
-        counts in the lifetime only."""
+    async def count_answer(self, space: str, entry: str, answer_key: str, *, failed: bool = False) -> None:
+        """One answer of ``entry`` given with the answer whose key is ``answer_key`` (or, ``failed``,
+        that answer shown wrong): counted in the entry's lifetime and, while it is the entry's
+        answer, in its record of now (``_NOW``)."""
+        answered, wrong = (0, 1) if failed else (1, 0)
         await self.db.execute(
-            "INSERT INTO entry_record (entry_id, space, answers, failed, version, version_answers, version_failed) "
+            "INSERT INTO entry_record (entry_id, space, answers, failed, answer_key, answers_now, failed_now) "
             "VALUES (?,?,?,?,?,?,?) ON CONFLICT (entry_id) DO UPDATE SET "
             "answers = entry_record.answers + excluded.answers, failed = entry_record.failed + excluded.failed, "
-            f"version_answers = {_BY_VERSION.format(n='answers')}, "
-            f"version_failed = {_BY_VERSION.format(n='failed')}, "
-            "version = CASE WHEN excluded.version > entry_record.version THEN excluded.version "
-            "ELSE entry_record.version END",
-            (entry, space, 0 if failed else 1, 1 if failed else 0, version, 0 if failed else 1, 1 if failed else 0))
+            f"answers_now = {_NOW.format(n='answers')}, failed_now = {_NOW.format(n='failed')}, "
+            "answer_key = CASE WHEN excluded.answers_now > 0 THEN excluded.answer_key "
+            "ELSE entry_record.answer_key END",
+            (entry, space, answered, wrong, answer_key, answered, wrong))
 
     async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Per entry, over its lifetime: (answers, answers shown wrong)."""
@@ -261,15 +266,14 @@ class LearningRows:
             tuple(entries))
         return {r["entry_id"]: (int(r["answers"]), int(r["failed"])) for r in rows}
 
-    async def version_records(self, entries: Sequence[str]) -> dict[str, tuple[int, int, int]]:
-        """Per entry: (the version its record counts, that version's answers, those shown wrong)."""
+    async def records_now(self, entries: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+        """Per entry: (the answer key its record of now counts, those answers, those shown wrong)."""
         if not entries:
             return {}
         rows = await self.db.fetchall(
-            "SELECT entry_id, version, version_answers, version_failed FROM entry_record "
+            "SELECT entry_id, answer_key, answers_now, failed_now FROM entry_record "
             f"WHERE entry_id IN ({marks(entries)})", tuple(entries))
-        return {r["entry_id"]: (int(r["version"]), int(r["version_answers"]), int(r["version_failed"]))
-                for r in rows}
+        return {r["entry_id"]: (str(r["answer_key"]), int(r["answers_now"]), int(r["failed_now"])) for r in rows}
 
     async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
         """(entry, space, answers, shown wrong) over each entry's lifetime."""
@@ -279,9 +283,9 @@ class LearningRows:
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
     async def current_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
-        """(entry, space, answers, shown wrong) of each entry's current version, where its record has any."""
-        sql = ("SELECT r.entry_id, r.space, r.version_answers, r.version_failed FROM entry_record r "
-               "JOIN entries e ON e.id = r.entry_id AND e.version = r.version")
+        """(entry, space, answers, shown wrong) of each entry's current answer, where its record has any."""
+        sql = ("SELECT r.entry_id, r.space, r.answers_now, r.failed_now FROM entry_record r "
+               "JOIN entries e ON e.id = r.entry_id AND e.answer_key = r.answer_key")
         rows = await self.db.fetchall(sql + (" WHERE r.space = ?" if space else "") + " ORDER BY r.entry_id",
                                       (space,) if space else ())
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]

@@ -138,8 +138,7 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
         await handling.log("human_requested", {"how": "asked"}, case=case.key)
         case = (await add_to_waiting_case(handling, case) if case.status == "routed"
                 else await casework.route(handling, case, "human_requested"))
-    elif case.status in ("answered", "resolved") and says_not_solved(text):
-        # as the Not solved button: saying so after the case was resolved counts the same
+    elif case.status == "answered" and says_not_solved(text):
         case = await casework.not_solved(handling, case, why="the asker said it did not work")
     elif case.status == "routed":
         case = await add_to_waiting_case(handling, case)
@@ -147,7 +146,11 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
         if is_only_thanks(text) or says_solved(text):
             await handling.save(case)
             return
-        if restated:  # the same problem again: the answer did not last
+        if lately(handling, case) and says_not_solved(text):  # as the Not solved button
+            case = await casework.not_solved(handling, case, why="the asker said it did not work")
+            await handling.save(case)
+            return
+        if lately(handling, case) and restated:  # the same problem again: the answer did not last
             case = await casework.came_back(handling, case, why="the asker came back to a solved thread "
                                                                 "with the same problem")
         else:
@@ -160,6 +163,13 @@ async def on_follow_up(handling: Handling, message: Message, case: Case) -> None
         case = await decide_and_act(handling, case, text, vector,
                                     avoid=case.entry if case.status == "answered" else None)
     await handling.save(case)
+
+
+def lately(handling: Handling, case: Case) -> bool:
+    """Within ``policy.repeat_window_hours`` of the last reply the asker had: what they say in
+    a solved thread then is about that answer; later, more likely a new problem."""
+    window = timedelta(hours=handling.services.policy.repeat_window_hours)
+    return case.last_reply_at is not None and handling.now - case.last_reply_at <= window
 
 
 async def note_restatement(handling: Handling, case: Case, text: str) -> bool:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from knowledge.embedder import CachedEmbedder
+from knowledge.entries import answer_key
 from storage.models import LearningRows
 from tests.chat import Chat
 from tests.learning.conftest import core_with_learner
@@ -83,7 +84,7 @@ async def test_coming_back_with_the_same_problem_counts_against_the_entry_and_a_
             assert said.reply.sources == ("api-key-rotate",)
             await chat.say("thanks, that worked!", thread=thread, user=user)
         chat.later(hours=5)
-        await chat.say("How do I rotate my API key? I need to do it again", thread="m1", user="u1")
+        await chat.say("How do I rotate my API key? It stopped working again", thread="m1", user="u1")
         await chat.say("and how do I enable two-factor authentication?", thread="m2", user="u2")
         # one of its two answers did not last; the new question in the other thread says nothing about it
         assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (2, 1)}
@@ -103,6 +104,8 @@ async def test_asking_the_same_again_in_a_new_thread_counts_against_the_entry_th
         chat.later(hours=1)
         again = await chat.ask("how do I rotate my API key?", id="m2")
         assert again.route.reason == "reopened"
+        assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 1)}
+        await chat.press("m1", "not_solved")  # the same answer failing, said twice: one failure
         assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 1)}
     finally:
         await core.close()
@@ -129,7 +132,7 @@ async def test_staff_answering_a_held_back_entrys_card_gives_it_a_new_version_th
         assert again.reply.kind == "answer" and again.reply.sources == ("api-key-rotate",)
         assert fixed in again.reply.text
         rows = LearningRows(core.db)
-        assert await rows.version_records(["api-key-rotate"]) == {"api-key-rotate": (2, 1, 0)}
+        assert await rows.records_now(["api-key-rotate"]) == {"api-key-rotate": (answer_key(fixed), 1, 0)}
         assert await rows.records(["api-key-rotate"]) == {"api-key-rotate": (3, 2)}
     finally:
         await core.close()
@@ -153,5 +156,39 @@ async def test_a_card_routed_for_another_reason_does_not_revise_a_held_back_entr
         assert taught.learned.entry != "api-key-rotate", "a new entry; the held-back one keeps its answer"
         entry = await core.kb.get("api-key-rotate")
         assert entry is not None and entry.version == 1
+    finally:
+        await core.close()
+
+
+async def test_much_later_a_problem_in_a_solved_thread_is_a_new_one_not_a_failed_answer(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"))
+    try:
+        chat = Chat(core)
+        await chat.ask("How do I rotate my API key?", id="m1")
+        await chat.say("thanks, that worked!", thread="m1")
+        chat.later(days=6)
+        await chat.say("Another thing: my webhook doesn't work since yesterday, any idea?", thread="m1")
+        assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 0)}
+        assert await core.db.fetchall("SELECT body FROM log WHERE kind = 'wrong_answer'") == []
+    finally:
+        await core.close()
+
+
+async def test_a_held_back_entry_renewed_or_retagged_with_the_same_answer_stays_held_back(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
+                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
+    try:
+        chat = Chat(core)
+        for user in ("u1", "u2"):
+            said = await chat.ask("How do I rotate my API key?", user=user)
+            await chat.press(said.reply.case or "", "not_solved", user=user)
+            chat.later(hours=80)
+        entry = await core.kb.get("api-key-rotate")
+        assert entry is not None
+        await core.kb.revise(entry, author="ann", origin="import", at=chat.now, tags=["api", "keys"])
+        said = await chat.ask("How do I rotate my API key?", user="u3")
+        assert said.routed and any("api-key-rotate is held back" in u.text for u in said.card_updates)
     finally:
         await core.close()

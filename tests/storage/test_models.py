@@ -115,28 +115,41 @@ async def test_a_decision_is_observed_then_settled_and_counted(db: Sql) -> None:
 async def test_each_entry_keeps_its_record_of_answers(db: Sql) -> None:
     rows = LearningRows(db)
     for failed in (False, False, True):
-        await rows.count_answer("s", "k1", 1, failed=failed)
-    await rows.count_answer("t", "k9", 1)
+        await rows.count_answer("s", "k1", "a", failed=failed)
+    await rows.count_answer("t", "k9", "z")
     assert await rows.records(["k1", "k2"]) == {"k1": (2, 1)}
     assert await rows.all_records() == [("k1", "s", 2, 1), ("k9", "t", 1, 0)]
     assert await rows.measured() == (3, 1) and await rows.measured("t") == (1, 0)
     assert await rows.records([]) == {}
 
 
-async def test_an_entrys_current_version_keeps_a_record_of_its_own(db: Sql) -> None:
+async def test_an_entrys_current_answer_keeps_a_record_of_its_own(db: Sql) -> None:
     await two_entries(db)
     rows = LearningRows(db)
     for failed in (False, True, True):
-        await rows.count_answer("s", "k1", 1, failed=failed)
-    assert await rows.version_records(["k1"]) == {"k1": (1, 1, 2)}
-    await EntryRows(db).save(entry("k1", version=2, answer="Use Export > CSV."), answer_key="c", snapshot=False)
-    await rows.count_answer("s", "k1", 2)  # the new answer starts afresh
-    await rows.count_answer("s", "k1", 1, failed=True)  # an outcome of the old answer, come in late
-    assert await rows.version_records(["k1", "k2"]) == {"k1": (2, 1, 0)}
+        await rows.count_answer("s", "k1", "a", failed=failed)
+    assert await rows.records_now(["k1"]) == {"k1": ("a", 1, 2)}
+    await rows.count_answer("s", "k1", "c")  # answered with a new answer: it starts afresh
+    await rows.count_answer("s", "k1", "a", failed=True)  # an outcome of the old answer, come in late
+    assert await rows.records_now(["k1", "k2"]) == {"k1": ("c", 1, 0)}
     assert await rows.records(["k1"]) == {"k1": (2, 3)}, "the lifetime counts every answer and failure"
-    await rows.count_answer("s", "k2", 1, failed=True)
+    await rows.count_answer("s", "k1", "c", failed=True)
+    assert await rows.records_now(["k1"]) == {"k1": ("c", 1, 1)}
+    await EntryRows(db).save(entry("k1", version=2, answer="Use Export > CSV."), answer_key="c", snapshot=False)
+    await rows.count_answer("s", "k2", "b", failed=True)
     await EntryRows(db).save(entry("k2", version=2, origin="staff"), answer_key="d", snapshot=False)
-    assert await rows.current_records() == [("k1", "s", 1, 0)], "k2's record is of a version it no longer has"
+    assert await rows.current_records() == [("k1", "s", 1, 1)], "k2's record is of an answer it no longer gives"
+
+
+async def test_an_answer_shown_wrong_after_it_was_confirmed_is_no_longer_a_right_one(db: Sql) -> None:
+    rows = LearningRows(db)
+    candidates = [{"entry": "k1", "features": [1.0, 0.8]}]
+    await rows.observe(space="s", case="c1", model=0, at=AT, candidates=candidates, decision="answer")
+    await rows.settle(space="s", case="c1", right="k1")
+    assert await rows.shown_wrong("s", "c1") is None
+    await rows.settle(space="s", case="c1", wrong="k1")
+    assert await rows.outcomes("s", 0) == [(candidates, None, "k1")]
+    assert await rows.shown_wrong("s", "c1") == "k1" and await rows.shown_wrong("s", "c2") is None
 
 
 async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
@@ -149,7 +162,7 @@ async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
         await rows.save_calibrator("s", 1, {}, AT)
         await rows.observe(space="s", case="c1", model=1, at=AT, candidates=[], decision="route")
         await rows.add_lesson(space="s", entry="k1", text="x", kind="solved", at=AT)
-        await rows.count_answer("s", "k1", 1)
+        await rows.count_answer("s", "k1", "a")
 
     with pytest.raises(Failed):
         await failing(db, work)
@@ -159,7 +172,7 @@ async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
 
 
 async def test_records_kept_before_versions_were_counted_become_the_current_versions(tmp_path: Path) -> None:
-    """A store from before migration 11: each record is taken as its entry's current version's."""
+    """A store from before migration 11: each record is taken as its entry's current answer's."""
     import sqlite3
 
     from storage import database_for
@@ -176,7 +189,7 @@ async def test_records_kept_before_versions_were_counted_become_the_current_vers
         old.execute("INSERT INTO entry_record VALUES ('k1', 's', 5, 3), ('gone', 's', 2, 0)")
     async with database_for(str(path)) as db:
         rows = LearningRows(db)
-        assert await rows.version_records(["k1", "gone"]) == {"k1": (3, 5, 3), "gone": (0, 2, 0)}
+        assert await rows.records_now(["k1", "gone"]) == {"k1": ("a", 5, 3), "gone": ("", 2, 0)}
         assert await rows.current_records() == [("k1", "s", 5, 3)]
-        await rows.count_answer("s", "k1", 3, failed=True)
-        assert await rows.version_records(["k1"]) == {"k1": (3, 5, 4)}
+        await rows.count_answer("s", "k1", "a", failed=True)
+        assert await rows.records_now(["k1"]) == {"k1": ("a", 5, 4)}
