@@ -6,39 +6,11 @@ from __future__ import annotations
 
 import re
 
+from knowledge.docs.passages import FENCE, blocks
+
 QUOTE_CHARS = 700
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=\S)")
-
-
-def _blocks(text: str) -> list[str]:
-    out: list[str] = []
-    current: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        opened = _FENCE.match(line)
-        if fence is not None:
-            current.append(line)
-            if opened and line.strip().startswith(fence):
-                out.append("\n".join(current))
-                current, fence = [], None
-            continue
-        if opened:
-            if current:
-                out.append("\n".join(current))
-            current, fence = [line], opened.group(1)
-            continue
-        if line.strip():
-            current.append(line)
-        elif current:
-            out.append("\n".join(current))
-            current = []
-    if current:
-        if fence is not None:
-            current.append(fence)
-        out.append("\n".join(current))
-    return [b for b in out if b.strip()]
 
 
 def _cut_code(block: str, limit: int) -> str:
@@ -81,7 +53,7 @@ def _joins(previous: str, line: str) -> bool:
 def _unwrap(block: str) -> str:
     """Docs wrap prose at 70-80 columns; chat shows every newline. Join a
     paragraph's lines, but keep lists, tables and quotes line by line."""
-    if _FENCE.match(block.split("\n", 1)[0]):
+    if FENCE.match(block.split("\n", 1)[0]):
         return block
     out: list[str] = []
     for line in block.split("\n"):
@@ -97,10 +69,10 @@ def excerpt(passage: str, limit: int = QUOTE_CHARS) -> str:
     that does not fit is cut at a sentence (prose) or a line (code) boundary,
     and a cut code block keeps its closing fence."""
     text = _IMAGE.sub("", passage)
-    blocks = [_unwrap(b) for b in _blocks(text)]
+    quoted = [_unwrap(b) for b in blocks(text, join_intros=False, quoting=True)]
     out: list[str] = []
     used = 0
-    for block in blocks:
+    for block in quoted:
         block = block.rstrip()
         extra = len(block) + (2 if out else 0)
         if used + extra <= limit:
@@ -109,9 +81,9 @@ def excerpt(passage: str, limit: int = QUOTE_CHARS) -> str:
             continue
         room = limit - used - (2 if out else 0)
         if room >= 120 or not out:
-            is_code = bool(_FENCE.match(block.split("\n", 1)[0]))
+            is_code = bool(FENCE.match(block.split("\n", 1)[0]))
             out.append(_cut_code(block, room) if is_code else _cut_prose(block, room))
         break
-    if out and out[-1].rstrip().endswith(":") and len(out) > 1 and not _FENCE.match(out[-1]):
+    if out and out[-1].rstrip().endswith(":") and len(out) > 1 and not FENCE.match(out[-1]):
         out.pop()  # an introduction whose code did not fit says nothing on its own
     return "\n\n".join(out).strip()

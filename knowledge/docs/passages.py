@@ -16,31 +16,49 @@ from knowledge.entries import Entry
 TARGET = 600
 LIMIT = 900
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[])")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 
-def blocks(text: str) -> list[str]:
-    """Paragraph-level blocks; a code fence (blank lines and all) is one block,
-    joined to the paragraph just before it when that paragraph ends in ``:``."""
+def _closes(line: str, fence: str) -> bool:
+    """Whether ``line`` closes a block opened by ``fence``: that fence character
+    alone, at least as many times. A line like "```python" inside a "```"
+    block is code, not the block's end."""
+    bare = line.strip()
+    return bare.startswith(fence) and set(bare) <= {fence[0]}
+
+
+def _as_written(text: str) -> str:
+    return text
+
+
+def blocks(text: str, *, join_intros: bool = True, quoting: bool = False) -> list[str]:
+    """Paragraph-level blocks; a code fence (blank lines and all) is one block.
+
+    ``join_intros``: a paragraph ending in ``:`` is joined to the fence just
+    after it (a passage keeps code with the sentence that introduces it).
+    ``quoting``: blocks to quote in chat Markdown: each kept as written (not
+    stripped, so a nested list item keeps its indent), and a fence the text
+    leaves open is closed."""
+    tidy = _as_written if quoting else str.strip
     out: list[str] = []
     current: list[str] = []
     fence: str | None = None
     for line in text.split("\n"):
-        opened = _FENCE.match(line)
+        opened = FENCE.match(line)
         if fence is not None:
             current.append(line)
-            if opened and line.strip().startswith(fence) and set(line.strip()) <= {fence[0]}:
+            if _closes(line, fence):
                 fence = None
                 out.append("\n".join(current))
                 current = []
             continue
         if opened:
-            lead = "\n".join(current).strip()
+            lead = tidy("\n".join(current))
             current = []
-            if lead and not lead.endswith(":"):
+            if lead and not (join_intros and lead.endswith(":")):
                 out.append(lead)
                 lead = ""
-            if not lead and out and out[-1].rstrip().endswith(":") and not _FENCE.match(out[-1]):
+            if join_intros and not lead and out and out[-1].rstrip().endswith(":") and not FENCE.match(out[-1]):
                 lead = out.pop()
             current = [lead] if lead else []
             current.append(line)
@@ -49,10 +67,12 @@ def blocks(text: str) -> list[str]:
         if line.strip():
             current.append(line)
         elif current:
-            out.append("\n".join(current).strip())
+            out.append(tidy("\n".join(current)))
             current = []
     if current:
-        out.append("\n".join(current).strip())
+        if fence is not None and quoting:
+            current.append(fence)
+        out.append(tidy("\n".join(current)))
     return [b for b in out if b.strip()]
 
 
@@ -60,7 +80,7 @@ def _cut(block: str) -> list[str]:
     """A block longer than ``LIMIT`` in pieces of at most ``LIMIT``."""
     if len(block) <= LIMIT:
         return [block]
-    code = bool(_FENCE.match(block.split("\n", 1)[0])) or "\n```" in block
+    code = bool(FENCE.match(block.split("\n", 1)[0])) or "\n```" in block
     units = block.split("\n") if code else _SENTENCE_END.split(block)
     glue = "\n" if code else " "
     pieces: list[str] = []

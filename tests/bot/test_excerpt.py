@@ -55,3 +55,23 @@ def test_hard_wrapped_prose_reads_as_one_paragraph_but_lists_keep_their_lines() 
     assert quote.startswith("Extracting a new release on top of an existing installation only adds and "
                             "overwrites files.")
     assert "- first step wrapped on\n- second step" in quote
+
+
+def test_a_fence_line_with_more_after_it_is_code_not_the_end_of_the_block() -> None:
+    quote = excerpt("Write the fence like this:\n\n```\n```python\nprint('hi')\n```\n\nThat is the whole file.")
+    assert "```\n```python\nprint('hi')\n```\n\nThat is the whole file." in quote
+    assert quote.count("```") == 3 and quote.endswith("That is the whole file.")
+
+
+def test_a_fence_the_passage_leaves_open_is_closed_in_the_quote() -> None:
+    quote = excerpt("Start it:\n\n~~~shell\ndocker compose up -d")
+    assert quote == "Start it:\n\n~~~shell\ndocker compose up -d\n~~~"
+    code = "\n".join(f"line_{n} = {n}" for n in range(80))
+    cut = excerpt(f"```python\n{code}")
+    assert cut.startswith("```python\nline_0 = 0\n") and cut.endswith("\n```") and cut.count("```") == 2
+    assert len(cut) <= QUOTE_CHARS
+
+
+def test_a_nested_list_item_in_its_own_paragraph_keeps_its_indent() -> None:
+    quote = excerpt("- Install the package.\n\n  - On Debian, use apt.\n\n- Start the service.")
+    assert quote == "- Install the package.\n\n  - On Debian, use apt.\n\n- Start the service."
