@@ -15,10 +15,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=\S)")
 
 def _cut_code(block: str, limit: int) -> str:
     lines = block.split("\n")
-    fence = lines[0].strip()[:3]
+    opened = FENCE.match(lines[0])
+    fence = opened.group(1) if opened else lines[0].strip()[:3]  # as long as it opened: ```` needs ````
     kept: list[str] = [lines[0]]
     for line in lines[1:-1]:
-        if len("\n".join([*kept, line])) + 4 > limit:
+        if len("\n".join([*kept, line])) + 1 + len(fence) > limit:
             break
         kept.append(line)
     return "\n".join([*kept, fence])

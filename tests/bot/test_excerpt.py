@@ -75,3 +75,10 @@ def test_a_fence_the_passage_leaves_open_is_closed_in_the_quote() -> None:
 def test_a_nested_list_item_in_its_own_paragraph_keeps_its_indent() -> None:
     quote = excerpt("- Install the package.\n\n  - On Debian, use apt.\n\n- Start the service.")
     assert quote == "- Install the package.\n\n  - On Debian, use apt.\n\n- Start the service."
+
+
+def test_a_cut_block_opened_with_four_backticks_is_closed_with_four() -> None:
+    code = "\n".join(["````markdown", *(f"```python\nprint({n})\n```" for n in range(120)), "````"])
+    quoted = excerpt(code)
+    assert len(quoted) <= QUOTE_CHARS and quoted.startswith("````markdown")
+    assert quoted.endswith("\n````"), "a ``` would not close a ```` block: the rest of the answer would be code"
