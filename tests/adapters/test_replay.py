@@ -189,3 +189,14 @@ def test_the_command_line_fails_clearly_when_it_cannot_start(tmp_path: Path) -> 
     run = subprocess.run([sys.executable, "-m", "bot", "replay", str(tmp_path / "missing.jsonl")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "no such file" in run.stderr
+
+
+def test_help_says_that_without_db_the_store_is_thrown_away_whatever_the_settings_name() -> None:
+    # Contract: without --db, state lives in a throw-away store; `db:` in --config does not count.
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    text = " ".join(CliRunner().invoke(app, ["replay", "--help"], env={"COLUMNS": "300"}).output.split())
+    assert "throw-away store for this run" in text, text
+    assert "journeybot.db" not in text, "replay never falls back to the settings' store"
