@@ -7,6 +7,7 @@ naming where it is and why, and every good entry in the file still imports.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import reprlib
@@ -24,6 +25,9 @@ from knowledge.entries import Draft, Entry
 MAX_QUESTION_CHARS = 1_000
 MAX_ANSWER_CHARS = 20_000
 _STATUS_IMPORTABLE = {"live", "pending", "retired"}
+# The fields of spec/knowledge-file.md, plus what `kb export` writes (`question`: one form).
+_FIELDS = ("id", "questions", "question", "answer", "tags", "space", "review_after", "url", "provenance",
+           "section", "status", "version", "author", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +274,11 @@ def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     """Validate one entry mapping; ``ValueError`` says what is wrong with it."""
     if not isinstance(item, dict):
         raise ValueError("an entry must be a mapping with `questions` and `answer`")
+    unknown = next((str(k) for k in item if k not in _FIELDS), None)
+    if unknown is not None:  # a misspelt `review_after` or `tags` must not vanish unseen
+        near = difflib.get_close_matches(unknown, _FIELDS, n=1, cutoff=0.6)
+        raise ValueError(f"unknown field `{_brief(unknown)[1:-1]}`"
+                         + (f" (did you mean `{near[0]}`?)" if near else f" (known: {', '.join(_FIELDS)})"))
     if "questions" not in item and "question" in item:
         item = {**item, "questions": item["question"]}
     questions = _text_list(item.get("questions"), "questions") if item.get("questions") is not None else ()

@@ -45,13 +45,14 @@ def run(coro: Awaitable[T]) -> T:
     """Run a command's coroutine; turn known start-up failures into one clear line."""
     from pydantic import ValidationError
 
+    from bot.settings import SettingsError
     from knowledge.embedder import ModelMissing
     from knowledge.files import KnowledgeFileError
     from storage.database import StoreError
 
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    except (ModelMissing, StoreError, KnowledgeFileError) as exc:
+    except (ModelMissing, StoreError, KnowledgeFileError, SettingsError) as exc:  # settings read inside (demo, chat)
         fail(str(exc))
     except sqlite3.DatabaseError as exc:  # damage found past the first page
         logging.getLogger(__name__).debug("store error", exc_info=True)

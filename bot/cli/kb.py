@@ -231,14 +231,18 @@ def kb_list(
 
 
 @kb_app.command("show")
-def kb_show(entry_id: str, db: DbOption = None, config: ConfigOption = None) -> None:
+def kb_show(entry_id: Annotated[str, typer.Argument(help="an entry id, or a docs section as answers cite it")],
+            db: DbOption = None, config: ConfigOption = None) -> None:
     """One entry with its full version history and provenance."""
     import json
 
     settings = settings_for(config, db)
 
     async def body(store: Any) -> Any:
-        return await store.get(entry_id), await store.history(entry_id)
+        entry = await store.get(entry_id)
+        if entry is None:  # a docs section as answers cite it: `<file>#<heading path>`
+            entry = next((e for e in await store.entries(status=None) if e.section == entry_id), None)
+        return entry, await store.history(entry.id if entry is not None else entry_id)
 
     entry, history = with_store(settings, body)
     if entry is None:

@@ -69,6 +69,11 @@ def status(db: DbOption = None, config: ConfigOption = None,
     for m in out["history"]:
         cur, cand = m.get("current") or {}, m.get("candidate") or {}
         mark = "*" if m["version"] == out["current"]["version"] else " "
+        if m.get("kind") == "docs":  # `kb import` of docs: no taught pairs, nothing held out
+            typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: adapted to "
+                       f"{m.get('sections', 0)} docs sections ({m.get('rows', 0)} rows, {m.get('steps', 0)} "
+                       f"steps) in {m.get('seconds', 0)} s")
+            continue
         typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: "
                    f"held-out {m.get('held_out', 0)} — right {cur.get('right', 0)} → {cand.get('right', 0)}, "
                    f"wrong {cur.get('wrong', 0)} → {cand.get('wrong', 0)}, unknown answered "

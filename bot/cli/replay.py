@@ -10,7 +10,6 @@ import typer
 
 from bot.cli.common import (
     ConfigOption,
-    DbOption,
     app,
     fail,
     load_adapter,
@@ -22,12 +21,17 @@ from bot.cli.common import (
 
 # -- replay --------------------------------------------------------------------------
 
+# Not the shared --db: replay never falls back to the settings' store (spec/replay.md).
+ReplayDbOption = Annotated[str | None, typer.Option(
+    "--db", help="keep state in this store (an SQLite file or a postgresql:// URL); default: a throw-away "
+                 "store for this run, whatever the settings name")]
+
 
 @app.command()
 def replay(
     file: Annotated[str, typer.Argument(help="JSON lines of events, or - for standard input")] = "-",
     kb: Annotated[list[Path] | None, typer.Option("--kb", help="import a knowledge file first (may repeat)")] = None,
-    db: DbOption = None,
+    db: ReplayDbOption = None,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
@@ -57,6 +59,17 @@ def test_chat_help_lists_the_commands_you_can_type_in_the_chat() -> None:
     for typed in ("/new <question>", "/staff <answer>", "/as <user>", "/solved", "/notsolved", "/human",
                   "/recap", "/private", "/claim", "/quit"):
         assert typed in run.stdout, f"chat --help does not mention {typed}"
+
+
+@pytest.mark.parametrize("command", [["demo"], ["chat"]])
+def test_a_misspelt_setting_in_the_environment_is_one_line_not_a_traceback(command: list[str]) -> None:
+    run = subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, input="/quit\n", capture_output=True,
+                         text=True, timeout=120, env={**ENV, "JOURNEYBOT_STAFF_TEAM_NAM": "the Tidepool team"})
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert run.stderr.strip() == ("journeybot: environment variable JOURNEYBOT_STAFF_TEAM_NAM: no such setting "
+                                  "(did you mean 'JOURNEYBOT_STAFF_TEAM_NAME'?)")
+    assert "journeybot demo" not in run.stdout, "refused before it starts playing"
 
 
 KB = """- id: office-cat

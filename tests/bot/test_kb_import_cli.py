@@ -130,6 +130,25 @@ def test_a_docs_folder_imports_its_sections_and_a_removed_page_stops_answering(
     assert f"0 new, 0 new versions, {first - 3} unchanged, 3 retired, 0 skipped" in out
 
 
+def test_kb_show_finds_a_docs_entry_by_the_section_its_answers_cite(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A citation names `<file>#<heading path>` (README); pasting it into `kb show` finds the entry.
+    import shutil
+
+    monkeypatch.setenv("JOURNEYBOT_LEARNING__DOCS_STEPS", "0")
+    docs = tmp_path / "docs"
+    shutil.copytree(Path(__file__).parent.parent / "knowledge" / "docs" / "site" / "docs", docs)
+    db = str(tmp_path / "kb.db")
+    assert kb("import", str(docs), "--db", db)[0] == 0
+    by_id = kb("show", "docs:docs/troubleshooting.md#why-does-the-tray-icon-stay-grey", "--db", db)
+    section = json.loads(by_id[1].split("\nhistory:")[0])["section"]
+    assert section.startswith("docs/troubleshooting.md#") and " > " in section
+    code, out = kb("show", section, "--db", db)
+    assert code == 0, out
+    assert out == by_id[1]
+    assert kb("show", "docs/troubleshooting.md#Nowhere", "--db", db)[0] == 1
+
+
 def test_when_adapting_the_model_fails_the_docs_are_in_and_the_old_model_answers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import shutil

@@ -72,6 +72,41 @@ def test_a_malformed_status_is_skipped_by_name_and_the_rest_imports() -> None:
     assert reasons[1].startswith("kb.yaml item 3 (line 8): `status`")
 
 
+MISSPELT = """\
+- id: archive
+  questions: ["How do I archive a notebook?"]
+  answer: "Notebook menu → Archive."
+  reviw_after: 2020-01-01
+- id: refunds
+  questions: ["Can I get a refund?"]
+  answer: "Annual plans: in full within 14 days."
+  tag: [policy]
+- id: exported
+  questions: ["Where are invoices?"]
+  answer: "Billing → Invoices."
+  tags: [billing]
+  space: default
+  review_after: 2027-03-01
+  url: https://example.org/invoices
+  section: "billing.md#Invoices"
+  provenance: {platform: slack}
+  version: 3
+  status: live
+  author: alice
+  updated_at: "2026-03-01T10:00:00+00:00"
+"""
+
+
+def test_a_misspelt_field_skips_its_entry_by_name_instead_of_being_dropped_unseen() -> None:
+    # `reviw_after` silently ignored would serve a stale answer for ever; `tag` would lose `policy`.
+    parsed = parse_yaml(MISSPELT, source="kb.yaml")
+    assert [d.id for d in parsed.drafts] == ["exported"], "every field `kb export` writes still imports"
+    assert [str(p) for p in parsed.problems] == [
+        "kb.yaml item 1 (line 1): unknown field `reviw_after` (did you mean `review_after`?)",
+        "kb.yaml item 2 (line 5): unknown field `tag` (did you mean `tags`?)",
+    ]
+
+
 def test_an_alias_bomb_is_refused_item_by_item_in_bounded_memory() -> None:
     # Run in a child with a hard memory cap: an expanding bomb dies there, not here.
     code = textwrap.dedent(f"""

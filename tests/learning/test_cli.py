@@ -70,3 +70,24 @@ def test_status_shows_the_model_its_history_and_the_wrong_rate_against_the_targe
 def test_status_needs_a_store(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["learn", "status", "--db", str(tmp_path / "none.db")])
     assert out.exit_code != 0 and "no store at" in out.output
+
+
+def test_status_says_what_a_docs_adaptation_learned_not_empty_held_out_figures(tmp_path: Path) -> None:
+    # `kb import docs/` tunes the model to the docs' own words: no taught pairs, no held-out slice.
+    db = str(tmp_path / "store.db")
+    from storage.database import Database
+    from storage.models import ModelRecord
+
+    async def docs_adapted() -> None:
+        async with Database(db) as database:
+            store = LearningRows(database)
+            body = {"kind": "docs", "sections": 132, "rows": 712, "steps": 200, "seconds": 244.0, "file": "m1"}
+            await store.record_model(ModelRecord(1, 0, "promoted", NOW.isoformat(), body))
+            await store.set_current(1)
+
+    asyncio.run(docs_adapted())
+    status = CliRunner().invoke(app, ["learn", "status", "--db", db])
+    assert status.exit_code == 0, status.output
+    line = next(li for li in status.output.splitlines() if li.startswith("* v1 from v0"))
+    assert "adapted to 132 docs sections (712 rows, 200 steps) in 244.0 s" in line, line
+    assert "held-out" not in line and "0 pairs" not in line, line
