@@ -28,6 +28,7 @@ _STATUS_IMPORTABLE = {"live", "pending", "retired"}
 # The fields of spec/knowledge-file.md, plus what `kb export` writes (`question`: one form).
 _FIELDS = ("id", "questions", "question", "answer", "tags", "space", "review_after", "url", "provenance",
            "section", "status", "version", "author", "updated_at")
+_MISSPELT = 0.8  # a field this like a known one is taken for a typo of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,11 +275,12 @@ def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     """Validate one entry mapping; ``ValueError`` says what is wrong with it."""
     if not isinstance(item, dict):
         raise ValueError("an entry must be a mapping with `questions` and `answer`")
-    unknown = next((str(k) for k in item if k not in _FIELDS), None)
-    if unknown is not None:  # a misspelt `review_after` or `tags` must not vanish unseen
-        near = difflib.get_close_matches(unknown, _FIELDS, n=1, cutoff=0.6)
-        raise ValueError(f"unknown field `{_brief(unknown)[1:-1]}`"
-                         + (f" (did you mean `{near[0]}`?)" if near else f" (known: {', '.join(_FIELDS)})"))
+    for field in (str(k) for k in item if k not in _FIELDS):
+        # A misspelt `review_after` or `tags` must not vanish unseen; a field of another tool's
+        # own (`category`, `title`) is left aside, so its files import as the format allows.
+        near = difflib.get_close_matches(field, _FIELDS, n=1, cutoff=_MISSPELT)
+        if near:
+            raise ValueError(f"unknown field `{_brief(field)[1:-1]}` (did you mean `{near[0]}`?)")
     if "questions" not in item and "question" in item:
         item = {**item, "questions": item["question"]}
     questions = _text_list(item.get("questions"), "questions") if item.get("questions") is not None else ()

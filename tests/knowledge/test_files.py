@@ -107,6 +107,18 @@ def test_a_misspelt_field_skips_its_entry_by_name_instead_of_being_dropped_unsee
     ]
 
 
+def test_a_field_of_another_tools_own_is_left_aside_and_the_entry_imports() -> None:
+    parsed = parse_yaml("""\
+- id: refunds
+  questions: ["Can I get a refund?"]
+  answer: "Annual plans: in full within 14 days."
+  category: billing
+  title: Refunds
+  label: refund_request
+""", source="kb.yaml")
+    assert [d.id for d in parsed.drafts] == ["refunds"] and not parsed.problems
+
+
 def test_an_alias_bomb_is_refused_item_by_item_in_bounded_memory() -> None:
     # Run in a child with a hard memory cap: an expanding bomb dies there, not here.
     code = textwrap.dedent(f"""
