@@ -51,7 +51,6 @@ class ReplayAdapter:
         """Run until the input ends (or ``stop``)."""
         previous: datetime | None = None
         number = 0
-        seen: dict[tuple[str, str], int] = {}  # (space, id) → its line: a reuse is the script's mistake
         async for raw in self._lines:
             if self._stop.is_set():
                 break
@@ -76,11 +75,6 @@ class ReplayAdapter:
                 self._bad(number, str(exc), exc.event_id)
                 continue
             event_id = event.id
-            if (event.space, event_id) in seen:
-                self._bad(number, f"id {event_id!r} was already used on line {seen[event.space, event_id]} "
-                                  "(ids are unique in a run)", event_id)
-                continue
-            seen[event.space, event_id] = number
             previous = event.at
             await sink(event)
             self.write({"type": "done", "event": event_id})

@@ -9,8 +9,6 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from adapters.replay import ReplayAdapter
 from bot.runtime import Runtime
 from knowledge.embedder import CachedEmbedder
@@ -85,23 +83,6 @@ async def test_bad_lines_get_errors_and_the_run_goes_on(embedder: CachedEmbedder
     dones = [o["event"] for o in out if o["type"] == "done"]
     assert dones == [None, "x1", None, "f1", "m1", None, "ok"]
     assert any(o["type"] == "reply" and o["kind"] == "answer" for o in out)
-
-
-async def test_an_id_used_twice_in_one_run_is_an_error_not_a_message_dropped_unseen(
-        embedder: CachedEmbedder, caplog: pytest.LogCaptureFixture) -> None:
-    # Ids are unique (spec/replay.md); a script that reuses one would otherwise lose the second
-    # message to the core's redelivery check, with nothing on standard output to say so.
-    first = {"type": "message", "id": "m1", "at": "2026-01-05T10:00:00Z", "channel": "help", "user": "u1",
-             "text": "how do I rotate my API key?"}
-    again = {**first, "user": "u2", "text": "where do I change my avatar?"}
-    elsewhere = {**again, "space": "other"}  # another space's m1 is another message
-    out = await replay(embedder, [first, again, elsewhere], kb=DEMO_KB)
-    errors = [o for o in out if o["type"] == "error"]
-    assert errors == [{"type": "error", "line": 2,
-                       "error": "id 'm1' was already used on line 1 (ids are unique in a run)"}]
-    assert [o["event"] for o in out if o["type"] == "done"] == ["m1", "m1", "m1"]
-    assert [o["space"] for o in out if o["type"] in ("reply", "route") and o["event"] == "m1"].count("other") >= 1
-    assert "replay line 2 rejected: id 'm1' was already used on line 1" in caplog.text
 
 
 async def test_an_invalid_byte_costs_its_line_not_the_run(embedder: CachedEmbedder) -> None:
