@@ -187,9 +187,12 @@ class Trainer:
         train_rows = [p for p in pairs if not (p.kind != "import" and is_held_out(p.text, config.held_out_share))]
         per_entry = Counter(p.entry for p in train_rows)
         empty = HeldOut(int(held.sum()), 0, 0, 0)
-        if sum(1 for n in per_entry.values() if n >= 2) < 2 or len(train_rows) < config.min_pairs:
+        alike = sum(1 for n in per_entry.values() if n >= 2)
+        if alike < 2 or len(train_rows) < config.min_pairs:
             return Trial(len(train_rows), int(held.sum()), empty, empty, False, None,
-                         time.perf_counter() - started, "too few taught pairs to learn from")
+                         time.perf_counter() - started,
+                         f"too few pairs to learn from: {len(train_rows)} (at least {config.min_pairs}), "
+                         f"{alike} entries asked two ways or more (at least 2)")
         confusions = confusions_of(labels, current_vectors) if config.hard_negatives else {}
         weights = train(self.model, self.states([p.text for p in train_rows]), [p.entry for p in train_rows],
                         current, TrainConfig(steps=config.steps_for(len(train_rows)), batch=config.batch, lr=config.lr,

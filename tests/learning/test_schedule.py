@@ -135,3 +135,12 @@ def test_a_trial_asks_its_held_out_picks_only_when_told_to(trainer: Trainer) -> 
     assert not plain.promote and plain.why == "no held-out pairs yet to judge a candidate by"
     judged = trainer.trial(pairs, forms, vectors, None, AdaptConfig(**quick, judge_picks=True))  # type: ignore[arg-type]
     assert picks and judged.held_out == len(picks) == judged.current.questions == judged.candidate.questions
+
+
+def test_a_trial_on_too_little_says_how_much_it_has_and_needs(trainer: Trainer) -> None:
+    pairs = taught_pairs(3)  # 6 pairs: two entries, each asked three ways
+    forms = [(p.text, p.entry) for p in pairs]
+    vectors = trainer.encode([t for t, _ in forms], None)
+    trial = trainer.trial(pairs, forms, vectors, None, AdaptConfig(steps=1))
+    assert not trial.promote and trial.weights is None
+    assert trial.why == "too few pairs to learn from: 6 (at least 20), 2 entries asked two ways or more (at least 2)"
