@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bot.core import Core
 from knowledge.embedder import CachedEmbedder
 from knowledge.entries import answer_key
 from storage.models import LearningRows
 from tests.chat import Chat
 from tests.learning.conftest import core_with_learner
+
+
+@asynccontextmanager
+async def entry_held_back(embedder: CachedEmbedder, tmp_path: Path) -> AsyncIterator[tuple[Core, Chat]]:
+    """A store where both answers api-key-rotate gave met Not solved: it is held back."""
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
+                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
+    try:
+        chat = Chat(core)
+        for user in ("u1", "u2"):
+            said = await chat.ask("How do I rotate my API key?", user=user)
+            await chat.press(said.reply.case or "", "not_solved", user=user)
+            chat.later(hours=80)
+        yield core, chat
+    finally:
+        await core.close()
 
 
 async def test_an_entry_whose_answers_keep_failing_stops_answering_and_the_card_says_why(
@@ -113,14 +132,7 @@ async def test_asking_the_same_again_in_a_new_thread_counts_against_the_entry_th
 
 async def test_staff_answering_a_held_back_entrys_card_gives_it_a_new_version_that_answers_again(
         embedder: CachedEmbedder, tmp_path: Path) -> None:
-    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
-                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
-    try:
-        chat = Chat(core)
-        for user in ("u1", "u2"):
-            said = await chat.ask("How do I rotate my API key?", user=user)
-            await chat.press(said.reply.case or "", "not_solved", user=user)
-            chat.later(hours=80)
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
         held = await chat.ask("How do I rotate my API key?", user="u3", id="m9")
         assert held.routed and held.route.reason == "low_confidence"
 
@@ -134,20 +146,11 @@ async def test_staff_answering_a_held_back_entrys_card_gives_it_a_new_version_th
         rows = LearningRows(core.db)
         assert await rows.records_now(["api-key-rotate"]) == {"api-key-rotate": (answer_key(fixed), 1, 0)}
         assert await rows.records(["api-key-rotate"]) == {"api-key-rotate": (3, 2)}
-    finally:
-        await core.close()
 
 
 async def test_a_card_routed_for_another_reason_does_not_revise_a_held_back_entry_near_it(
         embedder: CachedEmbedder, tmp_path: Path) -> None:
-    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
-                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
-    try:
-        chat = Chat(core)
-        for user in ("u1", "u2"):
-            said = await chat.ask("How do I rotate my API key?", user=user)
-            await chat.press(said.reply.case or "", "not_solved", user=user)
-            chat.later(hours=80)
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
         vague = await chat.ask("can I share my API key with a colleague?", user="u3", id="m9")
         assert vague.routed and not any("held back" in u.text for u in vague.card_updates)
         case = await core.cases.get("default", "m9")
@@ -156,8 +159,6 @@ async def test_a_card_routed_for_another_reason_does_not_revise_a_held_back_entr
         assert taught.learned.entry != "api-key-rotate", "a new entry; the held-back one keeps its answer"
         entry = await core.kb.get("api-key-rotate")
         assert entry is not None and entry.version == 1
-    finally:
-        await core.close()
 
 
 async def test_much_later_a_problem_in_a_solved_thread_is_a_new_one_not_a_failed_answer(
@@ -177,18 +178,9 @@ async def test_much_later_a_problem_in_a_solved_thread_is_a_new_one_not_a_failed
 
 async def test_a_held_back_entry_renewed_or_retagged_with_the_same_answer_stays_held_back(
         embedder: CachedEmbedder, tmp_path: Path) -> None:
-    core = await core_with_learner(embedder, str(tmp_path / "s.db"),
-                                   learning={"survival_min_answers": 2, "survival_threshold": 0.5})
-    try:
-        chat = Chat(core)
-        for user in ("u1", "u2"):
-            said = await chat.ask("How do I rotate my API key?", user=user)
-            await chat.press(said.reply.case or "", "not_solved", user=user)
-            chat.later(hours=80)
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
         entry = await core.kb.get("api-key-rotate")
         assert entry is not None
         await core.kb.revise(entry, author="ann", origin="import", at=chat.now, tags=["api", "keys"])
         said = await chat.ask("How do I rotate my API key?", user="u3")
         assert said.routed and any("api-key-rotate is held back" in u.text for u in said.card_updates)
-    finally:
-        await core.close()
