@@ -105,7 +105,7 @@ async def answer_from(handling: Handling, case: Case, entry: Entry, *, text: str
                    citations=tuple(Citation(e.id, e.version, e.title, e.url, e.section) for e in cited),
                    buttons=FEEDBACK_BUTTONS, model=None if by else handling.services.embedder.name)
     if by is None:
-        await learned.answered(handling, entry)
+        await learned.answered(handling, entry.id)
     return await _answered(handling, case, entry, by=by, said=said, told=entry.title,
                            outcome=f"answered from {entry.id}", confidence=round(confidence, 4),
                            taught=entry.taught, fresh=not entry.is_stale(handling.now))

@@ -14,7 +14,7 @@ from typing import Any
 from bot.cases import Case
 from bot.handling import Handling
 from bot.policy import Decision, Option
-from knowledge.entries import Entry, answer_key
+from knowledge.entries import answer_key
 from knowledge.retrieval import Hit
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ async def calibrate(handling: Handling, text: str | None, hits: list[Hit],
     calibrated = await learner.calibrated(handling.space)
     features = hit_features(text or "", hits, handling.now)
     probs = calibrated.model.probs(features)
-    held = await learner.held_back({h.entry.id: answer_key(h.entry.answer) for h in hits[:3]})
+    held = await learner.held_back([h.entry.id for h in hits[:3]])
     out = [replace(o, probability=p, held_back=held.get(o.entry)) for o, p in zip(options, probs, strict=True)]
     if out:
         out[0] = replace(out[0], together=calibrated.together(features[0]))
@@ -99,19 +99,20 @@ async def withdrawn(handling: Handling, case: Case, entry_id: str) -> dict[str, 
     return {"withdrawn": {"forms": forms, "lessons": lessons}}
 
 
-async def _answer_given(handling: Handling, case: Case, entry_id: str) -> str:
-    """The key of the answer ``case`` got from ``entry_id`` (the version it was answered with)."""
+async def _answer_given(handling: Handling, case: Case, entry_id: str) -> str | None:
+    """The key of the answer ``case`` got from ``entry_id``, when the entry has changed since
+    (None: the answer it gives now, which the store knows)."""
     kb = handling.services.kb
     entry = await kb.get(entry_id)
     version = case.entry_version if case.entry == entry_id else None
-    if entry is not None and version in (None, entry.version):
-        return answer_key(entry.answer)
-    then = await kb.store.version(entry_id, version) if version is not None else None
+    if entry is None or version in (None, entry.version):
+        return None
+    then = await kb.store.version(entry_id, version)
     return answer_key(str(then.get("answer", ""))) if then else ""
 
 
-async def answered(handling: Handling, entry: Entry) -> None:
-    """The bot answered from ``entry`` (its survival counts from here, by the answer it gave)."""
+async def answered(handling: Handling, entry: str) -> None:
+    """The bot answered from ``entry`` with the answer it gives now (its survival counts from here)."""
     learner = handling.services.learner
     if learner is not None:
-        await learner.store.count_answer(handling.space, entry.id, answer_key(entry.answer))
+        await learner.store.count_answer(handling.space, entry)

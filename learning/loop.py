@@ -360,13 +360,13 @@ class Learner:
 
     # -- survival ---------------------------------------------------------------------
 
-    async def held_back(self, entries: dict[str, str]) -> dict[str, str]:
-        """Entries (id → the key of the answer it gives now) whose answer stopped working: why
-        each is held back. An answer with no record yet (staff changed it) starts afresh."""
+    async def held_back(self, entries: list[str]) -> dict[str, str]:
+        """Entries whose answer stopped working: why each is held back. An answer with no
+        record yet (staff changed it) starts afresh."""
         out: dict[str, str] = {}
         minimum, threshold = self.config.survival_min_answers, self.config.survival_threshold
-        for entry, (key, answers, failed) in (await self.store.records_now(list(entries))).items():
-            if key == entries[entry] and answers >= minimum and (answers - failed) / answers < threshold:
+        for entry, (answers, failed) in (await self.store.records_now(entries)).items():
+            if answers >= minimum and (answers - failed) / answers < threshold:
                 out[entry] = (f"{entry} is held back: {failed} of its {answers} answers were met by "
                               f"Not solved, a reopen or a staff correction")
         return out

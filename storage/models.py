@@ -243,19 +243,22 @@ class LearningRows:
 
     # -- survival ---------------------------------------------------------------------
 
-    async def count_answer(self, space: str, entry: str, answer_key: str, *, failed: bool = False) -> None:
-        """One answer of ``entry`` given with the answer whose key is ``answer_key`` (or, ``failed``,
-        that answer shown wrong): counted in the entry's lifetime and, while it is the entry's
-        answer, in its record of now (``_NOW``)."""
+    async def count_answer(self, space: str, entry: str, answer_key: str | None = None, *,
+                           failed: bool = False) -> None:
+        """One answer of ``entry`` given with the answer whose key is ``answer_key`` (default: the
+        answer the entry gives now), or, ``failed``, that answer shown wrong: counted in the
+        entry's lifetime and, while it is the entry's answer, in its record of now (``_NOW``)."""
         answered, wrong = (0, 1) if failed else (1, 0)
+        key, given = (("?", (answer_key,)) if answer_key is not None
+                      else ("coalesce((SELECT answer_key FROM entries WHERE id = ?), '')", (entry,)))
         await self.db.execute(
             "INSERT INTO entry_record (entry_id, space, answers, failed, answer_key, answers_now, failed_now) "
-            "VALUES (?,?,?,?,?,?,?) ON CONFLICT (entry_id) DO UPDATE SET "
+            f"VALUES (?,?,?,?,{key},?,?) ON CONFLICT (entry_id) DO UPDATE SET "
             "answers = entry_record.answers + excluded.answers, failed = entry_record.failed + excluded.failed, "
             f"answers_now = {_NOW.format(n='answers')}, failed_now = {_NOW.format(n='failed')}, "
             "answer_key = CASE WHEN excluded.answers_now > 0 THEN excluded.answer_key "
             "ELSE entry_record.answer_key END",
-            (entry, space, answered, wrong, answer_key, answered, wrong))
+            (entry, space, answered, wrong, *given, answered, wrong))
 
     async def records(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Per entry, over its lifetime: (answers, answers shown wrong)."""
@@ -266,14 +269,16 @@ class LearningRows:
             tuple(entries))
         return {r["entry_id"]: (int(r["answers"]), int(r["failed"])) for r in rows}
 
-    async def records_now(self, entries: Sequence[str]) -> dict[str, tuple[str, int, int]]:
-        """Per entry: (the answer key its record of now counts, those answers, those shown wrong)."""
+    async def records_now(self, entries: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Per entry whose record is of the answer it gives now: (those answers, those shown wrong).
+        An entry whose answer changed since has none: it starts afresh."""
         if not entries:
             return {}
         rows = await self.db.fetchall(
-            "SELECT entry_id, answer_key, answers_now, failed_now FROM entry_record "
-            f"WHERE entry_id IN ({marks(entries)})", tuple(entries))
-        return {r["entry_id"]: (str(r["answer_key"]), int(r["answers_now"]), int(r["failed_now"])) for r in rows}
+            "SELECT r.entry_id, r.answers_now, r.failed_now FROM entry_record r "
+            "JOIN entries e ON e.id = r.entry_id AND e.answer_key = r.answer_key "
+            f"WHERE r.entry_id IN ({marks(entries)})", tuple(entries))
+        return {r["entry_id"]: (int(r["answers_now"]), int(r["failed_now"])) for r in rows}
 
     async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
         """(entry, space, answers, shown wrong) over each entry's lifetime."""

@@ -124,19 +124,22 @@ async def test_each_entry_keeps_its_record_of_answers(db: Sql) -> None:
 
 
 async def test_an_entrys_current_answer_keeps_a_record_of_its_own(db: Sql) -> None:
-    await two_entries(db)
+    await two_entries(db)  # k1 answers "a", k2 "b"
     rows = LearningRows(db)
     for failed in (False, True, True):
-        await rows.count_answer("s", "k1", "a", failed=failed)
-    assert await rows.records_now(["k1"]) == {"k1": ("a", 1, 2)}
-    await rows.count_answer("s", "k1", "c")  # answered with a new answer: it starts afresh
-    await rows.count_answer("s", "k1", "a", failed=True)  # an outcome of the old answer, come in late
-    assert await rows.records_now(["k1", "k2"]) == {"k1": ("c", 1, 0)}
-    assert await rows.records(["k1"]) == {"k1": (2, 3)}, "the lifetime counts every answer and failure"
-    await rows.count_answer("s", "k1", "c", failed=True)
-    assert await rows.records_now(["k1"]) == {"k1": ("c", 1, 1)}
+        await rows.count_answer("s", "k1", failed=failed)  # the answer it gives now
+    assert await rows.records_now(["k1"]) == {"k1": (1, 2)}
     await EntryRows(db).save(entry("k1", version=2, answer="Use Export > CSV."), answer_key="c", snapshot=False)
-    await rows.count_answer("s", "k2", "b", failed=True)
+    assert await rows.records_now(["k1"]) == {}, "a new answer starts afresh"
+    await rows.count_answer("s", "k1")
+    await rows.count_answer("s", "k1", "a", failed=True)  # an outcome of the old answer, come in late
+    assert await rows.records_now(["k1", "k2"]) == {"k1": (1, 0)}
+    assert await rows.records(["k1"]) == {"k1": (2, 3)}, "the lifetime counts every answer and failure"
+    await EntryRows(db).save(entry("k1", version=3, answer="Use Export > CSV.", tags=["csv"]), answer_key="c",
+                             snapshot=False)
+    await rows.count_answer("s", "k1", failed=True)
+    assert await rows.records_now(["k1"]) == {"k1": (1, 1)}, "a new version with the same answer keeps its record"
+    await rows.count_answer("s", "k2", failed=True)
     await EntryRows(db).save(entry("k2", version=2, origin="staff"), answer_key="d", snapshot=False)
     assert await rows.current_records() == [("k1", "s", 1, 1)], "k2's record is of an answer it no longer gives"
 
@@ -189,7 +192,7 @@ async def test_records_kept_before_versions_were_counted_become_the_current_vers
         old.execute("INSERT INTO entry_record VALUES ('k1', 's', 5, 3), ('gone', 's', 2, 0)")
     async with database_for(str(path)) as db:
         rows = LearningRows(db)
-        assert await rows.records_now(["k1", "gone"]) == {"k1": ("a", 5, 3), "gone": ("", 2, 0)}
+        assert await rows.records_now(["k1", "gone"]) == {"k1": (5, 3)}
         assert await rows.current_records() == [("k1", "s", 5, 3)]
-        await rows.count_answer("s", "k1", "a", failed=True)
-        assert await rows.records_now(["k1"]) == {"k1": ("a", 5, 4)}
+        await rows.count_answer("s", "k1", failed=True)
+        assert await rows.records_now(["k1"]) == {"k1": (5, 4)}
