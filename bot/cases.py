@@ -69,7 +69,7 @@ class Case:
     owner_name: str | None = None  # the display name of a person who owns it
     route_detail: str | None = None  # why it went to staff, when more precise than its reason
     clearable: str | None = None  # the sensitive category it only resembles (a public staff answer clears it)
-    held_entry: str | None = None  # the entry held back: for a promise no policy backs, or its failing answers
+    held_entry: str | None = None  # the entry held back: for a promise no policy backs, or failing answers
     confirming: str | None = None  # the question whose one option staff would otherwise have been asked about
 
     def said(self, who: Literal["asker", "bot", "staff", "other"], user: str, text: str,

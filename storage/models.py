@@ -32,7 +32,8 @@ LAST_ADAPTATION_KEY = "model.last_adaptation"
 # An entry's record of its current answer, on an upsert: an answer given with another answer
 # (its key) starts it afresh; a failure of another answer (an outcome come in after the entry
 # changed) leaves it; the same answer's add to it.
-_NOW = ("CASE WHEN excluded.answer_key = entry_record.answer_key THEN entry_record.{n}_now + excluded.{n}_now "
+_NOW = ("CASE WHEN excluded.answer_key = entry_record.answer_key "
+        "THEN entry_record.{n}_now + excluded.{n}_now "
         "WHEN excluded.answers_now > 0 THEN excluded.{n}_now ELSE entry_record.{n}_now END")
 
 
@@ -220,8 +221,9 @@ class LearningRows:
             await self.db.execute("UPDATE observations SET outcome = ? WHERE space = ? AND case_key = ?",
                                   (right, space, case))
         if wrong is not None:  # an answer once confirmed (Solved) and shown wrong since is not a right one
-            await self.db.execute("UPDATE observations SET wrong = ?, outcome = CASE WHEN outcome = ? THEN NULL "
-                                  "ELSE outcome END WHERE space = ? AND case_key = ?", (wrong, wrong, space, case))
+            await self.db.execute(
+                "UPDATE observations SET wrong = ?, outcome = CASE WHEN outcome = ? THEN NULL ELSE outcome END "
+                "WHERE space = ? AND case_key = ?", (wrong, wrong, space, case))
 
     async def shown_wrong(self, space: str, case: str) -> str | None:
         """The entry ``case``'s decision was already shown wrong with, if any."""
@@ -252,9 +254,11 @@ class LearningRows:
         key, given = (("?", (answer_key,)) if answer_key is not None
                       else ("coalesce((SELECT answer_key FROM entries WHERE id = ?), '')", (entry,)))
         await self.db.execute(
-            "INSERT INTO entry_record (entry_id, space, answers, failed, answer_key, answers_now, failed_now) "
+            "INSERT INTO entry_record "
+            "(entry_id, space, answers, failed, answer_key, answers_now, failed_now) "
             f"VALUES (?,?,?,?,{key},?,?) ON CONFLICT (entry_id) DO UPDATE SET "
-            "answers = entry_record.answers + excluded.answers, failed = entry_record.failed + excluded.failed, "
+            "answers = entry_record.answers + excluded.answers, "
+            "failed = entry_record.failed + excluded.failed, "
             f"answers_now = {_NOW.format(n='answers')}, failed_now = {_NOW.format(n='failed')}, "
             "answer_key = CASE WHEN excluded.answers_now > 0 THEN excluded.answer_key "
             "ELSE entry_record.answer_key END",

@@ -74,8 +74,8 @@ TABLES: tuple[Table, ...] = (
                                                  "outcome", "wrong"), "upsert"),
     Table("lessons", ("id",), ("id", "space", "entry_id", "text", "kind", "at", "case_key", "withdrawn"),
           "upsert"),
-    Table("entry_record", ("entry_id",), ("entry_id", "space", "answers", "failed", "answer_key", "answers_now",
-                                          "failed_now"), "upsert"),
+    Table("entry_record", ("entry_id",),
+          ("entry_id", "space", "answers", "failed", "answer_key", "answers_now", "failed_now"), "upsert"),
 )
 IDENTITIES = (("forms", "id"), ("form_changes", "seq"), ("outbox", "seq"), ("lessons", "id"))
 

@@ -135,7 +135,8 @@ async def decide_and_act(handling: Handling, case: Case, text: str, vector: np.n
     by_id = {h.entry.id: h for h in hits}
     candidates = candidates_of(hits)
     held = decision.reason == "sensitive" and signals.sensitive_clearable
-    case = replace(case, candidates=candidates, clearable=signals.sensitive if held else None, held_entry=None)
+    case = replace(case, candidates=candidates, clearable=signals.sensitive if held else None,
+                   held_entry=None)
     if decision.kind == "answer" and decision.entry is not None:
         return await answer_with(handling, case, by_id[decision.entry].entry,
                                  confidence=decision.confidence, candidates=candidates)

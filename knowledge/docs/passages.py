@@ -58,7 +58,8 @@ def blocks(text: str, *, join_intros: bool = True, quoting: bool = False) -> lis
             if lead and not (join_intros and lead.endswith(":")):
                 out.append(lead)
                 lead = ""
-            if join_intros and not lead and out and out[-1].rstrip().endswith(":") and not FENCE.match(out[-1]):
+            if (join_intros and not lead and out and out[-1].rstrip().endswith(":")
+                    and not FENCE.match(out[-1])):
                 lead = out.pop()
             current = [lead] if lead else []
             current.append(line)

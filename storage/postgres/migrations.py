@@ -247,7 +247,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE entry_record ADD COLUMN answer_key TEXT NOT NULL DEFAULT '';
     ALTER TABLE entry_record ADD COLUMN answers_now BIGINT NOT NULL DEFAULT 0;
     ALTER TABLE entry_record ADD COLUMN failed_now BIGINT NOT NULL DEFAULT 0;
-    UPDATE entry_record SET answer_key = coalesce((SELECT e.answer_key FROM entries e WHERE e.id = entry_record.entry_id), ''),
-        answers_now = answers, failed_now = failed;
+    UPDATE entry_record
+        SET answer_key = coalesce((SELECT e.answer_key FROM entries e WHERE e.id = entry_record.entry_id), ''),
+            answers_now = answers, failed_now = failed;
     """,
 ]
