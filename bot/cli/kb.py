@@ -105,7 +105,10 @@ async def _adapt_to_docs(core: Any, progress: Any) -> None:
                    "with the model it had. `journeybot kb import` again tries once more.", err=True)
         return
     progress.step("adapting the model to the docs", 1, 1)
-    if adapted is not None:
+    if adapted is None:
+        typer.echo(f"the model was not adapted to the docs: fewer than {config.min_sections} sections to learn "
+                   "from; the bot answers with the model it had", err=True)
+    else:
         logging.getLogger("journeybot.kb").info(
             "model v%d adapted to %d docs sections in %.1f s", adapted.version, adapted.sections, adapted.seconds)
 

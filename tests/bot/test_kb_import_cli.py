@@ -168,3 +168,14 @@ def test_when_adapting_the_model_fails_the_docs_are_in_and_the_old_model_answers
     assert "adapting the model to the docs failed" in caplog.text
     code, out = kb("show", "docs:docs/troubleshooting.md#why-does-the-tray-icon-stay-grey", "--db", db)
     assert code == 0 and "https://tidepool.example.org/troubleshooting/#why-does-the-tray-icon-stay-grey" in out
+
+
+def test_docs_too_small_to_adapt_the_model_to_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEYBOT_LEARNING__DOCS_STEPS", "4")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "setup.md").write_text("# Setup\n\n## Install\n\nRun the installer.\n\n## Upgrade\n\nRun it again.\n",
+                                   encoding="utf-8")
+    result = CliRunner().invoke(app, ["kb", "import", str(docs), "--db", str(tmp_path / "kb.db")])
+    assert result.exit_code == 0, result.output
+    assert "the model was not adapted to the docs: fewer than 8 sections to learn from" in result.output
