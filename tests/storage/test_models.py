@@ -174,23 +174,56 @@ async def test_a_failed_transaction_leaves_no_learning_rows(db: Sql) -> None:
         [], set(), None, [], {}, 1)  # the staff form only: the lesson went with the transaction
 
 
-async def test_records_kept_before_versions_were_counted_become_the_current_versions(tmp_path: Path) -> None:
-    """A store from before migration 11: each record is taken as its entry's current answer's."""
+OLD_ENTRY = ("INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags, origin, "
+             "created_at, updated_at) VALUES ('k1', 's', 3, 'live', '[]', 'a', 'a', '[]', 'import', 'x', 'x')")
+OLD_RECORDS = "INSERT INTO entry_record VALUES ('k1', 's', 5, 3), ('gone', 's', 2, 0)"
+
+
+def sqlite_store_before_11(path: Path) -> str:
     import sqlite3
 
-    from storage import database_for
     from storage.migrations import MIGRATIONS
 
-    path = tmp_path / "old.db"
     with sqlite3.connect(path) as old:
         old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         for version, script in enumerate(MIGRATIONS[:10], start=1):
             old.executescript(script)
             old.execute("INSERT INTO schema_version VALUES (?)", (version,))
-        old.execute("INSERT INTO entries (id, space, version, status, questions, answer, answer_key, tags, origin, "
-                    "created_at, updated_at) VALUES ('k1', 's', 3, 'live', '[]', 'a', 'a', '[]', 'import', 'x', 'x')")
-        old.execute("INSERT INTO entry_record VALUES ('k1', 's', 5, 3), ('gone', 's', 2, 0)")
-    async with database_for(str(path)) as db:
+        old.execute(OLD_ENTRY)
+        old.execute(OLD_RECORDS)
+    return str(path)
+
+
+async def postgres_store_before_11(url: str) -> str:
+    import asyncpg
+
+    from storage.postgres.migrations import MIGRATIONS
+
+    old = await asyncpg.connect(url)
+    try:
+        await old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, script in enumerate(MIGRATIONS[:10], start=1):
+            await old.execute(script)
+            await old.execute("INSERT INTO schema_version VALUES ($1)", version)
+        await old.execute(OLD_ENTRY)
+        await old.execute(OLD_RECORDS)
+    finally:
+        await old.close()
+    return url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_records_kept_before_versions_were_counted_become_the_current_versions(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A store from before migration 11, upgraded in place: each record is taken as its entry's
+    current answer's (an entry held back before stays held back until its answer changes)."""
+    from storage import database_for
+
+    if backend == "sqlite":
+        url = sqlite_store_before_11(tmp_path / "old.db")
+    else:
+        url = await postgres_store_before_11(request.getfixturevalue("new_postgres_database"))
+    async with database_for(url) as db:
         rows = LearningRows(db)
         assert await rows.records_now(["k1", "gone"]) == {"k1": (5, 3)}
         assert await rows.current_records() == [("k1", "s", 5, 3)]
