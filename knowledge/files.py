@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import re
 import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ _STATUS_IMPORTABLE = {"live", "pending", "retired"}
 # The fields of spec/knowledge-file.md, plus what `kb export` writes (`question`: one form).
 _FIELDS = ("id", "questions", "question", "answer", "tags", "space", "review_after", "url", "provenance",
            "section", "status", "version", "author", "updated_at")
-_MISSPELT = 0.8  # a field this like a known one is taken for a typo of it
+_MISSPELT = 0.8  # a field this like a known one, word for word, is taken for a typo of it
+_ALIASES = {"question": ("question", "questions"), "questions": ("question", "questions")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,16 +273,32 @@ def _text_list(value: Any, name: str) -> tuple[str, ...]:
     return out
 
 
+def _misspelt(field: str, item: dict[Any, Any]) -> str | None:
+    """The known field ``field`` is a typo of: the same words, each spelt nearly alike
+    (`reviw_after`, `tag`). Not a name built from one of ours with words of its own
+    (`question_id`, `updated_by`), nor one beside the field it resembles (`answered` beside
+    `answer`: nobody misspells a field they also spelt right), nor a guess at a name as short
+    as `id` (`uid`)."""
+    words = re.split(r"[_\-\s]+", field.strip().lower())
+    for known in difflib.get_close_matches(field.strip().lower(), _FIELDS, n=3, cutoff=_MISSPELT):
+        theirs = known.split("_")
+        if len(known) < 4 or len(words) != len(theirs) or any(k in item for k in _ALIASES.get(known, (known,))):
+            continue
+        if all(difflib.SequenceMatcher(None, a, b).ratio() >= _MISSPELT for a, b in zip(words, theirs, strict=True)):
+            return known
+    return None
+
+
 def to_draft(item: Any, *, default_space: str | None = None) -> Draft:
     """Validate one entry mapping; ``ValueError`` says what is wrong with it."""
     if not isinstance(item, dict):
         raise ValueError("an entry must be a mapping with `questions` and `answer`")
     for field in (str(k) for k in item if k not in _FIELDS):
         # A misspelt `review_after` or `tags` must not vanish unseen; a field of another tool's
-        # own (`category`, `title`) is left aside, so its files import as the format allows.
-        near = difflib.get_close_matches(field, _FIELDS, n=1, cutoff=_MISSPELT)
+        # own (`category`, `title`, `question_id`) is left aside, so its files import as the format allows.
+        near = _misspelt(field, item)
         if near:
-            raise ValueError(f"unknown field `{_brief(field)[1:-1]}` (did you mean `{near[0]}`?)")
+            raise ValueError(f"unknown field `{_brief(field)[1:-1]}` (did you mean `{near}`?)")
     if "questions" not in item and "question" in item:
         item = {**item, "questions": item["question"]}
     questions = _text_list(item.get("questions"), "questions") if item.get("questions") is not None else ()

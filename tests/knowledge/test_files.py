@@ -115,8 +115,14 @@ def test_a_field_of_another_tools_own_is_left_aside_and_the_entry_imports() -> N
   category: billing
   title: Refunds
   label: refund_request
+  question_id: 7731
+  uid: a7f3
+  updated_by: dana
+  author_id: 42
+  section_id: billing-3
+  answered: true
 """, source="kb.yaml")
-    assert [d.id for d in parsed.drafts] == ["refunds"] and not parsed.problems
+    assert [d.id for d in parsed.drafts] == ["refunds"] and not parsed.problems, "names built from ours are not typos"
 
 
 def test_an_alias_bomb_is_refused_item_by_item_in_bounded_memory() -> None:
