@@ -17,7 +17,10 @@ name        args                                               does
 approve     ``ID[@V] …``, or a selection of the space's        pending → live: answers from now on. An
             pending entries: ``--all``, ``--source slack``,    entry whose answer a live entry already
             ``--channel help`` (combinable)                    gives joins it as more ways to ask it.
-reject      ``ID[@V] REASON…`` (a reason is required)          pending → retired; the reason is logged
+reject      ``ID[@V] REASON…`` (a reason is required)          pending → retired; the reason is logged.
+                                                               A waiting change to a live entry (a
+                                                               private correction) is undone: the
+                                                               entry is live as it was before it
 edit        JSON: ``{"entry": ID, "version": V,                a new version with these question forms
             "questions": [...], "answer": "...",               and/or answer (redacted); then approved if
             "approve": false}`` (``version`` required)         ``approve`` is true
@@ -49,6 +52,7 @@ from bot.trust.redact import redact
 from knowledge.entries import LIVE, PENDING, RETIRED, Entry
 from knowledge.files import to_draft
 from knowledge.importer import flag_conflicts
+from knowledge.store import entry_from_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -143,11 +147,32 @@ async def reject(handling: Handling, command: Command) -> None:
         raise Refused(f"{entry.id} is {_state(entry)}: only a pending entry can be rejected "
                       f"(retire a live one instead).")
     why = redact(" ".join(words[1:])).text
+    before = await _live_before(handling, entry)
+    if before is not None:  # a change waiting to replace a live answer: refusing it keeps that answer
+        kept = await handling.services.kb.revise(
+            entry, author=command.user, origin=before.origin, at=handling.now, case=before.source_case,
+            answer=before.answer, questions=before.questions, tags=before.tags, url=before.url,
+            review_after=before.review_after, provenance=before.provenance, section=before.section, status=LIVE)
+        await handling.log("review", {"what": "rejected", "by": command.user, "entry": entry.id,
+                                      "version": kept.version, "restored": before.version, "why": why})
+        _tell(handling, command, f"Rejected the change to {entry.id}: it is back to what version "
+                                 f"{before.version} said (now version {kept.version}).",
+              changed=(entry.id,), next_step="I answer from it as before")
+        return
     retired = await handling.services.kb.retire(entry, by=command.user, at=handling.now)
     await handling.log("review", {"what": "rejected", "by": command.user, "entry": entry.id,
                                   "version": retired.version, "why": why})
     _tell(handling, command, f"Rejected {entry.id}: it will not answer anyone, and importing it again "
                              f"changes nothing.", changed=(entry.id,), next_step="nothing; it stays in the history")
+
+
+async def _live_before(handling: Handling, entry: Entry) -> Entry | None:
+    """The version ``entry`` was live at before the changes now waiting for approval, if it was."""
+    for snapshot in reversed(await handling.services.kb.store.history(entry.id)):
+        if int(snapshot.get("version", entry.version)) >= entry.version or snapshot.get("status") == PENDING:
+            continue
+        return entry_from_mapping(snapshot) if snapshot.get("status") == LIVE else None
+    return None
 
 
 async def edit(handling: Handling, command: Command) -> None:

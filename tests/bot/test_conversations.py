@@ -447,3 +447,23 @@ async def test_a_private_answer_to_a_stale_entrys_card_waits_for_approval_before
     await chat.command("approve", user="alice", roles=("staff",), args="embed-code", channel="staff")
     later = await chat.ask("which languages can code cells run", user="u3")
     assert later.reply.kind == "answer" and "Python 3.13" in later.reply.text
+
+
+async def test_rejecting_a_private_correction_keeps_the_entry_it_would_have_replaced(chat: Chat) -> None:
+    said = await chat.ask("which languages can code cells run?", id="m1")
+    assert said.route.reason == "stale"
+    before = await chat.core.kb.get("embed-code")
+    assert before is not None
+    await chat.command("private", user="mod1", roles=("moderator",), thread="m1")
+    await chat.staff("For your account: code cells run Python 3.13 (ticket 4411).", card="card:m1")
+
+    told = await chat.command("reject", user="alice", roles=("staff",), args="embed-code only for that account",
+                              channel="staff")
+    (reply,) = [r for r in told.replies if r.private_to == "alice"]
+    assert "Rejected the change to embed-code: it is back to what version 1 said (now version 3)." in reply.text
+    entry = await chat.core.kb.get("embed-code")
+    assert entry is not None and entry.status == "live", "the public entry stays; only the private answer goes"
+    assert (entry.answer, entry.questions, entry.review_after) == (before.answer, before.questions,
+                                                                   before.review_after)
+    again = await chat.ask("what languages do code cells run", user="u2")
+    assert "4411" not in again.reply.text and again.route.reason == "stale", "still due for review, as before"
