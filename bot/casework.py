@@ -263,7 +263,7 @@ async def route_after_failure(handling: Handling, case: Case, *, text: str) -> C
     that could fail again (no knowledge, no journey)."""
     event = handling.event
     case = replace(case, status="routed", owner=STAFF_QUEUE, card=case.card or f"card:{case.key}",
-                   route_reason="low_confidence", next_step=WITH_STAFF)
+                   route_reason="low_confidence", next_step=WITH_STAFF, held_entry=None)
     handling.reply(case, handling.services.composer.trouble(), kind="handoff")
     handling.emit(Route(event=event.id, case=case.key, space=handling.space,
                         address=handling.staff_address(), card=case.card or "", reason="low_confidence",

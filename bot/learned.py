@@ -116,3 +116,13 @@ async def answered(handling: Handling, entry: str) -> None:
     learner = handling.services.learner
     if learner is not None:
         await learner.store.count_answer(handling.space, entry)
+
+
+async def vouched(handling: Handling, case: Case, entry: str, *, by: str) -> None:
+    """Staff answered the card of a question routed because ``entry`` was held back: their
+    answer is its answer now, even one that says what it said (their word that it is right), so
+    its survival record starts again."""
+    learner = handling.services.learner
+    if learner is not None:
+        await learner.store.afresh(entry)
+        await handling.log("held_back", {"entry": entry, "released_by": by}, case=case.key)

@@ -83,9 +83,13 @@ async def learn(
     if correcting is not None and correcting.status != "retired":
         # From a private thread the new version waits for approval, as a new entry would:
         # the old one stops answering meanwhile (staff just said it was wrong or out of date).
+        # In public it answers at once, also over a private correction still waiting (a public
+        # entry's; one first taught in private keeps waiting: its questions are the asker's words).
+        status = PENDING if private else (LIVE if correcting.status == PENDING and not correcting.private
+                                          else None)
         entry = await kb.revise(correcting, author=staff, origin="correction", at=at, case=case,
                                 answer=answer, provenance=_answered_by(correcting.provenance, staff_name),
-                                status=PENDING if private else None)
+                                status=status)
         if question and question not in entry.questions and not private:
             entry = await kb.add_question(entry, question, author=staff, at=at, case=case,
                                           vector=question_vector)

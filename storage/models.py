@@ -208,12 +208,21 @@ class LearningRows:
 
     async def observe(self, *, space: str, case: str, model: int, at: datetime,
                       candidates: list[dict[str, Any]], decision: str) -> None:
-        """A decision's candidates (a new decision on the same case replaces it)."""
-        await self.db.execute(
-            "INSERT INTO observations (space, case_key, model, at, candidates, decision) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT (space, case_key) DO UPDATE SET model = excluded.model, at = excluded.at, "
-            "candidates = excluded.candidates, decision = excluded.decision, outcome = NULL, wrong = NULL",
-            (space, case, model, at.isoformat(), json.dumps(candidates), decision))
+        """A decision's candidates. A new decision on the same case replaces it, unless what became of
+        it is known (a reopen, then the bot decides again): that one is kept under ``case#n``, so the
+        calibration still learns from it."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE observations SET case_key = case_key || '#' || "
+                "(SELECT count(*) FROM observations o WHERE o.space = ? AND substr(o.case_key, 1, ?) = ?) "
+                "WHERE space = ? AND case_key = ? AND (outcome IS NOT NULL OR wrong IS NOT NULL)",
+                (space, len(case) + 1, f"{case}#", space, case))
+            await self.db.execute(
+                "INSERT INTO observations (space, case_key, model, at, candidates, decision) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (space, case_key) DO UPDATE SET model = excluded.model, "
+                "at = excluded.at, candidates = excluded.candidates, decision = excluded.decision, "
+                "outcome = NULL, wrong = NULL",
+                (space, case, model, at.isoformat(), json.dumps(candidates), decision))
 
     async def settle(self, *, space: str, case: str, right: str | None = None,
                      wrong: str | None = None) -> None:
@@ -284,6 +293,12 @@ class LearningRows:
             f"WHERE r.entry_id IN ({marks(entries)})", tuple(entries))
         return {r["entry_id"]: (int(r["answers_now"]), int(r["failed_now"])) for r in rows}
 
+    async def afresh(self, entry: str) -> None:
+        """Staff vouched for ``entry``'s answer as it is now: its record of now starts again (the
+        lifetime counts stay)."""
+        await self.db.execute("UPDATE entry_record SET answers_now = 0, failed_now = 0 WHERE entry_id = ?",
+                              (entry,))
+
     async def all_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
         """(entry, space, answers, shown wrong) over each entry's lifetime."""
         sql = "SELECT entry_id, space, answers, failed FROM entry_record"
@@ -292,9 +307,10 @@ class LearningRows:
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
     async def current_records(self, space: str | None = None) -> list[tuple[str, str, int, int]]:
-        """(entry, space, answers, shown wrong) of each entry's current answer, where its record has any."""
+        """(entry, space, answers, shown wrong) of each live entry's current answer, where its record
+        has any."""
         sql = ("SELECT r.entry_id, r.space, r.answers_now, r.failed_now FROM entry_record r "
-               "JOIN entries e ON e.id = r.entry_id AND e.answer_key = r.answer_key")
+               "JOIN entries e ON e.id = r.entry_id AND e.answer_key = r.answer_key AND e.status = 'live'")
         rows = await self.db.fetchall(sql + (" WHERE r.space = ?" if space else "") + " ORDER BY r.entry_id",
                                       (space,) if space else ())
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]

@@ -22,7 +22,8 @@ LogKind = Literal[
     "wrong_answer",     # an answer was marked Not solved or corrected by staff (and what an asker
                         # taught with it that was withdrawn: ``withdrawn`` forms and lessons)
     "promise_blocked",  # a reply was held back: it would promise what no policy entry says
-    "held_back",        # an entry whose answers stopped working did not answer on its own
+    "held_back",        # an entry whose answers stopped working did not answer on its own; or,
+                        # ``released_by``, staff answering its card gave it a fresh record
     "cleared",          # staff answered in public a question that only resembled a sensitive one
     "repeat",           # the same person asked the same again
     "restated",         # the asker had to say again what they had said

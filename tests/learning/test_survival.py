@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.core import Core
 from knowledge.embedder import CachedEmbedder
 from storage.models import LearningRows
@@ -183,3 +185,73 @@ async def test_a_held_back_entry_renewed_or_retagged_with_the_same_answer_stays_
         await core.kb.revise(entry, author="ann", origin="import", at=chat.now, tags=["api", "keys"])
         said = await chat.ask("How do I rotate my API key?", user="u3")
         assert said.routed and any("api-key-rotate is held back" in u.text for u in said.card_updates)
+
+
+async def test_staff_answering_a_held_back_entrys_card_with_its_own_answer_vouch_for_it(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
+        held = await chat.ask("How do I rotate my API key?", user="u3", id="m9")
+        assert held.routed and held.route.reason == "low_confidence"
+        entry = await core.kb.get("api-key-rotate")
+        assert entry is not None
+        await chat.staff(entry.answer, card="card:m9")  # "that answer is right": the same words
+        chat.later(hours=80)
+        again = await chat.ask("How do I rotate my API key?", user="u4")
+        assert again.reply.kind == "answer", "staff vouched for it: it answers with a fresh record"
+        assert await LearningRows(core.db).records_now(["api-key-rotate"]) == {"api-key-rotate": (1, 0)}
+        rows = await core.db.fetchall("SELECT body FROM log WHERE kind = 'held_back'")
+        assert json.loads(rows[-1]["body"]) == {"entry": "api-key-rotate", "released_by": "alice"}
+
+
+async def test_a_card_routed_because_handling_failed_does_not_revise_an_entry_held_back_before(
+        embedder: CachedEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.flows.questions as questions
+
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
+        await chat.ask("How do I rotate my API key?", user="u3", id="m9")
+        await chat.staff("noteach: I rotated it for you; the new key is in your inbox.", card="card:m9")
+
+        async def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the embedder fell over")
+
+        monkeypatch.setattr(questions, "decide_and_act", broken)
+        await chat.say("and how do I turn on two-factor authentication?", thread="m9", user="u3")
+        monkeypatch.undo()
+        case = await core.cases.get("default", "m9")
+        assert case is not None and case.route_reason == "low_confidence" and case.held_entry is None
+        taught = await chat.staff("Settings → Security → Two-factor → Enable, then scan the QR code.",
+                                  card="card:m9")
+        assert taught.learned.entry != "api-key-rotate", "an answer to another question is not its new version"
+
+
+async def test_a_public_answer_to_a_held_back_entrys_card_answers_though_a_private_one_waits(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
+        await chat.ask("How do I rotate my API key?", user="u3", id="m9")
+        await chat.ask("how do I rotate my api key", user="u4", id="m10")
+        await chat.command("private", user="mod1", roles=("moderator",), thread="m9")
+        await chat.staff("For you: I rotated it; the new key is in ticket 4411.", card="card:m9")
+        fixed = "Settings → API → Rotate key, then update the key in every integration within 24 hours."
+        await chat.staff(fixed, card="card:m10")
+        entry = await core.kb.get("api-key-rotate")
+        assert entry is not None and (entry.answer, entry.status) == (fixed, "live")
+        chat.later(hours=1)
+        said = await chat.ask("How do I rotate my API key?", user="u5")
+        assert said.reply.kind == "answer" and "4411" not in said.reply.text
+
+
+async def test_coming_back_in_the_solved_thread_is_a_wrong_answer_the_calibration_keeps(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    core = await core_with_learner(embedder, str(tmp_path / "s.db"))
+    try:
+        chat = Chat(core)
+        said = await chat.ask("How do I rotate my API key?", id="m1")
+        assert said.reply.sources == ("api-key-rotate",)
+        await chat.say("thanks, that worked!", thread="m1")
+        chat.later(hours=5)
+        await chat.say("How do I rotate my API key? It stopped working again", thread="m1")
+        # the bot decided again on the same case; the first decision's outcome is kept beside it
+        rows = await core.db.fetchall("SELECT case_key, wrong FROM observations ORDER BY case_key")
+        assert [(r["case_key"], r["wrong"]) for r in rows] == [("m1", None), ("m1#0", "api-key-rotate")]
+    finally:
+        await core.close()
