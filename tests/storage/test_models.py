@@ -105,8 +105,15 @@ async def test_a_decision_is_observed_then_settled_and_counted(db: Sql) -> None:
     await rows.settle(space="s", case="c2", wrong="k1")
     assert sorted(await rows.outcomes("s", 1), key=str) == sorted(
         [(candidates, "k2", None), (candidates, None, "k1")], key=str)
-    await rows.observe(space="s", case="c1", model=2, at=at(1), candidates=candidates, decision="answer")
-    assert len(await rows.outcomes("s", 1)) == 1 and await rows.outcomes("s", 2) == []  # replaced, unsettled
+    await rows.observe(space="s", case="c3", model=1, at=AT, candidates=candidates, decision="answer")
+    await rows.observe(space="s", case="c3", model=2, at=at(1), candidates=candidates, decision="route")
+    assert await rows.outcomes("s", 2) == [], "a decision nothing is known of yet is replaced"
+    for again in (2, 3):  # the bot decides again on a case whose first decisions were shown wrong
+        await rows.observe(space="s", case="c2", model=2, at=at(again), candidates=candidates, decision="answer")
+        await rows.settle(space="s", case="c2", wrong="k1")
+    await rows.observe(space="s", case="c2", model=2, at=at(4), candidates=candidates, decision="answer")
+    assert len(await rows.outcomes("s", 1)) == 2 and len(await rows.outcomes("s", 2)) == 2, "each outcome kept"
+    assert await rows.shown_wrong("s", "c2") is None, "the decision now is a new one"
     await rows.save_calibrator("s", 1, {"weights": [0.5, -1.0]}, AT)
     await rows.save_calibrator("s", 1, {"weights": [0.25]}, at(1))
     assert await rows.calibrator("s", 1) == {"weights": [0.25]} and await rows.calibrator("s", 2) is None
@@ -142,6 +149,12 @@ async def test_an_entrys_current_answer_keeps_a_record_of_its_own(db: Sql) -> No
     await rows.count_answer("s", "k2", failed=True)
     await EntryRows(db).save(entry("k2", version=2, origin="staff"), answer_key="d", snapshot=False)
     assert await rows.current_records() == [("k1", "s", 1, 1)], "k2's record is of an answer it no longer gives"
+    await rows.afresh("k1")  # staff vouched for its answer as it is
+    assert await rows.records_now(["k1"]) == {"k1": (0, 0)} and await rows.records(["k1"]) == {"k1": (2, 4)}
+    await rows.count_answer("s", "k1", failed=True)
+    await EntryRows(db).save(entry("k1", version=4, answer="Use Export > CSV.", status="retired"), answer_key="c",
+                             snapshot=False)
+    assert await rows.current_records() == [], "a retired entry is not held back: it answers no one anyway"
 
 
 async def test_an_answer_shown_wrong_after_it_was_confirmed_is_no_longer_a_right_one(db: Sql) -> None:
