@@ -10,9 +10,11 @@ it beside a platform adapter in the same process.
 from __future__ import annotations
 
 import asyncio
+import errno
 import itertools
 import logging
 import secrets
+import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,29 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "web"
 
+
+
+class CannotListen(OSError):
+    """The console's address can't be listened on (taken, not this machine's, no such port)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for the console, or ``CannotListen`` saying why."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise CannotListen(f"the web console cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = "the port is taken (another console or program is on it; choose one with --port)" \
+            if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise CannotListen(f"the web console cannot listen on {host}:{port}: {why}") from None
+    return sock
 
 class WebAdapter:
     """Serves the console; performs actions addressed to the web platform."""
@@ -64,11 +89,12 @@ class WebAdapter:
         server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
                                                access_log=False, lifespan="off", proxy_headers=False))
         self._server = server
-        self._task = asyncio.create_task(server.serve(), name="journeybot-web")
+        sock = listen(config.host, config.port)  # here, not in uvicorn: a port taken is one clear error
+        self._task = asyncio.create_task(server.serve(sockets=[sock]), name="journeybot-web")
         while not server.started:
             if self._task.done():
-                self._task.result()  # raises why it could not start (port taken …)
-                raise OSError(f"the web console could not listen on {config.host}:{config.port}")
+                self._task.result()  # raises why it could not start
+                raise CannotListen(f"the web console could not listen on {config.host}:{config.port}")
             await asyncio.sleep(0.05)
         if config.port == 0:  # the OS chose a port: say which
             port = server.servers[0].sockets[0].getsockname()[1]

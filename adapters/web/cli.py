@@ -16,7 +16,8 @@ from bot.cli import ConfigOption, DbOption
 logger = logging.getLogger(__name__)
 
 HostOption = Annotated[str, typer.Option("--host", help="address to listen on; off loopback a login is required")]
-PortOption = Annotated[int, typer.Option("--port", help="port to listen on")]
+PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="port to listen on")]
+DEMO_DB = "journeybot-demo.db"  # the demo's Tidepool answers never reach a real community's store
 
 
 def register(app: typer.Typer, run_app: typer.Typer) -> None:
@@ -30,27 +31,34 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         db: DbOption = None,
         insecure_cookies: Annotated[bool, typer.Option(
             "--insecure-cookies", help="send the session cookie over plain HTTP too (a test network only)")] = False,
-        demo: Annotated[bool, typer.Option("--demo/--no-demo", help="load the demo knowledge into an empty store")] = True,
+        demo: Annotated[bool, typer.Option("--demo/--no-demo", help=(
+            f"try it on the demo's knowledge, in a store of its own ({DEMO_DB} unless --db names one): "
+            "never in the store your bot answers members from"))] = False,
         login: Annotated[bool, typer.Option(
             "--login", help="require a login on loopback too (others share this machine)")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """The operator's web console: scorecard, knowledge, cases, and a chat page to try the bot."""
+        from adapters.web.adapter import CannotListen
         from adapters.web.console import ConsoleConfig
-        from bot.cli import run, settings_for, setup_logging
+        from bot.cli import fail, run, settings_for, setup_logging
 
         setup_logging(verbose)
-        settings = settings_for(config, db)
+        settings = settings_for(config, DEMO_DB if demo and db is None else db)
         console_config = ConsoleConfig(host=host, port=port, demo=demo, login=True if login else None,
                                        secure_cookies=False if insecure_cookies else None)
-        run(_serve(settings, console_config))
+        try:
+            run(_serve(settings, console_config))
+        except CannotListen as exc:
+            logger.debug("cannot listen", exc_info=True)
+            fail(str(exc))
 
     @run_app.callback()
     def run_options(
         ctx: typer.Context,
         web: Annotated[bool, typer.Option("--web", help="also serve the web console, in the same process")] = False,
         web_host: Annotated[str, typer.Option("--web-host", help="the console's address")] = "127.0.0.1",
-        web_port: Annotated[int, typer.Option("--web-port", help="the console's port")] = 8080,
+        web_port: Annotated[int, typer.Option("--web-port", min=0, max=65535, help="the console's port")] = 8080,
     ) -> None:
         """Run the bot on a platform (see the README to connect one); --web adds the console."""
         if web:

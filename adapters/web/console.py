@@ -30,7 +30,7 @@ class ConsoleConfig:
     port: int = 8080
     login: bool | None = None
     secure_cookies: bool | None = None
-    demo: bool = True
+    demo: bool = False
     beside: tuple[str, ...] = ()  # platforms whose adapters run in this process (``run --web discord``)
 
     @property
@@ -66,11 +66,12 @@ class Console:
         self.admin_token: str | None = None
         self.imports = Imports(self)
         self.announce: Callable[[str], None] = lambda text: logger.info("%s", text)
+        self.hint: str | None = None  # said at start: what to do first
 
     async def open(self) -> None:
         """The core's overview (a read connection of its own: reads never wait
         behind the bot's writes), the session key, on first start the admin
-        account (and on a fresh install the demo knowledge); the default
+        account (and with ``demo`` into an empty store the demo knowledge); the default
         scorecard and charts start counting at once."""
         self.overview = await Overview.open(self.core)
         self.accounts = Accounts(self.overview)
@@ -92,6 +93,8 @@ class Console:
             self.admin_token = None
         login = "login required" if self.config.needs_login else "no login: bound to this machine only"
         self.announce(f"journeybot web console: {self.config.url} ({login})")
+        if self.hint:
+            self.announce(self.hint)
 
     async def close(self) -> None:
         await self.imports.cancel_all()
@@ -101,10 +104,13 @@ class Console:
             await self.overview.close()
 
     async def load_demo_if_empty(self) -> bool:
-        """A fresh install opens on the demo knowledge, so there is something to try."""
-        if not self.config.demo or not DEMO_KB.exists():
-            return False
+        """``journeybot web --demo``: a store of its own opens on the demo knowledge, so there is
+        something to try."""
         if await self.overview.spaces():
+            return False
+        if not self.config.demo or not DEMO_KB.exists():
+            self.hint = ("No knowledge yet: import yours (`journeybot kb import faq.yaml`, or Knowledge → Import "
+                         "here), or try the console on the demo's in a store of its own: `journeybot web --demo`.")
             return False
         from bot.cli import import_knowledge
 

@@ -24,12 +24,13 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, db: Path, *extra: str) -> None:
+    def __init__(self, db: Path | None, *extra: str, cwd: Path = ROOT) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "web", "--db", str(db), "--port", str(self.port), *extra],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [sys.executable, "-m", "bot", "web", *(["--db", str(db)] if db else []), "--port", str(self.port),
+             *extra],
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
         self.said: list[str] = []
         assert self.process.stdout is not None
         for line in self.process.stdout:
@@ -52,14 +53,27 @@ def store(tmp_path: Path) -> Path:
     return tmp_path / "console.db"
 
 
-def test_journeybot_web_opens_on_the_demo_knowledge_without_login_on_loopback(store: Path) -> None:
+def test_journeybot_web_opens_on_your_store_without_login_on_loopback_and_says_what_to_do_first(
+        store: Path) -> None:
     served = Served(store)
     try:
         assert "(no login: bound to this machine only)" in served.said[-1]
+        assert served.process.stdout is not None
+        assert "journeybot web --demo" in served.process.stdout.readline(), "an empty store says how to start"
         page = httpx.get(served.url + "/knowledge?q=rotate", timeout=30)
-        assert page.status_code == 200 and "api-key-rotate" in page.text, "a fresh install opens on the demo"
+        assert page.status_code == 200 and "api-key-rotate" not in page.text, "no demo answers in your store"
     finally:
         assert served.stop() == 0
+
+
+def test_the_demo_opens_in_a_store_of_its_own_never_the_one_the_bot_answers_from(tmp_path: Path) -> None:
+    served = Served(None, "--demo", cwd=tmp_path)
+    try:
+        page = httpx.get(served.url + "/knowledge?q=rotate", timeout=30)
+        assert page.status_code == 200 and "api-key-rotate" in page.text
+    finally:
+        assert served.stop() == 0
+    assert (tmp_path / "journeybot-demo.db").exists() and not (tmp_path / "journeybot.db").exists()
 
 
 def test_with_a_login_the_admin_token_is_printed_at_first_start_only(store: Path) -> None:
