@@ -27,37 +27,37 @@ class PolicySettings(BaseModel):
     measures the trade these values make.
     """
 
-    answer_threshold: float = Field(0.64, description="best score, when a second form agrees")
-    lone_threshold: float = Field(0.76, description="best score, when only one form is near")
-    answer_margin: float = Field(0.15, description="lead over the best different entry (without centroids)")
-    centroid_lead: float = Field(0.12, ge=0, description="answer when the best entry's centroid (the mean of "
+    answer_threshold: float = Field(0.64, ge=0, le=1, description="best score, when a second form agrees")
+    lone_threshold: float = Field(0.76, ge=0, le=1, description="best score, when only one form is near")
+    answer_margin: float = Field(0.15, ge=0, le=1, description="lead over the best different entry (without centroids)")
+    centroid_lead: float = Field(0.12, ge=0, le=1, description="answer when the best entry's centroid (the mean of "
                                                        "its question forms) leads every other entry's by this "
                                                        "and its best form scores answer_threshold; 0: the "
                                                        "form rule (answer_margin, agree_gap, lone_threshold)")
-    form_margin: float = Field(0.05, ge=0, description="… while its best form leads the best different "
+    form_margin: float = Field(0.05, ge=0, le=1, description="… while its best form leads the best different "
                                                      "entry's by at least this")
-    agree_gap: float = Field(0.15, description="a second form this close to the best one agrees")
-    centroid_floor: float = Field(0.50, ge=0, description="an entry that leads is answered only when the "
+    agree_gap: float = Field(0.15, ge=0, le=1, description="a second form this close to the best one agrees")
+    centroid_floor: float = Field(0.50, ge=0, le=1, description="an entry that leads is answered only when the "
                                                         "question is at least this close to its centroid; "
                                                         "below, the asker is asked to confirm it")
-    lone_floor: float = Field(0.0, ge=0, description="… and when no second form agrees, only when its one "
+    lone_floor: float = Field(0.0, ge=0, le=1, description="… and when no second form agrees, only when its one "
                                                    "close form scores at least this (0: no such floor); "
                                                    "below, the asker is asked to confirm it")
-    sure_centroid_floor: float = Field(0.45, ge=0, description="a sure answer (below) is confirmed instead when "
+    sure_centroid_floor: float = Field(0.45, ge=0, le=1, description="a sure answer (below) is confirmed instead when "
                                                             "the question is less close than this to the entry's "
                                                             "centroid: its one near form is a stray (0: never)")
-    sure_threshold: float = Field(0.90, description="answer at this score …")
-    sure_margin: float = Field(0.10, description="… with at least this lead over the best different "
+    sure_threshold: float = Field(0.90, ge=0, le=1, description="answer at this score …")
+    sure_margin: float = Field(0.10, ge=0, le=1, description="… with at least this lead over the best different "
                                                 "entry (two entries' forms both nearly the question are "
                                                 "a close call, not a sure one)")
-    clarify_floor: float = Field(0.55, description="offer options when the best entry scores at least this")
-    option_floor: float = Field(0.50, description="and every option offered scores at least this")
-    clarify_band: float = Field(0.14, description="options are entries within this of the best one")
+    clarify_floor: float = Field(0.55, ge=0, le=1, description="offer options when the best entry scores at least this")
+    option_floor: float = Field(0.50, ge=0, le=1, description="and every option offered scores at least this")
+    clarify_band: float = Field(0.14, ge=0, le=1, description="options are entries within this of the best one")
     max_options: int = Field(3, ge=2, le=5)
     support_k: int = Field(5, ge=1, description="nearest forms counted as an entry's support (evidence)")
-    conflict_threshold: float = Field(0.92, description="two entries' question forms this close …")
-    conflict_answer_gap: float = Field(0.80, description="… with answers less alike than this conflict")
-    repeat_threshold: float = Field(0.80, description="same person, same issue: question similarity")
+    conflict_threshold: float = Field(0.92, ge=0, le=1, description="two entries' question forms this close …")
+    conflict_answer_gap: float = Field(0.80, ge=0, le=1, description="… with answers less alike than this conflict")
+    repeat_threshold: float = Field(0.80, ge=0, le=1, description="same person, same issue: question similarity")
     repeat_window_hours: float = 72.0
     auto_resolve_hours: float = 48.0
     owner_sla_minutes: float = 60.0

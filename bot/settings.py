@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvSettingsError
 
 from bot.policy_settings import PolicySettings as PolicySettings
 
@@ -193,7 +194,13 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
             file_values["db"] = str((config.parent / db).resolve())
     try:
         # Environment beats the file; explicit overrides beat both.
-        env_values = Settings().model_dump(exclude_unset=True)
+        try:
+            env_values = Settings().model_dump(exclude_unset=True)
+        except EnvSettingsError as exc:  # a list or a section given as plain text
+            field = str(exc).split('field "', 1)[-1].split('"', 1)[0]
+            raise SettingsError(
+                f"JOURNEYBOT_{field.upper()}: a list or a section is JSON in the environment "
+                f"(e.g. JOURNEYBOT_{field.upper()}='[\"support\"]'), or set it in the settings file") from None
         merged = _deep_merge(_deep_merge(file_values, env_values), overrides)
         return Settings(**merged)
     except ValidationError as exc:

@@ -26,6 +26,19 @@ def test_a_command_on_a_missing_store_refuses_and_creates_nothing(tmp_path: Path
     assert not typo.exists()
 
 
+def test_a_command_run_beside_journeybot_yaml_uses_its_settings_without_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Discord steps: `kb import faq.yaml`, then `run discord --config journeybot.yaml`."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "journeybot.yaml").write_text("db: community.db\n")
+    (tmp_path / "faq.yaml").write_text("- id: invoices\n  questions: [\"Where are my invoices?\"]\n"
+                                       "  answer: Settings → Billing → Invoices.\n")
+    assert runner.invoke(app, ["kb", "import", "faq.yaml"]).exit_code == 0
+    assert (tmp_path / "community.db").exists() and not (tmp_path / "journeybot.db").exists()
+    listed = runner.invoke(app, ["kb", "list", "--config", "journeybot.yaml"])
+    assert "invoices\tdefault\t1\tlive" in listed.output
+
+
 def test_kb_list_prints_every_id_whole(tmp_path: Path) -> None:
     kb = tmp_path / "kb.yaml"
     kb.write_text(f"- id: {LONG_ID}\n  questions: [\"How do I change the address on my invoices?\"]\n"

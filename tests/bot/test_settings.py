@@ -100,3 +100,18 @@ def test_the_command_line_says_it_in_one_line_with_exit_code_2(tmp_path: Path) -
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"journeybot: {config}:1: unknown setting 'staf_channel' (did you mean 'staff_channel'?)"]
+
+
+def test_a_list_given_as_plain_text_in_the_environment_says_how_to_write_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEYBOT_HELP_CHANNELS", "support")
+    with pytest.raises(SettingsError, match=r"""JOURNEYBOT_HELP_CHANNELS: .*JOURNEYBOT_HELP_CHANNELS='\["support"\]'"""):
+        load_settings()
+    monkeypatch.setenv("JOURNEYBOT_HELP_CHANNELS", '["support", "questions"]')
+    assert load_settings().help_channels == ["support", "questions"]
+
+
+@pytest.mark.parametrize("value", ["5", "-1"])
+def test_a_threshold_outside_zero_to_one_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("JOURNEYBOT_POLICY__ANSWER_THRESHOLD", value)
+    with pytest.raises(SettingsError, match=r"policy\.answer_threshold"):
+        load_settings()
