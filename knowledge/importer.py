@@ -164,6 +164,9 @@ async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft], report: ImportRep
     work: list[tuple[Draft, Entry | None]] = []
     for draft in drafts:
         old = existing.get(draft.id) if draft.id else None
+        if not draft.id and (same := await _imported_before(kb, draft)) is not None:
+            report.unchanged.append(same.id)  # the file has no ids: the same entry is the same words
+            continue
         if old is not None and old.space != draft.space:
             report.problems.append(Problem(
                 f"entry {draft.id}", f"id belongs to space {old.space!r}, not {draft.space!r}"))
@@ -181,6 +184,15 @@ async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft], report: ImportRep
         logger.info("kept %d docs sections as staff corrected or retired them (%d changed in the docs since)",
                     len(report.kept), len(report.outdated))
     return work
+
+
+async def _imported_before(kb: KnowledgeBase, draft: Draft) -> Entry | None:
+    """For an entry without an ``id``: one of its space that already gives its answer to every
+    question it asks (the same file imported again), if any."""
+    for entry in await kb.store.with_answer(draft.space, draft.answer):
+        if set(draft.questions) <= set(entry.questions):
+            return entry
+    return None
 
 
 def _staff_said(entry: Entry, importer: str | None) -> bool:

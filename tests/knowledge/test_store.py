@@ -193,6 +193,23 @@ async def test_export_then_import_changes_nothing(kb: KnowledgeBase) -> None:
     assert len(yaml_again.unchanged) == 2
 
 
+async def test_a_file_without_ids_imported_again_changes_nothing(kb: KnowledgeBase) -> None:
+    no_ids = """\
+- questions: ["How do I change my avatar?", "new profile picture"]
+  answer: "Profile → Avatar → Upload."
+- questions: ["Can I pay by invoice?"]
+  answer: "Yes, on annual plans."
+"""
+    first = await import_drafts(kb, parse_yaml(no_ids).drafts, author="op", at=AT)
+    assert len(first.created) == 2
+    again = await import_drafts(kb, parse_yaml(no_ids).drafts, author="op", at=AT)
+    assert again.created == [] and sorted(again.unchanged) == sorted(first.created)
+    changed = await import_drafts(kb, parse_yaml(no_ids.replace("annual plans", "every plan")).drafts,
+                                  author="op", at=AT)
+    assert len(changed.created) == 1, "without an id, a new answer is a new entry (give entries ids)"
+    assert len(changed.conflicts) == 1, "beside the old one, flagged for staff to settle"
+
+
 async def test_reimporting_a_changed_entry_makes_a_version(kb: KnowledgeBase) -> None:
     await import_drafts(kb, parse_yaml(YAML).drafts, author="op", at=AT)
     changed = YAML.replace("keeps working for 24 hours", "stops working at once")
