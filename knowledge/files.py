@@ -79,6 +79,8 @@ def iter_file(path: Path, *, space: str | None = None,
     JSON is malformed, raises ``KnowledgeFileError`` before anything is yielded.
     """
     kind = _SUFFIXES.get(path.suffix.lower())
+    if kind is None and not path.exists():
+        raise KnowledgeFileError(f"{path}: no such file or folder")
     if kind is None:
         raise KnowledgeFileError(
             f"{path}: unknown knowledge file type {path.suffix or '(none)'}; use .yaml, .yml, .jsonl, "

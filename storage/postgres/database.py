@@ -202,8 +202,11 @@ class PostgresDatabase:
                     raise StoreError(
                         f"the database at {self.location} has schema version {current}, newer than this "
                         f"journeybot understands ({latest}); upgrade journeybot")
+                if current < latest:
+                    logger.info("%s the PostgreSQL store's schema (version %d → %d)",
+                                "creating" if current == 0 else "upgrading", current, latest)
                 for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                    logger.info("migrating the PostgreSQL store to schema version %d", version)
+                    logger.debug("migrating the PostgreSQL store to schema version %d", version)
                     async with conn.transaction():
                         await conn.execute(script)
                         await conn.execute("INSERT INTO schema_version VALUES ($1)", version)
