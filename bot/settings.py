@@ -175,6 +175,21 @@ def adapter_sections() -> set[str]:
     return {point.name for point in entry_points(group=SECTIONS_GROUP)}
 
 
+def adapter_models(names: set[str]) -> dict[str, type[BaseModel]]:
+    """The settings model each installed adapter registered for its section (by name: the core
+    never imports a platform; a section whose model can't be loaded is left to its adapter)."""
+    from importlib.metadata import entry_points
+
+    models: dict[str, type[BaseModel]] = {}
+    for point in entry_points(group=SECTIONS_GROUP):
+        if point.name in names:
+            try:
+                models[point.name] = point.load()
+            except Exception:  # an adapter's own failure is its own to report
+                continue
+    return models
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Settings from an optional YAML file, the environment and ``overrides``.
 
@@ -189,6 +204,10 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if config is not None:
         file_values, lines = read_settings_file(config)
         check_keys(file_values, Settings, where=lambda path: _at(config, lines, path), skip=sections)
+        for name, model in adapter_models(set(file_values) & sections).items():  # `discord:`, `slack:`
+            if isinstance(file_values[name], dict):  # a token there is the adapter's to refuse, saying where
+                check_keys({k: v for k, v in file_values[name].items() if "token" not in str(k)}, model,
+                           where=lambda path: _at(config, lines, path), path=(name,))
         db = file_values.get("db")
         if isinstance(db, str) and _is_relative_path(db):
             file_values["db"] = str((config.parent / db).resolve())

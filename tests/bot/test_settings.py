@@ -48,6 +48,12 @@ def test_a_typo_in_the_file_is_refused_with_a_suggestion(tmp_path: Path) -> None
     with pytest.raises(SettingsError, match=r":3: unknown setting 'policy.answer_treshold' "
                                             r"\(did you mean 'answer_threshold'\?\)"):
         load_settings(config)
+    config.write_text("discord:\n  help_channel: [help]\n")  # a platform's section: at once, not at `run`
+    with pytest.raises(SettingsError, match=r":2: unknown setting 'discord.help_channel' "
+                                            r"\(did you mean 'help_channels'\?\)"):
+        load_settings(config)
+    config.write_text("slack:\n  help_channels: [help]\n  staff_users: [U1]\ndiscord:\n  staff_roles: [Staff]\n")
+    assert load_settings(config) is not None
 
 
 def test_adapter_sections_are_left_to_their_adapters(tmp_path: Path) -> None:
