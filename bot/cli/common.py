@@ -80,6 +80,8 @@ def period(since: str | None, until: str | None) -> tuple[Any, Any]:
             bounds.append(parse_time(value) if value else None)
         except ValueError:
             fail(f"{option} {value!r} is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T09:00Z)")
+    if bounds[0] is not None and bounds[1] is not None and bounds[0] >= bounds[1]:
+        fail(f"--since {since} is not before --until {until}: the period is empty")
     return bounds[0], bounds[1]
 
 

@@ -56,6 +56,9 @@ def test_a_bad_period_names_its_option(tmp_path: Path, command: list[str]) -> No
     result = runner.invoke(app, [*command, "--since", "yesterday", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2
     assert "--since 'yesterday' is not an ISO date or time" in result.output
+    backwards = runner.invoke(app, [*command, "--since", "2026-11-02", "--until", "2026-11-01",
+                                    "--db", str(tmp_path / "x.db")])
+    assert backwards.exit_code == 2 and "is not before --until 2026-11-01: the period is empty" in backwards.output
 
 
 @pytest.mark.parametrize("command", [["kb", "list"], ["report"], ["audit", "verify"], ["audit", "export"]])
