@@ -179,6 +179,10 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
         word, _, rest = line.partition(" ")
         if word in ("/quit", "/exit"):
             return
+        why_not = _not_now(word, rest, last_case)
+        if why_not:
+            console.print(escape(why_not), style="dim")
+            continue
         if word == "/as":
             who, _, role = rest.partition(" ")
             persona = {"user": who or "me", "name": (who or "you").title(),
@@ -200,6 +204,18 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
             yield Message(**common, channel="help", text=text)
         else:
             yield Message(**common, channel="help", thread=last_case, text=line)
+
+
+def _not_now(word: str, rest: str, last_case: str | None) -> str | None:
+    """Why a typed command can't be sent now (said at the prompt; nothing is posted), or None."""
+    known = {w for name, _ in CHAT_COMMANDS for w in name.split() if w.startswith("/")}
+    if word.startswith("/") and word not in known | {"/exit"}:
+        return f"{word}: no such command; type one of {', '.join(sorted(known))}"
+    if word in ("/solved", "/notsolved", "/human", "/staff", "/private", "/claim") and last_case is None:
+        return f"{word}: there is no question yet; ask one first"
+    if word in ("/staff", "/new") and not rest.strip():
+        return f"{word} needs text after it, e.g. {word} {'Settings → API' if word == '/staff' else 'How do I…?'}"
+    return None
 
 
 # What you can type in ``journeybot chat``: shown when it starts and in ``chat --help``.

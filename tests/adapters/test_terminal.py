@@ -40,6 +40,14 @@ def test_chat_answers_a_member_and_takes_a_staff_answer() -> None:
     assert out.count("Board view") >= 2, "relayed, then answered to the next member from what was learned"
 
 
+def test_a_command_that_cannot_be_sent_now_is_said_at_the_prompt_and_posts_nothing() -> None:
+    out = chat(typed=["/solved", "/bogus", "/staff hello", "/new", "/quit"])
+    assert "/solved: there is no question yet; ask one first" in out
+    assert "/bogus: no such command; type one of /as, /claim" in out
+    assert "/staff: there is no question yet" in out and "/new needs text after it" in out
+    assert "card" not in out.split("/quit")[-1] and "Who has it now" not in out, "nothing reached the bot"
+
+
 def test_the_demo_plays_every_moment_and_ends_with_the_scorecard() -> None:
     run = subprocess.run([sys.executable, "-m", "bot", "demo"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
