@@ -28,7 +28,7 @@ class PolicySettings(BaseModel):
     """
 
     answer_threshold: float = Field(0.64, ge=0, le=1, description="best score, when a second form agrees")
-    lone_threshold: float = Field(0.76, ge=0, le=1, description="best score, when only one form is near")
+    lone_threshold: float = Field(0.76, ge=0, le=2, description="best score, when only one form is near (above 1: never)")
     answer_margin: float = Field(0.15, ge=0, le=1, description="lead over the best different entry (without centroids)")
     centroid_lead: float = Field(0.12, ge=0, le=1, description="answer when the best entry's centroid (the mean of "
                                                        "its question forms) leads every other entry's by this "
@@ -46,7 +46,7 @@ class PolicySettings(BaseModel):
     sure_centroid_floor: float = Field(0.45, ge=0, le=1, description="a sure answer (below) is confirmed instead when "
                                                             "the question is less close than this to the entry's "
                                                             "centroid: its one near form is a stray (0: never)")
-    sure_threshold: float = Field(0.90, ge=0, le=1, description="answer at this score …")
+    sure_threshold: float = Field(0.90, ge=0, le=2, description="answer at this score (above 1: never) …")
     sure_margin: float = Field(0.10, ge=0, le=1, description="… with at least this lead over the best different "
                                                 "entry (two entries' forms both nearly the question are "
                                                 "a close call, not a sure one)")
