@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import ConfigOption, DbOption, app, open_store, period, settings_for
+from bot.cli.common import ConfigOption, DbOption, app, fail, open_store, period, settings_for
 
 # -- report ----------------------------------------------------------------------------
 
@@ -34,6 +34,9 @@ def report(
         from storage.eventlog import EventLog
         from storage.models import LearningRows
 
+        if space is not None and await database.fetchone("SELECT 1 FROM log WHERE space = ? LIMIT 1", (space,)) is None:
+            known = [r["space"] for r in await database.fetchall("SELECT DISTINCT space FROM log ORDER BY space")]
+            fail(f"nothing is recorded in space {space!r}; spaces in this store: {', '.join(known) or 'none yet'}")
         card = await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
         shared = await asked_share(EventLog(database), since=start, until=end, space=space)
         return card, await LearningRows(database).measured(space), shared

@@ -39,6 +39,17 @@ def test_a_command_run_beside_journeybot_yaml_uses_its_settings_without_config(
     assert "invoices\tdefault\t1\tlive" in listed.output
 
 
+def test_a_report_on_a_space_with_nothing_recorded_names_the_spaces_there_are(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.yaml"
+    kb.write_text("- id: invoices\n  questions: [\"Where are my invoices?\"]\n  answer: Billing → Invoices.\n")
+    db = str(tmp_path / "bot.db")
+    assert runner.invoke(app, ["kb", "import", str(kb), "--db", db]).exit_code == 0
+    typo = runner.invoke(app, ["report", "--space", "defualt", "--db", db])
+    assert typo.exit_code == 2
+    assert "nothing is recorded in space 'defualt'; spaces in this store: default" in typo.output
+    assert runner.invoke(app, ["report", "--space", "default", "--db", db]).exit_code == 0
+
+
 def test_kb_list_prints_every_id_whole(tmp_path: Path) -> None:
     kb = tmp_path / "kb.yaml"
     kb.write_text(f"- id: {LONG_ID}\n  questions: [\"How do I change the address on my invoices?\"]\n"
