@@ -76,8 +76,9 @@ async def test_an_entry_whose_answers_work_keeps_answering(embedder: CachedEmbed
         await core.close()
 
 
-async def test_saying_it_did_not_work_after_the_thread_was_resolved_is_a_not_solved(
-        embedder: CachedEmbedder, tmp_path: Path) -> None:
+@asynccontextmanager
+async def solved_hours_ago(embedder: CachedEmbedder, tmp_path: Path) -> AsyncIterator[tuple[Core, Chat]]:
+    """api-key-rotate answered thread m1, the asker said it worked, and five hours went by."""
     core = await core_with_learner(embedder, str(tmp_path / "s.db"))
     try:
         chat = Chat(core)
@@ -85,13 +86,19 @@ async def test_saying_it_did_not_work_after_the_thread_was_resolved_is_a_not_sol
         assert said.reply.sources == ("api-key-rotate",)
         await chat.say("thanks, that worked!", thread="m1")
         chat.later(hours=5)
+        yield core, chat
+    finally:
+        await core.close()
+
+
+async def test_saying_it_did_not_work_after_the_thread_was_resolved_is_a_not_solved(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    async with solved_hours_ago(embedder, tmp_path) as (core, chat):
         back = await chat.say("it still doesn't work, the old key keeps being accepted", thread="m1")
         assert back.route.reason == "reopened", "as the Not solved button: to staff, with what was tried"
         assert await LearningRows(core.db).records(["api-key-rotate"]) == {"api-key-rotate": (1, 1)}
         rows = await core.db.fetchall("SELECT body FROM log WHERE kind = 'wrong_answer'")
         assert [json.loads(r["body"])["how"] for r in rows] == ["not_solved"]
-    finally:
-        await core.close()
 
 
 async def test_coming_back_with_the_same_problem_counts_against_the_entry_and_a_new_question_does_not(
@@ -242,16 +249,8 @@ async def test_a_public_answer_to_a_held_back_entrys_card_answers_though_a_priva
 
 async def test_coming_back_in_the_solved_thread_is_a_wrong_answer_the_calibration_keeps(
         embedder: CachedEmbedder, tmp_path: Path) -> None:
-    core = await core_with_learner(embedder, str(tmp_path / "s.db"))
-    try:
-        chat = Chat(core)
-        said = await chat.ask("How do I rotate my API key?", id="m1")
-        assert said.reply.sources == ("api-key-rotate",)
-        await chat.say("thanks, that worked!", thread="m1")
-        chat.later(hours=5)
+    async with solved_hours_ago(embedder, tmp_path) as (core, chat):
         await chat.say("How do I rotate my API key? It stopped working again", thread="m1")
         # the bot decided again on the same case; the first decision's outcome is kept beside it
         rows = await core.db.fetchall("SELECT case_key, wrong FROM observations ORDER BY case_key")
         assert [(r["case_key"], r["wrong"]) for r in rows] == [("m1", None), ("m1#0", "api-key-rotate")]
-    finally:
-        await core.close()
