@@ -239,6 +239,13 @@ class EventLog:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM log WHERE seq = ?", (seq,))
         return StoredRecord.of(row) if row else None
 
+    async def spaces(self, space: str | None = None) -> list[str]:
+        """The spaces anything was recorded in; with ``space``, just it, if it has records."""
+        if space is not None:
+            row = await self.db.fetchone("SELECT 1 FROM log WHERE space = ? LIMIT 1", (space,))
+            return [space] if row else []
+        return [r["space"] for r in await self.db.fetchall("SELECT DISTINCT space FROM log ORDER BY space")]
+
     async def head(self) -> tuple[int, str | None]:
         """(number, hash) of the newest record; (0, None) for an empty log."""
         row = await self.db.fetchone("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1")

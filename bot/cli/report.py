@@ -34,11 +34,12 @@ def report(
         from storage.eventlog import EventLog
         from storage.models import LearningRows
 
-        if space is not None and await database.fetchone("SELECT 1 FROM log WHERE space = ? LIMIT 1", (space,)) is None:
-            known = [r["space"] for r in await database.fetchall("SELECT DISTINCT space FROM log ORDER BY space")]
-            fail(f"nothing is recorded in space {space!r}; spaces in this store: {', '.join(known) or 'none yet'}")
+        log = EventLog(database)
+        if space is not None and not await log.spaces(space):
+            fail(f"nothing is recorded in space {space!r}; spaces in this store: "
+                 f"{', '.join(await log.spaces()) or 'none yet'}")
         card = await compute(database, since=start, until=end, space=space, windows=Windows.of(settings.policy))
-        shared = await asked_share(EventLog(database), since=start, until=end, space=space)
+        shared = await asked_share(log, since=start, until=end, space=space)
         return card, await LearningRows(database).measured(space), shared
 
     card, (answers, shown_wrong), (asked, weighed) = open_store(settings, go)
