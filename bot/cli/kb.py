@@ -76,6 +76,13 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
     if source.base_url is None and parsed.drafts:
         logging.getLogger("journeybot.kb").warning(
             "no --base-url: answers from %s name their section but cannot link to it", path)
+    cited = {(d.section or "").split("#", 1)[0] for d in parsed.drafts}
+    empty = [f for f in source.files if f not in cited and not f.rsplit("/", 1)[-1].startswith("_")
+             and f not in {p.where for p in parsed.problems}]
+    if empty and not source.prefix.lower().endswith((".md", ".mdx")):  # a folder: a lone page says so itself
+        typer.echo(f"{len(empty)} page(s) gave no sections (no headings: each heading and the text under it "
+                   f"becomes an entry): {', '.join(empty[:10])}"
+                   + (f" and {len(empty) - 10} more" if len(empty) > 10 else ""), err=True)
     policy = core.settings.policy
     report = await import_drafts(
         core.kb, parsed.drafts, author=author, at=datetime.now(UTC),

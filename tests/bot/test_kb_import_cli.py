@@ -51,6 +51,18 @@ def test_a_markdown_file_without_headings_says_why_and_fails(tmp_path: Path) -> 
     assert "skipped notes.md: no headings, so nothing to import" in out
 
 
+def test_a_page_without_headings_in_a_docs_folder_is_named_not_dropped_unseen(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "install.md").write_text("# Install\n\nRun the installer, then sign in.\n", encoding="utf-8")
+    (docs / "notes.md").write_text("Only prose here, no heading.\n", encoding="utf-8")
+    (docs / "_partial.md").write_text("A snippet other pages include.\n", encoding="utf-8")
+    code, out = kb("import", str(docs), "--db", str(tmp_path / "kb.db"))
+    assert code == 0, out
+    assert "1 page(s) gave no sections (no headings" in out and "docs/notes.md" in out
+    assert "install.md" not in out.split("gave no sections")[1].splitlines()[0]
+
+
 def test_an_empty_file_says_there_was_nothing_to_import(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("# nothing yet\n", encoding="utf-8")
