@@ -78,7 +78,7 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
             "no --base-url: answers from %s name their section but cannot link to it", path)
     cited = {(d.section or "").split("#", 1)[0] for d in parsed.drafts}
     empty = [f for f in source.files if f not in cited and not f.rsplit("/", 1)[-1].startswith("_")
-             and f not in {p.where for p in parsed.problems}]
+             and f not in {source.prefix + p.where for p in parsed.problems}]
     if empty and not source.prefix.lower().endswith((".md", ".mdx")):  # a folder: a lone page says so itself
         typer.echo(f"{len(empty)} page(s) gave no sections (no headings: each heading and the text under it "
                    f"becomes an entry): {', '.join(empty[:10])}"
