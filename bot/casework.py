@@ -106,7 +106,7 @@ async def answer_from(handling: Handling, case: Case, entry: Entry, *, text: str
                    buttons=FEEDBACK_BUTTONS, model=None if by else handling.services.embedder.name)
     if by is None:
         await learned.answered(handling, entry.id)
-    return await _answered(handling, case, entry, by=by, said=said, told=entry.title,
+    return await _answered(handling, case, entry, by=by, said=said, told=f"the answer to “{entry.title}”",
                            outcome=f"answered from {entry.id}", confidence=round(confidence, 4),
                            taught=entry.taught, fresh=not entry.is_stale(handling.now))
 
