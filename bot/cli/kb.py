@@ -83,6 +83,7 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
         typer.echo(f"{len(empty)} page(s) gave no sections (no headings: each heading and the text under it "
                    f"becomes an entry): {', '.join(empty[:10])}"
                    + (f" and {len(empty) - 10} more" if len(empty) > 10 else ""), err=True)
+    await _named_elsewhere(core, set(source.files))
     policy = core.settings.policy
     report = await import_drafts(
         core.kb, parsed.drafts, author=author, at=datetime.now(UTC),
@@ -91,6 +92,17 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
         replaces=source.covers)
     report.problems[:0] = list(parsed.problems)
     return report
+
+
+async def _named_elsewhere(core: Any, files: set[str]) -> None:
+    """Say when these pages were imported before under another folder's name (`kb import docs/guide`
+    after `kb import docs`): their sections would be added beside the old ones, not update them."""
+    before = {(e.section or "").split("#", 1)[0] for e in await core.kb.store.entries() if e.section} - files
+    twice = sorted(old for old in before for new in files if old.endswith("/" + new) or new.endswith("/" + old))
+    if twice:
+        typer.echo(f"{len(twice)} of these pages were imported before under another folder's name "
+                   f"(e.g. {twice[0]}): their sections are added beside the old ones. Import the same folder "
+                   "as before, or pass --root to name the files as before, so they update instead.", err=True)
 
 
 async def _adapt_to_docs(core: Any, progress: Any) -> None:

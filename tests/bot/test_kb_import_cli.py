@@ -63,6 +63,21 @@ def test_a_page_without_headings_in_a_docs_folder_is_named_not_dropped_unseen(tm
     assert "install.md" not in out.split("gave no sections")[1].splitlines()[0]
 
 
+def test_importing_a_subfolder_of_docs_imported_before_says_its_pages_would_be_added_twice(tmp_path: Path) -> None:
+    guide = tmp_path / "docs" / "guide"
+    guide.mkdir(parents=True)
+    (guide / "errors.md").write_text("# Errors\n\nRestart the sync service.\n", encoding="utf-8")
+    (tmp_path / "docs" / "index.md").write_text("# Welcome\n\nStart here.\n", encoding="utf-8")
+    db = str(tmp_path / "kb.db")
+    code, out = kb("import", str(tmp_path / "docs"), "--db", db)
+    assert code == 0 and "imported before" not in out, out
+    code, out = kb("import", str(guide), "--root", str(tmp_path), "--db", db)  # named as before
+    assert "imported before" not in out and "0 new, 0 new versions, 1 unchanged" in out, out
+    code, out = kb("import", str(guide), "--db", db)
+    assert code == 0
+    assert "1 of these pages were imported before under another folder's name (e.g. docs/guide/errors.md)" in out
+
+
 def test_an_empty_file_says_there_was_nothing_to_import(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("# nothing yet\n", encoding="utf-8")
