@@ -149,10 +149,11 @@ async def reject(handling: Handling, command: Command) -> None:
     why = redact(" ".join(words[1:])).text
     before = await _live_before(handling, entry)
     if before is not None:  # a change waiting to replace a live answer: refusing it keeps that answer
+        # what a correction changes comes back; question forms and tags learned since stay
         kept = await handling.services.kb.revise(
             entry, author=command.user, origin=before.origin, at=handling.now, case=before.source_case,
-            answer=before.answer, questions=before.questions, tags=before.tags, url=before.url,
-            review_after=before.review_after, provenance=before.provenance, section=before.section, status=LIVE)
+            answer=before.answer, url=before.url, review_after=before.review_after,
+            provenance=before.provenance, section=before.section, status=LIVE)
         await handling.log("review", {"what": "rejected", "by": command.user, "entry": entry.id,
                                       "version": kept.version, "restored": before.version, "why": why})
         _tell(handling, command, f"Rejected the change to {entry.id}: it is back to what version "

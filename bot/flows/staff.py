@@ -95,7 +95,7 @@ async def answer_case(handling: Handling, case: Case, message: Message, *, relay
         elif case.route_reason == "low_confidence" and case.held_entry:  # held back: its answers failed
             correcting = await services.kb.get(case.held_entry)
         lesson = await learn_from(handling, case, message, correcting=correcting)
-        if correcting is not None and case.route_reason == "low_confidence":
+        if correcting is not None and case.route_reason == "low_confidence" and not case.private:
             await learned.vouched(handling, case, correcting.id, by=staff)
         lesson = await clearances(handling, case, lesson, reply.text)
     else:

@@ -254,3 +254,19 @@ async def test_coming_back_in_the_solved_thread_is_a_wrong_answer_the_calibratio
         # the bot decided again on the same case; the first decision's outcome is kept beside it
         rows = await core.db.fetchall("SELECT case_key, wrong FROM observations ORDER BY case_key")
         assert [(r["case_key"], r["wrong"]) for r in rows] == [("m1", None), ("m1#0", "api-key-rotate")]
+
+
+async def test_a_private_answer_on_a_held_back_card_that_staff_reject_does_not_release_the_entry(
+        embedder: CachedEmbedder, tmp_path: Path) -> None:
+    async with entry_held_back(embedder, tmp_path) as (core, chat):
+        await chat.ask("How do I rotate my API key?", user="u3", id="m9")
+        await chat.command("private", user="mod1", roles=("moderator",), thread="m9")
+        await chat.staff("For you: I rotated it; the new key is in ticket 4411.", card="card:m9")
+        await chat.command("reject", user="alice", roles=("staff",), args="api-key-rotate only for that account",
+                           channel="staff")
+        entry = await core.kb.get("api-key-rotate")
+        assert entry is not None and entry.status == "live", "back to the answer that kept failing …"
+        chat.later(hours=80)
+        again = await chat.ask("How do I rotate my API key?", user="u5")
+        assert again.routed, "… which nobody vouched for in public: still held back"
+
