@@ -163,10 +163,8 @@ async def _changes(kb: KnowledgeBase, drafts: Sequence[Draft], report: ImportRep
     existing = await kb.store.many([d.id for d in drafts if d.id])
     work: list[tuple[Draft, Entry | None]] = []
     for draft in drafts:
-        old = existing.get(draft.id) if draft.id else None
-        if not draft.id and (same := await _imported_before(kb, draft)) is not None:
-            report.unchanged.append(same.id)  # the file has no ids: the same entry is the same words
-            continue
+        # a file without ids: the entry imported before is the one with the same answer to its questions
+        old = existing.get(draft.id) if draft.id else await _imported_before(kb, draft)
         if old is not None and old.space != draft.space:
             report.problems.append(Problem(
                 f"entry {draft.id}", f"id belongs to space {old.space!r}, not {draft.space!r}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,6 +209,21 @@ async def test_a_file_without_ids_imported_again_changes_nothing(kb: KnowledgeBa
                                   author="op", at=AT)
     assert len(changed.created) == 1, "without an id, a new answer is a new entry (give entries ids)"
     assert len(changed.conflicts) == 1, "beside the old one, flagged for staff to settle"
+
+
+@pytest.mark.parametrize(("edit", "now"), [
+    ("  review_after: 2026-01-01\n", lambda e: e.review_after == date(2026, 1, 1)),
+    ("  tags: [billing]\n", lambda e: e.tags == ("billing",)),
+    ("  url: https://docs.example/billing\n", lambda e: e.url == "https://docs.example/billing"),
+    ("  status: retired\n", lambda e: e.status == "retired"),
+])
+async def test_an_entry_without_an_id_edited_in_the_file_gets_a_new_version(
+        kb: KnowledgeBase, edit: str, now: Any) -> None:
+    no_id = '- questions: ["Can I pay by invoice?"]\n  answer: "Yes, on annual plans."\n'
+    (made,) = (await import_drafts(kb, parse_yaml(no_id).drafts, author="op", at=AT)).created
+    again = await import_drafts(kb, parse_yaml(no_id + edit).drafts, author="op", at=AT)
+    entry = await kb.store.get(made)
+    assert again.versioned == [made] and entry is not None and now(entry), edit
 
 
 async def test_reimporting_a_changed_entry_makes_a_version(kb: KnowledgeBase) -> None:
