@@ -31,6 +31,7 @@ _FIELDS = ("id", "questions", "question", "answer", "tags", "space", "review_aft
            "section", "status", "version", "author", "updated_at")
 _MISSPELT = 0.8  # a field this like a known one, word for word, is taken for a typo of it
 _ALIASES = {"question": ("question", "questions"), "questions": ("question", "questions")}
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")  # the words of a name: snake_case, camelCase, kebab-case
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,17 +277,21 @@ def _text_list(value: Any, name: str) -> tuple[str, ...]:
 
 
 def _misspelt(field: str, item: dict[Any, Any]) -> str | None:
-    """The known field ``field`` is a typo of: the same words, each spelt nearly alike
-    (`reviw_after`, `tag`). Not a name built from one of ours with words of its own
-    (`question_id`, `updated_by`), nor one beside the field it resembles (`answered` beside
-    `answer`: nobody misspells a field they also spelt right), nor a guess at a name as short
-    as `id` (`uid`)."""
-    words = re.split(r"[_\-\s]+", field.strip().lower())
-    for known in difflib.get_close_matches(field.strip().lower(), _FIELDS, n=3, cutoff=_MISSPELT):
-        theirs = known.split("_")
-        if len(known) < 4 or len(words) != len(theirs) or any(k in item for k in _ALIASES.get(known, (known,))):
+    """The known field ``field`` is a typo of: the same words, each spelt nearly alike, however
+    joined (`reviw_after`, `reviewAfter`, `reviewafter`), or one more or less plural (`tag`,
+    `urls`). Not a name built from one of ours with words of its own (`question_id`,
+    `updated_by`), nor one beside the field it resembles (`answered` beside `answer`: nobody
+    misspells a field they also spelt right), nor a guess at a name as short as `id` (`uid`, `ids`)."""
+    words = [w.lower() for w in _WORDS.findall(field)]
+    flat = "".join(words)
+    for known in _FIELDS:
+        if len(known) < 3 or any(k in item for k in _ALIASES.get(known, (known,))):
             continue
-        if all(difflib.SequenceMatcher(None, a, b).ratio() >= _MISSPELT for a, b in zip(words, theirs, strict=True)):
+        theirs = known.split("_")
+        if flat in (known.replace("_", ""), known + "s") or (known.endswith("s") and flat == known[:-1]):
+            return known
+        if len(known) >= 4 and len(words) == len(theirs) and all(
+                difflib.SequenceMatcher(None, a, b).ratio() >= _MISSPELT for a, b in zip(words, theirs, strict=True)):
             return known
     return None
 

@@ -107,6 +107,15 @@ def test_a_misspelt_field_skips_its_entry_by_name_instead_of_being_dropped_unsee
     ]
 
 
+@pytest.mark.parametrize(("field", "meant"), [("reviewAfter", "review_after"), ("reviewafter", "review_after"),
+                                             ("Review-After", "review_after"), ("urls", "url"), ("tag", "tags")])
+def test_a_known_field_joined_or_cased_otherwise_is_named_not_dropped(field: str, meant: str) -> None:
+    parsed = parse_yaml(f"- id: refunds\n  questions: [\"How do I get a refund?\"]\n  answer: Billing → Refund.\n"
+                        f"  {field}: x\n", source="kb.yaml")
+    assert [str(p) for p in parsed.problems] == [
+        f"kb.yaml item 1 (line 1): unknown field `{field}` (did you mean `{meant}`?)"]
+
+
 def test_a_field_of_another_tools_own_is_left_aside_and_the_entry_imports() -> None:
     parsed = parse_yaml("""\
 - id: refunds
