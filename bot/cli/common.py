@@ -88,14 +88,14 @@ def period(since: str | None, until: str | None) -> tuple[Any, Any]:
 HERE_CONFIG = Path("journeybot.yaml")  # read without --config when the command runs beside it
 
 
-def settings_for(config: Path | None, db: str | None, **overrides: Any) -> Any:
-    """Settings from ``config``, or else ``./journeybot.yaml`` when there is one (so `kb import`
-    and `run discord --config journeybot.yaml` in the same folder use the same store)."""
+def settings_for(config: Path | None, db: str | None, *, here: bool = True, **overrides: Any) -> Any:
+    """Settings from ``config``, or else (``here``) ``./journeybot.yaml`` when there is one (so
+    `kb import` and `run discord --config journeybot.yaml` in the same folder use the same store)."""
     from bot.settings import SettingsError, load_settings
 
     if config is not None and not config.exists():
         fail(f"no settings file at {config}")
-    if config is None and HERE_CONFIG.is_file():
+    if config is None and here and HERE_CONFIG.is_file():
         config = HERE_CONFIG
         logging.getLogger(__name__).info("settings from ./%s (no --config given)", HERE_CONFIG)
     if db is not None:

@@ -38,7 +38,8 @@ def replay(
     """Drive the bot with JSON lines of events; print its actions as JSON lines."""
     setup_logging(verbose)
     # Adaptation runs inside the event that makes it due: same input, same output.
-    settings = settings_for(config, db if db is not None else ":memory:", learning={"background": False})
+    # replay reads only what it is given: the same events and --config give the same output wherever it runs
+    settings = settings_for(config, db if db is not None else ":memory:", here=False, learning={"background": False})
     if file != "-" and not Path(file).exists():
         fail(f"no such file: {file}")
     run(_replay(settings, file, kb or []))

@@ -200,3 +200,22 @@ def test_help_says_that_without_db_the_store_is_thrown_away_whatever_the_setting
     text = " ".join(CliRunner().invoke(app, ["replay", "--help"], env={"COLUMNS": "300"}).output.split())
     assert "throw-away store for this run" in text, text
     assert "journeybot.db" not in text, "replay never falls back to the settings' store"
+
+
+
+def test_a_journeybot_yaml_in_the_folder_does_not_change_what_replay_does(tmp_path: Path) -> None:
+    """The operator's commands read ./journeybot.yaml; replay reads only what it is given."""
+    import os
+
+    event = {"type": "message", "id": "m1", "at": "2026-01-05T10:00:00Z", "channel": "help", "user": "u1",
+             "text": "how do I rotate my API key?"}
+
+    def replay_in(folder: Path) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "bot", "replay", "-", "--kb", str(DEMO_KB)], cwd=folder,
+                              input=json.dumps(event) + "\n", capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stderr[-2000:]
+        return [json.loads(line)["type"] for line in done.stdout.splitlines()]
+
+    (tmp_path / "journeybot.yaml").write_text("help_channels: [questions]\nstaf_channel: typo\n")
+    assert "reply" in replay_in(tmp_path), "neither its channels nor its typo reached replay"
