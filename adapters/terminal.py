@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import secrets
 import sys
 import tempfile
@@ -209,7 +210,7 @@ async def keyboard_events(console: Console, *, space: str = "default") -> AsyncI
 def _not_now(word: str, rest: str, last_case: str | None) -> str | None:
     """Why a typed command can't be sent now (said at the prompt; nothing is posted), or None."""
     known = {w for name, _ in CHAT_COMMANDS for w in name.split() if w.startswith("/")}
-    if word.startswith("/") and word not in known | {"/exit"}:
+    if re.fullmatch(r"/[a-z]+", word) and word not in known | {"/exit"}:  # "/api/v2 fails" is a question
         return f"{word}: no such command; type one of {', '.join(sorted(known))}"
     if word in ("/solved", "/notsolved", "/human", "/staff", "/private", "/claim") and last_case is None:
         return f"{word}: there is no question yet; ask one first"

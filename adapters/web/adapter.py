@@ -29,28 +29,23 @@ logger = logging.getLogger(__name__)
 PLATFORM = "web"
 
 
-
 class CannotListen(OSError):
     """The console's address can't be listened on (taken, not this machine's, no such port)."""
 
 
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host``:``port`` for the console, or ``CannotListen`` saying why."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(family, kind, proto)
-    except (OSError, OverflowError) as exc:
-        raise CannotListen(f"the web console cannot listen on {host}:{port}: {exc}") from None
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)  # as uvicorn chooses
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
+        sock.bind((host, port))
+    except (OSError, OverflowError) as exc:
         sock.close()
         why = "the port is taken (another console or program is on it; choose one with --port)" \
-            if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            if getattr(exc, "errno", None) == errno.EADDRINUSE else (getattr(exc, "strerror", None) or str(exc))
         raise CannotListen(f"the web console cannot listen on {host}:{port}: {why}") from None
     return sock
+
 
 class WebAdapter:
     """Serves the console; performs actions addressed to the web platform."""
@@ -93,6 +88,7 @@ class WebAdapter:
         self._task = asyncio.create_task(server.serve(sockets=[sock]), name="journeybot-web")
         while not server.started:
             if self._task.done():
+                sock.close()
                 self._task.result()  # raises why it could not start
                 raise CannotListen(f"the web console could not listen on {config.host}:{config.port}")
             await asyncio.sleep(0.05)

@@ -46,6 +46,8 @@ def test_a_command_that_cannot_be_sent_now_is_said_at_the_prompt_and_posts_nothi
     assert "/bogus: no such command; type one of /as, /claim" in out
     assert "/staff: there is no question yet" in out and "/new needs text after it" in out
     assert "card" not in out.split("/quit")[-1] and "Who has it now" not in out, "nothing reached the bot"
+    asked = chat(typed=["/api/v2/keys returns 404 since yesterday, why?", "/quit"])
+    assert "no such command" not in asked, "a question that starts with a path is a question"
 
 
 def test_the_demo_plays_every_moment_and_ends_with_the_scorecard() -> None:

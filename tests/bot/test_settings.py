@@ -110,7 +110,7 @@ def test_the_command_line_says_it_in_one_line_with_exit_code_2(tmp_path: Path) -
 
 def test_a_list_given_as_plain_text_in_the_environment_says_how_to_write_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOURNEYBOT_HELP_CHANNELS", "support")
-    with pytest.raises(SettingsError, match=r"""JOURNEYBOT_HELP_CHANNELS: .*JOURNEYBOT_HELP_CHANNELS='\["support"\]'"""):
+    with pytest.raises(SettingsError, match=r"""JOURNEYBOT_HELP_CHANNELS: a list or a section is JSON .*'\["support"\]'"""):
         load_settings()
     monkeypatch.setenv("JOURNEYBOT_HELP_CHANNELS", '["support", "questions"]')
     assert load_settings().help_channels == ["support", "questions"]
