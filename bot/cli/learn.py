@@ -72,13 +72,13 @@ def status(db: DbOption = None, config: ConfigOption = None,
         if m.get("kind") == "docs":  # `kb import` of docs: no taught pairs, nothing held out
             typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: adapted to "
                        f"{m.get('sections', 0)} docs sections ({m.get('rows', 0)} rows, {m.get('steps', 0)} "
-                       f"steps) in {m.get('seconds', 0)} s")
+                       f"steps) trained in {m.get('seconds', 0)} s, before re-embedding")
             continue
         typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: "
                    f"held-out {m.get('held_out', 0)} — right {cur.get('right', 0)} → {cand.get('right', 0)}, "
                    f"wrong {cur.get('wrong', 0)} → {cand.get('wrong', 0)}, unknown answered "
                    f"{cur.get('unknown_answered', 0)} → {cand.get('unknown_answered', 0)}; "
-                   f"{m.get('pairs', 0)} pairs, {m.get('train_seconds', 0)} s; {m.get('why', '')}")
+                   f"{m.get('pairs', 0)} pairs, trained in {m.get('train_seconds', 0)} s; {m.get('why', '')}")
 
 
 @learn_app.command("adapt")

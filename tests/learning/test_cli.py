@@ -89,5 +89,5 @@ def test_status_says_what_a_docs_adaptation_learned_not_empty_held_out_figures(t
     status = CliRunner().invoke(app, ["learn", "status", "--db", db])
     assert status.exit_code == 0, status.output
     line = next(li for li in status.output.splitlines() if li.startswith("* v1 from v0"))
-    assert "adapted to 132 docs sections (712 rows, 200 steps) in 244.0 s" in line, line
+    assert "adapted to 132 docs sections (712 rows, 200 steps) trained in 244.0 s, before re-embedding" in line, line
     assert "held-out" not in line and "0 pairs" not in line, line
