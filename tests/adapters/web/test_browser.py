@@ -79,6 +79,12 @@ async def logged_in(browser: Any, console: Console, *, width: int = 1200, height
     return page
 
 
+async def settled(page: Any) -> None:
+    """htmx has finished swapping in what the last action returned: a form it put there handles a
+    click only once htmx has processed it (clicked sooner, a fill could be lost: a flaky test)."""
+    await page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 async def shoot(page: Any, folder: Path, name: str) -> None:
     await page.screenshot(path=str(folder / f"web-{name}.png"), full_page=True)
 
@@ -105,12 +111,14 @@ async def test_answer_as_staff_in_the_chat_page_and_see_it_learned(served: Conso
     await page.get_by_role("button", name="Send to #help").click()
     card = page.locator("#staff-posts li[data-kind=card]").first
     await card.wait_for()
+    await settled(page)
     assert "gantt" in await card.inner_text()
     await page.get_by_label("Your answer (relayed to the member, and learned)").fill(
         "Not yet: use the Board view; a Timeline view is planned.")
     await page.get_by_role("button", name="Answer as staff").click()
     learned = page.locator("#staff-posts li[data-kind=learned]").first
     await learned.wait_for()
+    await settled(page)
     entry = (await learned.get_by_role("link").get_attribute("href") or "").rsplit("/", 1)[-1]
     assert entry
     assert await page.locator("#help-posts li[data-kind=relay]").count() == 1
@@ -154,12 +162,14 @@ async def test_approve_a_pending_entry_settle_a_conflict_and_renew(served: Conso
 
     await page.get_by_role("button", name="Approve pay-by-invoice").click()
     await page.locator("[role=status], [role=alert]").first.wait_for()
+    await settled(page)
     assert "Approved pay-by-invoice" in await page.locator("main").inner_text()
     assert await page.locator("#pending-pay-by-invoice").count() == 0
     assert (await kb.get("pay-by-invoice")).status == "live"
 
     await page.get_by_role("button", name="Keep export-notebook and retire share-public").click()
     await page.get_by_text("Kept export-notebook; share-public is retired").wait_for()
+    await settled(page)
     assert await page.locator("#conflict-export-notebook-share-public").count() == 0
     assert (await kb.get("share-public")).status == "retired" and await kb.store.open_conflicts() == []
 
