@@ -215,7 +215,8 @@ def _not_now(word: str, rest: str, last_case: str | None) -> str | None:
     if word in ("/solved", "/notsolved", "/human", "/staff", "/private", "/claim") and last_case is None:
         return f"{word}: there is no question yet; ask one first"
     if word in ("/staff", "/new") and not rest.strip():
-        return f"{word} needs text after it, e.g. {word} {'Settings → API' if word == '/staff' else 'How do I…?'}"
+        example = "Settings → API" if word == "/staff" else "How do I…?"
+        return f"{word} needs text after it, e.g. {word} {example}"
     return None
 
 

@@ -4,9 +4,12 @@ hands over, and how often it may ask. Part of ``bot.settings.Settings``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+Score = Annotated[float, Field(ge=0, le=1)]  # a cosine, or a lead between two: 5 or -1 is a typo
+ScoreOrOff = Annotated[float, Field(ge=0, le=2)]  # … and above 1, which no cosine reaches: never
 
 
 class PolicySettings(BaseModel):
@@ -27,37 +30,38 @@ class PolicySettings(BaseModel):
     measures the trade these values make.
     """
 
-    answer_threshold: float = Field(0.64, ge=0, le=1, description="best score, when a second form agrees")
-    lone_threshold: float = Field(0.76, ge=0, le=2, description="best score, when only one form is near (above 1: never)")
-    answer_margin: float = Field(0.15, ge=0, le=1, description="lead over the best different entry (without centroids)")
-    centroid_lead: float = Field(0.12, ge=0, le=1, description="answer when the best entry's centroid (the mean of "
-                                                       "its question forms) leads every other entry's by this "
-                                                       "and its best form scores answer_threshold; 0: the "
-                                                       "form rule (answer_margin, agree_gap, lone_threshold)")
-    form_margin: float = Field(0.05, ge=0, le=1, description="… while its best form leads the best different "
-                                                     "entry's by at least this")
-    agree_gap: float = Field(0.15, ge=0, le=1, description="a second form this close to the best one agrees")
-    centroid_floor: float = Field(0.50, ge=0, le=1, description="an entry that leads is answered only when the "
-                                                        "question is at least this close to its centroid; "
-                                                        "below, the asker is asked to confirm it")
-    lone_floor: float = Field(0.0, ge=0, le=1, description="… and when no second form agrees, only when its one "
-                                                   "close form scores at least this (0: no such floor); "
-                                                   "below, the asker is asked to confirm it")
-    sure_centroid_floor: float = Field(0.45, ge=0, le=1, description="a sure answer (below) is confirmed instead when "
-                                                            "the question is less close than this to the entry's "
-                                                            "centroid: its one near form is a stray (0: never)")
-    sure_threshold: float = Field(0.90, ge=0, le=2, description="answer at this score (above 1: never) …")
-    sure_margin: float = Field(0.10, ge=0, le=1, description="… with at least this lead over the best different "
-                                                "entry (two entries' forms both nearly the question are "
-                                                "a close call, not a sure one)")
-    clarify_floor: float = Field(0.55, ge=0, le=1, description="offer options when the best entry scores at least this")
-    option_floor: float = Field(0.50, ge=0, le=1, description="and every option offered scores at least this")
-    clarify_band: float = Field(0.14, ge=0, le=1, description="options are entries within this of the best one")
+    answer_threshold: Score = Field(0.64, description="best score, when a second form agrees")
+    lone_threshold: ScoreOrOff = Field(0.76, description="best score, when only one form is near "
+                                                         "(above 1: never)")
+    answer_margin: Score = Field(0.15, description="lead over the best different entry (without centroids)")
+    centroid_lead: Score = Field(0.12, description="answer when the best entry's centroid (the mean of "
+                                                   "its question forms) leads every other entry's by this "
+                                                   "and its best form scores answer_threshold; 0: the "
+                                                   "form rule (answer_margin, agree_gap, lone_threshold)")
+    form_margin: Score = Field(0.05, description="… while its best form leads the best different "
+                                                 "entry's by at least this")
+    agree_gap: Score = Field(0.15, description="a second form this close to the best one agrees")
+    centroid_floor: Score = Field(0.50, description="an entry that leads is answered only when the "
+                                                    "question is at least this close to its centroid; "
+                                                    "below, the asker is asked to confirm it")
+    lone_floor: Score = Field(0.0, description="… and when no second form agrees, only when its one "
+                                               "close form scores at least this (0: no such floor); "
+                                               "below, the asker is asked to confirm it")
+    sure_centroid_floor: Score = Field(0.45, description="a sure answer (below) is confirmed instead when "
+                                                         "the question is less close than this to the entry's "
+                                                         "centroid: its one near form is a stray (0: never)")
+    sure_threshold: ScoreOrOff = Field(0.90, description="answer at this score (above 1: never) …")
+    sure_margin: Score = Field(0.10, description="… with at least this lead over the best different "
+                                                 "entry (two entries' forms both nearly the question are "
+                                                 "a close call, not a sure one)")
+    clarify_floor: Score = Field(0.55, description="offer options when the best entry scores at least this")
+    option_floor: Score = Field(0.50, description="and every option offered scores at least this")
+    clarify_band: Score = Field(0.14, description="options are entries within this of the best one")
     max_options: int = Field(3, ge=2, le=5)
     support_k: int = Field(5, ge=1, description="nearest forms counted as an entry's support (evidence)")
-    conflict_threshold: float = Field(0.92, ge=0, le=1, description="two entries' question forms this close …")
-    conflict_answer_gap: float = Field(0.80, ge=0, le=1, description="… with answers less alike than this conflict")
-    repeat_threshold: float = Field(0.80, ge=0, le=1, description="same person, same issue: question similarity")
+    conflict_threshold: Score = Field(0.92, description="two entries' question forms this close …")
+    conflict_answer_gap: Score = Field(0.80, description="… with answers less alike than this conflict")
+    repeat_threshold: Score = Field(0.80, description="same person, same issue: question similarity")
     repeat_window_hours: float = 72.0
     auto_resolve_hours: float = 48.0
     owner_sla_minutes: float = 60.0
@@ -86,9 +90,11 @@ class PolicySettings(BaseModel):
                                                         "asked \"did you mean\" about the best entry when the "
                                                         "calibrated estimate that it is right is at least this "
                                                         "(1: never) …")
-    confirm_centroid: float = Field(0.55, ge=0, description="… and the question is this close to that entry's "
+    confirm_centroid: float = Field(0.55, ge=0,
+                                    description="… and the question is this close to that entry's "
                                                           "centroid, nearer it than to any other entry's")
-    ask_budget: float = Field(0.15, gt=0, le=1, description="at most this share of questions is asked \"did you "
+    ask_budget: float = Field(0.15, gt=0, le=1,
+                              description="at most this share of questions is asked \"did you "
                                                            "mean\": when more would be, the likeliest options are "
                                                            "offered and the rest go to staff (1: no budget)")
     ask_window: int = Field(300, ge=20, le=100_000, description="… counted over this many recent questions")

@@ -217,9 +217,10 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
             env_values = Settings().model_dump(exclude_unset=True)
         except EnvSettingsError as exc:  # a list or a section given as plain text
             field = str(exc).split('field "', 1)[-1].split('"', 1)[0].upper()
-            named = sorted(n for n in os.environ if n == f"JOURNEYBOT_{field}" or n.startswith(f"JOURNEYBOT_{field}__"))
+            variable = f"JOURNEYBOT_{field}"
+            named = sorted(n for n in os.environ if n == variable or n.startswith(variable + "__"))
             raise SettingsError(
-                f"{', '.join(named) or 'JOURNEYBOT_' + field}: a list or a section is JSON in the environment "
+                f"{', '.join(named) or variable}: a list or a section is JSON in the environment "
                 f"(e.g. '[\"support\"]' for a list), or set it in the settings file") from None
         merged = _deep_merge(_deep_merge(file_values, env_values), overrides)
         return Settings(**merged)

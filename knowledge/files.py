@@ -31,7 +31,7 @@ _FIELDS = ("id", "questions", "question", "answer", "tags", "space", "review_aft
            "section", "status", "version", "author", "updated_at")
 _MISSPELT = 0.8  # a field this like a known one, word for word, is taken for a typo of it
 _ALIASES = {"question": ("question", "questions"), "questions": ("question", "questions")}
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")  # the words of a name: snake_case, camelCase, kebab-case
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")  # a name's words: snake_case, camelCase, kebab-case
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +291,8 @@ def _misspelt(field: str, item: dict[Any, Any]) -> str | None:
         if flat in (known.replace("_", ""), known + "s") or (known.endswith("s") and flat == known[:-1]):
             return known
         if len(known) >= 4 and len(words) == len(theirs) and all(
-                difflib.SequenceMatcher(None, a, b).ratio() >= _MISSPELT for a, b in zip(words, theirs, strict=True)):
+                difflib.SequenceMatcher(None, a, b).ratio() >= _MISSPELT
+                for a, b in zip(words, theirs, strict=True)):
             return known
     return None
 

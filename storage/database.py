@@ -137,8 +137,8 @@ class Database:
                 f"journeybot understands ({latest}); upgrade journeybot"
             )
         if current < latest:
-            logger.info("%s the store's schema (version %d → %d)", "creating" if current == 0 else "upgrading",
-                        current, latest)
+            logger.info("%s the store's schema (version %d → %d)",
+                        "creating" if current == 0 else "upgrading", current, latest)
         for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
             logger.debug("migrating the store to schema version %d", version)
             await self.conn.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_version VALUES ({version});\nCOMMIT;")

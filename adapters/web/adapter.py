@@ -41,8 +41,9 @@ def listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except (OSError, OverflowError) as exc:
         sock.close()
-        why = "the port is taken (another console or program is on it; choose one with --port)" \
-            if getattr(exc, "errno", None) == errno.EADDRINUSE else (getattr(exc, "strerror", None) or str(exc))
+        taken = getattr(exc, "errno", None) == errno.EADDRINUSE
+        why = ("the port is taken (another console or program is on it; choose one with --port)" if taken
+               else getattr(exc, "strerror", None) or str(exc))
         raise CannotListen(f"the web console cannot listen on {host}:{port}: {why}") from None
     return sock
 

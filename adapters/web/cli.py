@@ -58,7 +58,8 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         ctx: typer.Context,
         web: Annotated[bool, typer.Option("--web", help="also serve the web console, in the same process")] = False,
         web_host: Annotated[str, typer.Option("--web-host", help="the console's address")] = "127.0.0.1",
-        web_port: Annotated[int, typer.Option("--web-port", min=0, max=65535, help="the console's port")] = 8080,
+        web_port: Annotated[int, typer.Option(
+            "--web-port", min=0, max=65535, help="the console's port")] = 8080,
     ) -> None:
         """Run the bot on a platform (see the README to connect one); --web adds the console."""
         if web:

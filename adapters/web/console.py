@@ -109,8 +109,9 @@ class Console:
         if await self.overview.spaces():
             return False
         if not self.config.demo or not DEMO_KB.exists():
-            self.hint = ("No knowledge yet: import yours (`journeybot kb import faq.yaml`, or Knowledge → Import "
-                         "here), or try the console on the demo's in a store of its own: `journeybot web --demo`.")
+            self.hint = ("No knowledge yet: import yours (`journeybot kb import faq.yaml`, or Knowledge → "
+                         "Import here), or try the console on the demo's in a store of its own: "
+                         "`journeybot web --demo`.")
             return False
         from bot.cli import import_knowledge
 

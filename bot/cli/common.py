@@ -52,7 +52,7 @@ def run(coro: Awaitable[T]) -> T:
 
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    except (ModelMissing, StoreError, KnowledgeFileError, SettingsError) as exc:  # settings read inside (demo, chat)
+    except (ModelMissing, StoreError, KnowledgeFileError, SettingsError) as exc:  # SettingsError: demo, chat
         fail(str(exc))
     except sqlite3.DatabaseError as exc:  # damage found past the first page
         logging.getLogger(__name__).debug("store error", exc_info=True)

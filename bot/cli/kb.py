@@ -76,13 +76,7 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
     if source.base_url is None and parsed.drafts:
         logging.getLogger("journeybot.kb").warning(
             "no --base-url: answers from %s name their section but cannot link to it", path)
-    cited = {(d.section or "").split("#", 1)[0] for d in parsed.drafts}
-    empty = [f for f in source.files if f not in cited and not f.rsplit("/", 1)[-1].startswith("_")
-             and f not in {source.prefix + p.where for p in parsed.problems}]
-    if empty and not source.prefix.lower().endswith((".md", ".mdx")):  # a folder: a lone page says so itself
-        typer.echo(f"{len(empty)} page(s) gave no sections (no headings: each heading and the text under it "
-                   f"becomes an entry): {', '.join(empty[:10])}"
-                   + (f" and {len(empty) - 10} more" if len(empty) > 10 else ""), err=True)
+    _without_sections(parsed.drafts, source)
     await _named_elsewhere(core, set(source.files))
     policy = core.settings.policy
     report = await import_drafts(
@@ -94,11 +88,23 @@ async def _import_docs(core: Any, path: Path, *, space: str | None, docs: dict[s
     return report
 
 
+def _without_sections(drafts: Any, source: Any) -> None:
+    """Name the pages of a docs folder that gave no sections (a lone page says so itself;
+    a partial, ``_name.md``, is inlined where other pages use it)."""
+    cited = {(d.section or "").split("#", 1)[0] for d in drafts}
+    empty = [f for f in source.files if f not in cited and not f.rsplit("/", 1)[-1].startswith("_")]
+    if empty and not source.prefix.lower().endswith((".md", ".mdx")):
+        more = f" and {len(empty) - 10} more" if len(empty) > 10 else ""
+        typer.echo(f"{len(empty)} page(s) gave no sections (no headings: each heading and the text under it "
+                   f"becomes an entry): {', '.join(empty[:10])}{more}", err=True)
+
+
 async def _named_elsewhere(core: Any, files: set[str]) -> None:
     """Say when these pages were imported before under another folder's name (`kb import docs/guide`
     after `kb import docs`): their sections would be added beside the old ones, not update them."""
     before = {(e.section or "").split("#", 1)[0] for e in await core.kb.store.entries() if e.section} - files
-    twice = sorted(old for old in before for new in files if old.endswith("/" + new) or new.endswith("/" + old))
+    twice = sorted(old for old in before for new in files
+                   if old.endswith("/" + new) or new.endswith("/" + old))
     if twice:
         typer.echo(f"{len(twice)} of these pages were imported before under another folder's name "
                    f"(e.g. {twice[0]}): their sections are added beside the old ones. Import the same folder "
@@ -125,8 +131,8 @@ async def _adapt_to_docs(core: Any, progress: Any) -> None:
         return
     progress.step("adapting the model to the docs", 1, 1)
     if adapted is None:
-        typer.echo(f"the model was not adapted to the docs: fewer than {config.min_sections} sections to learn "
-                   "from; the bot answers with the model it had", err=True)
+        typer.echo(f"the model was not adapted to the docs: fewer than {config.min_sections} sections to "
+                   "learn from; the bot answers with the model it had", err=True)
     else:
         logging.getLogger("journeybot.kb").info(
             "model v%d adapted to %d docs sections in %.1f s", adapted.version, adapted.sections, adapted.seconds)
@@ -253,8 +259,11 @@ def kb_list(
 
 
 @kb_app.command("show")
-def kb_show(entry_id: Annotated[str, typer.Argument(help="an entry id, or a docs section as answers cite it")],
-            db: DbOption = None, config: ConfigOption = None) -> None:
+def kb_show(
+    entry_id: Annotated[str, typer.Argument(help="an entry id, or a docs section as answers cite it")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
     """One entry with its full version history and provenance."""
     import json
 

@@ -70,8 +70,8 @@ def status(db: DbOption = None, config: ConfigOption = None,
         cur, cand = m.get("current") or {}, m.get("candidate") or {}
         mark = "*" if m["version"] == out["current"]["version"] else " "
         if m.get("kind") == "docs":  # `kb import` of docs: no taught pairs, nothing held out
-            typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: adapted to "
-                       f"{m.get('sections', 0)} docs sections ({m.get('rows', 0)} rows, {m.get('steps', 0)} "
+            typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: "
+                       f"adapted to {m.get('sections', 0)} docs sections ({m.get('rows', 0)} rows, {m.get('steps', 0)} "
                        f"steps) trained in {m.get('seconds', 0)} s, before re-embedding")
             continue
         typer.echo(f"{mark} v{m['version']} from v{m['parent']} {m['status']:<11} at {m['at']}: "

@@ -39,7 +39,8 @@ def replay(
     setup_logging(verbose)
     # Adaptation runs inside the event that makes it due: same input, same output.
     # replay reads only what it is given: the same events and --config give the same output wherever it runs
-    settings = settings_for(config, db if db is not None else ":memory:", here=False, learning={"background": False})
+    settings = settings_for(config, db if db is not None else ":memory:", here=False,
+                            learning={"background": False})
     if file != "-" and not Path(file).exists():
         fail(f"no such file: {file}")
     run(_replay(settings, file, kb or []))
